@@ -1,0 +1,46 @@
+// Shared value types of the core. Everything here is plain data: immutable inputs to the policies,
+// produced by a driver (the simulator's workload generator or the live gateway's HTTP layer).
+
+/** A function returning a number in [0, 1). Injected; core/ never draws randomness of its own. */
+export type Rng = () => number;
+
+export type WorkerId = string;
+export type RequestId = string;
+
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant' | 'tool';
+  readonly content: string;
+}
+
+/** What the client asked to be continued: raw text (completions) or chat messages. */
+export type PromptContent =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'messages'; readonly messages: readonly ChatMessage[] };
+
+export interface SamplingParams {
+  readonly temperature: number;
+  readonly topP: number;
+  readonly maxTokens: number;
+  /** A fixed seed makes a sampled request deterministic, hence shareable. */
+  readonly seed?: number;
+  readonly stop?: readonly string[];
+}
+
+export interface InferenceRequest {
+  readonly id: RequestId;
+  readonly model: string;
+  readonly prompt: PromptContent;
+  /** Prompt length in tokens (known in sim, estimated or tokenized in live). */
+  readonly promptTokens: number;
+  /**
+   * Hashes of the prompt's consecutive fixed-size blocks (Mooncake-style hash ids; see
+   * caching/prefix-blocks.ts). Two prompts share a prefix exactly as far as their block lists agree.
+   */
+  readonly prefixBlocks: readonly number[];
+  readonly sampling: SamplingParams;
+  readonly stream: boolean;
+  readonly sessionId?: string;
+  readonly apiKey?: string;
+  /** Skip dedupe, response cache and coalescing for this request. */
+  readonly cacheBypass?: boolean;
+}

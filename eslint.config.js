@@ -1,0 +1,37 @@
+// Lint rules. The block for core/ is the sans-IO contract (DESIGN.md): core/ never reads the clock,
+// never draws its own randomness, never schedules timers and never does I/O. Tests and benches may.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const impureGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'queueMicrotask', 'fetch', 'process', 'require'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'reports/out/**', 'python/**', '**/.venv/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['core/**/*.ts'],
+    ignores: ['core/**/*.test.ts', 'core/**/*.bench.ts', 'core/bench/**'],
+    rules: {
+      'no-restricted-globals': ['error', ...impureGlobals.map((name) => ({ name, message: 'core/ is sans-IO: pass time and effects in, do not reach for them.' }))],
+      'no-restricted-properties': ['error',
+        { object: 'Date', property: 'now', message: 'core/ receives time as nowMs.' },
+        { object: 'performance', property: 'now', message: 'core/ receives time as nowMs.' },
+        { object: 'Math', property: 'random', message: 'core/ receives randomness as an injected Rng.' },
+      ],
+      'no-restricted-syntax': ['error',
+        { selector: "NewExpression[callee.name='Date']", message: 'core/ receives time as nowMs.' },
+      ],
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['node:*', 'fs', 'path', 'os', 'net', 'http', 'https', 'child_process', 'crypto', 'worker_threads'], message: 'core/ does no I/O.' },
+        { group: ['fastify', 'fastify/*', '@grpc/*', 'nats', 'seedrandom'], message: 'core/ does no I/O and owns no randomness.' },
+      ] }],
+    },
+  },
+);
