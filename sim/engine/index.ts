@@ -1,0 +1,3 @@
+// Public API of the event engine.
+export { EventHeap, PHASE_COUNT_MAX, type EventView } from './heap.js';
+export { EventLoop, Phase, SchedulingError, StepLimitExceededError, type EventHandler, type EventLoopOptions, type RunResult, type Scheduler, type SimClock } from './loop.js';
