@@ -1,0 +1,44 @@
+// Every default in one place, with where it comes from.
+// AD = the architecture document (../shared/seeds/000…), PRD = the performance PRD (../shared/seeds/003…).
+import type { BatchingConfig, GatewayConfig, RoutingConfig } from './types.js';
+
+export const DEFAULT_ROUTING: Record<RoutingConfig['type'], RoutingConfig> = {
+  'session-affinity': { type: 'session-affinity', overloadFraction: 0.9 },
+  'round-robin': { type: 'round-robin' },
+  'least-loaded': { type: 'least-loaded' },
+  'power-of-two': { type: 'power-of-two' },
+  'latency-aware': { type: 'latency-aware', ewmaAlpha: 0.3 },
+  // SGLang router defaults: balance_abs_threshold 32, balance_rel_threshold 1.0001 (scaled to our
+  // per-worker concurrency of a few requests).
+  'prefix-aware': { type: 'prefix-aware', blocksPerWorkerMax: 65_536, minMatchBlocks: 1, balanceAbsThreshold: 4, balanceRelThreshold: 1.5 },
+};
+
+export const DEFAULT_BATCHING: Record<BatchingConfig['type'], BatchingConfig> = {
+  none: { type: 'none' },
+  // AD: 5–10 ms window, max batch 4.
+  micro: { type: 'micro', windowMs: 5, maxBatchSize: 4 },
+  adaptive: { type: 'adaptive', minBatchSize: 1, maxBatchSize: 16, latencyBudgetMs: 50, windowMsMax: 10, perModel: {} },
+};
+
+export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
+  routing: DEFAULT_ROUTING['session-affinity'], // AD: consistent hashing + load-aware fallback
+  batching: DEFAULT_BATCHING.micro,
+  caching: {
+    dedupe: { enabled: true, ttlMs: 1000, entriesMax: 10_000 }, // PRD: 1 s dedupe window
+    responseCache: { enabled: true, entriesMax: 10_000, ttlMs: undefined }, // PRD: 10k-entry LRU
+    coalescing: { enabled: true, followerTimeoutMs: 30_000, followersMax: 64, groupsMax: 10_000 },
+    shareNondeterministic: false,
+  },
+  // AD: timeout > 10 s, error rate > 10 % over 30 s, 3 health failures, 60 s cooldown.
+  breaker: { enabled: true, timeoutMs: 10_000, errorRateMax: 0.1, errorWindowMs: 30_000, volumeMin: 10, healthFailuresMax: 3, cooldownMs: 60_000, halfOpenProbesMax: 3 },
+  // gRPC A6 throttling defaults: maxTokens 10, tokenRatio 0.1.
+  retry: { attemptsMax: 3, baseDelayMs: 25, capDelayMs: 1000, budgetTokensMax: 10, budgetTokenRatio: 0.1 },
+  rateLimit: { enabled: false, requestsPerMinute: 600, tokensPerMinute: 1_000_000, keysMax: 100_000 },
+  // AD: 4–6 concurrent requests per worker.
+  admission: { maxConcurrentPerWorker: 6, queueMax: 10_000, queueTimeoutMs: 60_000 },
+  // AD: INT8 KV default, 80 % watermark, 2 models per worker, warmup pool 10–20 % of capacity.
+  memory: { kvPrecision: 'int8', watermarkFraction: 0.8, modelsPerWorkerMax: 2, idleUnloadMs: 600_000, idleSessionsMax: 4096, warmupPoolFraction: 0.15, warmupRefillMs: 200 },
+  // AD: heartbeat every 5 s; 3 misses → unhealthy.
+  health: { heartbeatIntervalMs: 5000, missesMax: 3 },
+  requestsInFlightMax: 100_000,
+};

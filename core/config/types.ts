@@ -1,0 +1,113 @@
+// Configuration of every policy. Tagged unions where there is a choice of implementation; units in
+// field names. Defaults live in defaults.ts, validation in validate.ts.
+import type { KvPrecision } from '../memory/kv-bytes.js';
+
+export type RoutingConfig =
+  | { readonly type: 'session-affinity'; readonly overloadFraction: number }
+  | { readonly type: 'round-robin' }
+  | { readonly type: 'least-loaded' }
+  | { readonly type: 'power-of-two' }
+  | { readonly type: 'latency-aware'; readonly ewmaAlpha: number }
+  | {
+      readonly type: 'prefix-aware';
+      readonly blocksPerWorkerMax: number;
+      readonly minMatchBlocks: number;
+      readonly balanceAbsThreshold: number;
+      readonly balanceRelThreshold: number;
+    };
+
+export type BatchingConfig =
+  | { readonly type: 'none' }
+  | { readonly type: 'micro'; readonly windowMs: number; readonly maxBatchSize: number }
+  | {
+      readonly type: 'adaptive';
+      readonly minBatchSize: number;
+      readonly maxBatchSize: number;
+      readonly latencyBudgetMs: number;
+      readonly windowMsMax: number;
+      readonly perModel: Readonly<Record<string, { readonly maxBatchSize?: number; readonly latencyBudgetMs?: number }>>;
+    };
+
+export interface CachingConfig {
+  readonly dedupe: { readonly enabled: boolean; readonly ttlMs: number; readonly entriesMax: number };
+  readonly responseCache: { readonly enabled: boolean; readonly entriesMax: number; readonly ttlMs: number | undefined };
+  readonly coalescing: {
+    readonly enabled: boolean;
+    readonly followerTimeoutMs: number;
+    readonly followersMax: number;
+    readonly groupsMax: number;
+  };
+  /** Share answers of sampled requests without a seed too (off: only deterministic ones). */
+  readonly shareNondeterministic: boolean;
+}
+
+export interface BreakerConfig {
+  readonly enabled: boolean;
+  readonly timeoutMs: number;
+  readonly errorRateMax: number;
+  readonly errorWindowMs: number;
+  readonly volumeMin: number;
+  readonly healthFailuresMax: number;
+  readonly cooldownMs: number;
+  readonly halfOpenProbesMax: number;
+}
+
+export interface RetryConfig {
+  readonly attemptsMax: number;
+  readonly baseDelayMs: number;
+  readonly capDelayMs: number;
+  readonly budgetTokensMax: number;
+  readonly budgetTokenRatio: number;
+}
+
+export interface RateLimitConfig {
+  readonly enabled: boolean;
+  readonly requestsPerMinute: number;
+  readonly tokensPerMinute: number;
+  readonly keysMax: number;
+}
+
+export interface AdmissionConfig {
+  /** Requests one worker may have in flight from this gateway. */
+  readonly maxConcurrentPerWorker: number;
+  /** Requests waiting at the gateway for a free worker, across models. Beyond: 503. */
+  readonly queueMax: number;
+  /** A request waiting longer than this is refused with 503. */
+  readonly queueTimeoutMs: number;
+}
+
+export interface MemoryConfig {
+  readonly kvPrecision: KvPrecision;
+  readonly watermarkFraction: number;
+  readonly modelsPerWorkerMax: number;
+  readonly idleUnloadMs: number;
+  readonly idleSessionsMax: number;
+  readonly warmupPoolFraction: number;
+  readonly warmupRefillMs: number;
+}
+
+export interface HealthConfig {
+  readonly heartbeatIntervalMs: number;
+  readonly missesMax: number;
+}
+
+export interface GatewayConfig {
+  readonly routing: RoutingConfig;
+  readonly batching: BatchingConfig;
+  readonly caching: CachingConfig;
+  readonly breaker: BreakerConfig;
+  readonly retry: RetryConfig;
+  readonly rateLimit: RateLimitConfig;
+  readonly admission: AdmissionConfig;
+  readonly memory: MemoryConfig;
+  readonly health: HealthConfig;
+  /** Requests tracked at once (waiting, running, following); beyond it arrivals get 503. */
+  readonly requestsInFlightMax: number;
+}
+
+/** A partial override, as read from a file or written in a scenario. */
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { readonly [K in keyof T]?: DeepPartial<T[K]> }
+    : T;

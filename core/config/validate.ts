@@ -1,0 +1,137 @@
+// Turns an untrusted partial config (a JSON file, a scenario) into a full GatewayConfig: defaults
+// filled in, every field checked, unknown fields refused. Errors name the field path and the range.
+import { checkInteger, checkNumber, checkOneOf, ConfigError } from './config-error.js';
+import { DEFAULT_BATCHING, DEFAULT_GATEWAY_CONFIG, DEFAULT_ROUTING } from './defaults.js';
+import type { BatchingConfig, GatewayConfig, RoutingConfig } from './types.js';
+
+type Rule = (field: string, value: unknown) => unknown;
+const num = (min: number, max = Infinity): Rule => (f, v) => checkNumber(f, v, min, max);
+const int = (min: number, max = Number.MAX_SAFE_INTEGER): Rule => (f, v) => checkInteger(f, v, min, max);
+const bool: Rule = (f, v) => {
+  if (typeof v !== 'boolean') throw new ConfigError(f, `must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+};
+const optional = (rule: Rule): Rule => (f, v) => (v === undefined || v === null ? undefined : rule(f, v));
+const oneOf = (...allowed: string[]): Rule => (f, v) => checkOneOf(f, v, allowed);
+
+/** Field rules per section (routing and batching are per variant, below). */
+const RULES: Record<string, Record<string, Rule>> = {
+  'caching.dedupe': { enabled: bool, ttlMs: num(0, 3_600_000), entriesMax: int(1, 10_000_000) },
+  'caching.responseCache': { enabled: bool, entriesMax: int(1, 10_000_000), ttlMs: optional(num(0)) },
+  'caching.coalescing': { enabled: bool, followerTimeoutMs: num(1, 3_600_000), followersMax: int(1, 100_000), groupsMax: int(1, 10_000_000) },
+  breaker: {
+    enabled: bool, timeoutMs: num(1, 3_600_000), errorRateMax: num(0, 1), errorWindowMs: num(1000, 3_600_000),
+    volumeMin: int(1), healthFailuresMax: int(1, 1000), cooldownMs: num(0, 86_400_000), halfOpenProbesMax: int(1, 1000),
+  },
+  retry: { attemptsMax: int(1, 10), baseDelayMs: num(0, 60_000), capDelayMs: num(0, 600_000), budgetTokensMax: num(1), budgetTokenRatio: num(0, 1) },
+  rateLimit: { enabled: bool, requestsPerMinute: num(1), tokensPerMinute: num(1), keysMax: int(1, 10_000_000) },
+  admission: { maxConcurrentPerWorker: int(1, 10_000), queueMax: int(0, 10_000_000), queueTimeoutMs: num(1, 3_600_000) },
+  memory: {
+    kvPrecision: oneOf('fp16', 'int8', 'int4'), watermarkFraction: num(0.05, 1), modelsPerWorkerMax: int(1, 64),
+    idleUnloadMs: num(0), idleSessionsMax: int(1, 10_000_000), warmupPoolFraction: num(0, 0.5), warmupRefillMs: num(0, 600_000),
+  },
+  health: { heartbeatIntervalMs: num(10, 3_600_000), missesMax: int(1, 100) },
+};
+
+const ROUTING_RULES: Record<RoutingConfig['type'], Record<string, Rule>> = {
+  'session-affinity': { overloadFraction: num(0, 10) },
+  'round-robin': {},
+  'least-loaded': {},
+  'power-of-two': {},
+  'latency-aware': { ewmaAlpha: num(0.001, 1) },
+  'prefix-aware': { blocksPerWorkerMax: int(1, 100_000_000), minMatchBlocks: int(1, 100_000), balanceAbsThreshold: num(0), balanceRelThreshold: num(1) },
+};
+
+const BATCHING_RULES: Record<BatchingConfig['type'], Record<string, Rule>> = {
+  none: {},
+  micro: { windowMs: num(0, 1000), maxBatchSize: int(1, 1024) },
+  adaptive: { minBatchSize: int(1, 1024), maxBatchSize: int(1, 1024), latencyBudgetMs: num(1, 600_000), windowMsMax: num(0, 1000), perModel: (f, v) => checkPerModel(f, v) },
+};
+
+export function resolveGatewayConfig(input: unknown = {}): GatewayConfig {
+  const root = asObject('config', input);
+  const d = DEFAULT_GATEWAY_CONFIG;
+  rejectUnknown('config', root, Object.keys(d));
+  const caching = asObject('caching', root.caching ?? {});
+  rejectUnknown('caching', caching, Object.keys(d.caching));
+  const cfg: GatewayConfig = {
+    routing: resolveVariant('routing', root.routing, d.routing, DEFAULT_ROUTING, ROUTING_RULES) as RoutingConfig,
+    batching: resolveVariant('batching', root.batching, d.batching, DEFAULT_BATCHING, BATCHING_RULES) as BatchingConfig,
+    caching: {
+      dedupe: section('caching.dedupe', caching.dedupe, d.caching.dedupe),
+      responseCache: section('caching.responseCache', caching.responseCache, d.caching.responseCache),
+      coalescing: section('caching.coalescing', caching.coalescing, d.caching.coalescing),
+      shareNondeterministic: bool('caching.shareNondeterministic', caching.shareNondeterministic ?? d.caching.shareNondeterministic) as boolean,
+    },
+    breaker: section('breaker', root.breaker, d.breaker),
+    retry: section('retry', root.retry, d.retry),
+    rateLimit: section('rateLimit', root.rateLimit, d.rateLimit),
+    admission: section('admission', root.admission, d.admission),
+    memory: section('memory', root.memory, d.memory),
+    health: section('health', root.health, d.health),
+    requestsInFlightMax: checkInteger('requestsInFlightMax', root.requestsInFlightMax ?? d.requestsInFlightMax, 1, 100_000_000),
+  };
+  if (cfg.retry.capDelayMs < cfg.retry.baseDelayMs) throw new ConfigError('retry.capDelayMs', `must be ≥ retry.baseDelayMs (${cfg.retry.baseDelayMs})`);
+  if (cfg.batching.type === 'adaptive' && cfg.batching.minBatchSize > cfg.batching.maxBatchSize) {
+    throw new ConfigError('batching.minBatchSize', `must be ≤ batching.maxBatchSize (${cfg.batching.maxBatchSize})`);
+  }
+  return cfg;
+}
+
+function section<T extends object>(path: string, value: unknown, defaults: T): T {
+  const obj = asObject(path, value ?? {});
+  const rules = RULES[path]!;
+  rejectUnknown(path, obj, Object.keys(rules));
+  const base = defaults as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, rule] of Object.entries(rules)) {
+    const v = k in obj ? obj[k] : base[k];
+    out[k] = rule(`${path}.${k}`, v);
+  }
+  return out as unknown as T;
+}
+
+function resolveVariant<T extends { type: string }>(
+  path: string,
+  value: unknown,
+  fallback: T,
+  defaults: Record<string, T>,
+  rules: Record<string, Record<string, Rule>>,
+): T {
+  if (value === undefined) return fallback;
+  const obj = asObject(path, value);
+  const type = checkOneOf(`${path}.type`, obj.type ?? fallback.type, Object.keys(rules));
+  const fieldRules = rules[type]!;
+  rejectUnknown(path, obj, ['type', ...Object.keys(fieldRules)]);
+  const base = defaults[type] as Record<string, unknown>;
+  const out: Record<string, unknown> = { type };
+  for (const [k, rule] of Object.entries(fieldRules)) out[k] = rule(`${path}.${k}`, k in obj ? obj[k] : base[k]);
+  return out as T;
+}
+
+function checkPerModel(field: string, value: unknown): Record<string, { maxBatchSize?: number; latencyBudgetMs?: number }> {
+  const obj = asObject(field, value ?? {});
+  const out: Record<string, { maxBatchSize?: number; latencyBudgetMs?: number }> = {};
+  for (const [model, o] of Object.entries(obj)) {
+    const entry = asObject(`${field}.${model}`, o);
+    rejectUnknown(`${field}.${model}`, entry, ['maxBatchSize', 'latencyBudgetMs']);
+    out[model] = {
+      ...(entry.maxBatchSize !== undefined && { maxBatchSize: checkInteger(`${field}.${model}.maxBatchSize`, entry.maxBatchSize, 1, 1024) }),
+      ...(entry.latencyBudgetMs !== undefined && { latencyBudgetMs: checkNumber(`${field}.${model}.latencyBudgetMs`, entry.latencyBudgetMs, 1, 600_000) }),
+    };
+  }
+  return out;
+}
+
+function asObject(field: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(field, `must be an object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function rejectUnknown(path: string, obj: Record<string, unknown>, known: readonly string[]): void {
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k)) throw new ConfigError(`${path}.${k}`, `is not a known field (known: ${known.join(', ')})`);
+  }
+}

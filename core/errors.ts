@@ -1,0 +1,24 @@
+// The catalogue of reasons the gateway core ends a request other than by serving it: a stable code,
+// the HTTP status the live gateway answers with, whose fault it is, and a message. Drivers map these
+// to OpenAI error objects ({error: {message, type, code, param}}) without inventing their own.
+export type Fault = 'client' | 'capacity' | 'worker' | 'gateway';
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly fault: Fault;
+  readonly message: string;
+}
+
+export const ERRORS = {
+  model_not_found: { status: 404, fault: 'client', message: 'The model does not exist or is not served by any worker.' },
+  rate_limited: { status: 429, fault: 'client', message: 'Rate limit exceeded for this API key.' },
+  overloaded: { status: 503, fault: 'capacity', message: 'The gateway is tracking its maximum number of requests.' },
+  queue_full: { status: 503, fault: 'capacity', message: 'All workers are busy and the wait queue is full.' },
+  queue_timeout: { status: 503, fault: 'capacity', message: 'No worker became free before the queue timeout.' },
+  no_healthy_worker: { status: 503, fault: 'capacity', message: 'No healthy worker serves this model right now.' },
+  worker_error: { status: 502, fault: 'worker', message: 'The worker failed the request.' },
+  worker_timeout: { status: 504, fault: 'worker', message: 'The worker made no progress within the timeout.' },
+  client_cancelled: { status: 499, fault: 'client', message: 'The client cancelled the request.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;

@@ -1,0 +1,693 @@
+// The gateway core: a sans-IO state machine that composes every policy. Events in, commands out
+// (messages.ts). The simulator and the live gateway drive this same code; neither makes a serving
+// decision of its own.
+//
+// A request's life:
+//   arrived ─┬─ reject (unknown model, rate limit, capacity)            [terminal]
+//            ├─ serveFromCache (dedupe within TTL, response cache)       [terminal]
+//            ├─ follower of an identical in-flight leader ── complete via coalesced | fail | released to run alone
+//            └─ waiting (batcher) → queued (no free worker) → running on a worker
+//                 running ── done → complete                             [terminal]
+//                         └─ error/timeout → backoff → waiting again (retry) | fail [terminal]
+// A request whose client leaves gets `fail` with client_cancelled; if it leads followers, its job
+// keeps running for them. Every request receives exactly one terminal command (accounting invariant,
+// property-tested in gateway-core.test.ts).
+import { createBatcher } from '../batching/factory.js';
+import type { Batcher } from '../batching/batcher.js';
+import { CircuitBreaker, type BreakerState } from '../breaker/circuit-breaker.js';
+import { Coalescer } from '../caching/coalescer.js';
+import { fingerprint, isShareable } from '../caching/fingerprint.js';
+import { ResponseStore } from '../caching/response-store.js';
+import type { GatewayConfig } from '../config/types.js';
+import { ERRORS, type ErrorCode } from '../errors.js';
+import { HeartbeatTracker } from '../health/heartbeat.js';
+import { RateLimiter } from '../limits/rate-limiter.js';
+import { routableCandidates, type CandidateState } from '../routing/candidates.js';
+import { createRoutingPolicy } from '../routing/factory.js';
+import type { RoutingPolicy, WorkerView } from '../routing/policy.js';
+import { RetryPolicy } from '../retry/retry-policy.js';
+import type { InferenceRequest, RequestId, Rng, WorkerId } from '../types.js';
+import { invariant } from '../util/assert.js';
+import { MinHeap } from '../util/min-heap.js';
+import type { Command, GatewayEvent, WorkerEvent, WorkerStatus } from './messages.js';
+import { OutcomeCounters } from './outcomes.js';
+
+type Phase = 'waiting' | 'queued' | 'backoff' | 'running' | 'following';
+
+interface Tracked {
+  readonly req: InferenceRequest;
+  readonly arrivedAtMs: number;
+  readonly fp: string | undefined;
+  phase: Phase;
+  attempt: number;
+  workerId: WorkerId | undefined;
+  dispatchedAtMs: number;
+  lastProgressMs: number;
+  phaseSinceMs: number;
+  /** Tokens that reached the client(s) of this job: after the first, no retry. */
+  tokensSent: number;
+  /** The leader's own client left; the job runs on for its followers. */
+  clientGone: boolean;
+  leaderId: RequestId | undefined;
+  excluded: Set<WorkerId> | undefined;
+  recipients: RequestId[] | undefined;
+}
+
+interface WorkerState extends CandidateState {
+  readonly view: MutableView;
+  models: ReadonlySet<string>;
+  healthy: boolean;
+  draining: boolean;
+  breakerAllows: boolean;
+  readonly breaker: CircuitBreaker;
+  readonly heartbeat: HeartbeatTracker;
+  reportedMaxConcurrent: number;
+}
+
+interface MutableView extends WorkerView {
+  inFlight: number;
+  maxConcurrent: number;
+  kvUsedFraction: number;
+}
+
+type TimerKind = 'batch' | 'retry' | 'queue' | 'progress' | 'follower' | 'heartbeat' | 'breaker';
+interface Timer {
+  readonly atMs: number;
+  readonly seq: number;
+  readonly kind: TimerKind;
+  readonly id: string;
+}
+
+export interface WorkerInfo {
+  readonly id: WorkerId;
+  readonly models: readonly string[];
+  readonly healthy: boolean;
+  readonly draining: boolean;
+  readonly breaker: BreakerState;
+  readonly inFlight: number;
+  readonly maxConcurrent: number;
+  readonly kvUsedFraction: number;
+}
+
+export class GatewayCore {
+  private readonly requests = new Map<RequestId, Tracked>();
+  private readonly workers = new Map<WorkerId, WorkerState>();
+  private readonly workerIdsByModel = new Map<string, WorkerId[]>();
+  private readonly workersByModel = new Map<string, WorkerState[]>();
+  private readonly queues = new Map<string, RequestId[]>();
+  private queuedCount = 0;
+  private waitingCount = 0;
+  private readonly timers = new MinHeap<Timer>((a, b) => a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq));
+  private timerSeq = 0;
+  private wakeRequestedMs: number | undefined;
+  private batchTimerAtMs: number | undefined;
+  private out: Command[] = [];
+
+  readonly routing: RoutingPolicy;
+  readonly batcher: Batcher;
+  readonly dedupe: ResponseStore;
+  readonly cache: ResponseStore;
+  readonly coalescer: Coalescer;
+  readonly retry: RetryPolicy;
+  private readonly rateLimiter: RateLimiter;
+  readonly outcomes = new OutcomeCounters();
+
+  constructor(
+    readonly config: GatewayConfig,
+    private readonly rng: Rng,
+  ) {
+    this.routing = createRoutingPolicy(config.routing);
+    this.batcher = createBatcher(config.batching);
+    const c = config.caching;
+    this.dedupe = new ResponseStore({ entriesMax: c.dedupe.entriesMax, ttlMs: c.dedupe.ttlMs });
+    this.cache = new ResponseStore({ entriesMax: c.responseCache.entriesMax, ttlMs: c.responseCache.ttlMs });
+    this.coalescer = new Coalescer({ followersMax: c.coalescing.followersMax, groupsMax: c.coalescing.groupsMax });
+    this.retry = new RetryPolicy(config.retry);
+    this.rateLimiter = new RateLimiter(config.rateLimit);
+  }
+
+  /** One entry point for every event (used by fuzzers and drivers that queue events). */
+  handle(event: GatewayEvent, nowMs: number): Command[] {
+    switch (event.type) {
+      case 'requestArrived':
+        return this.onRequestArrived(event.req, nowMs);
+      case 'requestCancelled':
+        return this.onRequestCancelled(event.requestId, nowMs);
+      case 'workerEvent':
+        return this.onWorkerEvent(event.event, nowMs);
+      case 'workerStatus':
+        return this.onWorkerStatus(event.status, nowMs);
+      case 'workerRemoved':
+        return this.onWorkerRemoved(event.workerId, nowMs);
+      case 'timerFired':
+        return this.onTimer(nowMs);
+    }
+  }
+
+  // ───────────────────────────── events ─────────────────────────────
+
+  onRequestArrived(req: InferenceRequest, nowMs: number): Command[] {
+    this.outcomes.arrived++;
+    invariant(!this.requests.has(req.id), `request id ${req.id} arrived twice`);
+    if (this.requests.size >= this.config.requestsInFlightMax) return this.finishReject(req.id, 'overloaded', nowMs, 1000);
+    const workerIds = this.workerIdsByModel.get(req.model);
+    if (workerIds === undefined || workerIds.length === 0) return this.finishReject(req.id, 'model_not_found', nowMs);
+    if (this.config.rateLimit.enabled && req.apiKey !== undefined) {
+      const d = this.rateLimiter.check(req.apiKey, req.promptTokens, nowMs);
+      if (!d.ok) return this.finishReject(req.id, 'rate_limited', nowMs, d.retryAfterMs);
+    }
+    const caching = this.config.caching;
+    const fp = isShareable(req, caching.shareNondeterministic) ? fingerprint(req) : undefined;
+    if (fp !== undefined) {
+      let source: 'dedupe' | 'cache' = 'dedupe';
+      let hit = caching.dedupe.enabled ? this.dedupe.get(fp, nowMs) : undefined;
+      if (hit === undefined && caching.responseCache.enabled) {
+        source = 'cache';
+        hit = this.cache.get(fp, nowMs);
+      }
+      if (hit !== undefined) {
+        this.outcomes.count(source === 'dedupe' ? 'deduped' : 'cached');
+        return this.flush([{ type: 'serveFromCache', requestId: req.id, answer: hit, source }]);
+      }
+    }
+    if (this.noHealthyWorker(req.model, nowMs)) return this.finishReject(req.id, 'no_healthy_worker', nowMs, this.cooldownLeftMs(req.model, nowMs));
+    const t: Tracked = {
+      req, arrivedAtMs: nowMs, fp, phase: 'waiting', attempt: 0, workerId: undefined, dispatchedAtMs: 0, lastProgressMs: nowMs,
+      phaseSinceMs: nowMs, tokensSent: 0, clientGone: false, leaderId: undefined, excluded: undefined, recipients: undefined,
+    };
+    if (fp !== undefined && caching.coalescing.enabled) {
+      const j = this.coalescer.join(fp, req.id);
+      if (j.role === 'follower') {
+        t.phase = 'following';
+        t.leaderId = j.leaderId;
+        this.requests.set(req.id, t);
+        const leader = this.requests.get(j.leaderId)!;
+        leader.recipients = undefined;
+        this.out.push({ type: 'attachFollower', leaderId: j.leaderId, followerId: req.id });
+        this.arm(nowMs + caching.coalescing.followerTimeoutMs, 'follower', req.id);
+        return this.flush();
+      }
+    }
+    if (this.queuedCount + this.waitingCount >= this.config.admission.queueMax) {
+      if (fp !== undefined) this.coalescer.end(req.id);
+      return this.finishReject(req.id, 'queue_full', nowMs, this.retryAfterEstimateMs());
+    }
+    this.requests.set(req.id, t);
+    this.enterWaiting(t, nowMs);
+    this.releaseDueBatches(nowMs);
+    return this.flush();
+  }
+
+  onRequestCancelled(requestId: RequestId, nowMs: number): Command[] {
+    const t = this.requests.get(requestId);
+    if (t === undefined || t.clientGone) return [];
+    if (t.phase === 'following') {
+      this.coalescer.detach(t.leaderId!, requestId);
+      this.invalidateRecipients(t.leaderId!);
+      this.out.push({ type: 'detachFollower', leaderId: t.leaderId!, followerId: requestId });
+      this.requests.delete(requestId);
+      this.emitFail(t, 'client_cancelled');
+      return this.flush();
+    }
+    if (this.coalescer.followers(requestId).size > 0) {
+      // Followers still need this job: keep it, but this client is done.
+      t.clientGone = true;
+      t.recipients = undefined;
+      this.emitFail(t, 'client_cancelled');
+      return this.flush();
+    }
+    this.emitFail(t, 'client_cancelled');
+    this.dropJob(t, nowMs, true);
+    return this.flush();
+  }
+
+  onWorkerEvent(ev: WorkerEvent, nowMs: number): Command[] {
+    const t = this.requests.get(ev.requestId);
+    if (t === undefined || t.phase !== 'running' || t.workerId !== ev.workerId) return []; // stale attempt
+    t.lastProgressMs = nowMs;
+    if (ev.kind === 'tokens') {
+      t.tokensSent += ev.tokens;
+      const recipients = this.recipientsOf(t);
+      if (recipients.length > 0) this.out.push({ type: 'deliver', jobId: t.req.id, recipients, event: ev });
+      return this.flush();
+    }
+    const w = this.workers.get(ev.workerId);
+    this.leaveWorker(t, w);
+    if (ev.kind === 'done') {
+      w?.breaker.onSuccess(nowMs);
+      this.retry.onSuccess();
+      const latencyMs = nowMs - t.dispatchedAtMs;
+      this.routing.onRequestComplete?.(ev.workerId, t.req, latencyMs, nowMs);
+      this.batcher.observeServiceMs?.(t.req.model, latencyMs / Math.max(1, w?.view.inFlight ?? 1));
+      const o = ev.output;
+      if (t.fp !== undefined) {
+        const answer = { ...(o.text !== undefined && { text: o.text }), promptTokens: o.promptTokens, completionTokens: o.completionTokens, finishReason: o.finishReason };
+        if (this.config.caching.dedupe.enabled) this.dedupe.set(t.fp, answer, nowMs);
+        if (this.config.caching.responseCache.enabled) this.cache.set(t.fp, answer, nowMs);
+      }
+      if (this.config.rateLimit.enabled && t.req.apiKey !== undefined) this.rateLimiter.charge(t.req.apiKey, o.completionTokens, nowMs);
+      const recipients = this.recipientsOf(t);
+      if (recipients.length > 0) this.out.push({ type: 'deliver', jobId: t.req.id, recipients, event: ev });
+      const usage = { promptTokens: o.promptTokens, completionTokens: o.completionTokens };
+      this.requests.delete(t.req.id);
+      if (!t.clientGone) {
+        this.outcomes.count('served');
+        this.out.push({ type: 'complete', requestId: t.req.id, usage, via: 'worker' });
+      }
+      for (const f of this.endGroup(t)) {
+        this.outcomes.count('coalesced');
+        this.outcomes.tokensSaved += o.completionTokens;
+        this.out.push({ type: 'complete', requestId: f.req.id, usage, via: 'coalesced' });
+      }
+    } else {
+      w?.breaker.onFailure(nowMs);
+      if (w !== undefined) this.wakeWhenBreakerCools(w, nowMs);
+      this.failAttempt(t, ev.failure.clientFault === true ? 'client' : 'worker', nowMs);
+    }
+    this.drainQueues(nowMs);
+    return this.flush();
+  }
+
+  onWorkerStatus(s: WorkerStatus, nowMs: number): Command[] {
+    let w = this.workers.get(s.workerId);
+    if (w === undefined) {
+      w = {
+        view: { id: s.workerId, inFlight: 0, maxConcurrent: 0, kvUsedFraction: 0 },
+        models: new Set(), healthy: true, draining: false, breakerAllows: true,
+        breaker: new CircuitBreaker(this.config.breaker),
+        heartbeat: new HeartbeatTracker({ intervalMs: this.config.health.heartbeatIntervalMs, missesMax: this.config.health.missesMax }, nowMs),
+        reportedMaxConcurrent: 0,
+      };
+      this.workers.set(s.workerId, w);
+    }
+    const modelsBefore = w.models;
+    w.models = new Set(s.models);
+    if (!sameSet(modelsBefore, w.models)) this.reindexModels();
+    w.reportedMaxConcurrent = s.maxConcurrent;
+    w.view.maxConcurrent = Math.min(s.maxConcurrent, this.config.admission.maxConcurrentPerWorker);
+    w.view.kvUsedFraction = s.kvCapacityBytes > 0 ? s.kvUsedBytes / s.kvCapacityBytes : 0;
+    w.draining = s.draining;
+    w.heartbeat.onHeartbeat(s.healthy, nowMs);
+    w.breaker.onHealthCheck(s.healthy, nowMs);
+    this.wakeWhenBreakerCools(w, nowMs);
+    this.refreshWorker(w, nowMs);
+    this.arm(w.heartbeat.deadlineMs(), 'heartbeat', s.workerId);
+    this.drainQueues(nowMs);
+    return this.flush();
+  }
+
+  onWorkerRemoved(workerId: WorkerId, nowMs: number): Command[] {
+    const w = this.workers.get(workerId);
+    if (w === undefined) return [];
+    for (const t of [...this.requests.values()]) {
+      if (t.phase === 'running' && t.workerId === workerId) {
+        this.leaveWorker(t, w);
+        this.failAttempt(t, 'worker', nowMs);
+      }
+    }
+    this.workers.delete(workerId);
+    this.routing.onWorkerRemoved?.(workerId);
+    this.reindexModels();
+    this.drainQueues(nowMs);
+    return this.flush();
+  }
+
+  onTimer(nowMs: number): Command[] {
+    if (this.wakeRequestedMs !== undefined && nowMs >= this.wakeRequestedMs) this.wakeRequestedMs = undefined;
+    for (let top = this.timers.peek(); top !== undefined && top.atMs <= nowMs; top = this.timers.peek()) {
+      this.timers.pop();
+      this.fire(top, nowMs);
+    }
+    this.releaseDueBatches(nowMs);
+    this.drainQueues(nowMs);
+    return this.flush();
+  }
+
+  // ───────────────────────────── admin / introspection ─────────────────────────────
+
+  /** Marks a worker as draining locally (no new work) until its next status says otherwise. */
+  drain(workerId: WorkerId, nowMs: number): boolean {
+    const w = this.workers.get(workerId);
+    if (w === undefined) return false;
+    w.draining = true;
+    this.refreshWorker(w, nowMs);
+    return true;
+  }
+
+  flushCaches(): { dedupe: number; cache: number } {
+    return { dedupe: this.dedupe.flush(), cache: this.cache.flush() };
+  }
+
+  workerInfo(nowMs: number): WorkerInfo[] {
+    return [...this.workers.values()].map((w) => ({
+      id: w.view.id, models: [...w.models], healthy: w.heartbeat.healthy(nowMs), draining: w.draining,
+      breaker: w.breaker.state(nowMs), inFlight: w.view.inFlight, maxConcurrent: w.view.maxConcurrent, kvUsedFraction: w.view.kvUsedFraction,
+    }));
+  }
+
+  /** Models with at least one healthy, non-draining worker (readiness). */
+  readyModels(nowMs: number): string[] {
+    const out: string[] = [];
+    for (const model of this.workerIdsByModel.keys()) if (!this.noHealthyWorker(model, nowMs)) out.push(model);
+    return out.sort();
+  }
+
+  /** Requests tracked now, by phase. */
+  activeByPhase(): Record<Phase, number> {
+    const r: Record<Phase, number> = { waiting: 0, queued: 0, backoff: 0, running: 0, following: 0 };
+    for (const t of this.requests.values()) r[t.phase]++;
+    return r;
+  }
+
+  activeCount(): number {
+    return this.requests.size;
+  }
+
+  // ───────────────────────────── internals ─────────────────────────────
+
+  private enterWaiting(t: Tracked, nowMs: number): void {
+    t.phase = 'waiting';
+    t.phaseSinceMs = nowMs;
+    this.waitingCount++;
+    this.batcher.add(t.req, nowMs);
+  }
+
+  private releaseDueBatches(nowMs: number): void {
+    const batches = this.batcher.takeDue(nowMs);
+    if (batches.length > 0) {
+      const groups = new Map<WorkerId, InferenceRequest[]>();
+      for (const batch of batches) {
+        for (const req of batch) {
+          this.waitingCount--;
+          const t = this.requests.get(req.id);
+          invariant(t !== undefined && t.phase === 'waiting', `batched request ${req.id} is not waiting`);
+          this.placeOrQueue(t, nowMs, groups);
+        }
+      }
+      this.emitDispatches(groups);
+    }
+    const due = this.batcher.nextDueMs();
+    if (due !== undefined && due !== this.batchTimerAtMs) {
+      this.batchTimerAtMs = due;
+      this.arm(Math.max(due, nowMs), 'batch', '');
+    }
+  }
+
+  /** Routes the request to a worker (added to `groups`) or queues it at the gateway. */
+  private placeOrQueue(t: Tracked, nowMs: number, groups: Map<WorkerId, InferenceRequest[]>): void {
+    const w = this.route(t, nowMs);
+    if (w !== undefined) {
+      this.startOn(t, w, nowMs);
+      let g = groups.get(w.view.id);
+      if (g === undefined) groups.set(w.view.id, (g = []));
+      g.push(t.req);
+      return;
+    }
+    t.phase = 'queued';
+    t.phaseSinceMs = nowMs;
+    let q = this.queues.get(t.req.model);
+    if (q === undefined) this.queues.set(t.req.model, (q = []));
+    q.push(t.req.id);
+    this.queuedCount++;
+    this.arm(nowMs + this.config.admission.queueTimeoutMs, 'queue', t.req.id);
+  }
+
+  private route(t: Tracked, nowMs: number): WorkerState | undefined {
+    const ids = this.workerIdsByModel.get(t.req.model) ?? NO_IDS;
+    const states = this.workersByModel.get(t.req.model) ?? NO_STATES;
+    for (const w of states) this.refreshWorker(w, nowMs);
+    const candidates = routableCandidates(states, t.req.model, t.excluded);
+    const picked = this.routing.pick(t.req, candidates, { nowMs, rng: this.rng, allWorkerIds: ids });
+    return picked === undefined ? undefined : this.workers.get(picked.id);
+  }
+
+  private refreshWorker(w: WorkerState, nowMs: number): void {
+    w.healthy = w.heartbeat.healthy(nowMs);
+    w.breakerAllows = !this.config.breaker.enabled || w.breaker.allows(nowMs);
+  }
+
+  private startOn(t: Tracked, w: WorkerState, nowMs: number): void {
+    t.phase = 'running';
+    t.phaseSinceMs = nowMs;
+    t.workerId = w.view.id;
+    t.attempt++;
+    t.dispatchedAtMs = nowMs;
+    t.lastProgressMs = nowMs;
+    w.view.inFlight++;
+    w.breaker.onDispatch(nowMs);
+    this.routing.onDispatch?.(w.view.id, t.req, nowMs);
+    this.arm(nowMs + this.config.breaker.timeoutMs, 'progress', t.req.id);
+  }
+
+  private emitDispatches(groups: Map<WorkerId, InferenceRequest[]>): void {
+    for (const [workerId, requests] of groups) this.out.push({ type: 'dispatch', workerId, requests });
+  }
+
+  private leaveWorker(t: Tracked, w: WorkerState | undefined): void {
+    if (w !== undefined) w.view.inFlight--;
+    t.workerId = undefined;
+  }
+
+  /** An attempt failed (worker error, timeout, worker gone). Retry, or fail the job and its followers. */
+  private failAttempt(t: Tracked, fault: 'worker' | 'client' | 'timeout', nowMs: number): void {
+    const failedOn = t.workerId;
+    if (fault !== 'client') {
+      const d = this.retry.decide(t.attempt, t.tokensSent, this.rng);
+      if (d.retry) {
+        this.outcomes.retries++;
+        t.phase = 'backoff';
+        t.phaseSinceMs = nowMs;
+        if (failedOn !== undefined) (t.excluded ??= new Set()).add(failedOn);
+        this.arm(nowMs + d.delayMs, 'retry', t.req.id);
+        return;
+      }
+    }
+    const code: ErrorCode = fault === 'timeout' ? 'worker_timeout' : 'worker_error';
+    this.requests.delete(t.req.id);
+    if (!t.clientGone) this.emitFail(t, code);
+    for (const f of this.endGroup(t)) this.emitFail(f, code, t.tokensSent);
+  }
+
+  /** Removes a job whose client left and that has no followers. */
+  private dropJob(t: Tracked, nowMs: number, cancelOnWorker: boolean): void {
+    this.requests.delete(t.req.id);
+    if (t.phase === 'waiting') {
+      this.batcher.remove(t.req.id);
+      this.waitingCount--;
+    } else if (t.phase === 'queued') {
+      const q = this.queues.get(t.req.model);
+      const i = q?.indexOf(t.req.id) ?? -1;
+      if (q !== undefined && i >= 0) q.splice(i, 1);
+      this.queuedCount--;
+    } else if (t.phase === 'running' && t.workerId !== undefined) {
+      const w = this.workers.get(t.workerId);
+      if (cancelOnWorker) this.out.push({ type: 'cancel', workerId: t.workerId, requestId: t.req.id });
+      this.leaveWorker(t, w);
+      this.drainQueues(nowMs);
+    }
+    if (t.fp !== undefined) this.coalescer.end(t.req.id);
+  }
+
+  /** Ends the coalescing group led by t; returns the followers (removed from tracking). */
+  private endGroup(t: Tracked): Tracked[] {
+    if (t.fp === undefined) return [];
+    const out: Tracked[] = [];
+    for (const id of this.coalescer.end(t.req.id)) {
+      const f = this.requests.get(id);
+      if (f === undefined) continue;
+      this.requests.delete(id);
+      out.push(f);
+    }
+    return out;
+  }
+
+  private recipientsOf(t: Tracked): readonly RequestId[] {
+    if (t.recipients === undefined) {
+      const r = t.clientGone ? [] : [t.req.id];
+      if (t.fp !== undefined) for (const f of this.coalescer.followers(t.req.id)) r.push(f);
+      t.recipients = r;
+    }
+    return t.recipients;
+  }
+
+  private invalidateRecipients(leaderId: RequestId): void {
+    const l = this.requests.get(leaderId);
+    if (l !== undefined) l.recipients = undefined;
+  }
+
+  private drainQueues(nowMs: number): void {
+    if (this.queuedCount === 0) return;
+    const groups = new Map<WorkerId, InferenceRequest[]>();
+    for (const q of this.queues.values()) {
+      while (q.length > 0) {
+        const t = this.requests.get(q[0]!);
+        if (t === undefined || t.phase !== 'queued') {
+          q.shift();
+          continue;
+        }
+        const w = this.route(t, nowMs);
+        if (w === undefined) break;
+        q.shift();
+        this.queuedCount--;
+        this.startOn(t, w, nowMs);
+        let g = groups.get(w.view.id);
+        if (g === undefined) groups.set(w.view.id, (g = []));
+        g.push(t.req);
+      }
+    }
+    this.emitDispatches(groups);
+  }
+
+  private fire(timer: Timer, nowMs: number): void {
+    switch (timer.kind) {
+      case 'batch':
+      case 'breaker':
+        return; // releaseDueBatches / drainQueues run after every timer batch
+      case 'heartbeat': {
+        const w = this.workers.get(timer.id);
+        if (w !== undefined) this.refreshWorker(w, nowMs);
+        return;
+      }
+      case 'retry': {
+        const t = this.requests.get(timer.id);
+        if (t === undefined || t.phase !== 'backoff') return;
+        this.enterWaiting(t, nowMs);
+        return;
+      }
+      case 'queue': {
+        const t = this.requests.get(timer.id);
+        if (t === undefined || t.phase !== 'queued' || nowMs - t.phaseSinceMs < this.config.admission.queueTimeoutMs) return;
+        const followers = this.endGroup(t);
+        this.dropJob(t, nowMs, false);
+        if (!t.clientGone) this.emitReject(t.req.id, 'queue_timeout', this.retryAfterEstimateMs());
+        for (const f of followers) this.emitReject(f.req.id, 'queue_timeout', this.retryAfterEstimateMs());
+        return;
+      }
+      case 'progress': {
+        const t = this.requests.get(timer.id);
+        if (t === undefined || t.phase !== 'running') return;
+        const deadline = t.lastProgressMs + this.config.breaker.timeoutMs;
+        if (deadline > nowMs) {
+          this.arm(deadline, 'progress', t.req.id);
+          return;
+        }
+        const w = t.workerId === undefined ? undefined : this.workers.get(t.workerId);
+        this.out.push({ type: 'cancel', workerId: t.workerId!, requestId: t.req.id });
+        if (w !== undefined) {
+          w.breaker.onTimeout(nowMs);
+          this.wakeWhenBreakerCools(w, nowMs);
+        }
+        this.leaveWorker(t, w);
+        this.failAttempt(t, 'timeout', nowMs);
+        return;
+      }
+      case 'follower': {
+        const f = this.requests.get(timer.id);
+        if (f === undefined || f.phase !== 'following') return;
+        const leader = this.requests.get(f.leaderId!);
+        if (leader !== undefined && leader.tokensSent > 0) return; // already streaming to it: stay
+        this.coalescer.detach(f.leaderId!, f.req.id);
+        this.invalidateRecipients(f.leaderId!);
+        this.out.push({ type: 'detachFollower', leaderId: f.leaderId!, followerId: f.req.id });
+        f.leaderId = undefined;
+        this.enterWaiting(f, nowMs);
+        return;
+      }
+    }
+  }
+
+  /** An open breaker turns half-open after its cooldown: wake then so queued work can probe it. */
+  private wakeWhenBreakerCools(w: WorkerState, nowMs: number): void {
+    const at = w.breaker.halfOpensAtMs(nowMs);
+    if (at !== undefined && this.config.breaker.enabled) this.arm(at, 'breaker', w.view.id);
+  }
+
+  private arm(atMs: number, kind: TimerKind, id: string): void {
+    this.timers.push({ atMs, seq: this.timerSeq++, kind, id });
+  }
+
+  private noHealthyWorker(model: string, nowMs: number): boolean {
+    for (const id of this.workerIdsByModel.get(model) ?? []) {
+      const w = this.workers.get(id)!;
+      this.refreshWorker(w, nowMs);
+      if (w.healthy && !w.draining && (w.breakerAllows || w.view.inFlight > 0)) return false;
+    }
+    return true;
+  }
+
+  private cooldownLeftMs(model: string, nowMs: number): number {
+    let best = this.config.health.heartbeatIntervalMs;
+    for (const id of this.workerIdsByModel.get(model) ?? []) {
+      const w = this.workers.get(id)!;
+      const at = w.breaker.halfOpensAtMs(nowMs);
+      if (at !== undefined) best = Math.min(best, Math.max(1000, at - nowMs));
+    }
+    return best;
+  }
+
+  /** A Retry-After hint for capacity refusals: the time the current queue needs to move. */
+  private retryAfterEstimateMs(): number {
+    let slots = 0;
+    for (const w of this.workers.values()) slots += w.view.maxConcurrent;
+    const backlog = this.queuedCount + this.waitingCount;
+    return Math.min(60_000, Math.max(1000, Math.ceil(backlog / Math.max(1, slots)) * 1000));
+  }
+
+  private reindexModels(): void {
+    this.workerIdsByModel.clear();
+    this.workersByModel.clear();
+    const ids = [...this.workers.keys()].sort();
+    for (const id of ids) {
+      const w = this.workers.get(id)!;
+      for (const m of w.models) {
+        let list = this.workerIdsByModel.get(m);
+        if (list === undefined) this.workerIdsByModel.set(m, (list = []));
+        list.push(id);
+        let states = this.workersByModel.get(m);
+        if (states === undefined) this.workersByModel.set(m, (states = []));
+        states.push(w);
+      }
+    }
+  }
+
+  private finishReject(requestId: RequestId, code: ErrorCode, _nowMs: number, retryAfterMs?: number): Command[] {
+    this.emitReject(requestId, code, retryAfterMs);
+    return this.flush();
+  }
+
+  private emitReject(requestId: RequestId, code: ErrorCode, retryAfterMs?: number): void {
+    this.outcomes.count('rejected');
+    this.outcomes.countCode(code);
+    const e = ERRORS[code];
+    this.out.push({ type: 'reject', requestId, status: e.status, code, message: e.message, ...(retryAfterMs !== undefined && { retryAfterMs: Math.ceil(retryAfterMs) }) });
+  }
+
+  private emitFail(t: Tracked, code: ErrorCode, tokensSent = t.tokensSent): void {
+    this.outcomes.count(code === 'client_cancelled' ? 'cancelled' : 'failed');
+    this.outcomes.countCode(code);
+    const e = ERRORS[code];
+    this.out.push({ type: 'fail', requestId: t.req.id, status: e.status, code, message: e.message, tokensSent });
+  }
+
+  /** Returns the commands collected during this event, plus a wakeAt if an earlier timer is due. */
+  private flush(extra?: Command[]): Command[] {
+    if (extra !== undefined) this.out.push(...extra);
+    const next = this.timers.peek();
+    if (next !== undefined && (this.wakeRequestedMs === undefined || next.atMs < this.wakeRequestedMs)) {
+      this.wakeRequestedMs = next.atMs;
+      this.out.push({ type: 'wakeAt', atMs: next.atMs });
+    }
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+}
+
+const NO_IDS: readonly WorkerId[] = [];
+const NO_STATES: readonly WorkerState[] = [];
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}

@@ -1,0 +1,72 @@
+// The gateway core's vocabulary: events in, commands out (DESIGN.md, "The core contract").
+// Drivers (sim/ and live/) deliver events with the current time and execute the commands.
+import type { CachedAnswer } from '../caching/response-store.js';
+import type { ErrorCode } from '../errors.js';
+import type { InferenceRequest, RequestId, WorkerId } from '../types.js';
+
+export interface WorkerStatus {
+  readonly workerId: WorkerId;
+  readonly models: readonly string[];
+  /** What the worker itself can run at once; the gateway uses min(this, admission limit). */
+  readonly maxConcurrent: number;
+  readonly healthy: boolean;
+  readonly draining: boolean;
+  readonly kvUsedBytes: number;
+  readonly kvCapacityBytes: number;
+}
+
+export interface Usage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+}
+
+export interface WorkerOutput extends Usage {
+  readonly finishReason: 'stop' | 'length';
+  /** Full output text when the driver has it (live); absent in simulation. */
+  readonly text?: string;
+}
+
+export interface WorkerFailure {
+  readonly code: string;
+  readonly message: string;
+  /** The request itself was at fault (bad params): retrying elsewhere cannot help. */
+  readonly clientFault?: boolean;
+}
+
+export type WorkerEvent =
+  | { readonly kind: 'tokens'; readonly workerId: WorkerId; readonly requestId: RequestId; readonly tokens: number; readonly text?: string }
+  | { readonly kind: 'done'; readonly workerId: WorkerId; readonly requestId: RequestId; readonly output: WorkerOutput }
+  | { readonly kind: 'error'; readonly workerId: WorkerId; readonly requestId: RequestId; readonly failure: WorkerFailure };
+
+export type GatewayEvent =
+  | { readonly type: 'requestArrived'; readonly req: InferenceRequest }
+  | { readonly type: 'requestCancelled'; readonly requestId: RequestId }
+  | { readonly type: 'workerEvent'; readonly event: WorkerEvent }
+  | { readonly type: 'workerStatus'; readonly status: WorkerStatus }
+  | { readonly type: 'workerRemoved'; readonly workerId: WorkerId }
+  | { readonly type: 'timerFired' };
+
+export type Command =
+  /** Send these requests to the worker (one message). Each request id names one job. */
+  | { readonly type: 'dispatch'; readonly workerId: WorkerId; readonly requests: readonly InferenceRequest[] }
+  /** Stop the job on the worker (client gone, timeout). */
+  | { readonly type: 'cancel'; readonly workerId: WorkerId; readonly requestId: RequestId }
+  /** Forward a worker's stream event of job `jobId` to these client requests. */
+  | { readonly type: 'deliver'; readonly jobId: RequestId; readonly recipients: readonly RequestId[]; readonly event: WorkerEvent }
+  /** `followerId` now receives the stream of job `leaderId` (replay what it has produced so far). */
+  | { readonly type: 'attachFollower'; readonly leaderId: RequestId; readonly followerId: RequestId }
+  /** `followerId` no longer receives job `leaderId` (it timed out waiting and runs alone, or left). */
+  | { readonly type: 'detachFollower'; readonly leaderId: RequestId; readonly followerId: RequestId }
+  // — terminal commands: every request gets exactly one of these —
+  | { readonly type: 'serveFromCache'; readonly requestId: RequestId; readonly answer: CachedAnswer; readonly source: 'dedupe' | 'cache' }
+  | { readonly type: 'complete'; readonly requestId: RequestId; readonly usage: Usage; readonly via: 'worker' | 'coalesced' }
+  | { readonly type: 'reject'; readonly requestId: RequestId; readonly status: number; readonly code: ErrorCode; readonly message: string; readonly retryAfterMs?: number }
+  | { readonly type: 'fail'; readonly requestId: RequestId; readonly status: number; readonly code: ErrorCode; readonly message: string; readonly tokensSent: number }
+  /** Call timerFired at (or after) this time. */
+  | { readonly type: 'wakeAt'; readonly atMs: number };
+
+export type TerminalCommand = Extract<Command, { type: 'serveFromCache' | 'complete' | 'reject' | 'fail' }>;
+
+export function isTerminal(c: Command): c is TerminalCommand {
+  return c.type === 'serveFromCache' || c.type === 'complete' || c.type === 'reject' || c.type === 'fail';
+}

@@ -1,0 +1,10 @@
+// Assertions are for what must never happen (our own bug): they crash loudly. Expected failures
+// (bad input, a dead worker) are error values or ConfigError, never assertions.
+
+export class InvariantError extends Error {
+  override name = 'InvariantError';
+}
+
+export function invariant(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new InvariantError(`invariant violated: ${message}`);
+}

@@ -1,0 +1,40 @@
+// Non-cryptographic string hashing for routing keys, fingerprints and prefix blocks.
+// Pure JS (core/ may not import node:crypto). Both functions are stable across runs and platforms.
+
+/** FNV-1a, 32 bits. Cheap; used where a 32-bit key is enough (routing keys, block hashes). */
+export function fnv1a32(text: string, seed = 0x811c9dc5): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * 64-bit hash as 16 hex chars (two independent 32-bit lanes, cyrb53-style mixing). Used for request
+ * fingerprints: with 10,000 cached entries the chance of any collision is about n²/2⁶⁵ ≈ 3·10⁻¹².
+ */
+export function hash64Hex(text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (h2 >>> 0).toString(16).padStart(8, '0') + (h1 >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Mixes a 32-bit integer (murmur3 finalizer); spreads consecutive keys. */
+export function mix32(x: number): number {
+  let h = x >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
