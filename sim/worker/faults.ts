@@ -1,0 +1,55 @@
+// Fault plans for the worker model: crashes (at T, restart after R; in-flight sequences fail),
+// slow-downs (step time × factor over [startMs, endMs)), and error injection (a probability per
+// request, drawn from the seeded fault stream). Crashes are driven by the driver (it schedules a
+// crash event and calls worker.crash); slow-downs and error injection live in the worker config.
+
+export interface SlowdownWindow {
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly factor: number;
+}
+
+export interface CrashFault {
+  readonly workerIndex: number;
+  readonly atMs: number;
+  readonly restartAfterMs: number;
+}
+
+export interface FaultPlan {
+  readonly crashes?: readonly CrashFault[];
+  readonly slowdowns?: readonly (SlowdownWindow & { readonly workerIndex: number })[];
+  /** Probability that a request fails on the worker (during its prefill). */
+  readonly errorProbability?: number;
+}
+
+export const FAULTS_PER_PLAN_MAX = 10_000;
+
+export function validateFaultPlan(plan: FaultPlan, workerCount: number): FaultPlan {
+  const crashes = plan.crashes ?? [];
+  const slowdowns = plan.slowdowns ?? [];
+  if (crashes.length + slowdowns.length > FAULTS_PER_PLAN_MAX) throw new Error(`faults: more than ${FAULTS_PER_PLAN_MAX} entries`);
+  const idx = (where: string, i: number): void => {
+    if (!Number.isInteger(i) || i < 0 || i >= workerCount) throw new Error(`${where}.workerIndex must be an integer in [0, ${workerCount}), got ${i}`);
+  };
+  crashes.forEach((c, k) => {
+    idx(`faults.crashes[${k}]`, c.workerIndex);
+    if (!(c.atMs >= 0) || !Number.isFinite(c.atMs)) throw new Error(`faults.crashes[${k}].atMs must be finite and >= 0, got ${c.atMs}`);
+    if (!(c.restartAfterMs >= 0) || !Number.isFinite(c.restartAfterMs)) throw new Error(`faults.crashes[${k}].restartAfterMs must be finite and >= 0, got ${c.restartAfterMs}`);
+  });
+  slowdowns.forEach((w, k) => {
+    idx(`faults.slowdowns[${k}]`, w.workerIndex);
+    validateSlowdown(w, `faults.slowdowns[${k}]`);
+  });
+  const p = plan.errorProbability ?? 0;
+  if (!(p >= 0 && p <= 1)) throw new Error(`faults.errorProbability must be in [0, 1], got ${p}`);
+  return plan;
+}
+
+export function validateSlowdown(w: SlowdownWindow, where = 'slowdown'): void {
+  if (!(w.startMs >= 0) || !(w.endMs > w.startMs) || !Number.isFinite(w.endMs)) throw new Error(`${where}: need 0 <= startMs < endMs (finite), got [${w.startMs}, ${w.endMs})`);
+  if (!(w.factor > 0) || !Number.isFinite(w.factor)) throw new Error(`${where}.factor must be finite and > 0, got ${w.factor}`);
+}
+
+export function slowdownsFor(plan: FaultPlan, workerIndex: number): SlowdownWindow[] {
+  return (plan.slowdowns ?? []).filter((w) => w.workerIndex === workerIndex).map(({ startMs, endMs, factor }) => ({ startMs, endMs, factor }));
+}
