@@ -1,35 +1,26 @@
 // A request's fingerprint: a 64-bit hash of everything that determines its output — the model, the
 // prompt or messages, and every sampling parameter. Two requests with equal fingerprints and a
 // deterministic sampler (temperature 0, or a fixed seed) produce the same tokens, so one answer can
-// serve both. Fields are length-prefixed so that no two different requests serialise alike.
-import type { InferenceRequest, PromptContent, SamplingParams } from '../types.js';
-import { hash64Hex } from '../util/hash.js';
+// serve both. Fields are length-prefixed by the hasher so no two different requests feed it alike.
+import type { InferenceRequest } from '../types.js';
+import { Hash64 } from '../util/hash.js';
 
 export function fingerprint(req: InferenceRequest): string {
-  return hash64Hex(canonicalRequest(req.model, req.prompt, req.sampling));
-}
-
-export function canonicalRequest(model: string, prompt: PromptContent, s: SamplingParams): string {
-  const parts: string[] = [field(model), prompt.kind];
-  if (prompt.kind === 'text') parts.push(field(prompt.text));
-  else for (const m of prompt.messages) parts.push(field(m.role), field(m.content));
-  parts.push(
-    `t${s.temperature}`,
-    `p${s.topP}`,
-    `m${s.maxTokens}`,
-    `s${s.seed ?? '-'}`,
-    `x${s.stop?.length ?? 0}`,
-    ...(s.stop ?? []).map(field),
-  );
-  return parts.join('|');
+  const h = new Hash64().str(req.model).str(req.prompt.kind);
+  const p = req.prompt;
+  if (p.kind === 'text') h.str(p.text);
+  else {
+    h.num(p.messages.length);
+    for (const m of p.messages) h.str(m.role).str(m.content);
+  }
+  const s = req.sampling;
+  h.num(s.temperature).num(s.topP).num(s.maxTokens).num(s.seed).num(s.stop?.length ?? 0);
+  for (const stop of s.stop ?? []) h.str(stop);
+  return h.hex();
 }
 
 /** Whether a request may share an answer with another: deterministic sampling, not opted out. */
 export function isShareable(req: InferenceRequest, shareNondeterministic: boolean): boolean {
   if (req.cacheBypass === true) return false;
   return shareNondeterministic || req.sampling.temperature === 0 || req.sampling.seed !== undefined;
-}
-
-function field(s: string): string {
-  return `${s.length}:${s}`;
 }

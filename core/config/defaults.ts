@@ -10,7 +10,7 @@ export const DEFAULT_ROUTING: Record<RoutingConfig['type'], RoutingConfig> = {
   'latency-aware': { type: 'latency-aware', ewmaAlpha: 0.3 },
   // SGLang router defaults: balance_abs_threshold 32, balance_rel_threshold 1.0001 (scaled to our
   // per-worker concurrency of a few requests).
-  'prefix-aware': { type: 'prefix-aware', blocksPerWorkerMax: 65_536, minMatchBlocks: 1, balanceAbsThreshold: 4, balanceRelThreshold: 1.5 },
+  'prefix-aware': { type: 'prefix-aware', blocksMax: 1_000_000, minMatchBlocks: 1, balanceAbsThreshold: 4, balanceRelThreshold: 1.5 },
 };
 
 export const DEFAULT_BATCHING: Record<BatchingConfig['type'], BatchingConfig> = {

@@ -10,7 +10,7 @@ export type RoutingConfig =
   | { readonly type: 'latency-aware'; readonly ewmaAlpha: number }
   | {
       readonly type: 'prefix-aware';
-      readonly blocksPerWorkerMax: number;
+      readonly blocksMax: number;
       readonly minMatchBlocks: number;
       readonly balanceAbsThreshold: number;
       readonly balanceRelThreshold: number;

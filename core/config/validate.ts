@@ -39,7 +39,7 @@ const ROUTING_RULES: Record<RoutingConfig['type'], Record<string, Rule>> = {
   'least-loaded': {},
   'power-of-two': {},
   'latency-aware': { ewmaAlpha: num(0.001, 1) },
-  'prefix-aware': { blocksPerWorkerMax: int(1, 100_000_000), minMatchBlocks: int(1, 100_000), balanceAbsThreshold: num(0), balanceRelThreshold: num(1) },
+  'prefix-aware': { blocksMax: int(1, 100_000_000), minMatchBlocks: int(1, 100_000), balanceAbsThreshold: num(0), balanceRelThreshold: num(1) },
 };
 
 const BATCHING_RULES: Record<BatchingConfig['type'], Record<string, Rule>> = {

@@ -62,6 +62,8 @@ interface WorkerState extends CandidateState {
   readonly breaker: CircuitBreaker;
   readonly heartbeat: HeartbeatTracker;
   reportedMaxConcurrent: number;
+  /** `healthy` and `breakerAllows` hold until this time unless an event touches the worker. */
+  validUntilMs: number;
 }
 
 interface MutableView extends WorkerView {
@@ -277,6 +279,7 @@ export class GatewayCore {
         breaker: new CircuitBreaker(this.config.breaker),
         heartbeat: new HeartbeatTracker({ intervalMs: this.config.health.heartbeatIntervalMs, missesMax: this.config.health.missesMax }, nowMs),
         reportedMaxConcurrent: 0,
+        validUntilMs: Number.NEGATIVE_INFINITY,
       };
       this.workers.set(s.workerId, w);
     }
@@ -288,6 +291,7 @@ export class GatewayCore {
     w.view.kvUsedFraction = s.kvCapacityBytes > 0 ? s.kvUsedBytes / s.kvCapacityBytes : 0;
     w.draining = s.draining;
     w.heartbeat.onHeartbeat(s.healthy, nowMs);
+    this.touch(w);
     w.breaker.onHealthCheck(s.healthy, nowMs);
     this.wakeWhenBreakerCools(w, nowMs);
     this.refreshWorker(w, nowMs);
@@ -330,6 +334,7 @@ export class GatewayCore {
     const w = this.workers.get(workerId);
     if (w === undefined) return false;
     w.draining = true;
+    this.touch(w);
     this.refreshWorker(w, nowMs);
     return true;
   }
@@ -421,9 +426,22 @@ export class GatewayCore {
     return picked === undefined ? undefined : this.workers.get(picked.id);
   }
 
+  /**
+   * Recomputes a worker's health and breaker admission when they may have changed: after its
+   * heartbeat deadline or breaker cooldown, or after an event touched it (validUntilMs reset).
+   * Routing reads the cached flags, so a pick over 100 workers does not re-derive 100 states.
+   */
   private refreshWorker(w: WorkerState, nowMs: number): void {
+    if (nowMs < w.validUntilMs) return;
     w.healthy = w.heartbeat.healthy(nowMs);
     w.breakerAllows = !this.config.breaker.enabled || w.breaker.allows(nowMs);
+    const state = w.breaker.state(nowMs);
+    const breakerUntil = state === 'closed' ? Number.POSITIVE_INFINITY : state === 'open' ? w.breaker.halfOpensAtMs(nowMs)! : nowMs;
+    w.validUntilMs = Math.min(w.healthy ? w.heartbeat.deadlineMs() : Number.POSITIVE_INFINITY, breakerUntil);
+  }
+
+  private touch(w: WorkerState | undefined): void {
+    if (w !== undefined) w.validUntilMs = Number.NEGATIVE_INFINITY;
   }
 
   private startOn(t: Tracked, w: WorkerState, nowMs: number): void {
@@ -435,6 +453,7 @@ export class GatewayCore {
     t.lastProgressMs = nowMs;
     w.view.inFlight++;
     w.breaker.onDispatch(nowMs);
+    this.touch(w);
     this.routing.onDispatch?.(w.view.id, t.req, nowMs);
     this.arm(nowMs + this.config.breaker.timeoutMs, 'progress', t.req.id);
   }
@@ -443,9 +462,10 @@ export class GatewayCore {
     for (const [workerId, requests] of groups) this.out.push({ type: 'dispatch', workerId, requests });
   }
 
+  /** The job no longer occupies its worker (t.workerId is kept: a retry excludes that worker). */
   private leaveWorker(t: Tracked, w: WorkerState | undefined): void {
     if (w !== undefined) w.view.inFlight--;
-    t.workerId = undefined;
+    this.touch(w);
   }
 
   /** An attempt failed (worker error, timeout, worker gone). Retry, or fail the job and its followers. */

@@ -9,6 +9,7 @@ import type { RoutingPolicy, WorkerView } from './policy.js';
 export class LatencyAwarePolicy implements RoutingPolicy {
   readonly name = 'latency-aware';
   private readonly ewmaMs = new Map<WorkerId, number>();
+  private ewmaSumMs = 0;
   constructor(private readonly alpha: number) {}
 
   pick(_req: InferenceRequest, candidates: readonly WorkerView[]): WorkerView | undefined {
@@ -28,10 +29,13 @@ export class LatencyAwarePolicy implements RoutingPolicy {
 
   onRequestComplete(workerId: WorkerId, _req: InferenceRequest, latencyMs: number): void {
     const old = this.ewmaMs.get(workerId);
-    this.ewmaMs.set(workerId, old === undefined ? latencyMs : this.alpha * latencyMs + (1 - this.alpha) * old);
+    const next = old === undefined ? latencyMs : this.alpha * latencyMs + (1 - this.alpha) * old;
+    this.ewmaMs.set(workerId, next);
+    this.ewmaSumMs += next - (old ?? 0);
   }
 
   onWorkerRemoved(workerId: WorkerId): void {
+    this.ewmaSumMs -= this.ewmaMs.get(workerId) ?? 0;
     this.ewmaMs.delete(workerId);
   }
 
@@ -40,9 +44,6 @@ export class LatencyAwarePolicy implements RoutingPolicy {
   }
 
   private meanEwmaMs(): number {
-    if (this.ewmaMs.size === 0) return 0;
-    let sum = 0;
-    for (const v of this.ewmaMs.values()) sum += v;
-    return sum / this.ewmaMs.size;
+    return this.ewmaMs.size === 0 ? 0 : this.ewmaSumMs / this.ewmaMs.size;
   }
 }

@@ -1,61 +1,73 @@
-// Prefix (cache) aware routing, after SGLang's cache-aware router. Each worker has a bounded LRU of
-// the prompt blocks it has seen (chained block hashes: a block's hash covers its whole prefix, so a
-// worker holding block i holds the prefix up to i). The request goes to the candidate with the longest
-// shared prefix, provided that the cluster is balanced:
+// Prefix (cache) aware routing, after SGLang's cache-aware router. The policy remembers which
+// workers recently received each prompt block (chained block hashes: a block's hash covers its whole
+// prefix, so a worker holding block i holds the prefix up to i) in one LRU bounded by `blocksMax`.
+// The request goes to the candidate with the longest shared prefix (least loaded among ties),
+// provided the cluster is balanced:
 //   imbalanced ⇔ maxLoad − minLoad > balanceAbsThreshold  and  maxLoad > balanceRelThreshold × minLoad
-// (loads in in-flight requests). When imbalanced, or no worker shares at least `minMatchBlocks`
+// (loads in in-flight requests). When imbalanced, or no candidate shares at least `minMatchBlocks`
 // blocks, the least-loaded candidate wins, so one hot prefix cannot pin all traffic to one worker.
-// Parameters: blocksPerWorkerMax (memory bound), minMatchBlocks, balanceAbsThreshold, balanceRelThreshold.
+// Cost: O(blocks) map lookups to find the longest match, plus O(candidates) per matching level.
 import type { InferenceRequest, WorkerId } from '../types.js';
 import { Lru } from '../caching/lru.js';
 import { leastLoaded, type RoutingPolicy, type WorkerView } from './policy.js';
 
 export interface PrefixAwareParams {
-  readonly blocksPerWorkerMax: number;
+  readonly blocksMax: number;
   readonly minMatchBlocks: number;
   readonly balanceAbsThreshold: number;
   readonly balanceRelThreshold: number;
 }
 
+/** Workers that hold a block are few; a block remembers at most this many (most recent kept). */
+const OWNERS_PER_BLOCK_MAX = 8;
+
 export class PrefixAwarePolicy implements RoutingPolicy {
   readonly name = 'prefix-aware';
-  private readonly blocks = new Map<WorkerId, Lru<number, true>>();
-  constructor(private readonly params: PrefixAwareParams) {}
+  private readonly owners: Lru<number, WorkerId[]>;
+  constructor(private readonly params: PrefixAwareParams) {
+    this.owners = new Lru(params.blocksMax);
+  }
 
   pick(req: InferenceRequest, candidates: readonly WorkerView[]): WorkerView | undefined {
     if (candidates.length <= 1) return candidates[0];
     if (this.imbalanced(candidates)) return leastLoaded(candidates);
-    let best: WorkerView | undefined;
-    let bestMatch = this.params.minMatchBlocks - 1;
-    for (const w of candidates) {
-      const m = this.matchedBlocks(w.id, req.prefixBlocks);
-      if (m > bestMatch || (m === bestMatch && best !== undefined && w.inFlight < best.inFlight)) {
-        best = w;
-        bestMatch = m;
+    const blocks = req.prefixBlocks;
+    for (let i = blocks.length - 1; i >= this.params.minMatchBlocks - 1; i--) {
+      const owners = this.owners.peek(blocks[i]!);
+      if (owners === undefined) continue;
+      let best: WorkerView | undefined;
+      for (const w of candidates) {
+        if (owners.includes(w.id) && (best === undefined || w.inFlight < best.inFlight)) best = w;
       }
+      if (best !== undefined) return best;
     }
-    return best ?? leastLoaded(candidates);
+    return leastLoaded(candidates);
   }
 
   onDispatch(workerId: WorkerId, req: InferenceRequest): void {
-    let set = this.blocks.get(workerId);
-    if (set === undefined) {
-      set = new Lru<number, true>(this.params.blocksPerWorkerMax);
-      this.blocks.set(workerId, set);
+    for (const b of req.prefixBlocks) {
+      const owners = this.owners.get(b);
+      if (owners === undefined) this.owners.set(b, [workerId]);
+      else if (!owners.includes(workerId)) {
+        if (owners.length >= OWNERS_PER_BLOCK_MAX) owners.shift();
+        owners.push(workerId);
+      }
     }
-    for (const b of req.prefixBlocks) set.set(b, true);
   }
 
   onWorkerRemoved(workerId: WorkerId): void {
-    this.blocks.delete(workerId);
+    for (const b of [...this.owners.keys()]) {
+      const owners = this.owners.peek(b)!;
+      const i = owners.indexOf(workerId);
+      if (i >= 0) owners.splice(i, 1);
+      if (owners.length === 0) this.owners.delete(b);
+    }
   }
 
-  /** Number of leading blocks of `prefixBlocks` that worker holds. */
+  /** Number of leading blocks of `prefixBlocks` that worker received (0 if none). */
   matchedBlocks(workerId: WorkerId, prefixBlocks: readonly number[]): number {
-    const set = this.blocks.get(workerId);
-    if (set === undefined) return 0;
     for (let i = prefixBlocks.length - 1; i >= 0; i--) {
-      if (set.has(prefixBlocks[i]!)) return i + 1;
+      if (this.owners.peek(prefixBlocks[i]!)?.includes(workerId) === true) return i + 1;
     }
     return 0;
   }

@@ -1,5 +1,5 @@
 // Non-cryptographic string hashing for routing keys, fingerprints and prefix blocks.
-// Pure JS (core/ may not import node:crypto). Both functions are stable across runs and platforms.
+// Pure JS (core/ may not import node:crypto). Stable across runs and platforms.
 
 /** FNV-1a, 32 bits. Cheap; used where a 32-bit key is enough (routing keys, block hashes). */
 export function fnv1a32(text: string, seed = 0x811c9dc5): number {
@@ -12,20 +12,37 @@ export function fnv1a32(text: string, seed = 0x811c9dc5): number {
 }
 
 /**
- * 64-bit hash as 16 hex chars (two independent 32-bit lanes, cyrb53-style mixing). Used for request
- * fingerprints: with 10,000 cached entries the chance of any collision is about n²/2⁶⁵ ≈ 3·10⁻¹².
+ * A streaming 64-bit hash (two independent 32-bit lanes, cyrb53-style mixing), fed field by field
+ * without building a string. Used for request fingerprints: with 10,000 cached entries the chance of
+ * any collision is about n²/2⁶⁵ ≈ 3·10⁻¹². Each field is prefixed with its length so that
+ * ("ab","c") and ("a","bc") hash differently.
  */
-export function hash64Hex(text: string): string {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
+export class Hash64 {
+  private h1 = 0xdeadbeef;
+  private h2 = 0x41c6ce57;
+
+  str(s: string): this {
+    this.code(s.length + 0x10000);
+    for (let i = 0; i < s.length; i++) this.code(s.charCodeAt(i));
+    return this;
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (h2 >>> 0).toString(16).padStart(8, '0') + (h1 >>> 0).toString(16).padStart(8, '0');
+
+  num(n: number | undefined): this {
+    return this.str(n === undefined ? '-' : String(n));
+  }
+
+  hex(): string {
+    let h1 = this.h1;
+    let h2 = this.h2;
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return (h2 >>> 0).toString(16).padStart(8, '0') + (h1 >>> 0).toString(16).padStart(8, '0');
+  }
+
+  private code(c: number): void {
+    this.h1 = Math.imul(this.h1 ^ c, 2654435761);
+    this.h2 = Math.imul(this.h2 ^ c, 1597334677);
+  }
 }
 
 /** Mixes a 32-bit integer (murmur3 finalizer); spreads consecutive keys. */
