@@ -25,7 +25,8 @@ export interface BatchLimits {
 
 interface Queue {
   readonly items: InferenceRequest[];
-  firstAtMs: number;
+  /** Arrival time of each waiting request (parallel to items): the window runs from the oldest. */
+  readonly arrivedAtMs: number[];
 }
 
 /**
@@ -43,11 +44,11 @@ export abstract class WindowBatcher implements Batcher {
   add(req: InferenceRequest, nowMs: number): void {
     let q = this.queues.get(req.model);
     if (q === undefined) {
-      q = { items: [], firstAtMs: nowMs };
+      q = { items: [], arrivedAtMs: [] };
       this.queues.set(req.model, q);
     }
-    if (q.items.length === 0) q.firstAtMs = nowMs;
     q.items.push(req);
+    q.arrivedAtMs.push(nowMs);
     this.count++;
   }
 
@@ -56,6 +57,7 @@ export abstract class WindowBatcher implements Batcher {
       const i = q.items.findIndex((r) => r.id === requestId);
       if (i >= 0) {
         q.items.splice(i, 1);
+        q.arrivedAtMs.splice(i, 1);
         this.count--;
         return true;
       }
@@ -69,11 +71,11 @@ export abstract class WindowBatcher implements Batcher {
       while (q.items.length > 0) {
         const lim = this.limitsFor(model, q.items.length);
         const full = q.items.length >= lim.maxBatchSize;
-        if (!full && nowMs < q.firstAtMs + lim.windowMs) break;
+        if (!full && nowMs < q.arrivedAtMs[0]! + lim.windowMs) break;
         const batch = q.items.splice(0, lim.maxBatchSize);
+        q.arrivedAtMs.splice(0, batch.length);
         this.count -= batch.length;
         out.push(batch);
-        q.firstAtMs = nowMs;
       }
     }
     return out;
@@ -83,7 +85,7 @@ export abstract class WindowBatcher implements Batcher {
     let due: number | undefined;
     for (const [model, q] of this.queues) {
       if (q.items.length === 0) continue;
-      const t = q.firstAtMs + this.limitsFor(model, q.items.length).windowMs;
+      const t = q.arrivedAtMs[0]! + this.limitsFor(model, q.items.length).windowMs;
       if (due === undefined || t < due) due = t;
     }
     return due;
