@@ -1,0 +1,345 @@
+// The simulated cluster: the driver that runs core's GatewayCore (the very code the live gateway runs)
+// under virtual time against modelled Mac workers. Everything the gateway decides — caching, dedupe,
+// coalescing, batching, routing, admission, retries, breaking — is decided by core; this file only
+// delivers events and executes commands, as live/gateway/core-driver.ts does with real I/O.
+//
+// Two modes:
+//   gateway — arrivals go through GatewayCore to N workers;
+//   direct  — the baseline engine (what mlx_lm.server is): arrivals go straight to one worker's own
+//             queue, with no gateway policy at all.
+// Both pay the same one-way network latency each way, so the comparison is fair.
+import { GatewayCore } from '../../core/gateway/gateway-core.js';
+import type { Command, WorkerEvent as CoreWorkerEvent } from '../../core/gateway/messages.js';
+import type { GatewayConfig } from '../../core/config/types.js';
+import type { InferenceRequest, RequestId } from '../../core/types.js';
+import { EventLoop, type Scheduler } from '../engine/index.js';
+import type { EventView } from '../engine/heap.js';
+import { recordCompletion, type MetricsSink } from '../metrics/index.js';
+import { deriveRng, type Seed } from '../rng/index.js';
+import { NO_WAKE, SimWorker, WorkerEventKind, WorkerOutput, type SimSequence, type WorkerConfig } from '../worker/index.js';
+import { NetworkModel, type NetworkConfig } from '../worker/network.js';
+import type { CrashFault } from '../worker/faults.js';
+import type { SimRequest } from '../workload/types.js';
+
+/** Where arrivals come from: open loop (pull) or closed loop (users react to completions). */
+export interface ArrivalDriver {
+  /** Requests to schedule at the start. */
+  start(nowMs: number): readonly SimRequest[];
+  /** Called after a request was scheduled; returns the next open-loop arrival, if any. */
+  next(): SimRequest | undefined;
+  /** Called when a request ends (any outcome); returns a closed-loop user's next request, if any. */
+  onFinished(requestId: RequestId, nowMs: number): SimRequest | undefined;
+}
+
+export type ClusterMode = { readonly type: 'direct' } | { readonly type: 'gateway'; readonly config: GatewayConfig };
+
+export interface ClusterSpec {
+  readonly mode: ClusterMode;
+  /** The model every worker serves (the requests' `model`). */
+  readonly model: string;
+  /** One config per worker (ids, latency models, limits, faults). Direct mode uses the first. */
+  readonly workers: readonly Omit<WorkerConfig, 'index' | 'observer' | 'faultRng'>[];
+  readonly network?: NetworkConfig;
+  readonly crashes?: readonly CrashFault[];
+  readonly seed: Seed;
+  readonly maxSteps?: number;
+  /** Stop after this virtual time even if work remains (requests still open count as unfinished). */
+  readonly horizonMs?: number;
+}
+
+export interface ClusterRunResult {
+  readonly endMs: number;
+  readonly steps: number;
+  readonly unfinished: number;
+  readonly workers: readonly SimWorker[];
+  readonly core: GatewayCore | undefined;
+}
+
+// Event kinds and their tie phases: at equal times, worker progress is seen before new arrivals, and
+// the gateway's timers run last, so a batch window closing at T includes arrivals at T.
+const K_WORKER_WAKE = 0;
+const K_CRASH = 1;
+const K_TO_WORKER = 2;
+const K_TO_GATEWAY = 3;
+const K_STATUS = 4;
+const K_ARRIVAL = 5;
+const K_GATEWAY_TIMER = 6;
+const K_DIRECT_END = 7;
+
+interface Open {
+  readonly sim: SimRequest;
+  firstTokenMs: number;
+  /** Worker-side timing of the job that served it (leader's, for coalesced followers). */
+  seq: SimSequence | undefined;
+}
+
+export class SimCluster {
+  private readonly loop: EventLoop;
+  readonly workers: SimWorker[];
+  readonly core: GatewayCore | undefined;
+  private readonly out = new WorkerOutput();
+  private readonly open = new Map<RequestId, Open>();
+  private readonly jobs = new Map<RequestId, SimSequence>();
+  private readonly network: NetworkModel | undefined;
+  private arrivalsDone = false;
+  private statusScheduled = false;
+  private readonly heartbeatMs: number;
+  private readonly indexById: Map<string, number>;
+  private readonly maxSequences: number[];
+
+  constructor(
+    private readonly spec: ClusterSpec,
+    private readonly arrivals: ArrivalDriver,
+    private readonly metrics: MetricsSink,
+  ) {
+    this.loop = new EventLoop({ seed: spec.seed, maxSteps: spec.maxSteps ?? 200_000_000 });
+    const faultRng = deriveRng(spec.seed, 'cluster/faults');
+    const configs = spec.mode.type === 'direct' ? spec.workers.slice(0, 1) : spec.workers;
+    this.workers = configs.map((c, index) => new SimWorker({ ...c, index, observer: metrics, faultRng }));
+    this.maxSequences = configs.map((c) => c.maxSequences);
+    this.indexById = new Map(this.workers.map((w, i) => [w.id, i]));
+    this.network = spec.network === undefined ? undefined : new NetworkModel(spec.network, deriveRng(spec.seed, 'cluster/network'));
+    this.core = spec.mode.type === 'gateway' ? new GatewayCore(spec.mode.config, deriveRng(spec.seed, 'cluster/gateway')) : undefined;
+    this.heartbeatMs = spec.mode.type === 'gateway' ? spec.mode.config.health.heartbeatIntervalMs : 0;
+    this.register();
+  }
+
+  run(): ClusterRunResult {
+    const loop = this.loop;
+    if (this.core !== undefined) this.sendStatuses(0);
+    for (const r of this.arrivals.start(0)) loop.schedule(r.arrivalMs, K_ARRIVAL, 0, 0, r);
+    this.scheduleNextArrival();
+    for (const c of this.spec.crashes ?? []) {
+      if (this.workers[c.workerIndex] !== undefined) loop.schedule(c.atMs, K_CRASH, c.workerIndex, c.restartAfterMs);
+    }
+    this.ensureStatusTicks();
+    const r = loop.run(this.spec.horizonMs ?? Infinity);
+    return { endMs: r.endMs, steps: loop.steps, unfinished: this.open.size, workers: this.workers, core: this.core };
+  }
+
+  private register(): void {
+    const loop = this.loop;
+    loop.on(K_WORKER_WAKE, 0, 'worker-wake', (e, s) => this.onWorkerWake(e, s));
+    loop.on(K_CRASH, 1, 'crash', (e, s) => this.onCrash(e, s));
+    loop.on(K_TO_WORKER, 2, 'to-worker', (e, s) => this.onToWorker(e, s));
+    loop.on(K_TO_GATEWAY, 3, 'to-gateway', (e, s) => this.exec(this.core!.onWorkerEvent(e.payload as CoreWorkerEvent, s.nowMs), s));
+    loop.on(K_STATUS, 4, 'status', (_e, s) => this.onStatusTick(s));
+    loop.on(K_ARRIVAL, 5, 'arrival', (e, s) => this.onArrival(e.payload as SimRequest, s));
+    loop.on(K_GATEWAY_TIMER, 6, 'gateway-timer', (_e, s) => this.exec(this.core!.onTimer(s.nowMs), s));
+    // direct mode: the response reaches the client (num = output tokens, or −1 for an error)
+    loop.on(K_DIRECT_END, 3, 'direct-end', (e, s) => this.finish(e.payload as RequestId, e.num >= 0, Math.max(0, e.num), s));
+  }
+
+  // ─────────────── arrivals and endings ───────────────
+
+  private onArrival(r: SimRequest, s: Scheduler): void {
+    this.metrics.add('requests_arrived', 1, s.nowMs);
+    this.open.set(r.request.id, { sim: r, firstTokenMs: -1, seq: undefined });
+    if (r.arrivalMs === this.pendingArrivalMs) this.scheduleNextArrival();
+    if (this.core !== undefined) this.exec(this.core.onRequestArrived(r.request, s.nowMs), s);
+    else this.sendToWorker(0, [r.request], s);
+  }
+
+  private pendingArrivalMs = -1;
+  private scheduleNextArrival(): void {
+    const next = this.arrivals.next();
+    if (next === undefined) {
+      this.arrivalsDone = true;
+      this.pendingArrivalMs = -1;
+      return;
+    }
+    this.pendingArrivalMs = next.arrivalMs;
+    this.loop.schedule(Math.max(next.arrivalMs, this.loop.nowMs), K_ARRIVAL, 0, 0, next);
+  }
+
+  private finish(requestId: RequestId, ok: boolean, outputTokens: number, s: Scheduler, rejected = false): void {
+    const o = this.open.get(requestId);
+    if (o === undefined) return;
+    this.open.delete(requestId);
+    const now = s.nowMs;
+    if (ok) {
+      const seq = o.seq;
+      recordCompletion(this.metrics, {
+        arrivalMs: o.sim.arrivalMs,
+        firstTokenMs: o.firstTokenMs >= 0 ? o.firstTokenMs : now,
+        endMs: now,
+        queueMs: seq?.queueMs ?? 0,
+        prefillMs: seq?.prefillMs ?? 0,
+        decodeMs: seq?.decodeMs ?? 0,
+        outputTokens,
+        promptTokens: o.sim.request.promptTokens,
+        cachedPromptTokens: seq?.cachedTokens ?? 0,
+      }, now);
+    } else {
+      this.metrics.add(rejected ? 'requests_rejected' : 'requests_failed', 1, now);
+    }
+    const next = this.arrivals.onFinished(requestId, now);
+    if (next !== undefined) {
+      this.arrivalsDone = false;
+      this.loop.schedule(Math.max(next.arrivalMs, now), K_ARRIVAL, 0, 0, next);
+      this.ensureStatusTicks();
+    }
+  }
+
+  // ─────────────── the gateway core's commands ───────────────
+
+  private exec(cmds: readonly Command[], s: Scheduler): void {
+    const now = s.nowMs;
+    for (const c of cmds) {
+      switch (c.type) {
+        case 'dispatch':
+          this.sendToWorker(this.workerIndex(c.workerId), c.requests, s);
+          break;
+        case 'cancel':
+          this.workers[this.workerIndex(c.workerId)]?.cancel(c.requestId, now);
+          this.jobs.delete(c.requestId);
+          break;
+        case 'deliver':
+          if (c.event.kind === 'tokens') for (const id of c.recipients) this.markFirstToken(id, now);
+          if (c.event.kind === 'done') {
+            const seq = this.jobs.get(c.jobId);
+            for (const id of c.recipients) {
+              const o = this.open.get(id);
+              if (o !== undefined) o.seq = seq;
+            }
+            this.jobs.delete(c.jobId);
+          }
+          break;
+        case 'attachFollower': {
+          // The driver replays what the leader produced so far: a follower that attaches after the
+          // leader's first token receives it now.
+          const leader = this.open.get(c.leaderId);
+          if (leader !== undefined && leader.firstTokenMs >= 0) this.markFirstToken(c.followerId, now);
+          this.metrics.add('coalesced_followers', 1, now);
+          break;
+        }
+        case 'detachFollower':
+          break;
+        case 'serveFromCache':
+          this.metrics.add(c.source === 'dedupe' ? 'dedupe_hits' : 'response_cache_hits', 1, now);
+          this.finish(c.requestId, true, c.answer.completionTokens, s);
+          break;
+        case 'complete':
+          if (c.via === 'coalesced') this.metrics.add('tokens_saved', c.usage.completionTokens, now);
+          this.finish(c.requestId, true, c.usage.completionTokens, s);
+          break;
+        case 'reject':
+          this.finish(c.requestId, false, 0, s, true);
+          break;
+        case 'fail':
+          this.finish(c.requestId, false, 0, s);
+          break;
+        case 'wakeAt':
+          this.loop.schedule(Math.max(c.atMs, now), K_GATEWAY_TIMER);
+          break;
+      }
+    }
+  }
+
+  private markFirstToken(requestId: RequestId, nowMs: number): void {
+    const o = this.open.get(requestId);
+    if (o !== undefined && o.firstTokenMs < 0) o.firstTokenMs = nowMs;
+  }
+
+  // ─────────────── workers ───────────────
+
+  private sendToWorker(index: number, requests: readonly InferenceRequest[], s: Scheduler): void {
+    const delay = this.network?.delayMs() ?? 0;
+    this.loop.schedule(s.nowMs + delay, K_TO_WORKER, index, 0, requests);
+  }
+
+  private onToWorker(e: Readonly<EventView>, s: Scheduler): void {
+    const w = this.workers[e.target]!;
+    for (const req of e.payload as readonly InferenceRequest[]) {
+      const truth = this.open.get(req.id)?.sim.outputTokens ?? req.sampling.maxTokens;
+      const wake = w.submit({ requestId: req.id, promptTokens: Math.max(1, req.promptTokens), outputTokens: Math.max(1, Math.min(truth, req.sampling.maxTokens)), prefixBlocks: req.prefixBlocks, ...(req.sessionId !== undefined && { sessionId: req.sessionId }) }, s.nowMs, this.out);
+      this.scheduleWake(w, wake);
+      this.drainWorkerOutput(w, s);
+    }
+  }
+
+  private onWorkerWake(e: Readonly<EventView>, s: Scheduler): void {
+    const w = this.workers[e.target]!;
+    const wake = w.onWake(s.nowMs, e.num, this.out);
+    this.scheduleWake(w, wake);
+    this.drainWorkerOutput(w, s);
+  }
+
+  private onCrash(e: Readonly<EventView>, s: Scheduler): void {
+    const w = this.workers[e.target]!;
+    this.metrics.add('worker_crashes', 1, s.nowMs);
+    this.scheduleWake(w, w.crash(s.nowMs, e.num, this.out));
+    this.drainWorkerOutput(w, s);
+  }
+
+  private scheduleWake(w: SimWorker, atMs: number): void {
+    if (atMs !== NO_WAKE) this.loop.schedule(atMs, K_WORKER_WAKE, w.index, w.wakeId);
+  }
+
+  /** Turns the worker's events into gateway events (after network latency), or direct-mode endings. */
+  private drainWorkerOutput(w: SimWorker, s: Scheduler): void {
+    const out = this.out;
+    for (let i = 0; i < out.count; i++) {
+      const kind = out.kinds[i]!;
+      const seq = out.seqs[i]!;
+      const requestId = seq.requestId;
+      if (this.core === undefined) {
+        this.directEvent(kind, seq, out.codes[i], s);
+        continue;
+      }
+      let ev: CoreWorkerEvent | undefined;
+      if (kind === WorkerEventKind.firstToken) ev = { kind: 'tokens', workerId: w.id, requestId, tokens: 1 };
+      else if (kind === WorkerEventKind.done) {
+        this.jobs.set(requestId, seq);
+        ev = { kind: 'done', workerId: w.id, requestId, output: { promptTokens: seq.input.promptTokens, completionTokens: seq.generated, finishReason: 'length' } };
+      } else if (kind === WorkerEventKind.error) {
+        const code = out.codes[i] ?? 'worker_error';
+        ev = { kind: 'error', workerId: w.id, requestId, failure: { code, message: code, clientFault: code === 'context_too_long' || code === 'kv_exceeds_capacity' } };
+      }
+      if (ev !== undefined) this.loop.schedule(s.nowMs + (this.network?.delayMs() ?? 0), K_TO_GATEWAY, 0, 0, ev);
+    }
+    out.reset();
+  }
+
+  private directEvent(kind: WorkerEventKind, seq: SimSequence, _code: string | undefined, s: Scheduler): void {
+    const at = s.nowMs + (this.network?.delayMs() ?? 0);
+    const o = this.open.get(seq.requestId);
+    if (o === undefined) return;
+    if (kind === WorkerEventKind.firstToken) o.firstTokenMs = at;
+    else if (kind === WorkerEventKind.done) {
+      o.seq = seq;
+      this.loop.schedule(at, K_DIRECT_END, 0, seq.generated, seq.requestId);
+    } else if (kind === WorkerEventKind.error) this.loop.schedule(at, K_DIRECT_END, 0, -1, seq.requestId);
+  }
+
+  // ─────────────── heartbeats ───────────────
+
+  private ensureStatusTicks(): void {
+    if (this.core === undefined || this.statusScheduled) return;
+    this.statusScheduled = true;
+    this.loop.schedule(this.loop.nowMs + this.heartbeatMs, K_STATUS);
+  }
+
+  private onStatusTick(s: Scheduler): void {
+    this.statusScheduled = false;
+    this.sendStatuses(s.nowMs);
+    // Keep heartbeating only while there is work, so the run ends when the workload does.
+    if (!this.arrivalsDone || this.open.size > 0) this.ensureStatusTicks();
+  }
+
+  private sendStatuses(nowMs: number): void {
+    const core = this.core!;
+    for (const w of this.workers) {
+      const v = w.view();
+      if (v.state === 'down') continue; // a dead process does not heartbeat
+      const status = { workerId: w.id, models: [this.spec.model], maxConcurrent: this.maxSequences[w.index]!, healthy: true, draining: false, kvUsedBytes: v.kvUsedBytes, kvCapacityBytes: v.kvCapacityBytes };
+      this.exec(core.onWorkerStatus(status, nowMs), this.loop);
+    }
+  }
+
+  private workerIndex(id: string): number {
+    const i = this.indexById.get(id);
+    if (i === undefined) throw new Error(`unknown worker ${id}`);
+    return i;
+  }
+}
