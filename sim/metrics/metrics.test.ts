@@ -52,7 +52,7 @@ describe('SimMetrics', () => {
     for (let i = 0; i < 10; i++) {
       m.add('requests_arrived', 1, i * 900);
       recordCompletion(m, { arrivalMs: i * 900, firstTokenMs: i * 900 + 100 + i, endMs: i * 900 + 500, queueMs: 10, prefillMs: 90, decodeMs: 400, outputTokens: 20, promptTokens: 100, cachedPromptTokens: i % 2 ? 64 : 0 }, i * 900 + 500);
-      m.onStep(0, i * 900, 25, 4, 3, 0, 0, 1);
+      m.onStep(0, i * 900, 25, 4, 3);
     }
     m.add('requests_failed', 2, 9000);
     return m;
