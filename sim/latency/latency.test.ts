@@ -126,6 +126,15 @@ describe('profile rejection', () => {
     const unsourced = { ...MODELS['llama-3.1-8b'], kvHeads: { value: 8, source: '' } };
     expect(() => createLatencyModel({ hardware: 'm3-ultra', model: unsourced, quantization: 'mlx-4bit' })).toThrow(/kvHeads has no source/);
   });
+  it('every built-in model validates at MLX 4-bit and 8-bit on M3 Ultra 512 GB, with sourced numbers', () => {
+    for (const model of Object.values(MODELS)) {
+      for (const quantization of ['mlx-4bit', 'mlx-8bit'] as const) {
+        const m = createLatencyModel({ hardware: 'm3-ultra', model, quantization });
+        expect(m.kvCapacityBytes).toBeGreaterThan(0);
+      }
+      for (const [, v] of Object.entries(model)) if (typeof v === 'object' && v !== null && 'value' in v) expect((v as { source: string }).source.length).toBeGreaterThan(0);
+    }
+  });
   it('every built-in profile validates and every number has a source', () => {
     for (const hw of Object.values(HARDWARE)) {
       for (const [, v] of Object.entries(hw)) if (typeof v === 'object' && v !== null && 'value' in v) expect((v as { source: string }).source.length).toBeGreaterThan(0);
