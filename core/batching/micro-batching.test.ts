@@ -122,7 +122,7 @@ describe('MicroBatcher', () => {
         expect(waiting.size).toBe(0);
         expect(b.nextDueMs()).toBeUndefined();
       }),
-      { seed: 42, numRuns: 300 },
+      { seed: 42, numRuns: 200 },
     );
   });
 });

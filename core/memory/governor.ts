@@ -24,6 +24,7 @@ export type Admission =
 interface Active {
   readonly bytes: number;
   readonly sessionId: string | undefined;
+  readonly model: string | undefined;
 }
 
 export class MemoryGovernor {
@@ -45,8 +46,11 @@ export class MemoryGovernor {
     });
   }
 
-  /** Reserves KV for a sequence of `tokens` total tokens (prompt + max new). */
-  admit(seqId: string, sessionId: string | undefined, tokens: number, _nowMs: number): Admission {
+  /**
+   * Reserves KV for a sequence of `tokens` total tokens (prompt + max new). When `model` is given and
+   * loaded, the model counts as busy until the sequence ends (never unloaded while it runs).
+   */
+  admit(seqId: string, sessionId: string | undefined, tokens: number, nowMs: number, model?: string): Admission {
     invariant(!this.active.has(seqId), `sequence ${seqId} admitted twice`);
     const needed = tokens * this.kvBytesPerToken;
     let reusedTokens = 0;
@@ -57,19 +61,26 @@ export class MemoryGovernor {
       this.idleBytes -= reused.bytes;
       reusedTokens = reused.tokens;
     }
+    // Evicting every idle session frees at most idleBytes, so the sequence fits iff it fits beside the
+    // running ones. Decide that first: a refused sequence must not flush other sessions' caches.
+    if (this.activeBytes + needed > this.p.kvCapacityBytes) {
+      if (reused !== undefined && sessionId !== undefined) this.keepIdle(sessionId, reused.tokens);
+      this.refusals++;
+      return { ok: false, reason: 'kv-memory', neededBytes: needed, freeBytes: this.freeBytes() };
+    }
     const evicted: string[] = [];
     const limit = this.p.kvCapacityBytes * this.p.watermarkFraction;
     while (this.activeBytes + this.idleBytes + needed > limit && this.idleSessions.size > 0) {
       const e = this.idleSessions.evictOldest();
       if (e !== undefined) evicted.push(e[0]);
     }
-    if (this.activeBytes + this.idleBytes + needed > this.p.kvCapacityBytes) {
-      if (reused !== undefined && sessionId !== undefined) this.keepIdle(sessionId, reused.tokens);
-      this.refusals++;
-      return { ok: false, reason: 'kv-memory', neededBytes: needed, freeBytes: this.freeBytes() };
-    }
-    this.active.set(seqId, { bytes: needed, sessionId });
+    this.active.set(seqId, { bytes: needed, sessionId, model });
     this.activeBytes += needed;
+    const m = model === undefined ? undefined : this.models.get(model);
+    if (m !== undefined) {
+      m.activeSequences++;
+      m.lastUsedMs = nowMs;
+    }
     return { ok: true, reusedTokens, evictedSessions: evicted };
   }
 
@@ -77,8 +88,7 @@ export class MemoryGovernor {
   release(seqId: string, contextTokens: number): readonly string[] {
     const a = this.active.get(seqId);
     if (a === undefined) return [];
-    this.active.delete(seqId);
-    this.activeBytes -= a.bytes;
+    this.end(a, seqId);
     if (a.sessionId === undefined) return [];
     this.keepIdle(a.sessionId, contextTokens);
     const evicted: string[] = [];
@@ -94,8 +104,14 @@ export class MemoryGovernor {
   abort(seqId: string): void {
     const a = this.active.get(seqId);
     if (a === undefined) return;
+    this.end(a, seqId);
+  }
+
+  private end(a: Active, seqId: string): void {
     this.active.delete(seqId);
     this.activeBytes -= a.bytes;
+    const m = a.model === undefined ? undefined : this.models.get(a.model);
+    if (m !== undefined && m.activeSequences > 0) m.activeSequences--;
   }
 
   /** Tokens of `sessionId`'s prefix held in the idle cache (0 if none). */
