@@ -19,6 +19,8 @@ const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const WIDTH = 480;
 const HEIGHT = 260;
 const EXTRA_COLUMNS = 4;
+/** Legend and axis labels are run and series names; vega's default cuts them at 160 px. */
+const CONFIG = { legend: { labelLimit: 320 }, axis: { labelLimit: 240 } } as const;
 
 /** A run as it is labelled in legends: "baseline: round-robin". */
 interface LabelledRun {
@@ -31,7 +33,7 @@ export function chartsFor(result: ScenarioResult): ChartSpec[] {
   const charts: ChartSpec[] = [];
   const curveIds = uniqueSlugs(result.curves.map((c) => c.name));
   result.curves.forEach((curve, i) => {
-    if (curve.points.length > 0) charts.push(curveChart(result.scenario, curve, `curve-${curveIds[i] ?? i}`));
+    if (curve.points.some((p) => finite(p.x, p.y))) charts.push(curveChart(result.scenario, curve, `curve-${curveIds[i] ?? i}`));
   });
   for (const [key, label] of CDF_KINDS) {
     const chart = cdfChart(result.scenario, runs, key, label);
@@ -59,9 +61,10 @@ function curveChart(scenario: string, curve: Curve, id: string): ChartSpec {
     spec: {
       $schema: SCHEMA,
       title,
+      config: CONFIG,
       width: WIDTH,
       height: HEIGHT,
-      data: { values: curve.points.map((p) => ({ series: p.series, x: p.x, y: p.y })) },
+      data: { values: curve.points.filter((p) => finite(p.x, p.y)).map((p) => ({ series: p.series, x: p.x, y: p.y })) },
       mark: { type: 'line', point: true },
       encoding: {
         x: { field: 'x', type: 'quantitative', title: curve.xLabel },
@@ -80,7 +83,7 @@ const CDF_KINDS: readonly (readonly [CdfKey, string])[] = [
 ];
 
 function cdfChart(scenario: string, runs: readonly LabelledRun[], key: CdfKey, label: string): ChartSpec | null {
-  const values = runs.flatMap((run) => run.summary.cdf[key].map(([ms, fraction]) => ({ run: run.label, ms, fraction })));
+  const values = runs.flatMap((run) => run.summary.cdf[key].filter(([ms, fraction]) => finite(ms, fraction)).map(([ms, fraction]) => ({ run: run.label, ms, fraction })));
   if (values.length === 0) return null;
   const title = `${scenario}: ${label} CDF`;
   return {
@@ -89,6 +92,7 @@ function cdfChart(scenario: string, runs: readonly LabelledRun[], key: CdfKey, l
     spec: {
       $schema: SCHEMA,
       title,
+      config: CONFIG,
       width: WIDTH,
       height: HEIGHT,
       data: { values },
@@ -113,13 +117,14 @@ function extrasChart(scenario: string, runs: readonly LabelledRun[]): ChartSpec 
       return [{ key, run: run.label, value, label: formatExtra(key, value) }];
     }),
   );
-  const title = `${scenario}: cache and coalescing effect`;
+  const title = `${scenario}: cache, coalescing and other extra figures`;
   return {
     id: 'extras',
     title,
     spec: {
       $schema: SCHEMA,
       title,
+      config: CONFIG,
       data: { values },
       columns: Math.min(EXTRA_COLUMNS, keys.length),
       facet: { field: 'key', type: 'nominal', title: null, sort: keys, header: { labelFontSize: 11 } },
@@ -139,7 +144,7 @@ function extrasChart(scenario: string, runs: readonly LabelledRun[]): ChartSpec 
 }
 
 function timelineChart(scenario: string, runs: readonly LabelledRun[]): ChartSpec | null {
-  const values = runs.flatMap((run) => run.summary.timeline.map((b) => ({ run: run.label, s: b.tMs / 1000, outputTokPerS: b.outputTokPerS, inFlight: b.inFlight })));
+  const values = runs.flatMap((run) => run.summary.timeline.filter((b) => finite(b.tMs, b.outputTokPerS)).map((b) => ({ run: run.label, s: b.tMs / 1000, outputTokPerS: b.outputTokPerS, inFlight: b.inFlight })));
   if (values.length === 0) return null;
   const title = `${scenario}: throughput over time`;
   return {
@@ -148,6 +153,7 @@ function timelineChart(scenario: string, runs: readonly LabelledRun[]): ChartSpe
     spec: {
       $schema: SCHEMA,
       title,
+      config: CONFIG,
       width: WIDTH,
       height: HEIGHT,
       data: { values },
@@ -182,6 +188,7 @@ function capacityChart(result: ScenarioResult): ChartSpec | null {
     spec: {
       $schema: SCHEMA,
       title,
+      config: CONFIG,
       width: Math.max(WIDTH, labels.length * 120),
       height: HEIGHT,
       data: { values },
@@ -194,6 +201,11 @@ function capacityChart(result: ScenarioResult): ChartSpec | null {
       layer: [{ mark: 'bar' }, { mark: { type: 'text', dy: -5, fontSize: 10 }, encoding: { text: { field: 'label', type: 'nominal' }, color: { value: 'black' } } }],
     },
   };
+}
+
+/** Charts skip points that JSON cannot carry (NaN, ±Infinity would become null). */
+function finite(...values: readonly number[]): boolean {
+  return values.every((v) => Number.isFinite(v));
 }
 
 /** Distinct values in the order they first appear (stable legend and facet order). */

@@ -154,6 +154,7 @@ describe('writeReport', () => {
     expect(html).not.toMatch(/<script|<link|<iframe|<img/i);
     expect(html).not.toMatch(/(src|href)\s*=\s*["']?\s*(https?:)?\/\//i);
     expect(html).not.toMatch(/@import|url\(\s*["']?https?:/i);
+    expect(html.replace(/\sxmlns(:\w+)?="[^"]*"/g, '')).not.toMatch(/https?:/); // SVG namespaces are names, not fetches
     expect(html).toContain('1.23×');
     expect(html).toContain('Cache-aware routing &lt;vs&gt; round robin &amp; friends');
     expect(html).toContain('&lt;b&gt;not&lt;/b&gt;');
@@ -182,6 +183,28 @@ describe('writeReport', () => {
   it('gives byte-identical files when rendered twice', async () => {
     expect(filesB).toEqual(filesA);
     for (const f of filesA) expect(await readFile(join(dirB, f)), f).toEqual(await readFile(join(dirA, f)));
+  });
+});
+
+describe('writeReport with little data', () => {
+  it('skips charts without data, gives clashing scenario names distinct slugs, renders without a baseline', async () => {
+    const empty: RunSummary = { ...run('solo', 10, 1, {}), cdf: { ttftMs: [], e2eMs: [], itlMs: [[Number.NaN, 1]] }, timeline: [] };
+    const bare: ScenarioResult = { ...fixture, baseline: null, candidate: empty, curves: [{ name: 'none', xLabel: 'x', yLabel: 'y', points: [] }], capacity: [], rows: [], passed: true };
+    const dir = await mkdtemp(join(tmpdir(), 'report-bare-'));
+    try {
+      const { files } = await writeReport([bare, { ...bare, scenario: 'Cache aware routing!' }], dir, { command: 'x' });
+      expect(files.map((f) => relative(dir, f))).toEqual(['results.json', 'report.md', 'index.html']);
+      const html = await readFile(join(dir, 'index.html'), 'utf8');
+      checkWellFormed(html);
+      expect(html).toContain('id="scenario-cache-aware-routing"');
+      expect(html).toContain('id="scenario-cache-aware-routing-2"');
+      expect(html).not.toContain('generated at');
+      const md = await readFile(join(dir, 'report.md'), 'utf8');
+      expect(md).toContain('_No comparison rows._');
+      expect(md).toContain('PASS — no gated targets');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
