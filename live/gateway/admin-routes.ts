@@ -1,0 +1,79 @@
+// The admin API (admin key only): cache stats and flush, worker list, drain, model load/unload.
+// Drain marks the worker draining in the core at once (no new work) and forwards Drain to it; model
+// changes are forwarded to the workers, then their Stats are polled so the core's routing sees them.
+import type { FastifyInstance } from 'fastify';
+import type { GatewayContext } from './context.js';
+import { GatewayHttpError } from './errors.js';
+import type { WorkerLink } from './worker-link.js';
+
+const MODEL_BODY = {
+  type: 'object',
+  required: ['model'],
+  properties: { model: { type: 'string', minLength: 1, maxLength: 256 }, path: { type: 'string', maxLength: 4096 }, worker: { type: 'string', maxLength: 128 } },
+} as const;
+
+export async function adminRoutes(app: FastifyInstance, opts: { ctx: GatewayContext }): Promise<void> {
+  const { ctx } = opts;
+
+  app.get('/admin/cache', async () => ({
+    dedupe: ctx.core.dedupe.stats(),
+    responseCache: ctx.core.cache.stats(),
+    coalescing: { groups: ctx.driver.coalescedGroups, requests: ctx.core.outcomes.byOutcome.coalesced, tokensSaved: ctx.core.outcomes.tokensSaved },
+    outcomes: ctx.core.outcomes.snapshot(),
+  }));
+
+  app.post('/admin/cache/flush', async () => ({ flushed: ctx.core.flushCaches() }));
+
+  app.get('/admin/workers', async () => {
+    const now = ctx.clock.nowMs();
+    const info = new Map(ctx.core.workerInfo(now).map((w) => [w.id, w]));
+    return {
+      workers: [...ctx.links.values()].map((l) => ({
+        id: l.id, address: l.address, streamConnected: l.connected, streamReconnects: l.reconnects, inFlightOnStream: l.inFlightCount,
+        lastError: l.lastError ?? null, status: info.get(l.id) ?? null,
+      })),
+    };
+  });
+
+  app.post<{ Params: { id: string }; Body: { drain?: boolean } | undefined }>('/admin/workers/:id/drain', {
+    schema: { body: { type: ['object', 'null'], properties: { drain: { type: 'boolean' } } } },
+  }, async (request) => {
+    const link = linkOf(ctx, request.params.id);
+    const drain = request.body?.drain ?? true;
+    if (drain) ctx.core.drain(link.id, ctx.clock.nowMs());
+    const res = await forward(() => link.drain(drain));
+    await link.poll();
+    return { worker: link.id, draining: res.draining, inFlight: res.inFlight };
+  });
+
+  const modelChange = (load: boolean) => async (request: { body: unknown }) => {
+    const body = request.body as { model: string; path?: string; worker?: string };
+    const targets = body.worker !== undefined ? [linkOf(ctx, body.worker)] : [...ctx.links.values()];
+    const results = await Promise.allSettled(targets.map((l) => (load ? l.loadModel(body.model, body.path ?? '') : l.unloadModel(body.model))));
+    await Promise.all(targets.map((l) => l.poll()));
+    const out = results.map((r, i) => ({
+      worker: targets[i]!.id,
+      ok: r.status === 'fulfilled',
+      models: r.status === 'fulfilled' ? r.value.models.map((m) => m.id) : null,
+      error: r.status === 'rejected' ? ((r.reason as { details?: string }).details ?? String(r.reason)) : null,
+    }));
+    if (out.every((r) => !r.ok)) throw new GatewayHttpError('worker_error', `${load ? 'LoadModel' : 'UnloadModel'} failed on every worker: ${out.map((r) => r.error).join('; ')}`);
+    return { model: body.model, results: out };
+  };
+  app.post('/admin/models/load', { schema: { body: MODEL_BODY } }, modelChange(true));
+  app.post('/admin/models/unload', { schema: { body: MODEL_BODY } }, modelChange(false));
+}
+
+function linkOf(ctx: GatewayContext, id: string): WorkerLink {
+  const l = ctx.links.get(id);
+  if (l === undefined) throw new GatewayHttpError('worker_not_found', `No worker with id ${JSON.stringify(id)}.`, 'id');
+  return l;
+}
+
+async function forward<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw new GatewayHttpError('worker_error', `The worker refused: ${(err as { details?: string }).details ?? String(err)}`, null, undefined, { cause: err });
+  }
+}

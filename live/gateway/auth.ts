@@ -1,0 +1,96 @@
+// Authentication: API keys and JWTs (HS256 / RS256), and the admin key.
+//
+// Keys are compared in constant time: the presented key and every configured key are hashed with
+// SHA-256 (fixed length) and compared with crypto.timingSafeEqual against *all* configured keys, with
+// no early exit. Keys never appear in logs or identities: an identity names a key by a short hash.
+// JWTs: jose verifies the signature with the algorithm pinned by configuration (never the token's
+// choice: `alg: none` and HS/RS confusion are refused), `exp` is required, `aud`/`iss` when configured.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { importSPKI, jwtVerify, type JWTHeaderParameters, type CryptoKey } from 'jose';
+import type { AuthConfig } from '../shared/config.js';
+
+export interface Identity {
+  /** Stable, loggable name of the credential (rate limits are per identity). */
+  readonly id: string;
+  readonly kind: 'api-key' | 'admin-key' | 'jwt';
+  readonly admin: boolean;
+}
+
+export type AuthResult = { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly reason: string };
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+export class Authenticator {
+  private readonly keyHashes: Buffer[];
+  private readonly adminHash: Buffer | undefined;
+  private readonly hsKey: Uint8Array | undefined;
+  private readonly rsKey: Promise<CryptoKey> | undefined;
+  private readonly algorithms: string[];
+
+  constructor(private readonly cfg: AuthConfig) {
+    this.keyHashes = cfg.apiKeys.map(sha256);
+    this.adminHash = cfg.adminKey === undefined ? undefined : sha256(cfg.adminKey);
+    this.hsKey = cfg.jwt?.hs256Secret === undefined ? undefined : new TextEncoder().encode(cfg.jwt.hs256Secret);
+    this.rsKey = cfg.jwt?.rs256PublicKeyPem === undefined ? undefined : importSPKI(cfg.jwt.rs256PublicKeyPem, 'RS256');
+    this.algorithms = [...(this.hsKey !== undefined ? ['HS256'] : []), ...(this.rsKey !== undefined ? ['RS256'] : [])];
+    // A rejected import would otherwise surface only at the first RS256 request.
+    this.rsKey?.catch(() => undefined);
+  }
+
+  /** The credential of a request: `Authorization: Bearer <key|jwt>` or `x-api-key: <key>`. */
+  static credentialOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+    const auth = headers.authorization;
+    if (typeof auth === 'string') {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+      return m?.[1];
+    }
+    const key = headers['x-api-key'];
+    return typeof key === 'string' && key.length > 0 ? key : undefined;
+  }
+
+  async authenticate(credential: string | undefined): Promise<AuthResult> {
+    if (credential === undefined) return { ok: false, reason: 'no credential' };
+    if (credential.length > 8192) return { ok: false, reason: 'credential too long' };
+    if (this.algorithms.length > 0 && looksLikeJwt(credential)) return this.verifyJwt(credential);
+    return this.checkKey(credential);
+  }
+
+  checkKey(credential: string): AuthResult {
+    const h = sha256(credential);
+    let matched = -1;
+    for (let i = 0; i < this.keyHashes.length; i++) if (timingSafeEqual(h, this.keyHashes[i]!) && matched < 0) matched = i;
+    const admin = this.adminHash !== undefined && timingSafeEqual(h, this.adminHash);
+    if (admin) return { ok: true, identity: { id: `admin-${h.toString('hex', 0, 6)}`, kind: 'admin-key', admin: true } };
+    if (matched >= 0) return { ok: true, identity: { id: `key-${h.toString('hex', 0, 6)}`, kind: 'api-key', admin: false } };
+    return { ok: false, reason: 'unknown key' };
+  }
+
+  private async verifyJwt(token: string): Promise<AuthResult> {
+    const jwt = this.cfg.jwt!;
+    try {
+      const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => this.keyFor(header), {
+        algorithms: this.algorithms,
+        requiredClaims: ['exp'],
+        ...(jwt.audience !== undefined && { audience: jwt.audience }),
+        ...(jwt.issuer !== undefined && { issuer: jwt.issuer }),
+      });
+      const sub = typeof payload.sub === 'string' && payload.sub.length > 0 ? payload.sub.slice(0, 128) : 'anonymous';
+      return { ok: true, identity: { id: `jwt-${sub}`, kind: 'jwt', admin: false } };
+    } catch (err) {
+      return { ok: false, reason: `jwt: ${(err as { code?: string }).code ?? (err as Error).message}` };
+    }
+  }
+
+  private async keyFor(header: JWTHeaderParameters): Promise<Uint8Array | CryptoKey> {
+    if (header.alg === 'HS256' && this.hsKey !== undefined) return this.hsKey;
+    if (header.alg === 'RS256' && this.rsKey !== undefined) return this.rsKey;
+    throw new Error(`alg ${String(header.alg)} not accepted`);
+  }
+}
+
+function looksLikeJwt(s: string): boolean {
+  const first = s.indexOf('.');
+  return first > 0 && s.indexOf('.', first + 1) > first && s.startsWith('eyJ');
+}

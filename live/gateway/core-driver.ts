@@ -1,0 +1,262 @@
+// The live driver of the gateway core: events in from HTTP, gRPC and one real timer; commands out to
+// client sinks and worker links. It makes no serving decision of its own (DESIGN.md: "if a decision
+// is made outside core/, ask whether sim and live would make it the same way").
+//
+//   HTTP request         → requestArrived        client disconnect → requestCancelled
+//   worker EventBatch    → workerEvent (each)    Stats poll        → workerStatus
+//   the timer            → timerFired            (one setTimeout for the earliest wakeAt)
+//
+// Commands: dispatch/cancel go to the WorkerTransport; deliver/attachFollower/detachFollower and the
+// terminal commands go to the RequestSink registered for each client request. The driver keeps each
+// job's output so far, so a follower that attaches mid-stream gets a replay, and so a finished job's
+// text can be stored in the core's caches.
+import type { Command, GatewayCore, GatewayEvent, InferenceRequest, RequestId, TerminalCommand, WorkerEvent, WorkerId, WorkerOutput, WorkerStatus } from '../../core/index.js';
+import type { Clock } from '../shared/clock.js';
+
+/** Where one client request's output goes (an HTTP response: SSE or accumulated JSON). */
+export interface RequestSink {
+  /** Client-facing request id, sent to the worker as trace_id. */
+  readonly traceId: string;
+  /** 0 = none. */
+  readonly deadlineUnixMs: number;
+  tokens(text: string, count: number): void;
+  /** The worker finished the job; usage and the end of the response come with `finish`. */
+  workerDone(output: WorkerOutput): void;
+  /** Exactly one terminal command per request. */
+  finish(cmd: TerminalCommand): void;
+}
+
+export interface WorkerTransport {
+  /** Send one batch to a worker. Failures must come back as worker error events, asynchronously. */
+  dispatch(workerId: WorkerId, requests: readonly InferenceRequest[], sinkOf: (id: RequestId) => RequestSink | undefined): void;
+  cancel(workerId: WorkerId, requestId: RequestId): void;
+}
+
+interface Job {
+  /** The worker of the current attempt (events from other workers are stale). */
+  workerId: WorkerId | undefined;
+  text: string;
+  tokens: number;
+  readonly followers: Set<RequestId>;
+  leaderDone: boolean;
+  grouped: boolean;
+}
+
+/** Bounds: events queued while a command runs (reentrancy), checked as an assertion. */
+const QUEUED_EVENTS_MAX = 1_000_000;
+
+export class CoreDriver {
+  private readonly sinks = new Map<RequestId, RequestSink>();
+  private readonly jobs = new Map<RequestId, Job>();
+  private readonly followerOf = new Map<RequestId, RequestId>();
+  private busy = false;
+  private readonly queued: GatewayEvent[] = [];
+  private wakeAtMs: number | undefined;
+  private timeout: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private stopped = false;
+  /** Jobs that gained at least one coalesced follower. */
+  coalescedGroups = 0;
+  /** Hook for metrics: requests per dispatched batch. */
+  onBatch: ((size: number) => void) | undefined;
+
+  constructor(
+    readonly core: GatewayCore,
+    private readonly clock: Clock,
+    private readonly transport: WorkerTransport,
+  ) {}
+
+  nowMs(): number {
+    return this.clock.nowMs();
+  }
+
+  arrive(req: InferenceRequest, sink: RequestSink): void {
+    this.sinks.set(req.id, sink);
+    this.handle({ type: 'requestArrived', req });
+  }
+
+  /** The client left (or timed out): the core decides what that means for the job. */
+  cancel(requestId: RequestId): void {
+    if (this.sinks.has(requestId)) this.handle({ type: 'requestCancelled', requestId });
+  }
+
+  workerEvent(ev: WorkerEvent): void {
+    const job = this.jobs.get(ev.requestId);
+    if (job !== undefined && job.workerId === ev.workerId) {
+      if (ev.kind === 'tokens') {
+        job.text += ev.text ?? '';
+        job.tokens += ev.tokens;
+      } else if (ev.kind === 'done' && ev.output.text === undefined) {
+        ev = { ...ev, output: { ...ev.output, text: job.text } };
+      }
+    }
+    this.handle({ type: 'workerEvent', event: ev });
+  }
+
+  workerStatus(status: WorkerStatus): void {
+    this.handle({ type: 'workerStatus', status });
+  }
+
+  workerRemoved(workerId: WorkerId): void {
+    this.handle({ type: 'workerRemoved', workerId });
+  }
+
+  /** Client requests with a live sink. */
+  activeRequests(): number {
+    return this.sinks.size;
+  }
+
+  /** Stops the timer (shutdown). Events still work; wakes are no longer scheduled. */
+  stop(): void {
+    this.stopped = true;
+    this.clearTimer();
+  }
+
+  // ───────────────────────────── event loop ─────────────────────────────
+
+  private handle(event: GatewayEvent): void {
+    if (this.busy) {
+      // A command's side effect produced an event (a sink cancelling itself): run it after.
+      if (this.queued.length >= QUEUED_EVENTS_MAX) throw new Error('core driver: event queue overflow (a command loop?)');
+      this.queued.push(event);
+      return;
+    }
+    this.busy = true;
+    try {
+      this.execute(this.core.handle(event, this.clock.nowMs()));
+      for (let e = this.queued.shift(); e !== undefined; e = this.queued.shift()) this.execute(this.core.handle(e, this.clock.nowMs()));
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private execute(commands: readonly Command[]): void {
+    for (const c of commands) {
+      switch (c.type) {
+        case 'dispatch':
+          for (const r of c.requests) this.startAttempt(r.id, c.workerId);
+          this.onBatch?.(c.requests.length);
+          this.transport.dispatch(c.workerId, c.requests, (id) => this.sinks.get(id));
+          break;
+        case 'cancel':
+          this.transport.cancel(c.workerId, c.requestId);
+          break;
+        case 'deliver':
+          this.deliver(c.recipients, c.event);
+          break;
+        case 'attachFollower':
+          this.attach(c.leaderId, c.followerId);
+          break;
+        case 'detachFollower':
+          this.detach(c.leaderId, c.followerId);
+          break;
+        case 'wakeAt':
+          this.wakeAt(c.atMs);
+          break;
+        default:
+          this.terminal(c);
+      }
+    }
+  }
+
+  private deliver(recipients: readonly RequestId[], ev: WorkerEvent): void {
+    for (const id of recipients) {
+      const sink = this.sinks.get(id);
+      if (sink === undefined) continue;
+      if (ev.kind === 'tokens') sink.tokens(ev.text ?? '', ev.tokens);
+      else if (ev.kind === 'done') sink.workerDone(ev.output);
+    }
+  }
+
+  private startAttempt(jobId: RequestId, workerId: WorkerId): void {
+    const job = this.jobs.get(jobId);
+    if (job === undefined) {
+      this.jobs.set(jobId, { workerId, text: '', tokens: 0, followers: new Set(), leaderDone: false, grouped: false });
+      return;
+    }
+    job.workerId = workerId;
+    job.text = '';
+    job.tokens = 0;
+  }
+
+  private attach(leaderId: RequestId, followerId: RequestId): void {
+    let job = this.jobs.get(leaderId);
+    if (job === undefined) {
+      job = { workerId: undefined, text: '', tokens: 0, followers: new Set(), leaderDone: !this.sinks.has(leaderId), grouped: false };
+      this.jobs.set(leaderId, job);
+    }
+    if (!job.grouped) {
+      job.grouped = true;
+      this.coalescedGroups++;
+    }
+    job.followers.add(followerId);
+    this.followerOf.set(followerId, leaderId);
+    if (job.tokens > 0) this.sinks.get(followerId)?.tokens(job.text, job.tokens);
+  }
+
+  private detach(leaderId: RequestId, followerId: RequestId): void {
+    this.followerOf.delete(followerId);
+    const job = this.jobs.get(leaderId);
+    if (job === undefined) return;
+    job.followers.delete(followerId);
+    this.dropIfUnused(leaderId, job);
+  }
+
+  private terminal(c: TerminalCommand): void {
+    const id = c.requestId;
+    const sink = this.sinks.get(id);
+    this.sinks.delete(id);
+    const job = this.jobs.get(id);
+    if (job !== undefined) {
+      job.leaderDone = true;
+      this.dropIfUnused(id, job);
+    }
+    const leaderId = this.followerOf.get(id);
+    if (leaderId !== undefined) this.detach(leaderId, id);
+    sink?.finish(c);
+  }
+
+  private dropIfUnused(jobId: RequestId, job: Job): void {
+    if (job.leaderDone && job.followers.size === 0) this.jobs.delete(jobId);
+  }
+
+  // ───────────────────────────── the one timer ─────────────────────────────
+
+  /**
+   * Keeps one timer for the earliest wake the core asked for. setTimeout has 1 ms granularity, so a
+   * wake less than 1 ms away (a sub-millisecond batching window) runs on setImmediate, re-armed until
+   * it is due: the core is never called early.
+   */
+  private wakeAt(atMs: number): void {
+    if (this.stopped) return;
+    if (this.wakeAtMs !== undefined && this.wakeAtMs <= atMs) return;
+    this.clearTimer();
+    this.wakeAtMs = atMs;
+    this.arm();
+  }
+
+  private arm(): void {
+    const delayMs = this.wakeAtMs! - this.clock.nowMs();
+    if (delayMs < 1) this.immediate = setImmediate(this.onTimer);
+    else this.timeout = setTimeout(this.onTimer, Math.floor(delayMs));
+  }
+
+  private readonly onTimer = (): void => {
+    this.timeout = undefined;
+    this.immediate = undefined;
+    if (this.stopped || this.wakeAtMs === undefined) return;
+    if (this.clock.nowMs() < this.wakeAtMs) {
+      this.arm();
+      return;
+    }
+    this.wakeAtMs = undefined;
+    this.handle({ type: 'timerFired' });
+  };
+
+  private clearTimer(): void {
+    if (this.timeout !== undefined) clearTimeout(this.timeout);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.timeout = undefined;
+    this.immediate = undefined;
+  }
+}

@@ -1,0 +1,248 @@
+// buildGateway: the Fastify app, the gateway core under the real clock, and one gRPC link per worker.
+//
+//   const gw = buildGateway({ config });  await gw.start();  …  await gw.stop();
+//
+// stop() is the graceful shutdown: stop accepting (new requests get 503 while closing), let in-flight
+// requests finish (bounded by limits.shutdownTimeoutMs, then connections are cut), close the worker
+// links, stop the core's timer.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Registry } from 'prom-client';
+import { GatewayCore, type InferenceRequest, type RequestId, type Rng, type WorkerId } from '../../core/index.js';
+import type { LiveGatewayConfig } from '../shared/config.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import type { GenerateEventMsg, WorkerStatusMsg } from '../shared/proto.js';
+import { adminRoutes } from './admin-routes.js';
+import { Authenticator } from './auth.js';
+import { kIdentity, setIdentity, type GatewayContext } from './context.js';
+import { CoreDriver, type RequestSink, type WorkerTransport } from './core-driver.js';
+import { errorBody, errorStatus, GatewayHttpError, type AnyErrorCode } from './errors.js';
+import { GatewayMetrics } from './metrics.js';
+import { openaiRoutes } from './openai-routes.js';
+import { toGenerateRequest } from './request-mapping.js';
+import { WorkerLink, type LinkLogger } from './worker-link.js';
+
+export interface GatewayOptions {
+  readonly config: LiveGatewayConfig;
+  /** Metrics registry (never prom-client's global); a fresh one by default. */
+  readonly registry?: Registry;
+  readonly clock?: Clock;
+  /** The core's randomness (retry jitter, routing ties). */
+  readonly rng?: Rng;
+  /** Fastify logger option; defaults to pino at config.logLevel. Tests pass false. */
+  readonly logger?: FastifyServerOptions['logger'];
+}
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly core: GatewayCore;
+  readonly driver: CoreDriver;
+  readonly links: ReadonlyMap<string, WorkerLink>;
+  readonly registry: Registry;
+  /** Connects to the workers (first Stats awaited), then listens. Returns the base URL. */
+  start(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function buildGateway(opts: GatewayOptions): Gateway {
+  const config = opts.config;
+  const clock = opts.clock ?? systemClock;
+  const registry = opts.registry ?? new Registry();
+  const core = new GatewayCore(config.core, opts.rng ?? Math.random);
+  const links = new Map<string, WorkerLink>();
+
+  const prefix = randomBytes(3).toString('hex');
+  let seq = 0;
+  const nextId = () => `${prefix}-${(seq++).toString(36)}`;
+
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
+    bodyLimit: config.limits.bodyLimitBytes,
+    requestTimeout: config.limits.requestTimeoutMs,
+    return503OnClosing: true,
+    requestIdHeader: false,
+    genReqId: (req: IncomingMessage) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : `req-${nextId()}`;
+    },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  app.decorateRequest(kIdentity, null);
+
+  const transport: WorkerTransport = {
+    dispatch(workerId, requests, sinkOf) {
+      const link = links.get(workerId);
+      const msgs = requests.map((r: InferenceRequest) => toGenerateRequest(r, sinkOf(r.id)));
+      if (link === undefined || !link.dispatch(msgs)) {
+        // Never re-enter the core from a command: report the loss on the next turn.
+        const ids = requests.map((r) => r.id);
+        setImmediate(() => lost(workerId, ids, 'worker stream not connected'));
+      }
+    },
+    cancel(workerId, requestId) {
+      links.get(workerId)?.cancel(requestId);
+    },
+  };
+  const driver = new CoreDriver(core, clock, transport);
+
+  const lost = (workerId: WorkerId, ids: readonly RequestId[], reason: string) => {
+    for (const requestId of ids) driver.workerEvent({ kind: 'error', workerId, requestId, failure: { code: 'worker_unavailable', message: reason } });
+  };
+  const handler = {
+    onEvents(workerId: WorkerId, events: readonly GenerateEventMsg[]) {
+      for (const ev of events) {
+        if (ev.kind === 'tokens') driver.workerEvent({ kind: 'tokens', workerId, requestId: ev.requestId, tokens: ev.tokens.count || ev.tokens.tokenIds.length || 1, text: ev.tokens.text });
+        else if (ev.kind === 'done') {
+          const d = ev.done;
+          driver.workerEvent({ kind: 'done', workerId, requestId: ev.requestId, output: { finishReason: d.finishReason === 'length' ? 'length' : 'stop', promptTokens: d.promptTokens, completionTokens: d.completionTokens } });
+        } else if (ev.kind === 'error') {
+          driver.workerEvent({ kind: 'error', workerId, requestId: ev.requestId, failure: { code: ev.error.code, message: ev.error.message, clientFault: ev.error.clientFault } });
+        }
+      }
+    },
+    onLost: lost,
+    onStatus(workerId: WorkerId, s: WorkerStatusMsg | undefined) {
+      const last = links.get(workerId)?.lastStatus;
+      if (s === undefined && last === undefined) return; // never reached: the core does not know it yet
+      const src = s ?? last!;
+      driver.workerStatus({
+        workerId, models: src.models, maxConcurrent: src.maxConcurrent, healthy: s !== undefined && s.healthy, draining: src.draining,
+        kvUsedBytes: src.kvUsedBytes, kvCapacityBytes: src.kvCapacityBytes,
+      });
+    },
+  };
+  const linkLog: LinkLogger = { warn: (o, m) => app.log.warn(o, m), info: (o, m) => app.log.info(o, m) };
+  for (const w of config.workers) links.set(w.id, new WorkerLink(w, config.grpc, config.core.health.heartbeatIntervalMs, handler, linkLog));
+
+  const metrics = new GatewayMetrics(registry, {
+    core,
+    nowMs: () => clock.nowMs(),
+    links: () => [...links.values()].map((l) => ({ id: l.id, reconnects: l.reconnects, kvUsedBytes: l.lastStatus?.kvUsedBytes ?? 0 })),
+    coalescedGroups: () => driver.coalescedGroups,
+  });
+  driver.onBatch = (n) => metrics.batchSize.observe(n);
+
+  const auth = new Authenticator(config.auth);
+  const ctx: GatewayContext = { config, core, driver, clock, metrics, auth, links, nextRequestId: nextId };
+
+  installErrorHandling(app);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    metrics.requestDuration.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  // Liveness and readiness: no credential needed.
+  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/ready', async (_request, reply) => {
+    const models = core.readyModels(clock.nowMs());
+    if (models.length === 0) reply.code(503);
+    return { ready: models.length > 0, models };
+  });
+
+  app.register(async (api) => {
+    api.addHook('onRequest', async (request) => {
+      const r = await auth.authenticate(Authenticator.credentialOf(request.headers));
+      if (!r.ok) {
+        request.log.info({ reason: r.reason }, 'authentication failed');
+        throw new GatewayHttpError('invalid_api_key');
+      }
+      setIdentity(request, r.identity);
+    });
+    api.get('/metrics', async (_request, reply) => {
+      reply.header('content-type', registry.contentType);
+      return registry.metrics();
+    });
+    await api.register(openaiRoutes, { ctx });
+    await api.register(async (admin) => {
+      admin.addHook('onRequest', async (request) => {
+        const id = (request as unknown as Record<symbol, { admin: boolean } | null>)[kIdentity];
+        if (id?.admin !== true) throw new GatewayHttpError('forbidden');
+      });
+      await admin.register(adminRoutes, { ctx });
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    app, core, driver, links, registry,
+    async start() {
+      await Promise.all([...links.values()].map((l) => l.start()));
+      return app.listen({ host: config.listen.host, port: config.listen.port });
+    },
+    stop() {
+      stopping ??= (async () => {
+        const force = setTimeout(() => app.server.closeAllConnections(), config.limits.shutdownTimeoutMs);
+        force.unref();
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(force);
+          for (const l of links.values()) l.close();
+          driver.stop();
+        }
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Every error leaves in OpenAI's shape with a stable code; a client's mistake is never a 5xx. */
+function installErrorHandling(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(errorBody('not_found', `Unknown route ${request.method} ${request.url.split('?')[0]}.`));
+  });
+  app.setErrorHandler((err: FastifyError | GatewayHttpError, request, reply) => {
+    if (err instanceof GatewayHttpError) {
+      reply.code(err.status).send(errorBody(err.code, err.message, err.param));
+      return;
+    }
+    const fe = err as FastifyError;
+    if (fe.validation !== undefined && fe.validation.length > 0) {
+      const v = fe.validation[0]!;
+      const param = paramName(v.instancePath, (v.params as { missingProperty?: string }).missingProperty, fe.validationContext);
+      const message = `Invalid ${param ?? 'request'}: ${param ?? 'value'} ${v.message ?? 'is invalid'}.`;
+      reply.code(400).send(errorBody('invalid_request', message, param));
+      return;
+    }
+    const code = HTTP_CODE_OF_FASTIFY[fe.code ?? ''];
+    if (code !== undefined) {
+      reply.code(errorStatus(code)).send(errorBody(code, code === 'invalid_json' ? `The request body is not valid JSON: ${fe.message}` : undefined));
+      return;
+    }
+    const status = fe.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      reply.code(status).send(errorBody('invalid_request', fe.message));
+      return;
+    }
+    request.log.error({ err }, 'unhandled gateway error');
+    reply.code(500).send(errorBody('internal_error'));
+  });
+}
+
+const HTTP_CODE_OF_FASTIFY: Record<string, AnyErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_NOT_FOUND: 'not_found',
+};
+
+/** "/messages/0/role" + missing "content" → "messages[0].role.content" (OpenAI names params that way). */
+function paramName(instancePath: string, missing: string | undefined, context: string | undefined): string | null {
+  const parts = instancePath.split('/').filter((p) => p.length > 0);
+  if (missing !== undefined) parts.push(missing);
+  if (parts.length === 0) return context === 'body' ? null : (context ?? null);
+  let out = '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out === '' ? p : `.${p}`;
+  return out;
+}
+
+export type { RequestSink };

@@ -1,0 +1,122 @@
+// The gateway's Prometheus metrics, registered on a registry passed in (never prom-client's global).
+// Figures the core already counts (cache stats, outcomes, retries) are read from it at scrape time,
+// so there is one source of truth; the rest (HTTP status, latencies, batch sizes) is observed here.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { BreakerState, GatewayCore } from '../../core/index.js';
+import { METRIC } from './metrics-names.js';
+
+export interface WorkerLinkStats {
+  readonly id: string;
+  readonly reconnects: number;
+  readonly kvUsedBytes: number;
+}
+
+export interface MetricsSources {
+  readonly core: GatewayCore;
+  readonly nowMs: () => number;
+  readonly links: () => readonly WorkerLinkStats[];
+  readonly coalescedGroups: () => number;
+}
+
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+/** Sets a counter to an absolute value read from elsewhere (prom-client counters only go up). */
+function setCounter(c: Counter, value: number, labels?: Record<string, string>): void {
+  if (labels === undefined) {
+    c.reset();
+    c.inc(value);
+  } else c.inc(labels, value);
+}
+
+export class GatewayMetrics {
+  readonly httpRequests: Counter<'route' | 'method' | 'status'>;
+  readonly ttft: Histogram;
+  readonly interToken: Histogram;
+  readonly requestDuration: Histogram<'route'>;
+  readonly promptTokens: Counter;
+  readonly completionTokens: Counter;
+  readonly batchSize: Histogram;
+  readonly slowClientCancels: Counter;
+
+  constructor(readonly registry: Registry, src: MetricsSources) {
+    const registers = [registry];
+    this.httpRequests = new Counter({ name: METRIC.httpRequests, help: 'HTTP requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers });
+    this.ttft = new Histogram({
+      name: METRIC.ttftSeconds, help: 'Time from arrival to the first token sent to the client.', registers,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    });
+    this.interToken = new Histogram({
+      name: METRIC.interTokenSeconds, help: 'Time between successive token writes to a streaming client.', registers,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.12, 0.25, 0.5, 1],
+    });
+    this.requestDuration = new Histogram({
+      name: METRIC.requestSeconds, help: 'Time from arrival to the last byte.', labelNames: ['route'], registers,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    });
+    this.promptTokens = new Counter({ name: METRIC.promptTokens, help: 'Prompt tokens of answered requests (as reported by workers or caches).', registers });
+    this.completionTokens = new Counter({ name: METRIC.completionTokens, help: 'Completion tokens sent to clients.', registers });
+    this.batchSize = new Histogram({ name: METRIC.batchSize, help: 'Requests per GenerateBatch message (gateway micro-batching).', registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128] });
+    this.slowClientCancels = new Counter({ name: METRIC.slowClientCancels, help: 'Streams cancelled because the client left too many bytes unread.', registers });
+
+    const core = src.core;
+    new Counter({
+      name: METRIC.outcomes, help: 'Requests by final outcome in the gateway core.', labelNames: ['outcome'], registers,
+      collect() {
+        this.reset();
+        for (const [outcome, n] of Object.entries(core.outcomes.byOutcome)) this.inc({ outcome }, n);
+      },
+    });
+    new Counter({ name: METRIC.dedupeHits, help: 'Requests answered from the dedupe window.', registers, collect() { setCounter(this, core.dedupe.stats().hits); } });
+    new Counter({ name: METRIC.cacheHits, help: 'Response cache hits.', registers, collect() { setCounter(this, core.cache.stats().hits); } });
+    new Counter({ name: METRIC.cacheMisses, help: 'Response cache misses.', registers, collect() { setCounter(this, core.cache.stats().misses); } });
+    new Counter({ name: METRIC.cacheEvictions, help: 'Response cache evictions (LRU).', registers, collect() { setCounter(this, core.cache.stats().evictions); } });
+    new Gauge({ name: METRIC.cacheEntries, help: 'Entries in the response cache.', registers, collect() { this.set(core.cache.stats().size); } });
+    new Counter({ name: METRIC.coalescedGroups, help: 'In-flight jobs that gained at least one coalesced follower.', registers, collect() { setCounter(this, src.coalescedGroups()); } });
+    new Counter({ name: METRIC.coalescedRequests, help: 'Requests served by following an identical in-flight job.', registers, collect() { setCounter(this, core.outcomes.byOutcome.coalesced); } });
+    new Counter({ name: METRIC.coalescedTokensSaved, help: 'Completion tokens followers received without a worker generating them again.', registers, collect() { setCounter(this, core.outcomes.tokensSaved); } });
+    new Counter({ name: METRIC.retries, help: 'Attempts retried after a worker error or timeout.', registers, collect() { setCounter(this, core.outcomes.retries); } });
+    new Counter({ name: METRIC.rateLimited, help: 'Requests refused by the per-key rate limit.', registers, collect() { setCounter(this, core.outcomes.byCode.rate_limited ?? 0); } });
+    new Gauge({ name: METRIC.activeRequests, help: 'Requests tracked by the gateway core, by phase.', labelNames: ['phase'], registers,
+      collect() {
+        this.reset();
+        for (const [phase, n] of Object.entries(core.activeByPhase())) this.set({ phase }, n);
+      },
+    });
+    new Gauge({ name: METRIC.breakerState, help: 'Circuit breaker state per worker: 0 closed, 1 half-open, 2 open.', labelNames: ['worker'], registers,
+      collect() {
+        this.reset();
+        for (const w of core.workerInfo(src.nowMs())) this.set({ worker: w.id }, BREAKER_VALUE[w.breaker]);
+      },
+    });
+    new Gauge({ name: METRIC.workerHealthy, help: 'Worker health from heartbeats: 1 healthy, 0 not.', labelNames: ['worker'], registers,
+      collect() {
+        this.reset();
+        for (const w of core.workerInfo(src.nowMs())) this.set({ worker: w.id }, w.healthy ? 1 : 0);
+      },
+    });
+    new Gauge({ name: METRIC.workerInFlight, help: 'Requests in flight per worker.', labelNames: ['worker'], registers,
+      collect() {
+        this.reset();
+        for (const w of core.workerInfo(src.nowMs())) this.set({ worker: w.id }, w.inFlight);
+      },
+    });
+    new Gauge({ name: METRIC.workerKvUsedRatio, help: 'Runtime KV cache use per worker (used / capacity).', labelNames: ['worker'], registers,
+      collect() {
+        this.reset();
+        for (const w of core.workerInfo(src.nowMs())) this.set({ worker: w.id }, w.kvUsedFraction);
+      },
+    });
+    new Gauge({ name: METRIC.workerKvUsedBytes, help: 'Runtime KV cache bytes in use per worker.', labelNames: ['worker'], registers,
+      collect() {
+        this.reset();
+        for (const l of src.links()) this.set({ worker: l.id }, l.kvUsedBytes);
+      },
+    });
+    new Counter({ name: METRIC.workerStreamReconnects, help: 'Session stream reconnects per worker.', labelNames: ['worker'], registers,
+      collect() {
+        this.reset();
+        for (const l of src.links()) setCounter(this, l.reconnects, { worker: l.id });
+      },
+    });
+  }
+}

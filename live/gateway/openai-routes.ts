@@ -1,0 +1,110 @@
+// The OpenAI-compatible API: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models.
+// Completions become core events through the driver; embeddings go straight to the least-loaded
+// healthy worker serving the model (the core routes generation, not embeddings).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { WorkerInfo } from '../../core/index.js';
+import { identityOf, type GatewayContext } from './context.js';
+import { GatewayHttpError } from './errors.js';
+import { HttpSink, type CompletionKind, type SinkDeps } from './http-sink.js';
+import {
+  CHAT_REQUEST_SCHEMA, CHAT_RESPONSE_SCHEMA, COMPLETION_REQUEST_SCHEMA, COMPLETION_RESPONSE_SCHEMA, EMBEDDING_RESPONSE_SCHEMA,
+  embeddingRequestSchema, MODELS_RESPONSE_SCHEMA, type ChatBody, type CompletionBody, type EmbeddingBody, type SamplingBody,
+} from './openai-schemas.js';
+import { chatRequest, completionRequest, samplingOf, type RequestContext } from './request-mapping.js';
+
+const SESSION_ID_MAX = 256;
+
+export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayContext }): Promise<void> {
+  const { ctx } = opts;
+  const sinkDeps: SinkDeps = {
+    metrics: ctx.metrics,
+    clock: ctx.clock,
+    sseBufferBytesMax: ctx.config.limits.sseBufferBytesMax,
+    requestTimeoutMs: ctx.config.limits.requestTimeoutMs,
+    cancel: (id) => ctx.driver.cancel(id),
+  };
+
+  const completion = (kind: CompletionKind, route: string) => (request: FastifyRequest, reply: FastifyReply): void => {
+    const body = request.body as ChatBody | CompletionBody;
+    checkSampling(body, ctx);
+    const id = ctx.nextRequestId();
+    const rc = requestContext(request, id, body.user);
+    const req = kind === 'chat' ? chatRequest(body as ChatBody, rc, ctx.config.limits) : completionRequest(body as CompletionBody, rc, ctx.config.limits);
+    const sink = new HttpSink(reply, {
+      jobId: id, traceId: String(request.id), kind, stream: req.stream, includeUsage: body.stream_options?.include_usage === true, model: req.model, route,
+    }, sinkDeps);
+    sink.start();
+    ctx.driver.arrive(req, sink);
+  };
+
+  app.post('/v1/chat/completions', { schema: { body: CHAT_REQUEST_SCHEMA, response: CHAT_RESPONSE_SCHEMA } }, completion('chat', '/v1/chat/completions'));
+  app.post('/v1/completions', { schema: { body: COMPLETION_REQUEST_SCHEMA, response: COMPLETION_RESPONSE_SCHEMA } }, completion('completion', '/v1/completions'));
+
+  app.post('/v1/embeddings', { schema: { body: embeddingRequestSchema(ctx.config.limits.embeddingInputsMax), response: EMBEDDING_RESPONSE_SCHEMA } }, async (request) => {
+    const body = request.body as EmbeddingBody;
+    const input = typeof body.input === 'string' ? [body.input] : body.input;
+    const info = pickEmbeddingWorker(ctx.core.workerInfo(ctx.clock.nowMs()), body.model);
+    if (info === undefined) {
+      const served = ctx.core.workerInfo(ctx.clock.nowMs()).some((w) => w.models.includes(body.model));
+      throw new GatewayHttpError(served ? 'no_healthy_worker' : 'model_not_found', undefined, served ? null : 'model');
+    }
+    const link = ctx.links.get(info.id)!;
+    let res;
+    try {
+      res = await link.embed({ model: body.model, input, traceId: String(request.id) });
+    } catch (err) {
+      request.log.warn({ worker: info.id, err: (err as Error).message }, 'embed failed');
+      throw new GatewayHttpError('worker_error', `The worker failed the embedding request: ${(err as { details?: string }).details ?? 'unavailable'}`, null, undefined, { cause: err });
+    }
+    const base64 = body.encoding_format === 'base64';
+    return {
+      object: 'list',
+      model: body.model,
+      data: res.data.map((e, index) => ({ object: 'embedding', index, embedding: base64 ? floatsToBase64(e.values) : e.values })),
+      usage: { prompt_tokens: res.promptTokens, total_tokens: res.promptTokens },
+    };
+  });
+
+  app.get('/v1/models', { schema: { response: MODELS_RESPONSE_SCHEMA } }, async () => {
+    const models = new Set<string>();
+    for (const w of ctx.core.workerInfo(ctx.clock.nowMs())) for (const m of w.models) models.add(m);
+    return { object: 'list', data: [...models].sort().map((id) => ({ id, object: 'model', created: 0, owned_by: 'mlx-serving' })) };
+  });
+}
+
+function checkSampling(body: SamplingBody, ctx: GatewayContext): void {
+  const s = samplingOf(body, ctx.config.limits);
+  if ('param' in s) throw new GatewayHttpError('invalid_request', s.message, s.param);
+}
+
+function requestContext(request: FastifyRequest, id: string, user: string | undefined): RequestContext {
+  const h = request.headers;
+  const headerSession = h['x-session-id'];
+  const sessionId = typeof headerSession === 'string' && headerSession.length > 0 ? headerSession.slice(0, SESSION_ID_MAX) : user;
+  const cc = h['cache-control'];
+  const bypass = h['x-cache-bypass'];
+  const cacheBypass = (typeof cc === 'string' && /\bno-cache\b|\bno-store\b/i.test(cc)) || bypass === '1' || bypass === 'true';
+  return { id, apiKey: identityOf(request)?.id, sessionId, cacheBypass };
+}
+
+/** Least loaded (inFlight / maxConcurrent) among healthy, non-draining workers with a closed or half-open breaker. */
+export function pickEmbeddingWorker(workers: readonly WorkerInfo[], model: string): WorkerInfo | undefined {
+  let best: WorkerInfo | undefined;
+  let bestLoad = Infinity;
+  for (const w of workers) {
+    if (!w.healthy || w.draining || w.breaker === 'open' || !w.models.includes(model)) continue;
+    const load = w.inFlight / Math.max(1, w.maxConcurrent);
+    if (load < bestLoad) {
+      best = w;
+      bestLoad = load;
+    }
+  }
+  return best;
+}
+
+/** OpenAI's base64 encoding: the float32 little-endian bytes of the vector. */
+export function floatsToBase64(values: readonly number[]): string {
+  const buf = Buffer.alloc(values.length * 4);
+  for (let i = 0; i < values.length; i++) buf.writeFloatLE(values[i]!, i * 4);
+  return buf.toString('base64');
+}

@@ -1,0 +1,203 @@
+// JSON schemas of the OpenAI-compatible routes: requests are validated by Fastify (ajv, no type
+// coercion), responses serialized by fast-json-stringify. Unknown request fields are accepted and
+// ignored (clients send many optional ones); the ones we read are checked.
+import { ERROR_SCHEMA } from './errors.js';
+
+const nullable = (t: string) => ({ type: [t, 'null'] });
+
+const stop = { anyOf: [{ type: 'string', maxLength: 256 }, { type: 'array', items: { type: 'string', maxLength: 256 }, maxItems: 4 }, { type: 'null' }] };
+
+const sampling = {
+  max_tokens: { type: ['integer', 'null'], minimum: 1 },
+  max_completion_tokens: { type: ['integer', 'null'], minimum: 1 },
+  temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
+  top_p: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1 },
+  seed: { type: ['integer', 'null'], minimum: -9007199254740991, maximum: 9007199254740991 },
+  stop,
+  stream: nullable('boolean'),
+  stream_options: { type: ['object', 'null'], properties: { include_usage: { type: 'boolean' } } },
+  n: { type: ['integer', 'null'], minimum: 1, maximum: 1 },
+  user: { type: 'string', maxLength: 256 },
+} as const;
+
+const contentPart = {
+  type: 'object',
+  required: ['type'],
+  properties: { type: { type: 'string' }, text: { type: 'string' } },
+} as const;
+
+export const CHAT_REQUEST_SCHEMA = {
+  type: 'object',
+  required: ['model', 'messages'],
+  properties: {
+    model: { type: 'string', minLength: 1, maxLength: 256 },
+    messages: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 4096,
+      items: {
+        type: 'object',
+        required: ['role'],
+        properties: {
+          role: { type: 'string', enum: ['system', 'developer', 'user', 'assistant', 'tool', 'function'] },
+          content: { anyOf: [{ type: 'string' }, { type: 'null' }, { type: 'array', maxItems: 256, items: contentPart }] },
+          name: { type: 'string', maxLength: 256 },
+        },
+      },
+    },
+    ...sampling,
+  },
+} as const;
+
+export const COMPLETION_REQUEST_SCHEMA = {
+  type: 'object',
+  required: ['model', 'prompt'],
+  properties: {
+    model: { type: 'string', minLength: 1, maxLength: 256 },
+    prompt: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1 }] },
+    echo: nullable('boolean'),
+    ...sampling,
+  },
+} as const;
+
+export function embeddingRequestSchema(inputsMax: number) {
+  return {
+    type: 'object',
+    required: ['model', 'input'],
+    properties: {
+      model: { type: 'string', minLength: 1, maxLength: 256 },
+      input: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: inputsMax }] },
+      encoding_format: { type: 'string', enum: ['float', 'base64'] },
+      dimensions: { type: 'integer', minimum: 1 },
+      user: { type: 'string', maxLength: 256 },
+    },
+  } as const;
+}
+
+const usage = {
+  type: 'object',
+  properties: { prompt_tokens: { type: 'integer' }, completion_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } },
+} as const;
+
+const errorResponses = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA } as const;
+
+export const CHAT_RESPONSE_SCHEMA = {
+  200: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      object: { type: 'string' },
+      created: { type: 'integer' },
+      model: { type: 'string' },
+      system_fingerprint: { type: ['string', 'null'] },
+      choices: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            index: { type: 'integer' },
+            message: { type: 'object', properties: { role: { type: 'string' }, content: { type: 'string' } } },
+            logprobs: { type: 'null' },
+            finish_reason: { type: 'string' },
+          },
+        },
+      },
+      usage,
+    },
+  },
+  ...errorResponses,
+} as const;
+
+export const COMPLETION_RESPONSE_SCHEMA = {
+  200: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      object: { type: 'string' },
+      created: { type: 'integer' },
+      model: { type: 'string' },
+      choices: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { text: { type: 'string' }, index: { type: 'integer' }, logprobs: { type: 'null' }, finish_reason: { type: 'string' } },
+        },
+      },
+      usage,
+    },
+  },
+  ...errorResponses,
+} as const;
+
+export const EMBEDDING_RESPONSE_SCHEMA = {
+  200: {
+    type: 'object',
+    properties: {
+      object: { type: 'string' },
+      model: { type: 'string' },
+      data: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            object: { type: 'string' },
+            index: { type: 'integer' },
+            embedding: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'number' } }] },
+          },
+        },
+      },
+      usage: { type: 'object', properties: { prompt_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } } },
+    },
+  },
+  ...errorResponses,
+} as const;
+
+export const MODELS_RESPONSE_SCHEMA = {
+  200: {
+    type: 'object',
+    properties: {
+      object: { type: 'string' },
+      data: {
+        type: 'array',
+        items: { type: 'object', properties: { id: { type: 'string' }, object: { type: 'string' }, created: { type: 'integer' }, owned_by: { type: 'string' } } },
+      },
+    },
+  },
+  ...errorResponses,
+} as const;
+
+// ───────────────────────────── request body types (what the schemas admit) ─────────────────────────────
+
+export type ContentPart = { type: string; text?: string };
+
+export interface SamplingBody {
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  seed?: number | null;
+  stop?: string | string[] | null;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+  n?: number | null;
+  user?: string;
+}
+
+export interface ChatBody extends SamplingBody {
+  model: string;
+  messages: { role: string; content?: string | null | ContentPart[]; name?: string }[];
+}
+
+export interface CompletionBody extends SamplingBody {
+  model: string;
+  prompt: string | [string];
+  echo?: boolean | null;
+}
+
+export interface EmbeddingBody {
+  model: string;
+  input: string | string[];
+  encoding_format?: 'float' | 'base64';
+  dimensions?: number;
+  user?: string;
+}

@@ -1,0 +1,96 @@
+// OpenAI request bodies → the core's InferenceRequest, and the core's requests → the proto's
+// GenerateRequest. No decisions: a translation.
+//
+// Prompt tokens are estimated as ceil(chars / 4) (the runtime reports exact counts in Done; the core
+// only uses the estimate for rate limiting). Prefix blocks hash the rendered prompt text — for chat
+// "role: content\n" per message — with core's prefixBlocksOfText, as the simulator's cluster does.
+import { prefixBlocksOfText, type ChatMessage, type InferenceRequest, type PromptContent, type SamplingParams } from '../../core/index.js';
+import type { LimitsConfig } from '../shared/config.js';
+import type { GenerateRequestMsg } from '../shared/proto.js';
+import type { RequestSink } from './core-driver.js';
+import type { ChatBody, CompletionBody, ContentPart, SamplingBody } from './openai-schemas.js';
+
+export const CHARS_PER_TOKEN_ESTIMATE = 4;
+
+export interface RequestContext {
+  readonly id: string;
+  /** Identity of the credential (rate limits), never the key itself. */
+  readonly apiKey: string | undefined;
+  readonly sessionId: string | undefined;
+  readonly cacheBypass: boolean;
+}
+
+const ROLE: Record<string, ChatMessage['role']> = { system: 'system', developer: 'system', user: 'user', assistant: 'assistant', tool: 'tool', function: 'tool' };
+
+export function contentText(content: string | null | undefined | ContentPart[]): string {
+  if (content === null || content === undefined) return '';
+  if (typeof content === 'string') return content;
+  let out = '';
+  for (const p of content) if (p.type === 'text' && typeof p.text === 'string') out += p.text;
+  return out;
+}
+
+export function chatRequest(body: ChatBody, ctx: RequestContext, limits: LimitsConfig): InferenceRequest {
+  const messages: ChatMessage[] = body.messages.map((m) => ({ role: ROLE[m.role] ?? 'user', content: contentText(m.content) }));
+  let rendered = '';
+  for (const m of messages) rendered += `${m.role}: ${m.content}\n`;
+  return build(ctx, body, { kind: 'messages', messages }, rendered, limits);
+}
+
+export function completionRequest(body: CompletionBody, ctx: RequestContext, limits: LimitsConfig): InferenceRequest {
+  const text = typeof body.prompt === 'string' ? body.prompt : body.prompt[0];
+  return build(ctx, body, { kind: 'text', text }, text, limits);
+}
+
+/** The sampling parameters, or the name of the offending parameter. */
+export function samplingOf(body: SamplingBody, limits: LimitsConfig): SamplingParams | { param: string; message: string } {
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? limits.defaultMaxTokens;
+  if (maxTokens > limits.maxTokensMax) {
+    const param = body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens';
+    return { param, message: `${param} must be at most ${limits.maxTokensMax}` };
+  }
+  const stop = body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
+  return {
+    temperature: body.temperature ?? 1,
+    topP: body.top_p ?? 1,
+    maxTokens,
+    ...(body.seed != null && { seed: body.seed }),
+    ...(stop !== undefined && stop.length > 0 && { stop }),
+  };
+}
+
+function build(ctx: RequestContext, body: SamplingBody, prompt: PromptContent, rendered: string, limits: LimitsConfig): InferenceRequest {
+  const sampling = samplingOf(body, limits);
+  if ('param' in sampling) throw new Error('samplingOf must be checked by the route first');
+  return {
+    id: ctx.id,
+    model: (body as { model: string }).model,
+    prompt,
+    promptTokens: Math.max(1, Math.ceil(rendered.length / CHARS_PER_TOKEN_ESTIMATE)),
+    prefixBlocks: prefixBlocksOfText(rendered),
+    sampling,
+    stream: body.stream === true,
+    ...(ctx.sessionId !== undefined && { sessionId: ctx.sessionId }),
+    ...(ctx.apiKey !== undefined && { apiKey: ctx.apiKey }),
+    ...(ctx.cacheBypass && { cacheBypass: true }),
+  };
+}
+
+export function toGenerateRequest(req: InferenceRequest, sink: RequestSink | undefined): GenerateRequestMsg {
+  const p = req.prompt;
+  const s = req.sampling;
+  return {
+    requestId: req.id,
+    model: req.model,
+    prompt: p.kind === 'text' ? p.text : '',
+    messages: p.kind === 'messages' ? (p.messages as ChatMessage[]) : [],
+    maxTokens: s.maxTokens,
+    temperature: s.temperature,
+    topP: s.topP,
+    ...(s.seed !== undefined && { seed: s.seed }),
+    stop: (s.stop as string[] | undefined) ?? [],
+    sessionId: req.sessionId ?? '',
+    traceId: sink?.traceId ?? '',
+    deadlineUnixMs: sink?.deadlineUnixMs ?? 0,
+  };
+}

@@ -1,0 +1,236 @@
+// The live gateway's configuration: one JSON file, validated at start. Every error names the field
+// (`invalid config: limits.bodyLimitBytes must be …`). The `core` section is the gateway core's own
+// config, resolved and checked by core's resolveGatewayConfig; everything else is the HTTP/gRPC shell.
+import { readFileSync } from 'node:fs';
+import { ConfigError, resolveGatewayConfig, type GatewayConfig } from '../../core/index.js';
+
+export interface JwtConfig {
+  /** Shared secret for HS256 tokens. */
+  readonly hs256Secret?: string;
+  /** SPKI PEM public key for RS256 tokens. */
+  readonly rs256PublicKeyPem?: string;
+  /** Required `aud` claim, when set. */
+  readonly audience?: string;
+  /** Required `iss` claim, when set. */
+  readonly issuer?: string;
+}
+
+export interface AuthConfig {
+  readonly apiKeys: readonly string[];
+  /** Key for /admin/*; also accepted on the inference API. */
+  readonly adminKey?: string;
+  readonly jwt?: JwtConfig;
+}
+
+export interface LimitsConfig {
+  readonly bodyLimitBytes: number;
+  /** Wall time a request may take from arrival to its last byte; past it: 504 (or an SSE error). */
+  readonly requestTimeoutMs: number;
+  /** Bytes a slow SSE client may leave unread before its request is cancelled. */
+  readonly sseBufferBytesMax: number;
+  /** max_tokens when the client gives none, and the largest it may ask for. */
+  readonly defaultMaxTokens: number;
+  readonly maxTokensMax: number;
+  /** Graceful shutdown: in-flight requests get this long to finish before connections are cut. */
+  readonly shutdownTimeoutMs: number;
+  /** Inputs per /v1/embeddings call. */
+  readonly embeddingInputsMax: number;
+}
+
+export interface WorkerEndpoint {
+  readonly id: string;
+  /** "unix:///abs/path.sock" (same machine) or "host:port" (TCP). */
+  readonly address: string;
+}
+
+export interface GrpcLinkConfig {
+  /** Session stream reconnect backoff: base·2^attempt capped at max. */
+  readonly reconnectBaseMs: number;
+  readonly reconnectMaxMs: number;
+  /** Deadline of unary calls (Stats, Embed, admin). */
+  readonly unaryTimeoutMs: number;
+}
+
+export interface LiveGatewayConfig {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly auth: AuthConfig;
+  readonly limits: LimitsConfig;
+  readonly workers: readonly WorkerEndpoint[];
+  readonly grpc: GrpcLinkConfig;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly core: GatewayConfig;
+}
+
+export const DEFAULT_LIMITS: LimitsConfig = {
+  bodyLimitBytes: 1024 * 1024,
+  requestTimeoutMs: 120_000,
+  sseBufferBytesMax: 1024 * 1024,
+  defaultMaxTokens: 256,
+  maxTokensMax: 32_768,
+  shutdownTimeoutMs: 30_000,
+  embeddingInputsMax: 256,
+};
+
+export const DEFAULT_GRPC: GrpcLinkConfig = { reconnectBaseMs: 100, reconnectMaxMs: 5_000, unaryTimeoutMs: 10_000 };
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Validates an untrusted object (parsed JSON) into a full config; throws ConfigError naming the field. */
+export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
+  const root = obj('config', input);
+  known('config', root, ['listen', 'auth', 'limits', 'workers', 'grpc', 'logLevel', 'core']);
+  const listen = obj('listen', root.listen ?? {});
+  known('listen', listen, ['host', 'port']);
+  const auth = obj('auth', root.auth ?? {});
+  known('auth', auth, ['apiKeys', 'adminKey', 'jwt']);
+  const limits = obj('limits', root.limits ?? {});
+  known('limits', limits, Object.keys(DEFAULT_LIMITS));
+  const grpc = obj('grpc', root.grpc ?? {});
+  known('grpc', grpc, Object.keys(DEFAULT_GRPC));
+
+  const cfg: LiveGatewayConfig = {
+    listen: { host: str('listen.host', listen.host ?? '127.0.0.1'), port: int('listen.port', listen.port ?? 8080, 0, 65_535) },
+    auth: resolveAuth(auth),
+    limits: {
+      bodyLimitBytes: int('limits.bodyLimitBytes', limits.bodyLimitBytes ?? DEFAULT_LIMITS.bodyLimitBytes, 1024, 1024 ** 3),
+      requestTimeoutMs: int('limits.requestTimeoutMs', limits.requestTimeoutMs ?? DEFAULT_LIMITS.requestTimeoutMs, 10, 3_600_000),
+      sseBufferBytesMax: int('limits.sseBufferBytesMax', limits.sseBufferBytesMax ?? DEFAULT_LIMITS.sseBufferBytesMax, 1024, 1024 ** 3),
+      defaultMaxTokens: int('limits.defaultMaxTokens', limits.defaultMaxTokens ?? DEFAULT_LIMITS.defaultMaxTokens, 1, 10_000_000),
+      maxTokensMax: int('limits.maxTokensMax', limits.maxTokensMax ?? DEFAULT_LIMITS.maxTokensMax, 1, 10_000_000),
+      shutdownTimeoutMs: int('limits.shutdownTimeoutMs', limits.shutdownTimeoutMs ?? DEFAULT_LIMITS.shutdownTimeoutMs, 0, 3_600_000),
+      embeddingInputsMax: int('limits.embeddingInputsMax', limits.embeddingInputsMax ?? DEFAULT_LIMITS.embeddingInputsMax, 1, 100_000),
+    },
+    workers: resolveWorkers(root.workers ?? []),
+    grpc: {
+      reconnectBaseMs: int('grpc.reconnectBaseMs', grpc.reconnectBaseMs ?? DEFAULT_GRPC.reconnectBaseMs, 1, 600_000),
+      reconnectMaxMs: int('grpc.reconnectMaxMs', grpc.reconnectMaxMs ?? DEFAULT_GRPC.reconnectMaxMs, 1, 3_600_000),
+      unaryTimeoutMs: int('grpc.unaryTimeoutMs', grpc.unaryTimeoutMs ?? DEFAULT_GRPC.unaryTimeoutMs, 1, 3_600_000),
+    },
+    logLevel: oneOf('logLevel', root.logLevel ?? 'info', LOG_LEVELS),
+    core: resolveGatewayConfigAt('core', root.core ?? {}),
+  };
+  if (cfg.limits.defaultMaxTokens > cfg.limits.maxTokensMax) throw new ConfigError('limits.defaultMaxTokens', `must be ≤ limits.maxTokensMax (${cfg.limits.maxTokensMax})`);
+  if (cfg.grpc.reconnectMaxMs < cfg.grpc.reconnectBaseMs) throw new ConfigError('grpc.reconnectMaxMs', `must be ≥ grpc.reconnectBaseMs (${cfg.grpc.reconnectBaseMs})`);
+  return cfg;
+}
+
+/** Reads and validates a JSON config file; env MLX_SERVING_API_KEYS (comma-separated) and MLX_SERVING_ADMIN_KEY add keys. */
+export function loadLiveConfig(path: string, env: NodeJS.ProcessEnv = {}): LiveGatewayConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('file', `${path} could not be read as JSON: ${(err as Error).message}`);
+  }
+  const root = obj('config', raw);
+  const auth = obj('auth', root.auth ?? {});
+  const envKeys = (env.MLX_SERVING_API_KEYS ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0);
+  const merged = {
+    ...root,
+    auth: {
+      ...auth,
+      apiKeys: [...(Array.isArray(auth.apiKeys) ? auth.apiKeys : []), ...envKeys],
+      ...(env.MLX_SERVING_ADMIN_KEY !== undefined && env.MLX_SERVING_ADMIN_KEY !== '' && { adminKey: env.MLX_SERVING_ADMIN_KEY }),
+    },
+  };
+  return resolveLiveConfig(merged);
+}
+
+// ───────────────────────────── sections ─────────────────────────────
+
+function resolveAuth(auth: Record<string, unknown>): AuthConfig {
+  const keys = arr('auth.apiKeys', auth.apiKeys ?? []).map((k, i) => secret(`auth.apiKeys[${i}]`, k));
+  if (keys.length > 10_000) throw new ConfigError('auth.apiKeys', 'must hold at most 10000 keys');
+  const out: { apiKeys: string[]; adminKey?: string; jwt?: JwtConfig } = { apiKeys: keys };
+  if (auth.adminKey !== undefined) out.adminKey = secret('auth.adminKey', auth.adminKey);
+  if (auth.jwt !== undefined) {
+    const j = obj('auth.jwt', auth.jwt);
+    known('auth.jwt', j, ['hs256Secret', 'rs256PublicKeyPem', 'audience', 'issuer']);
+    const jwt: { hs256Secret?: string; rs256PublicKeyPem?: string; audience?: string; issuer?: string } = {};
+    if (j.hs256Secret !== undefined) {
+      jwt.hs256Secret = str('auth.jwt.hs256Secret', j.hs256Secret);
+      if (jwt.hs256Secret.length < 32) throw new ConfigError('auth.jwt.hs256Secret', 'must be at least 32 characters (RFC 7518 §3.2: a key as long as the hash)');
+    }
+    if (j.rs256PublicKeyPem !== undefined) {
+      jwt.rs256PublicKeyPem = str('auth.jwt.rs256PublicKeyPem', j.rs256PublicKeyPem);
+      if (!jwt.rs256PublicKeyPem.includes('BEGIN PUBLIC KEY')) throw new ConfigError('auth.jwt.rs256PublicKeyPem', 'must be an SPKI PEM ("-----BEGIN PUBLIC KEY-----")');
+    }
+    if (j.audience !== undefined) jwt.audience = str('auth.jwt.audience', j.audience);
+    if (j.issuer !== undefined) jwt.issuer = str('auth.jwt.issuer', j.issuer);
+    if (jwt.hs256Secret === undefined && jwt.rs256PublicKeyPem === undefined) throw new ConfigError('auth.jwt', 'needs hs256Secret or rs256PublicKeyPem');
+    out.jwt = jwt;
+  }
+  return out;
+}
+
+function resolveWorkers(value: unknown): WorkerEndpoint[] {
+  const list = arr('workers', value);
+  const seen = new Set<string>();
+  return list.map((w, i) => {
+    const o = obj(`workers[${i}]`, w);
+    known(`workers[${i}]`, o, ['id', 'address']);
+    const id = str(`workers[${i}].id`, o.id);
+    if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(id)) throw new ConfigError(`workers[${i}].id`, `must match [A-Za-z0-9_.:-]{1,128}, got ${JSON.stringify(id)}`);
+    if (seen.has(id)) throw new ConfigError(`workers[${i}].id`, `duplicates worker id ${JSON.stringify(id)}`);
+    seen.add(id);
+    const address = str(`workers[${i}].address`, o.address);
+    if (!isWorkerAddress(address)) throw new ConfigError(`workers[${i}].address`, `must be "unix:///absolute/path" or "host:port", got ${JSON.stringify(address)}`);
+    return { id, address };
+  });
+}
+
+export function isWorkerAddress(a: string): boolean {
+  if (a.startsWith('unix:')) return /^unix:(\/\/)?\/.+/.test(a);
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(a);
+  return m !== null && Number(m[2]) <= 65_535;
+}
+
+function resolveGatewayConfigAt(field: string, value: unknown): GatewayConfig {
+  try {
+    return resolveGatewayConfig(value);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${field}.${err.field.replace(/^config\.?/, '')}`.replace(/\.$/, ''), err.reason);
+    throw err;
+  }
+}
+
+// ───────────────────────────── checkers ─────────────────────────────
+
+function obj(field: string, v: unknown): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(field, `must be an object, got ${describe(v)}`);
+  return v as Record<string, unknown>;
+}
+
+function arr(field: string, v: unknown): unknown[] {
+  if (!Array.isArray(v)) throw new ConfigError(field, `must be an array, got ${describe(v)}`);
+  return v;
+}
+
+function known(field: string, o: Record<string, unknown>, keys: readonly string[]): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new ConfigError(`${field}.${k}`, `is not a known field (known: ${keys.join(', ')})`);
+}
+
+function str(field: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0) throw new ConfigError(field, `must be a non-empty string, got ${describe(v)}`);
+  return v;
+}
+
+/** A string that must not be echoed back in the error (keys, secrets). */
+function secret(field: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length < 8) throw new ConfigError(field, 'must be a string of at least 8 characters');
+  return v;
+}
+
+function int(field: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(field, `must be an integer in [${min}, ${max}], got ${describe(v)}`);
+  return v;
+}
+
+function oneOf<T extends string>(field: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new ConfigError(field, `must be one of ${allowed.join(', ')}, got ${describe(v)}`);
+  return v as T;
+}
+
+function describe(v: unknown): string {
+  return Array.isArray(v) ? 'an array' : JSON.stringify(v) ?? String(v);
+}
