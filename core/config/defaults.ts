@@ -34,8 +34,9 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
   // gRPC A6 throttling defaults: maxTokens 10, tokenRatio 0.1.
   retry: { attemptsMax: 3, baseDelayMs: 25, capDelayMs: 1000, budgetTokensMax: 10, budgetTokenRatio: 0.1 },
   rateLimit: { enabled: false, requestsPerMinute: 600, tokensPerMinute: 1_000_000, keysMax: 100_000 },
-  // AD: 4–6 concurrent requests per worker.
-  admission: { maxConcurrentPerWorker: 6, queueMax: 10_000, queueTimeoutMs: 60_000 },
+  // The effective limit is min(this, what the worker reports it can batch). The AD's "4–6 concurrent"
+  // was for 70B models on M3 Ultra; a continuous-batching runtime reports its own, larger, limit.
+  admission: { maxConcurrentPerWorker: 64, queueMax: 10_000, queueTimeoutMs: 60_000 },
   // AD: INT8 KV default, 80 % watermark, 2 models per worker, warmup pool 10–20 % of capacity.
   memory: { kvPrecision: 'int8', watermarkFraction: 0.8, modelsPerWorkerMax: 2, idleUnloadMs: 600_000, idleSessionsMax: 4096, warmupPoolFraction: 0.15, warmupRefillMs: 200 },
   // AD: heartbeat every 5 s; 3 misses → unhealthy.

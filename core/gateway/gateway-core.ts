@@ -228,7 +228,9 @@ export class GatewayCore {
     if (t === undefined || t.phase !== 'running' || t.workerId !== ev.workerId) return []; // stale attempt
     t.lastProgressMs = nowMs;
     if (ev.kind === 'tokens') {
-      t.tokensSent += ev.tokens;
+      // Tokens count as sent once a streaming client may have received them; a non-streaming
+      // client sees nothing until the end, so its job stays retryable.
+      if (t.req.stream || this.coalescer.followers(t.req.id).size > 0) t.tokensSent += ev.tokens;
       const recipients = this.recipientsOf(t);
       if (recipients.length > 0) this.out.push({ type: 'deliver', jobId: t.req.id, recipients, event: ev });
       return this.flush();

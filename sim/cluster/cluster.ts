@@ -66,6 +66,8 @@ const K_ARRIVAL = 5;
 const K_GATEWAY_TIMER = 6;
 const K_DIRECT_END = 7;
 
+const TOKENS_EVENT_EVERY = 32;
+
 interface Open {
   readonly sim: SimRequest;
   firstTokenMs: number;
@@ -81,9 +83,15 @@ export class SimCluster {
   private readonly open = new Map<RequestId, Open>();
   private readonly jobs = new Map<RequestId, SimSequence>();
   private readonly network: NetworkModel | undefined;
-  private arrivalsDone = false;
+  /** Arrivals scheduled but not yet handled: the run has work while this or `open` is non-zero. */
+  private pendingArrivals = 0;
   private statusScheduled = false;
   private readonly heartbeatMs: number;
+  /** Requests that failed after tokens had reached their client (not retryable by design). */
+  failedAfterTokens = 0;
+  /** TTFT of the first request each worker served (index = worker), −1 until known. */
+  readonly firstRequestTtftMs: number[];
+  private readonly firstJobOfWorker: (RequestId | undefined)[];
   private readonly indexById: Map<string, number>;
   private readonly maxSequences: number[];
 
@@ -95,8 +103,12 @@ export class SimCluster {
     this.loop = new EventLoop({ seed: spec.seed, maxSteps: spec.maxSteps ?? 200_000_000 });
     const faultRng = deriveRng(spec.seed, 'cluster/faults');
     const configs = spec.mode.type === 'direct' ? spec.workers.slice(0, 1) : spec.workers;
-    this.workers = configs.map((c, index) => new SimWorker({ ...c, index, observer: metrics, faultRng }));
+    // Workers report progress every TOKENS_EVENT_EVERY tokens, as the live runtime streams tokens: the
+    // gateway core's no-progress timeout (breaker) needs to see a long generation advancing.
+    this.workers = configs.map((c, index) => new SimWorker({ tokensEventEvery: TOKENS_EVENT_EVERY, ...c, index, observer: metrics, faultRng }));
     this.maxSequences = configs.map((c) => c.maxSequences);
+    this.firstRequestTtftMs = configs.map(() => -1);
+    this.firstJobOfWorker = configs.map(() => undefined);
     this.indexById = new Map(this.workers.map((w, i) => [w.id, i]));
     this.network = spec.network === undefined ? undefined : new NetworkModel(spec.network, deriveRng(spec.seed, 'cluster/network'));
     this.core = spec.mode.type === 'gateway' ? new GatewayCore(spec.mode.config, deriveRng(spec.seed, 'cluster/gateway')) : undefined;
@@ -107,7 +119,7 @@ export class SimCluster {
   run(): ClusterRunResult {
     const loop = this.loop;
     if (this.core !== undefined) this.sendStatuses(0);
-    for (const r of this.arrivals.start(0)) loop.schedule(r.arrivalMs, K_ARRIVAL, 0, 0, r);
+    for (const r of this.arrivals.start(0)) this.scheduleArrival(r);
     this.scheduleNextArrival();
     for (const c of this.spec.crashes ?? []) {
       if (this.workers[c.workerIndex] !== undefined) loop.schedule(c.atMs, K_CRASH, c.workerIndex, c.restartAfterMs);
@@ -132,7 +144,13 @@ export class SimCluster {
 
   // ─────────────── arrivals and endings ───────────────
 
+  private scheduleArrival(r: SimRequest): void {
+    this.pendingArrivals++;
+    this.loop.schedule(Math.max(r.arrivalMs, this.loop.nowMs), K_ARRIVAL, 0, 0, r);
+  }
+
   private onArrival(r: SimRequest, s: Scheduler): void {
+    this.pendingArrivals--;
     this.metrics.add('requests_arrived', 1, s.nowMs);
     this.open.set(r.request.id, { sim: r, firstTokenMs: -1, seq: undefined });
     if (r.arrivalMs === this.pendingArrivalMs) this.scheduleNextArrival();
@@ -144,12 +162,11 @@ export class SimCluster {
   private scheduleNextArrival(): void {
     const next = this.arrivals.next();
     if (next === undefined) {
-      this.arrivalsDone = true;
       this.pendingArrivalMs = -1;
       return;
     }
     this.pendingArrivalMs = next.arrivalMs;
-    this.loop.schedule(Math.max(next.arrivalMs, this.loop.nowMs), K_ARRIVAL, 0, 0, next);
+    this.scheduleArrival(next);
   }
 
   private finish(requestId: RequestId, ok: boolean, outputTokens: number, s: Scheduler, rejected = false): void {
@@ -175,8 +192,7 @@ export class SimCluster {
     }
     const next = this.arrivals.onFinished(requestId, now);
     if (next !== undefined) {
-      this.arrivalsDone = false;
-      this.loop.schedule(Math.max(next.arrivalMs, now), K_ARRIVAL, 0, 0, next);
+      this.scheduleArrival(next);
       this.ensureStatusTicks();
     }
   }
@@ -227,6 +243,7 @@ export class SimCluster {
           this.finish(c.requestId, false, 0, s, true);
           break;
         case 'fail':
+          if (c.tokensSent > 0) this.failedAfterTokens++;
           this.finish(c.requestId, false, 0, s);
           break;
         case 'wakeAt':
@@ -251,6 +268,7 @@ export class SimCluster {
   private onToWorker(e: Readonly<EventView>, s: Scheduler): void {
     const w = this.workers[e.target]!;
     for (const req of e.payload as readonly InferenceRequest[]) {
+      if (this.firstJobOfWorker[e.target] === undefined) this.firstJobOfWorker[e.target] = req.id;
       const truth = this.open.get(req.id)?.sim.outputTokens ?? req.sampling.maxTokens;
       const wake = w.submit({ requestId: req.id, promptTokens: Math.max(1, req.promptTokens), outputTokens: Math.max(1, Math.min(truth, req.sampling.maxTokens)), prefixBlocks: req.prefixBlocks, ...(req.sessionId !== undefined && { sessionId: req.sessionId }) }, s.nowMs, this.out);
       this.scheduleWake(w, wake);
@@ -283,12 +301,17 @@ export class SimCluster {
       const kind = out.kinds[i]!;
       const seq = out.seqs[i]!;
       const requestId = seq.requestId;
+      if (kind === WorkerEventKind.firstToken && this.firstJobOfWorker[w.index] === requestId) {
+        const o = this.open.get(requestId);
+        if (o !== undefined) this.firstRequestTtftMs[w.index] = s.nowMs - o.sim.arrivalMs;
+      }
       if (this.core === undefined) {
         this.directEvent(kind, seq, out.codes[i], s);
         continue;
       }
       let ev: CoreWorkerEvent | undefined;
       if (kind === WorkerEventKind.firstToken) ev = { kind: 'tokens', workerId: w.id, requestId, tokens: 1 };
+      else if (kind === WorkerEventKind.tokens) ev = { kind: 'tokens', workerId: w.id, requestId, tokens: TOKENS_EVENT_EVERY };
       else if (kind === WorkerEventKind.done) {
         this.jobs.set(requestId, seq);
         ev = { kind: 'done', workerId: w.id, requestId, output: { promptTokens: seq.input.promptTokens, completionTokens: seq.generated, finishReason: 'length' } };
@@ -324,7 +347,7 @@ export class SimCluster {
     this.statusScheduled = false;
     this.sendStatuses(s.nowMs);
     // Keep heartbeating only while there is work, so the run ends when the workload does.
-    if (!this.arrivalsDone || this.open.size > 0) this.ensureStatusTicks();
+    if (this.pendingArrivals > 0 || this.open.size > 0) this.ensureStatusTicks();
   }
 
   private sendStatuses(nowMs: number): void {

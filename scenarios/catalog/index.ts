@@ -1,0 +1,23 @@
+// Every scenario, in the order the suite runs them.
+import type { ScenarioDef } from '../define.js';
+import { capacityLarge, capacityMedium, capacitySmall } from './capacity.js';
+import { breakerFailover, clusterScaleOut, memoryGovernance, sessionAffinity, warmupPool } from './cluster.js';
+import { phase1DuplicateHeavy, phase2Mixed, phase3HighConcurrency } from './phases.js';
+
+export const SCENARIOS: readonly ScenarioDef[] = [
+  phase1DuplicateHeavy,
+  phase2Mixed,
+  phase3HighConcurrency,
+  clusterScaleOut,
+  sessionAffinity,
+  warmupPool,
+  memoryGovernance,
+  breakerFailover,
+  capacitySmall,
+  capacityMedium,
+  capacityLarge,
+];
+
+export function findScenario(name: string): ScenarioDef | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}

@@ -1,0 +1,130 @@
+// Scenario definitions: the workload, the cluster, the baseline and candidate policy sets, the
+// targets and the seed. Definitions are TypeScript values checked by `defineScenario`, which names
+// the offending field when a definition is invalid.
+import type { DeepPartial, GatewayConfig } from '../core/config/types.js';
+import { resolveGatewayConfig } from '../core/config/validate.js';
+import type { NetworkConfig } from '../sim/worker/network.js';
+import type { QuantizationId, KvPrecision } from '../sim/profiles/types.js';
+import { getHardware } from '../sim/profiles/hardware.js';
+import { getModel } from '../sim/profiles/models.js';
+import { validateClosedLoop } from '../sim/workload/closed-loop.js';
+import { validateOpenLoop } from '../sim/workload/open-loop.js';
+import type { ClosedLoopConfig, OpenLoopConfig } from '../sim/workload/types.js';
+
+export type WorkloadDef = OpenLoopConfig | ClosedLoopConfig;
+
+export interface ClusterDef {
+  readonly hardware: string;
+  readonly model: string;
+  readonly quantization: QuantizationId;
+  readonly kvPrecision?: KvPrecision;
+  /** Sequences one worker batches at once (the runtime's continuous-batching limit). */
+  readonly maxSequences: number;
+  /** Workers start with the model loaded (no cold start on the first request). Default true. */
+  readonly startWarm?: boolean;
+  readonly network?: NetworkConfig;
+  /** Memory of each Mac, when not the hardware profile's default. */
+  readonly memoryGB?: number;
+}
+
+/** A policy set: the direct engine (one worker, no gateway) or the gateway core with N workers. */
+export type PolicySetDef =
+  | { readonly name: string; readonly kind: 'direct' }
+  | {
+      readonly name: string;
+      readonly kind: 'gateway';
+      readonly workers: number;
+      readonly gateway: DeepPartial<GatewayConfig>;
+      /** Overrides cluster.startWarm: workers pre-warmed (model loaded, slots allocated) before traffic. */
+      readonly startWarm?: boolean;
+    };
+
+/** Metrics a target can name (RunSummary fields; `extra.<key>` for extra figures). */
+export type MetricKey =
+  | 'outputTokPerS' | 'successRate' | 'ttftP50' | 'ttftP95' | 'itlP50' | 'itlP95' | 'e2eP50' | 'e2eP95' | 'queueP95'
+  | `extra.${string}`;
+
+export type TargetDef =
+  /** candidate ÷ baseline ≥ value (e.g. 1.10). */
+  | { readonly metric: MetricKey; readonly kind: 'ratio-min'; readonly value: number }
+  /** candidate ÷ baseline ≤ value (latency "no worse": 1.0). */
+  | { readonly metric: MetricKey; readonly kind: 'ratio-max'; readonly value: number }
+  /** candidate ≤ value (absolute, in the metric's unit). */
+  | { readonly metric: MetricKey; readonly kind: 'max'; readonly value: number }
+  /** candidate ≥ value (absolute). */
+  | { readonly metric: MetricKey; readonly kind: 'min'; readonly value: number };
+
+export interface FaultDef {
+  readonly crashes?: readonly { readonly workerIndex: number; readonly atMs: number; readonly restartAfterMs: number }[];
+  readonly slowdowns?: readonly { readonly workerIndex: number; readonly startMs: number; readonly endMs: number; readonly factor: number }[];
+  readonly errorProbability?: number;
+}
+
+export interface ScenarioDef {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly seed: number;
+  readonly workload: WorkloadDef;
+  readonly cluster: ClusterDef;
+  readonly baseline: PolicySetDef;
+  readonly candidate: PolicySetDef & { readonly kind: 'gateway' };
+  readonly targets: readonly TargetDef[];
+  readonly faults?: FaultDef;
+  /** Run the candidate again for each value, to draw a curve (scaling with workers, or with users). */
+  readonly sweep?: { readonly over: 'workers' | 'users'; readonly values: readonly number[] };
+  /** Capacity planning: answered by formula and simulation search instead of a baseline run. */
+  readonly capacity?: readonly CapacityQuestion[];
+  readonly notes?: readonly string[];
+  /** Part of the default suite (`npm run scenario` with no name) and the CI gate. */
+  readonly inDefaultSuite: boolean;
+}
+
+export interface CapacityQuestion {
+  readonly useCase: string;
+  readonly targetRps: number;
+  /** What the architecture document's sizing table says, for comparison. */
+  readonly documentWorkers: number;
+  readonly slo: { readonly ttftP95Ms: number; readonly itlP95Ms: number };
+  /** Formula inputs (the document's assumptions). */
+  readonly formula: { readonly avgLatencyS: number; readonly maxConcurrent: number; readonly cacheHitRate: number };
+}
+
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+  constructor(readonly scenario: string, readonly field: string, readonly reason: string) {
+    super(`scenario ${scenario}: ${field} ${reason}`);
+  }
+}
+
+/** Checks a definition (every field the runner relies on) and returns it unchanged. */
+export function defineScenario(def: ScenarioDef): ScenarioDef {
+  const fail = (field: string, reason: string): never => {
+    throw new ScenarioError(def.name, field, reason);
+  };
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(def.name)) fail('name', 'must be lower-case words joined by hyphens');
+  if (!Number.isInteger(def.seed) || def.seed < 0) fail('seed', `must be a non-negative integer, got ${def.seed}`);
+  wrap(def.name, 'workload', () => (def.workload.type === 'open' ? validateOpenLoop(def.workload) : validateClosedLoop(def.workload)));
+  wrap(def.name, 'cluster.hardware', () => getHardware(def.cluster.hardware));
+  wrap(def.name, 'cluster.model', () => getModel(def.cluster.model));
+  if (!Number.isInteger(def.cluster.maxSequences) || def.cluster.maxSequences < 1) fail('cluster.maxSequences', `must be an integer ≥ 1, got ${def.cluster.maxSequences}`);
+  for (const [field, p] of [['baseline', def.baseline], ['candidate', def.candidate]] as const) {
+    if (p.kind === 'gateway') {
+      if (!Number.isInteger(p.workers) || p.workers < 1 || p.workers > 10_000) fail(`${field}.workers`, `must be an integer in [1, 10000], got ${p.workers}`);
+      wrap(def.name, `${field}.gateway`, () => resolveGatewayConfig(p.gateway));
+    }
+  }
+  for (const [i, t] of def.targets.entries()) {
+    if (!Number.isFinite(t.value)) fail(`targets[${i}].value`, `must be a finite number, got ${t.value}`);
+  }
+  for (const v of def.sweep?.values ?? []) if (!Number.isInteger(v) || v < 1) fail('sweep.values', `must be integers ≥ 1, got ${v}`);
+  return def;
+}
+
+function wrap(scenario: string, field: string, check: () => unknown): void {
+  try {
+    check();
+  } catch (e) {
+    throw new ScenarioError(scenario, field, e instanceof Error ? e.message : String(e));
+  }
+}

@@ -1,0 +1,151 @@
+// Runs a scenario in the simulator: baseline and candidate with the same seed and workload, then the
+// sweep (if any), and turns each run into a RunSummary. Capacity questions go to capacity.ts.
+import { resolveGatewayConfig } from '../core/config/validate.js';
+import { arrivalsFor } from '../sim/cluster/arrivals.js';
+import { SimCluster, type ClusterMode } from '../sim/cluster/cluster.js';
+import { createLatencyModel, type AnalyticLatencyModel } from '../sim/latency/latency-model.js';
+import { SimMetrics, type SimSummary } from '../sim/metrics/index.js';
+import { getHardware, withMemoryGB } from '../sim/profiles/hardware.js';
+import type { PolicySetDef, ScenarioDef, WorkloadDef } from './define.js';
+import type { Curve, Percentiles, RunSummary } from './result.js';
+
+export interface SimRunOutput {
+  readonly summary: RunSummary;
+  readonly raw: SimSummary;
+}
+
+export function latencyModelFor(def: ScenarioDef): AnalyticLatencyModel {
+  const c = def.cluster;
+  const hw = c.memoryGB === undefined ? getHardware(c.hardware) : withMemoryGB(getHardware(c.hardware), c.memoryGB);
+  return createLatencyModel({ hardware: hw, model: c.model, quantization: c.quantization, ...(c.kvPrecision !== undefined && { kvPrecision: c.kvPrecision }) });
+}
+
+/** Runs one policy set on the scenario's workload (optionally with another workload or worker count). */
+export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: number, over: { workload?: WorkloadDef; workers?: number } = {}): SimRunOutput {
+  const latency = latencyModelFor(def);
+  const workload = over.workload ?? def.workload;
+  const workers = policy.kind === 'direct' ? 1 : (over.workers ?? policy.workers);
+  const mode: ClusterMode = policy.kind === 'direct' ? { type: 'direct' } : { type: 'gateway', config: resolveGatewayConfig(policy.gateway) };
+  const metrics = new SimMetrics({ intervalMs: Math.max(1000, Math.round(workload.durationMs / 60)) });
+  const f = def.faults;
+  const cluster = new SimCluster(
+    {
+      mode,
+      model: workload.model,
+      seed,
+      workers: Array.from({ length: workers }, (_, i) => ({
+        id: `w${String(i).padStart(3, '0')}`,
+        latency,
+        maxSequences: def.cluster.maxSequences,
+        maxQueuedSequences: 1_000_000,
+        startWarm: (policy.kind === 'gateway' ? policy.startWarm : undefined) ?? def.cluster.startWarm ?? true,
+        ...(f?.slowdowns !== undefined && { slowdowns: f.slowdowns.filter((s) => s.workerIndex === i) }),
+        ...(f?.errorProbability !== undefined && { errorProbability: f.errorProbability }),
+      })),
+      ...(def.cluster.network !== undefined && { network: def.cluster.network }),
+      ...(f?.crashes !== undefined && { crashes: f.crashes.filter((c) => c.workerIndex < workers) }),
+    },
+    arrivalsFor(workload, seed),
+    metrics,
+  );
+  const r = cluster.run();
+  const raw = metrics.summarize(r.endMs, r.workers.map((w) => ({ id: w.id, stats: w.stats })), { timeSeries: true });
+  const summary = toRunSummary(policy.name, workers, raw, metrics, r.unfinished);
+  const served = cluster.firstRequestTtftMs.filter((t) => t >= 0);
+  const finished = summary.succeeded + summary.failed + summary.rejected;
+  let kvPeakPercent = 0;
+  for (const w of r.workers) w.stats.timeByKvPercentMs.forEach((ms, pct) => (kvPeakPercent = ms > 0 ? Math.max(kvPeakPercent, pct) : kvPeakPercent));
+  const extra = {
+    ...summary.extra,
+    firstRequestTtftMaxMs: round3(served.length > 0 ? Math.max(...served) : 0),
+    retryableSuccessRate: round3(finished - cluster.failedAfterTokens > 0 ? summary.succeeded / (finished - cluster.failedAfterTokens) : 1),
+    failedAfterTokens: cluster.failedAfterTokens,
+    kvPeakFraction: kvPeakPercent / 100,
+  };
+  return { raw, summary: { ...summary, extra } };
+}
+
+export function toRunSummary(policy: string, workers: number, s: SimSummary, m: SimMetrics, unfinished: number): RunSummary {
+  const pct = (name: 'ttft_ms' | 'itl_ms' | 'e2e_ms' | 'queue_wait_ms'): Percentiles => {
+    const l = s.latencyMs[name];
+    return { p50: l.p50, p95: l.p95, p99: l.p99, max: l.max, mean: l.mean };
+  };
+  const cdf = (name: 'ttft_ms' | 'itl_ms' | 'e2e_ms') => {
+    const h = m.histogram(name);
+    const pts: [number, number][] = [];
+    if (h.count > 0) for (let p = 1; p <= 100; p++) pts.push([round3(h.percentileMs(p)), p / 100]);
+    return pts;
+  };
+  const c = s.counters;
+  const finished = s.requests.completed + s.requests.failed + s.requests.rejected + unfinished;
+  const promptTokens = c.prompt_tokens;
+  const extra: Record<string, number> = {
+    dedupeHits: c.dedupe_hits,
+    cacheHits: c.response_cache_hits,
+    coalesced: c.coalesced_followers,
+    tokensSaved: c.tokens_saved,
+    prefixCacheHitRate: round3(s.requests.completed > 0 ? c.prefix_cache_hits / s.requests.completed : 0),
+    promptTokensCachedFraction: round3(promptTokens > 0 ? c.prompt_tokens_cached / promptTokens : 0),
+    retries: c.retries,
+    workerCrashes: c.worker_crashes,
+    meanBatch: round3(s.workers.perWorker.reduce((a, w) => a + w.meanBatch, 0) / Math.max(1, s.workers.perWorker.length)),
+    utilisation: s.workers.utilisation.mean,
+    unfinished,
+  };
+  return {
+    policy,
+    workers,
+    requests: s.requests.arrived,
+    succeeded: s.requests.completed,
+    failed: s.requests.failed + unfinished,
+    rejected: s.requests.rejected,
+    durationMs: s.durationMs,
+    outputTokens: c.output_tokens,
+    outputTokPerS: s.throughput.outputTokensPerSec,
+    successRate: round3(finished > 0 ? s.requests.completed / finished : 1),
+    ttftMs: pct('ttft_ms'),
+    itlMs: pct('itl_ms'),
+    e2eMs: pct('e2e_ms'),
+    queueMs: pct('queue_wait_ms'),
+    extra,
+    cdf: { ttftMs: cdf('ttft_ms'), e2eMs: cdf('e2e_ms'), itlMs: cdf('itl_ms') },
+    timeline: timeline(s),
+  };
+}
+
+function timeline(s: SimSummary): RunSummary['timeline'] {
+  const ts = s.timeSeries;
+  if (ts === undefined) return [];
+  const col = (name: string) => ts.columns.indexOf(name);
+  const [iTok, iArr, iDone, iFail, iRej] = ['output_tokens', 'requests_arrived', 'requests_completed', 'requests_failed', 'requests_rejected'].map(col) as [number, number, number, number, number];
+  let inFlight = 0;
+  return ts.rows.map((row) => {
+    inFlight += row[iArr]! - row[iDone]! - row[iFail]! - row[iRej]!;
+    return { tMs: row[0]!, outputTokPerS: round3(row[iTok]! / (ts.intervalMs / 1000)), inFlight };
+  });
+}
+
+/** Runs the candidate for each sweep value; the baseline's value is drawn as its own series. */
+export function runSweep(def: ScenarioDef, seed: number, onProgress: () => void): Curve | undefined {
+  const sweep = def.sweep;
+  if (sweep === undefined) return undefined;
+  const points: { series: string; x: number; y: number }[] = [];
+  for (const v of sweep.values) {
+    const over = sweep.over === 'workers' ? { workers: v } : { workload: withUsers(def.workload, v) };
+    const cand = runPolicySet(def, def.candidate, seed, over).summary;
+    points.push({ series: def.candidate.name, x: v, y: cand.outputTokPerS });
+    if (sweep.over === 'users') points.push({ series: def.baseline.name, x: v, y: runPolicySet(def, def.baseline, seed, over).summary.outputTokPerS });
+    onProgress();
+  }
+  const xLabel = sweep.over === 'workers' ? 'workers' : 'concurrent users';
+  return { name: sweep.over === 'workers' ? 'scaling' : 'throughput-vs-concurrency', xLabel, yLabel: 'output tok/s', points };
+}
+
+function withUsers(w: WorkloadDef, users: number): WorkloadDef {
+  if (w.type !== 'closed') throw new Error('a users sweep needs a closed-loop workload');
+  return { ...w, users };
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
