@@ -20,6 +20,8 @@ export interface EchoWorkerOptions {
   readonly firstTokenDelayMs?: number;
   readonly maxConcurrent?: number;
   readonly embeddingDims?: number;
+  /** Cycle through the prompt's words until max_tokens (long outputs from short prompts). */
+  readonly repeatToMaxTokens?: boolean;
 }
 
 export interface EchoCounters {
@@ -119,8 +121,10 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
       const start = (r: GenerateRequestMsg) => {
         active++;
         const words = promptWords(r);
-        const out = words.slice(0, Math.max(0, r.maxTokens));
-        const finishReason = words.length > r.maxTokens ? 'length' : 'stop';
+        const out = opts.repeatToMaxTokens === true && words.length > 0
+          ? Array.from({ length: r.maxTokens }, (_, i) => words[i % words.length]!)
+          : words.slice(0, Math.max(0, r.maxTokens));
+        const finishReason = opts.repeatToMaxTokens === true || words.length > r.maxTokens ? 'length' : 'stop';
         const done = { done: { finishReason, promptTokens: words.length, completionTokens: out.length } };
         if (self.tokenDelayMs <= 0 && self.firstTokenDelayMs <= 0) {
           if (out.length > 0) emit({ requestId: r.requestId, tokens: { text: out.join(' '), count: out.length } });

@@ -7,6 +7,7 @@
 // links, stop the core's timer.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Registry } from 'prom-client';
 import { GatewayCore, type InferenceRequest, type RequestId, type Rng, type WorkerId } from '../../core/index.js';
@@ -71,6 +72,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   app.decorateRequest(kIdentity, null);
+  app.removeContentTypeParser('text/plain'); // JSON only: anything else is 415
 
   const transport: WorkerTransport = {
     dispatch(workerId, requests, sinkOf) {
@@ -169,6 +171,11 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     });
   });
 
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   let stopping: Promise<void> | undefined;
   return {
     app, core, driver, links, registry,
@@ -180,10 +187,16 @@ export function buildGateway(opts: GatewayOptions): Gateway {
       stopping ??= (async () => {
         const force = setTimeout(() => app.server.closeAllConnections(), config.limits.shutdownTimeoutMs);
         force.unref();
+        // server.close() ends idle keep-alive connections but waits for ones that never sent a
+        // request (browsers and pools preconnect): cut every connection with no response under way.
+        const sweep = setInterval(() => closeConnectionsWithoutResponse(sockets), 50);
         try {
-          await app.close();
+          const closing = app.close();
+          closeConnectionsWithoutResponse(sockets);
+          await closing;
         } finally {
           clearTimeout(force);
+          clearInterval(sweep);
           for (const l of links.values()) l.close();
           driver.stop();
         }
@@ -191,6 +204,11 @@ export function buildGateway(opts: GatewayOptions): Gateway {
       return stopping;
     },
   };
+}
+
+/** Destroys connections that carry no response (Node sets socket._httpMessage while one is under way). */
+function closeConnectionsWithoutResponse(sockets: ReadonlySet<Socket>): void {
+  for (const s of sockets) if ((s as Socket & { _httpMessage?: unknown })._httpMessage == null) s.destroy();
 }
 
 /** Every error leaves in OpenAI's shape with a stable code; a client's mistake is never a 5xx. */

@@ -100,8 +100,7 @@ export class HttpSink implements RequestSink {
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.ended) return;
     if (this.clientGone && !this.timedOut) {
-      this.ended = true;
-      this.countHttp(499);
+      this.abortConnection();
       return;
     }
     switch (cmd.type) {
