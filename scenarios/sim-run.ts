@@ -4,6 +4,7 @@ import { resolveGatewayConfig } from '../core/config/validate.js';
 import { arrivalsFor } from '../sim/cluster/arrivals.js';
 import { SimCluster, type ClusterMode } from '../sim/cluster/cluster.js';
 import { createLatencyModel, type AnalyticLatencyModel } from '../sim/latency/latency-model.js';
+import { GovernedAdmission, UngovernedAdmission } from '../sim/worker/governed-admission.js';
 import { SimMetrics, type SimSummary } from '../sim/metrics/index.js';
 import { getHardware, withMemoryGB } from '../sim/profiles/hardware.js';
 import type { PolicySetDef, ScenarioDef, WorkloadDef } from './define.js';
@@ -26,6 +27,13 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
   const workload = over.workload ?? def.workload;
   const workers = policy.kind === 'direct' ? 1 : (over.workers ?? policy.workers);
   const mode: ClusterMode = policy.kind === 'direct' ? { type: 'direct' } : { type: 'gateway', config: resolveGatewayConfig(policy.gateway) };
+  // The direct engine admits whatever its batch allows (mlx_lm.server has no memory governor); the
+  // gateway's workers admit through core's MemoryGovernor.
+  const memories = Array.from({ length: workers }, () =>
+    mode.type === 'direct'
+      ? new UngovernedAdmission(latency.kvCapacityBytes)
+      : new GovernedAdmission(latency.kvCapacityBytes, latency.kvBytesPerToken, mode.config.memory.watermarkFraction, mode.config.memory.idleSessionsMax),
+  );
   const metrics = new SimMetrics({ intervalMs: Math.max(1000, Math.round(workload.durationMs / 60)) });
   const f = def.faults;
   const cluster = new SimCluster(
@@ -38,6 +46,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
         latency,
         maxSequences: def.cluster.maxSequences,
         maxQueuedSequences: 1_000_000,
+        memory: memories[i]!,
         startWarm: (policy.kind === 'gateway' ? policy.startWarm : undefined) ?? def.cluster.startWarm ?? true,
         ...(f?.slowdowns !== undefined && { slowdowns: f.slowdowns.filter((s) => s.workerIndex === i) }),
         ...(f?.errorProbability !== undefined && { errorProbability: f.errorProbability }),
@@ -53,14 +62,26 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
   const summary = toRunSummary(policy.name, workers, raw, metrics, r.unfinished);
   const served = cluster.firstRequestTtftMs.filter((t) => t >= 0);
   const finished = summary.succeeded + summary.failed + summary.rejected;
-  let kvPeakPercent = 0;
-  for (const w of r.workers) w.stats.timeByKvPercentMs.forEach((ms, pct) => (kvPeakPercent = ms > 0 ? Math.max(kvPeakPercent, pct) : kvPeakPercent));
+  let kvPeakFraction = 0;
+  let evictions = 0;
+  for (const m of memories) {
+    if (m instanceof UngovernedAdmission) kvPeakFraction = Math.max(kvPeakFraction, m.peakBytes / m.capacityBytes);
+    else {
+      const g = m.governor.stats();
+      kvPeakFraction = Math.max(kvPeakFraction, g.peakBytes / g.capacityBytes);
+      evictions += g.evictions;
+    }
+  }
   const extra = {
     ...summary.extra,
     firstRequestTtftMaxMs: round3(served.length > 0 ? Math.max(...served) : 0),
     retryableSuccessRate: round3(finished - cluster.failedAfterTokens > 0 ? summary.succeeded / (finished - cluster.failedAfterTokens) : 1),
     failedAfterTokens: cluster.failedAfterTokens,
-    kvPeakFraction: kvPeakPercent / 100,
+    retries: cluster.core?.outcomes.retries ?? 0,
+    followUpCacheHitRate: round3(cluster.followUpsCompleted > 0 ? cluster.followUpCacheHits / cluster.followUpsCompleted : 0),
+    kvPeakFraction: round3(kvPeakFraction),
+    kvEvictions: evictions,
+    outOfMemory: kvPeakFraction > 1 ? 1 : 0,
   };
   return { raw, summary: { ...summary, extra } };
 }

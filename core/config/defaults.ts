@@ -31,8 +31,9 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
   },
   // AD: timeout > 10 s, error rate > 10 % over 30 s, 3 health failures, 60 s cooldown.
   breaker: { enabled: true, timeoutMs: 10_000, errorRateMax: 0.1, errorWindowMs: 30_000, volumeMin: 10, healthFailuresMax: 3, cooldownMs: 60_000, halfOpenProbesMax: 3 },
-  // gRPC A6 throttling defaults: maxTokens 10, tokenRatio 0.1.
-  retry: { attemptsMax: 3, baseDelayMs: 25, capDelayMs: 1000, budgetTokensMax: 10, budgetTokenRatio: 0.1 },
+  // gRPC A6 throttling (maxTokens, tokenRatio). A6's example uses 10, which one crashed worker with
+  // 16 sequences in flight exhausts at once; 100 allows ~50 failed attempts before throttling.
+  retry: { attemptsMax: 3, baseDelayMs: 25, capDelayMs: 1000, budgetTokensMax: 100, budgetTokenRatio: 0.1 },
   rateLimit: { enabled: false, requestsPerMinute: 600, tokensPerMinute: 1_000_000, keysMax: 100_000 },
   // The effective limit is min(this, what the worker reports it can batch). The AD's "4–6 concurrent"
   // was for 70B models on M3 Ultra; a continuous-batching runtime reports its own, larger, limit.

@@ -64,6 +64,8 @@ interface WorkerState extends CandidateState {
   reportedMaxConcurrent: number;
   /** `healthy` and `breakerAllows` hold until this time unless an event touches the worker. */
   validUntilMs: number;
+  /** Last time the worker said anything (a stream event or a status): it is alive, if busy. */
+  lastSeenMs: number;
 }
 
 interface MutableView extends WorkerView {
@@ -225,6 +227,8 @@ export class GatewayCore {
 
   onWorkerEvent(ev: WorkerEvent, nowMs: number): Command[] {
     const t = this.requests.get(ev.requestId);
+    const seen = this.workers.get(ev.workerId);
+    if (seen !== undefined) seen.lastSeenMs = nowMs;
     if (t === undefined || t.phase !== 'running' || t.workerId !== ev.workerId) return []; // stale attempt
     t.lastProgressMs = nowMs;
     if (ev.kind === 'tokens') {
@@ -282,6 +286,7 @@ export class GatewayCore {
         heartbeat: new HeartbeatTracker({ intervalMs: this.config.health.heartbeatIntervalMs, missesMax: this.config.health.missesMax }, nowMs),
         reportedMaxConcurrent: 0,
         validUntilMs: Number.NEGATIVE_INFINITY,
+        lastSeenMs: nowMs,
       };
       this.workers.set(s.workerId, w);
     }
@@ -293,6 +298,7 @@ export class GatewayCore {
     w.view.kvUsedFraction = s.kvCapacityBytes > 0 ? s.kvUsedBytes / s.kvCapacityBytes : 0;
     w.draining = s.draining;
     w.heartbeat.onHeartbeat(s.healthy, nowMs);
+    w.lastSeenMs = nowMs;
     this.touch(w);
     w.breaker.onHealthCheck(s.healthy, nowMs);
     this.wakeWhenBreakerCools(w, nowMs);
@@ -588,12 +594,14 @@ export class GatewayCore {
       case 'progress': {
         const t = this.requests.get(timer.id);
         if (t === undefined || t.phase !== 'running') return;
-        const deadline = t.lastProgressMs + this.config.breaker.timeoutMs;
+        // A request waiting behind others on a live worker is queued, not failed: the timeout counts
+        // from the later of its own progress and anything heard from its worker (events, statuses).
+        const w = t.workerId === undefined ? undefined : this.workers.get(t.workerId);
+        const deadline = Math.max(t.lastProgressMs, w?.lastSeenMs ?? 0) + this.config.breaker.timeoutMs;
         if (deadline > nowMs) {
           this.arm(deadline, 'progress', t.req.id);
           return;
         }
-        const w = t.workerId === undefined ? undefined : this.workers.get(t.workerId);
         this.out.push({ type: 'cancel', workerId: t.workerId!, requestId: t.req.id });
         if (w !== undefined) {
           w.breaker.onTimeout(nowMs);

@@ -33,6 +33,8 @@ export class MemoryGovernor {
   private activeBytes = 0;
   private idleBytes = 0;
   private evictions = 0;
+  /** Highest KV use ever reached (active + idle), for "never out of memory" checks. */
+  private peakBytes = 0;
   private refusals = 0;
   private readonly models = new Map<string, { lastUsedMs: number; activeSequences: number }>();
 
@@ -76,6 +78,7 @@ export class MemoryGovernor {
     }
     this.active.set(seqId, { bytes: needed, sessionId, model });
     this.activeBytes += needed;
+    this.peakBytes = Math.max(this.peakBytes, this.activeBytes + this.idleBytes);
     const m = model === undefined ? undefined : this.models.get(model);
     if (m !== undefined) {
       m.activeSequences++;
@@ -168,6 +171,7 @@ export class MemoryGovernor {
       capacityBytes: this.p.kvCapacityBytes,
       evictions: this.evictions,
       refusals: this.refusals,
+      peakBytes: this.peakBytes,
     };
   }
 
@@ -180,6 +184,7 @@ export class MemoryGovernor {
     }
     this.idleSessions.set(sessionId, { bytes, tokens });
     this.idleBytes += bytes;
+    this.peakBytes = Math.max(this.peakBytes, this.activeBytes + this.idleBytes);
   }
 
   private leastRecentIdleModel(): string | undefined {

@@ -7,9 +7,9 @@ export const QWEN3_MOE_ON_M3_ULTRA: ClusterDef = {
   network: { baseLatencyMs: 0.3, jitterMs: 0.2, jitter: 'uniform' },
 };
 
-/** Llama-3.1-8B (MLX 4-bit) on an M3 Max 40-core (400 GB/s): a common team workstation. */
-export const LLAMA8B_ON_M3_MAX: ClusterDef = {
-  hardware: 'm3-max-40c', model: 'llama-3.1-8b', quantization: 'mlx-4bit', kvPrecision: 'fp16', maxSequences: 16,
+/** Llama-3.1-8B (MLX 4-bit) on an M3 Ultra: the calibration table's best-measured pair. */
+export const LLAMA8B_ON_M3_ULTRA: ClusterDef = {
+  hardware: 'm3-ultra', model: 'llama-3.1-8b', quantization: 'mlx-4bit', kvPrecision: 'fp16', maxSequences: 16,
   network: { baseLatencyMs: 0.3, jitterMs: 0.2, jitter: 'uniform' },
 };
 

@@ -70,6 +70,8 @@ const TOKENS_EVENT_EVERY = 32;
 
 interface Open {
   readonly sim: SimRequest;
+  /** A later turn of a session already seen: its prefix could be in a worker's prompt cache. */
+  readonly followUp: boolean;
   firstTokenMs: number;
   /** Worker-side timing of the job that served it (leader's, for coalesced followers). */
   seq: SimSequence | undefined;
@@ -89,6 +91,10 @@ export class SimCluster {
   private readonly heartbeatMs: number;
   /** Requests that failed after tokens had reached their client (not retryable by design). */
   failedAfterTokens = 0;
+  /** Follow-up turns completed, and how many of them reused a cached prefix on their worker. */
+  followUpsCompleted = 0;
+  followUpCacheHits = 0;
+  private readonly sessionsSeen = new Set<string>();
   /** TTFT of the first request each worker served (index = worker), −1 until known. */
   readonly firstRequestTtftMs: number[];
   private readonly firstJobOfWorker: (RequestId | undefined)[];
@@ -152,7 +158,10 @@ export class SimCluster {
   private onArrival(r: SimRequest, s: Scheduler): void {
     this.pendingArrivals--;
     this.metrics.add('requests_arrived', 1, s.nowMs);
-    this.open.set(r.request.id, { sim: r, firstTokenMs: -1, seq: undefined });
+    const sid = r.request.sessionId;
+    const followUp = sid !== undefined && this.sessionsSeen.has(sid);
+    if (sid !== undefined) this.sessionsSeen.add(sid);
+    this.open.set(r.request.id, { sim: r, firstTokenMs: -1, seq: undefined, followUp });
     if (r.arrivalMs === this.pendingArrivalMs) this.scheduleNextArrival();
     if (this.core !== undefined) this.exec(this.core.onRequestArrived(r.request, s.nowMs), s);
     else this.sendToWorker(0, [r.request], s);
@@ -176,6 +185,10 @@ export class SimCluster {
     const now = s.nowMs;
     if (ok) {
       const seq = o.seq;
+      if (o.followUp) {
+        this.followUpsCompleted++;
+        if ((seq?.cachedTokens ?? 0) > 0) this.followUpCacheHits++;
+      }
       recordCompletion(this.metrics, {
         arrivalMs: o.sim.arrivalMs,
         firstTokenMs: o.firstTokenMs >= 0 ? o.firstTokenMs : now,

@@ -1,13 +1,14 @@
 // KV-memory admission for the worker model. The worker asks before admitting a sequence and reserves
 // its worst-case KV ((prompt + output tokens) × kvBytesPerToken) until the sequence leaves the batch.
-// The lead's core memory governor will implement MemoryAdmission later (watermarks, eviction); the
-// default here is a plain capacity check.
+// The default here is a plain capacity check; governed-admission.ts puts core's MemoryGovernor
+// (watermark, idle-session eviction) behind the same interface.
 
 export interface MemoryAdmission {
   /** May a sequence needing `kvBytes` be admitted now? */
   canAdmit(kvBytes: number, nowMs: number): boolean;
-  reserve(kvBytes: number, nowMs: number): void;
-  release(kvBytes: number, nowMs: number): void;
+  reserve(kvBytes: number, nowMs: number, requestId: string, sessionId?: string): void;
+  /** `keptContextTokens`: set when the sequence finished normally and its session may keep its KV. */
+  release(kvBytes: number, nowMs: number, requestId: string, keptContextTokens?: number): void;
   readonly usedBytes: number;
   readonly capacityBytes: number;
 }

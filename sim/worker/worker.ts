@@ -320,7 +320,7 @@ export class SimWorker {
     const seq = this.running[i]!;
     this.running.splice(i, 1);
     this.totalContext -= seq.input.promptTokens + seq.generated;
-    this.memory.release(seq.kvBytes, nowMs);
+    this.memory.release(seq.kvBytes, nowMs, requestId);
     seq.cancelled = true;
     seq.endMs = nowMs;
     return true;
@@ -339,7 +339,7 @@ export class SimWorker {
   }
 
   private failRunning(seq: SimSequence, code: WorkerErrorCode, nowMs: number, out: WorkerOutput): void {
-    this.memory.release(seq.kvBytes, nowMs);
+    this.memory.release(seq.kvBytes, nowMs, seq.requestId);
     this.fail(seq, code, nowMs, out);
   }
 
@@ -372,7 +372,7 @@ export class SimWorker {
       if (admitted > 0 && prefillTokens + tokens > this.maxPrefillTokens) break;
       this.queue.shift();
       this.queuedLive--;
-      this.memory.reserve(kv, nowMs);
+      this.memory.reserve(kv, nowMs, inp.requestId, inp.sessionId);
       seq.kvBytes = kv;
       seq.cachedTokens = cached;
       seq.admitMs = nowMs;
@@ -428,7 +428,7 @@ export class SimWorker {
       if (seq.generated >= seq.input.outputTokens) {
         seq.endMs = nowMs;
         this.totalContext -= seq.input.promptTokens + seq.generated;
-        this.memory.release(seq.kvBytes, nowMs);
+        this.memory.release(seq.kvBytes, nowMs, seq.requestId, seq.input.promptTokens + seq.generated);
         this.prefixCache.store(seq.input.sessionId, seq.input.prefixBlocks, seq.input.promptTokens, seq.input.promptTokens + seq.generated);
         st.completed++;
         out.push(WorkerEventKind.done, seq);
