@@ -1,0 +1,46 @@
+import hashlib
+import json
+from pathlib import Path
+
+import mlx.core as mx
+
+from mlx_runtime.build_model import build
+
+
+def _digest(d: Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.iterdir()) if p.is_file() and not p.name.startswith(".")}
+
+
+def test_build_is_deterministic(tmp_path, tiny_model_dir):
+    out = build("tiny", tmp_path / "again")
+    assert _digest(out) == _digest(Path(tiny_model_dir))
+
+
+def test_model_dir_layout(tiny_model_dir):
+    d = Path(tiny_model_dir)
+    cfg = json.loads((d / "config.json").read_text())
+    assert cfg["model_type"] == "llama"
+    tc = json.loads((d / "tokenizer_config.json").read_text())
+    assert "chat_template" in tc and tc["bos_token"] == "<s>" and tc["eos_token"] == "</s>"
+    assert (d / "tokenizer.json").exists() and (d / "model.safetensors").exists()
+
+
+def test_mlx_lm_loads_it(tiny_lm):
+    model, tok = tiny_lm
+    assert model.model_type == "llama"
+    ids = tok.encode("The harbour was quiet.")
+    assert ids[0] == tok.bos_token_id
+    assert tok.decode(ids, skip_special_tokens=True) == "The harbour was quiet."
+    logits = model(mx.array([ids]))
+    assert logits.shape == (1, len(ids), model.args.vocab_size)
+    text = tok.apply_chat_template([{"role": "user", "content": "hi"}], add_generation_prompt=True, tokenize=False)
+    assert text == "<s><|user|>\nhi<|end|>\n<|assistant|>\n"
+
+
+def test_greedy_does_not_stop_immediately(tiny_lm):
+    from mlx_lm import stream_generate
+
+    model, tok = tiny_lm
+    out = list(stream_generate(model, tok, "Once upon a time", max_tokens=40))
+    assert len(out) == 40 and out[-1].finish_reason == "length"
+    assert not any(r.token in tok.eos_token_ids for r in out)
