@@ -3,11 +3,11 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { METRIC } from './metrics-names.js';
-import { API_KEY, chatBody, startHarness, until } from './test-harness.js';
+import { API_KEY, chatBody, startHarness, until, type JsonResponse } from './test-harness.js';
 
 const SLOW = { tokenDelayMs: 30, firstTokenDelayMs: 0 };
 
-async function firstChunk(res: Response): Promise<{ reader: ReadableStreamDefaultReader<Uint8Array>; text: string }> {
+async function firstChunk(res: JsonResponse): Promise<{ reader: ReadableStreamDefaultReader<Uint8Array>; text: string }> {
   const reader = res.body!.getReader();
   let text = '';
   while (!text.includes('"content":"') || text.includes('"content":""') && !/"content":"[^"]/.test(text)) {

@@ -1,14 +1,14 @@
 // Per-key rate limits come from the core's token buckets: 429, Retry-After in seconds, OpenAI shape.
 import { describe, expect, it } from 'vitest';
 import { METRIC } from './metrics-names.js';
-import { API_KEY_2, chatBody, startHarness } from './test-harness.js';
+import { API_KEY_2, chatBody, startHarness, type JsonResponse } from './test-harness.js';
 
 describe('rate limiting', () => {
   it('answers 429 with Retry-After once a key exceeds its requests per minute, other keys unaffected', async () => {
     const h = await startHarness({ core: { rateLimit: { enabled: true, requestsPerMinute: 3, tokensPerMinute: 1_000_000 } } });
     try {
       const statuses: number[] = [];
-      let limited: Response | undefined;
+      let limited: JsonResponse | undefined;
       for (let i = 0; i < 5; i++) {
         const r = await h.fetch('/v1/chat/completions', { json: chatBody(`request ${i}`, { temperature: 1 }) });
         statuses.push(r.status);

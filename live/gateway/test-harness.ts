@@ -8,12 +8,17 @@ export const API_KEY_2 = 'sk-test-key-0002';
 export const ADMIN_KEY = 'sk-admin-key-0001';
 export const JWT_SECRET = 'a-test-secret-that-is-at-least-32-characters-long';
 
+/** JSON bodies in tests are read loosely. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type J = any;
+export type JsonResponse = Omit<Response, 'json'> & { json(): Promise<J> };
+
 export interface Harness {
   readonly url: string;
   readonly gw: Gateway;
   readonly workers: EchoWorker[];
   /** fetch against the gateway with the API key (override headers to change it). */
-  fetch(path: string, init?: RequestInit & { json?: unknown; key?: string | null }): Promise<Response>;
+  fetch(path: string, init?: RequestInit & { json?: unknown; key?: string | null }): Promise<JsonResponse>;
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   close(): Promise<void>;
 }
@@ -78,7 +83,7 @@ export function chatBody(content: string, over: Record<string, unknown> = {}): R
 }
 
 /** Reads an SSE response into its `data:` payloads. */
-export async function readSse(res: Response): Promise<string[]> {
+export async function readSse(res: JsonResponse): Promise<string[]> {
   const text = await res.text();
   return text.split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => b.slice('data: '.length));
 }

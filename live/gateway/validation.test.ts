@@ -1,7 +1,7 @@
 // Bad input is the client's fault: 4xx in OpenAI's error shape naming the param, never a 5xx.
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY, chatBody, startHarness, type Harness } from './test-harness.js';
+import { API_KEY, chatBody, startHarness, type Harness, type JsonResponse } from './test-harness.js';
 
 describe('request validation', () => {
   let h: Harness;
@@ -10,7 +10,7 @@ describe('request validation', () => {
   });
   afterAll(() => h.close());
 
-  async function expectError(r: Response, status: number, code: string, param?: string | null): Promise<void> {
+  async function expectError(r: JsonResponse, status: number, code: string, param?: string | null): Promise<void> {
     expect(r.status).toBe(status);
     const body = await r.json();
     expect(Object.keys(body)).toEqual(['error']);

@@ -146,6 +146,7 @@ export class WorkerLink {
     this.stream = call;
     call.on('data', (batch: EventBatchMsg) => {
       this.attempt = 0;
+      this.lastError = undefined;
       for (const ev of batch.events) if (ev.kind !== 'tokens') this.inFlight.delete(ev.requestId);
       this.handler.onEvents(this.id, batch.events);
     });

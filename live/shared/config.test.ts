@@ -1,0 +1,60 @@
+// The live config: defaults, and errors that name the field.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../core/index.js';
+import { loadLiveConfig, resolveLiveConfig } from './config.js';
+
+function fieldOf(input: unknown): string {
+  try {
+    resolveLiveConfig(input);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.field;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('live config', () => {
+  it('fills defaults and resolves the core section with core’s validator', () => {
+    const c = resolveLiveConfig({ workers: [{ id: 'w1', address: 'unix:///tmp/w1.sock' }, { id: 'w2', address: '10.0.0.2:50051' }] });
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(c.limits.bodyLimitBytes).toBe(1024 * 1024);
+    expect(c.core.health.heartbeatIntervalMs).toBe(5000);
+    expect(c.workers).toHaveLength(2);
+  });
+
+  it('names the offending field', () => {
+    expect(fieldOf({ listen: { port: 70000 } })).toBe('listen.port');
+    expect(fieldOf({ limits: { bodyLimitBytes: 'big' } })).toBe('limits.bodyLimitBytes');
+    expect(fieldOf({ limits: { bogus: 1 } })).toBe('limits.bogus');
+    expect(fieldOf({ workers: [{ id: 'w1', address: 'not an address' }] })).toBe('workers[0].address');
+    expect(fieldOf({ workers: [{ id: 'w1', address: 'h:1' }, { id: 'w1', address: 'h:2' }] })).toBe('workers[1].id');
+    expect(fieldOf({ auth: { apiKeys: ['short'] } })).toBe('auth.apiKeys[0]');
+    expect(fieldOf({ auth: { jwt: { hs256Secret: 'too-short' } } })).toBe('auth.jwt.hs256Secret');
+    expect(fieldOf({ auth: { jwt: {} } })).toBe('auth.jwt');
+    expect(fieldOf({ core: { health: { heartbeatIntervalMs: -1 } } })).toBe('core.health.heartbeatIntervalMs');
+    expect(fieldOf({ core: { nope: 1 } })).toBe('core.nope');
+    expect(fieldOf({ logLevel: 'loud' })).toBe('logLevel');
+  });
+
+  it('never echoes a secret in the error', () => {
+    expect(() => resolveLiveConfig({ auth: { apiKeys: ['sk-1'] } })).toThrow(/at least 8 characters$/);
+  });
+
+  it('loads a file and adds keys from the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    try {
+      const path = join(dir, 'gw.json');
+      writeFileSync(path, JSON.stringify({ auth: { apiKeys: ['sk-from-file-1'] } }));
+      const c = loadLiveConfig(path, { MLX_SERVING_API_KEYS: 'sk-from-env-1, sk-from-env-2', MLX_SERVING_ADMIN_KEY: 'sk-admin-env-1' });
+      expect(c.auth.apiKeys).toEqual(['sk-from-file-1', 'sk-from-env-1', 'sk-from-env-2']);
+      expect(c.auth.adminKey).toBe('sk-admin-env-1');
+      writeFileSync(path, '{not json');
+      expect(() => loadLiveConfig(path)).toThrow(ConfigError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
