@@ -45,7 +45,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
         id: `w${String(i).padStart(3, '0')}`,
         latency,
         maxSequences: def.cluster.maxSequences,
-        maxQueuedSequences: 1_000_000,
+        maxQueuedSequences: 10_000,
         memory: memories[i]!,
         startWarm: (policy.kind === 'gateway' ? policy.startWarm : undefined) ?? def.cluster.startWarm ?? true,
         ...(f?.slowdowns !== undefined && { slowdowns: f.slowdowns.filter((s) => s.workerIndex === i) }),
