@@ -1,0 +1,102 @@
+// The worker node's configuration, with every default in one place. Memory and warmup defaults are
+// core's (DEFAULT_GATEWAY_CONFIG.memory), so sim and live govern a worker the same way.
+import { totalmem } from 'node:os';
+import { DEFAULT_GATEWAY_CONFIG } from '../../core/index.js';
+
+export interface ModelSpec {
+  /** The name clients ask for ("tiny"). */
+  readonly id: string;
+  /** Model directory (config.json, model.safetensors, tokenizer). */
+  readonly path: string;
+  /** Runtime processes for this model. */
+  readonly runtimes: number;
+}
+
+export interface WorkerNodeConfig {
+  readonly id: string;
+  readonly models: readonly ModelSpec[];
+  readonly pythonPath: string | undefined;
+  /** Sequences running at once on this node, all models; beyond: Error `overloaded`. */
+  readonly maxConcurrent: number;
+  /** Sequences one runtime process runs at once (its --max-sequences). */
+  readonly runtimeMaxSequences: number;
+  /** KV-cache budget of this node (the MemoryGovernor's capacity). */
+  readonly kvCapacityBytes: number;
+  readonly watermarkFraction: number;
+  readonly idleSessionsMax: number;
+  readonly modelsMax: number;
+  /** max_tokens when a request leaves it 0. */
+  readonly defaultMaxTokens: number;
+  readonly restart: { readonly baseMs: number; readonly maxMs: number; readonly stableAfterMs: number };
+  /** Times a request is re-run after its runtime died before sending any token. */
+  readonly crashRetriesMax: number;
+  /** How long a request waits for a runtime of its model (restarting, or all full). */
+  readonly runtimeWaitMs: number;
+  /** Requests waiting for a runtime, all models; beyond: Error `queue_full`. */
+  readonly waitingMax: number;
+  readonly warmup: {
+    readonly poolFraction: number;
+    readonly refillMs: number;
+    readonly idleCheckMs: number;
+    readonly requestTimeoutMs: number;
+    /** Warm each new runtime before it takes requests. */
+    readonly onStart: boolean;
+  };
+  readonly readyTimeoutMs: number;
+  /** Deadline of unary runtime calls (stats, embed, load). */
+  readonly runtimeCallTimeoutMs: number;
+}
+
+export type WorkerNodeOptions = Partial<Omit<WorkerNodeConfig, 'restart' | 'warmup' | 'models'>> & {
+  readonly id: string;
+  readonly models?: readonly (Omit<ModelSpec, 'runtimes'> & { runtimes?: number })[];
+  readonly restart?: Partial<WorkerNodeConfig['restart']>;
+  readonly warmup?: Partial<WorkerNodeConfig['warmup']>;
+};
+
+const MEM = DEFAULT_GATEWAY_CONFIG.memory;
+
+export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
+  const maxConcurrent = o.maxConcurrent ?? 64;
+  const cfg: WorkerNodeConfig = {
+    id: o.id,
+    models: (o.models ?? []).map((m) => ({ id: m.id, path: m.path, runtimes: m.runtimes ?? 1 })),
+    pythonPath: o.pythonPath,
+    maxConcurrent,
+    runtimeMaxSequences: o.runtimeMaxSequences ?? maxConcurrent,
+    // The runtime's own default budget: a quarter of RAM.
+    kvCapacityBytes: o.kvCapacityBytes ?? Math.floor(totalmem() / 4),
+    watermarkFraction: o.watermarkFraction ?? MEM.watermarkFraction,
+    idleSessionsMax: o.idleSessionsMax ?? MEM.idleSessionsMax,
+    modelsMax: o.modelsMax ?? MEM.modelsPerWorkerMax,
+    defaultMaxTokens: o.defaultMaxTokens ?? 256,
+    restart: { baseMs: 200, maxMs: 10_000, stableAfterMs: 30_000, ...o.restart },
+    crashRetriesMax: o.crashRetriesMax ?? 1,
+    runtimeWaitMs: o.runtimeWaitMs ?? 30_000,
+    waitingMax: o.waitingMax ?? 1024,
+    warmup: { poolFraction: MEM.warmupPoolFraction, refillMs: MEM.warmupRefillMs, idleCheckMs: 1000, requestTimeoutMs: 30_000, onStart: true, ...o.warmup },
+    readyTimeoutMs: o.readyTimeoutMs ?? 120_000,
+    runtimeCallTimeoutMs: o.runtimeCallTimeoutMs ?? 30_000,
+  };
+  check(/^[A-Za-z0-9_.:-]{1,128}$/.test(cfg.id), 'id', `must match [A-Za-z0-9_.:-]{1,128}, got ${JSON.stringify(cfg.id)}`);
+  const ids = new Set<string>();
+  for (const m of cfg.models) {
+    check(/^[A-Za-z0-9_.:/-]{1,128}$/.test(m.id), 'models[].id', `must match [A-Za-z0-9_.:/-]{1,128}, got ${JSON.stringify(m.id)}`);
+    check(!ids.has(m.id), 'models[].id', `duplicates ${m.id}`);
+    ids.add(m.id);
+    check(Number.isInteger(m.runtimes) && m.runtimes >= 1 && m.runtimes <= 64, 'models[].runtimes', 'must be an integer in [1, 64]');
+  }
+  check(cfg.models.length <= cfg.modelsMax, 'models', `more start-up models than modelsMax (${cfg.modelsMax})`);
+  for (const [k, v] of Object.entries({ maxConcurrent: cfg.maxConcurrent, runtimeMaxSequences: cfg.runtimeMaxSequences, waitingMax: cfg.waitingMax, defaultMaxTokens: cfg.defaultMaxTokens })) {
+    check(Number.isInteger(v) && v >= 1 && v <= 1_000_000, k, `must be an integer in [1, 1000000], got ${v}`);
+  }
+  check(cfg.kvCapacityBytes > 0, 'kvCapacityBytes', 'must be > 0');
+  check(cfg.watermarkFraction > 0 && cfg.watermarkFraction <= 1, 'watermarkFraction', 'must be in (0, 1]');
+  check(cfg.crashRetriesMax >= 0 && cfg.crashRetriesMax <= 10, 'crashRetriesMax', 'must be in [0, 10]');
+  check(cfg.restart.baseMs >= 1 && cfg.restart.maxMs >= cfg.restart.baseMs, 'restart', 'needs 1 ≤ baseMs ≤ maxMs');
+  return cfg;
+}
+
+function check(ok: boolean, field: string, reason: string): void {
+  if (!ok) throw new Error(`invalid worker config: ${field} ${reason}`);
+}

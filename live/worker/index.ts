@@ -1,0 +1,13 @@
+// The worker node's public API.
+export { startWorker, silentLog, type StartWorkerOptions, type Worker } from './worker.js';
+export { resolveWorkerConfig, type ModelSpec, type WorkerNodeConfig, type WorkerNodeOptions } from './config.js';
+export { WorkerNode, fingerprintModelDir, type EventSink, type JobHandle, type ModelEntry, type WorkerCounters, type WorkerLogger } from './worker-node.js';
+export { startWorkerServer, type WorkerServer } from './worker-server.js';
+export { WORKER_ERRORS, WorkerError, toWorkerError, type WorkerErrorCode } from './errors.js';
+export {
+  RuntimeClient, RuntimeRpcError, RuntimeGoneError, RuntimeTimeoutError, RPC,
+  type GenerateParams, type GenerateResult, type TokensNotification, type RuntimeMethods, type RuntimeClientOptions,
+} from './runtime-client.js';
+export { RuntimeProcess, PYTHON_DIR, DEFAULT_PYTHON, type RuntimeSpawnOptions } from './runtime-process.js';
+export { RuntimePool, type RuntimeSlot, type PoolParams } from './runtime-pool.js';
+export { WarmupScheduler, warmupGenerate, type WarmupParams } from './warmup.js';

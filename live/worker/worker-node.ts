@@ -1,0 +1,517 @@
+// The worker node: admission, KV governance, warmup and the request lifecycle, over the pools of
+// python runtimes. It speaks proto messages (GenerateRequest in, GenerateEvent out) but knows nothing
+// of gRPC; worker-server.ts maps calls and streams onto it.
+//
+// One request, from arrival to its one terminal event:
+//   1. refused at once (an Error event) when the node is draining, the request is malformed, the model
+//      is not loaded, maxConcurrent sequences run, its deadline has passed, or core's MemoryGovernor
+//      cannot reserve KV for prompt + max_tokens (the prompt is estimated at 1 token per 3 UTF-8
+//      bytes, an over-estimate for BPE tokenizers, so the reservation errs on the safe side);
+//   2. run on the alive runtime of its model with the fewest requests, or wait (bounded by
+//      waitingMax and runtimeWaitMs) for one to come up or free;
+//   3. tokens are forwarded as they come; the runtime's final result becomes Done;
+//   4. if the runtime dies before the request sent a token, it is re-run (crashRetriesMax times) on
+//      the next alive runtime, so a crash costs latency, not an error; after a token it is an Error;
+//   5. a cancel (Cancel message, cancelled call) or the deadline sends the runtime `cancel`.
+// Runtime JSON-RPC errors are mapped by errors.ts (client_fault for -32602 invalid params).
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { MemoryGovernor } from '../../core/index.js';
+import type { Clock } from '../shared/clock.js';
+import type {
+  DoneMsg, EmbedRequestMsg, EmbedResponseMsg, GenerateEventIn, GenerateRequestMsg, HealthResponseMsg, ModelInfoMsg, WorkerStatusMsg,
+} from '../shared/proto.js';
+import type { ModelSpec, WorkerNodeConfig } from './config.js';
+import { toWorkerError, WorkerError } from './errors.js';
+import { RuntimeGoneError, type GenerateParams, type GenerateResult, type TokensNotification } from './runtime-client.js';
+import { RuntimePool, type RuntimeSlot } from './runtime-pool.js';
+import { warmupGenerate, WarmupScheduler } from './warmup.js';
+
+export type EventSink = (ev: GenerateEventIn) => void;
+
+export interface JobHandle {
+  /** Cancels the request (no event is sent for it after this). */
+  cancel(): void;
+}
+
+export interface WorkerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ModelEntry {
+  readonly id: string;
+  readonly path: string;
+  /** Content fingerprint of the model directory (config.json bytes, weight files' sizes and mtimes). */
+  readonly version: string;
+  readonly bytes: number;
+  readonly pool: RuntimePool;
+  kvBytesPerToken: number;
+}
+
+export interface WorkerCounters {
+  requests: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  refused: number;
+  crashRetries: number;
+  deadlineExceeded: number;
+}
+
+interface Job {
+  readonly key: string;
+  readonly req: GenerateRequestMsg;
+  readonly sink: EventSink;
+  readonly model: ModelEntry;
+  readonly params: Omit<GenerateParams, 'request_id'>;
+  readonly sessionKey: string | undefined;
+  readonly arrivedAtMs: number;
+  state: 'waiting' | 'running' | 'ended';
+  attempt: number;
+  slot: RuntimeSlot | undefined;
+  runtimeRequestId: string | undefined;
+  tokensSent: number;
+  startedAtMs: number;
+  deadlineTimer: NodeJS.Timeout | undefined;
+  waitTimer: NodeJS.Timeout | undefined;
+  unsubscribe: (() => void) | undefined;
+}
+
+/** setTimeout's largest delay (2^31 − 1 ms); later deadlines are not armed. */
+const TIMER_MS_MAX = 2_147_483_647;
+/** Prompt-token over-estimate for KV reservation: 1 token per this many UTF-8 bytes. */
+const BYTES_PER_TOKEN_ESTIMATE = 3;
+/** Model failures in a row after which the model (and the node) is reported unhealthy. */
+const UNHEALTHY_FAILURES = 3;
+const STOP_MAX_DEFAULT = 16;
+
+export class WorkerNode {
+  readonly models = new Map<string, ModelEntry>();
+  readonly governor: MemoryGovernor;
+  readonly warmup: WarmupScheduler;
+  readonly counters: WorkerCounters = { requests: 0, completed: 0, failed: 0, cancelled: 0, refused: 0, crashRetries: 0, deadlineExceeded: 0 };
+  private readonly jobs = new Map<string, Job>();
+  private readonly drainWaiters = new Set<() => void>();
+  private waitingCount = 0;
+  private seq = 0;
+  private draining = false;
+  private stopped = false;
+
+  constructor(
+    readonly cfg: WorkerNodeConfig,
+    private readonly clock: Clock,
+    private readonly log: WorkerLogger,
+  ) {
+    // The governor counts bytes (kvBytesPerToken = 1): models on one node differ in bytes per token.
+    this.governor = new MemoryGovernor({
+      kvCapacityBytes: cfg.kvCapacityBytes, watermarkFraction: cfg.watermarkFraction, idleSessionsMax: cfg.idleSessionsMax,
+      modelsMax: cfg.modelsMax, idleUnloadMs: Number.POSITIVE_INFINITY,
+    }, 1);
+    this.warmup = new WarmupScheduler(cfg.maxConcurrent, cfg.warmup, clock, {
+      idle: () => this.jobs.size === 0 && !this.draining,
+      idlestRuntime: () => this.idlestRuntime(),
+    });
+  }
+
+  /** Loads the start-up models (in parallel) and starts idle warmup. */
+  async start(): Promise<void> {
+    await Promise.all(this.cfg.models.map((m) => this.loadModel(m)));
+    this.warmup.start();
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  get inFlight(): number {
+    return this.jobs.size;
+  }
+
+  // ───────────────────────────── generate ─────────────────────────────
+
+  /** Admits (or refuses, with an Error event on `sink`) one request. */
+  submit(req: GenerateRequestMsg, sink: EventSink): JobHandle {
+    this.counters.requests++;
+    const refused = (e: WorkerError): JobHandle => {
+      this.counters.refused++;
+      sink({ requestId: req.requestId, error: e.toEvent() });
+      return { cancel: () => undefined };
+    };
+    if (this.draining || this.stopped) return refused(new WorkerError('draining'));
+    const bad = validate(req);
+    if (bad !== undefined) return refused(new WorkerError('invalid_request', bad));
+    const model = this.models.get(req.model);
+    if (model === undefined) return refused(new WorkerError('model_not_loaded', `model ${JSON.stringify(req.model)} is not loaded on worker ${this.cfg.id}`));
+    if (this.jobs.size >= this.cfg.maxConcurrent) return refused(new WorkerError('overloaded', `${this.jobs.size} sequences running (maxConcurrent ${this.cfg.maxConcurrent})`));
+    if (req.deadlineUnixMs > 0 && req.deadlineUnixMs <= this.clock.wallMs()) return refused(new WorkerError('deadline_exceeded'));
+
+    const key = `j${(this.seq++).toString(36)}`;
+    const params = runtimeParams(req, this.cfg.defaultMaxTokens);
+    const sessionKey = req.sessionId.length > 0 ? `${model.id}\u0000${req.sessionId}` : undefined;
+    const nowMs = this.clock.nowMs();
+    const promptBytes = req.messages.length > 0 ? req.messages.reduce((n, m) => n + Buffer.byteLength(m.content) + 8, 0) : Buffer.byteLength(req.prompt);
+    const tokens = Math.ceil(promptBytes / BYTES_PER_TOKEN_ESTIMATE) + (params.max_tokens ?? this.cfg.defaultMaxTokens);
+    const kvBytes = tokens * Math.max(1, model.kvBytesPerToken);
+    const admission = this.governor.admit(key, sessionKey, kvBytes, nowMs, model.id);
+    if (!admission.ok) return refused(new WorkerError('kv_capacity', `request needs ~${admission.neededBytes} KV bytes; ${Math.max(0, admission.freeBytes)} of ${this.cfg.kvCapacityBytes} free`));
+    if (admission.reusedTokens === 0) this.warmup.onNewSession();
+
+    const job: Job = {
+      key, req, sink, model, params, sessionKey, arrivedAtMs: nowMs, state: 'waiting', attempt: 0, slot: undefined, runtimeRequestId: undefined,
+      tokensSent: 0, startedAtMs: nowMs, deadlineTimer: undefined, waitTimer: undefined, unsubscribe: undefined,
+    };
+    this.jobs.set(key, job);
+    if (req.deadlineUnixMs > 0) {
+      const delayMs = req.deadlineUnixMs - this.clock.wallMs();
+      if (delayMs < TIMER_MS_MAX) job.deadlineTimer = setTimeout(() => this.onDeadline(job), Math.max(0, delayMs));
+    }
+    this.run(job);
+    return { cancel: () => this.cancel(job) };
+  }
+
+  private run(job: Job): void {
+    if (job.state === 'ended') return;
+    const slot = job.model.pool.pick(this.cfg.runtimeMaxSequences);
+    if (slot === undefined || slot.proc === undefined) {
+      this.wait(job);
+      return;
+    }
+    this.leaveWaiting(job);
+    if (job.state === 'waiting' && job.attempt === 0) job.startedAtMs = this.clock.nowMs();
+    job.state = 'running';
+    job.slot = slot;
+    slot.inFlight++;
+    slot.lastUsedMs = this.clock.nowMs();
+    const rid = `${job.key}.${job.attempt}`;
+    job.runtimeRequestId = rid;
+    const call = slot.proc.client.generate({ ...job.params, request_id: rid }, (t) => this.onTokens(job, rid, t));
+    call.result.then((r) => this.onResult(job, rid, r), (err: unknown) => this.onFailure(job, rid, err));
+  }
+
+  private leaveWaiting(job: Job): void {
+    if (job.waitTimer !== undefined) {
+      clearTimeout(job.waitTimer);
+      job.waitTimer = undefined;
+      this.waitingCount--;
+    }
+    job.unsubscribe?.();
+    job.unsubscribe = undefined;
+  }
+
+  private wait(job: Job): void {
+    job.state = 'waiting';
+    if (job.waitTimer === undefined) {
+      if (this.waitingCount >= this.cfg.waitingMax) {
+        this.end(job, new WorkerError('queue_full', `${this.waitingCount} requests wait for a runtime (waitingMax ${this.cfg.waitingMax})`));
+        return;
+      }
+      this.waitingCount++;
+      job.waitTimer = setTimeout(() => this.end(job, new WorkerError('runtime_unavailable', `no runtime of ${job.model.id} was free within ${this.cfg.runtimeWaitMs} ms`)), this.cfg.runtimeWaitMs);
+    }
+    job.unsubscribe?.();
+    job.unsubscribe = job.model.pool.onceAvailable(() => {
+      job.unsubscribe = undefined;
+      this.run(job);
+    });
+  }
+
+  private current(job: Job, rid: string): boolean {
+    return job.state === 'running' && job.runtimeRequestId === rid;
+  }
+
+  private onTokens(job: Job, rid: string, t: TokensNotification): void {
+    if (!this.current(job, rid)) return;
+    if (t.text.length === 0 && t.token_ids.length === 0) return;
+    job.tokensSent += Math.max(1, t.token_ids.length);
+    job.sink({ requestId: job.req.requestId, tokens: { text: t.text, tokenIds: [...t.token_ids], count: t.token_ids.length } });
+  }
+
+  private onResult(job: Job, rid: string, r: GenerateResult): void {
+    if (!this.current(job, rid)) return;
+    if (r.finish_reason === 'cancelled') {
+      // Not our cancel (that ends the job first): the runtime is shutting down under us.
+      this.retryOrFail(job, new WorkerError('cancelled', 'the runtime cancelled the request (it is shutting down)'));
+      return;
+    }
+    const queueMs = job.startedAtMs - job.arrivedAtMs + r.timings.queue_ms;
+    const done: DoneMsg = {
+      finishReason: r.finish_reason, promptTokens: r.usage.prompt_tokens, completionTokens: r.usage.completion_tokens, cachedPromptTokens: r.usage.cached_tokens,
+      queueMs, prefillMs: r.timings.prefill_ms, decodeMs: r.timings.decode_ms,
+    };
+    this.counters.completed++;
+    const contextBytes = (r.usage.prompt_tokens + r.usage.completion_tokens) * job.model.kvBytesPerToken;
+    this.end(job, undefined, { done }, contextBytes);
+  }
+
+  private onFailure(job: Job, rid: string, err: unknown): void {
+    if (!this.current(job, rid)) return;
+    const e = toWorkerError(err);
+    if (err instanceof RuntimeGoneError) this.retryOrFail(job, e);
+    else this.end(job, e);
+  }
+
+  /** The runtime went away under a running request: re-run it if nothing was sent yet. */
+  private retryOrFail(job: Job, e: WorkerError): void {
+    this.detach(job);
+    if (job.tokensSent === 0 && job.attempt < this.cfg.crashRetriesMax && !this.stopped) {
+      job.attempt++;
+      this.counters.crashRetries++;
+      this.log.warn({ worker: this.cfg.id, requestId: job.req.requestId, attempt: job.attempt, reason: e.message }, 'runtime lost a request before its first token: re-running it');
+      job.state = 'waiting';
+      this.run(job);
+      return;
+    }
+    this.end(job, e);
+  }
+
+  private cancel(job: Job): void {
+    if (job.state === 'ended') return;
+    this.cancelOnRuntime(job);
+    this.counters.cancelled++;
+    this.end(job);
+  }
+
+  private onDeadline(job: Job): void {
+    job.deadlineTimer = undefined;
+    if (job.state === 'ended') return;
+    this.cancelOnRuntime(job);
+    this.counters.deadlineExceeded++;
+    this.end(job, new WorkerError('deadline_exceeded', `request ${job.req.requestId} passed its deadline`));
+  }
+
+  private cancelOnRuntime(job: Job): void {
+    if (job.state === 'running' && job.runtimeRequestId !== undefined) job.slot?.proc?.client.notify('cancel', { request_id: job.runtimeRequestId });
+  }
+
+  private detach(job: Job): void {
+    const slot = job.slot;
+    if (slot === undefined) return;
+    job.slot = undefined;
+    slot.inFlight--;
+    job.model.pool.notifyAvailable();
+  }
+
+  /** The one way a job ends: an Error event, a Done event, or nothing (cancelled). */
+  private end(job: Job, error?: WorkerError, done?: { done: DoneMsg }, contextBytes = 0): void {
+    if (job.state === 'ended') return;
+    this.leaveWaiting(job);
+    if (job.deadlineTimer !== undefined) clearTimeout(job.deadlineTimer);
+    job.state = 'ended';
+    this.detach(job);
+    this.jobs.delete(job.key);
+    if (done !== undefined) this.governor.release(job.key, contextBytes);
+    else this.governor.abort(job.key);
+    if (error !== undefined) {
+      this.counters.failed++;
+      job.sink({ requestId: job.req.requestId, error: error.toEvent() });
+    } else if (done !== undefined) {
+      job.sink({ requestId: job.req.requestId, ...done });
+    }
+    if (this.jobs.size === 0) for (const w of [...this.drainWaiters]) w();
+  }
+
+  // ───────────────────────────── models ─────────────────────────────
+
+  /** Loads a model (a pool of runtimes); resolves once one runtime is up. */
+  async loadModel(given: Omit<ModelSpec, 'runtimes'> & { runtimes?: number }): Promise<ModelEntry> {
+    const spec = { ...given, path: resolve(given.path) }; // runtimes run in python/: paths must be absolute
+    const existing = this.models.get(spec.id);
+    if (existing !== undefined) {
+      if (existing.path === spec.path) return existing;
+      throw new WorkerError('invalid_request', `model ${spec.id} is already loaded from ${existing.path}`);
+    }
+    let version: string;
+    let bytes: number;
+    try {
+      ({ version, bytes } = fingerprintModelDir(spec.path));
+    } catch (err) {
+      throw new WorkerError('invalid_request', `no model directory at ${spec.path}: ${(err as Error).message}`);
+    }
+    const use = this.governor.useModel(spec.id, this.clock.nowMs());
+    if (use === undefined) throw new WorkerError('overloaded', `${this.cfg.modelsMax} models are loaded and busy (modelsMax)`);
+    for (const victim of use.unload) if (this.models.has(victim)) await this.unloadModel(victim);
+    const pool = new RuntimePool(spec.id, {
+      modelPath: spec.path, modelId: spec.id, pythonPath: this.cfg.pythonPath, maxSequences: this.cfg.runtimeMaxSequences,
+      maxKvBytes: this.cfg.kvCapacityBytes, readyTimeoutMs: this.cfg.readyTimeoutMs,
+      onLog: (line) => {
+        if (/error|Traceback|exception/i.test(line)) this.log.warn({ worker: this.cfg.id, model: spec.id, line }, 'runtime log');
+      },
+    }, { size: spec.runtimes ?? 1, restartBaseMs: this.cfg.restart.baseMs, restartMaxMs: this.cfg.restart.maxMs, stableAfterMs: this.cfg.restart.stableAfterMs }, this.clock, {
+      ...(this.cfg.warmup.onStart && { prepare: (client) => warmupGenerate(client, spec.id, this.cfg.warmup.requestTimeoutMs) }),
+      log: (level, obj, msg) => this.log[level]({ worker: this.cfg.id, ...obj }, msg),
+    });
+    const entry: ModelEntry = { id: spec.id, path: spec.path, version, bytes, pool, kvBytesPerToken: 1 };
+    this.models.set(spec.id, entry);
+    try {
+      await pool.start();
+    } catch (err) {
+      this.models.delete(spec.id);
+      await pool.stop();
+      throw new WorkerError('internal_error', (err as Error).message, { cause: err });
+    }
+    entry.kvBytesPerToken = pool.info?.kv_bytes_per_token ?? 1;
+    return entry;
+  }
+
+  /** Unloads a model: its running requests end with `model_not_loaded`, its runtimes stop. */
+  async unloadModel(id: string): Promise<boolean> {
+    const entry = this.models.get(id);
+    if (entry === undefined) return false;
+    this.models.delete(id);
+    for (const job of [...this.jobs.values()]) {
+      if (job.model !== entry) continue;
+      this.cancelOnRuntime(job);
+      this.end(job, new WorkerError('model_not_loaded', `model ${id} was unloaded`));
+    }
+    await entry.pool.stop();
+    return true;
+  }
+
+  modelInfos(): ModelInfoMsg[] {
+    return [...this.models.values()].map((m) => ({ id: m.id, path: m.path, version: m.version, bytes: m.bytes, loaded: m.pool.aliveCount() > 0 }));
+  }
+
+  // ───────────────────────────── embed ─────────────────────────────
+
+  async embed(req: EmbedRequestMsg): Promise<EmbedResponseMsg> {
+    if (this.draining || this.stopped) throw new WorkerError('draining');
+    const model = this.models.get(req.model);
+    if (model === undefined) throw new WorkerError('model_not_loaded', `model ${JSON.stringify(req.model)} is not loaded on worker ${this.cfg.id}`);
+    if (req.input.length === 0 || req.input.some((s) => s.length === 0)) throw new WorkerError('invalid_request', 'input must be a non-empty list of non-empty strings');
+    const slot = model.pool.pick(Number.POSITIVE_INFINITY);
+    if (slot?.proc === undefined) throw new WorkerError('runtime_unavailable', `no runtime of ${model.id} is up`);
+    try {
+      const r = await slot.proc.client.call('embed', { model: model.id, input: req.input }, { timeoutMs: this.cfg.runtimeCallTimeoutMs });
+      return { data: r.embeddings.map((v) => ({ values: [...v] })), promptTokens: r.usage.prompt_tokens };
+    } catch (err) {
+      throw toWorkerError(err);
+    }
+  }
+
+  // ───────────────────────────── status ─────────────────────────────
+
+  status(): WorkerStatusMsg {
+    let alive = 0;
+    let total = 0;
+    for (const m of this.models.values()) {
+      alive += m.pool.aliveCount();
+      total += m.pool.slots.length;
+    }
+    return {
+      workerId: this.cfg.id, models: [...this.models.keys()], maxConcurrent: this.cfg.maxConcurrent, healthy: this.healthy(), draining: this.draining,
+      kvUsedBytes: this.governor.usedBytes(), kvCapacityBytes: this.cfg.kvCapacityBytes, activeSequences: this.jobs.size, runtimesAlive: alive, runtimesTotal: total,
+    };
+  }
+
+  /** Unhealthy when a model has no runtime alive and every one of them failed UNHEALTHY_FAILURES starts in a row. */
+  healthy(): boolean {
+    if (this.stopped) return false;
+    for (const m of this.models.values()) {
+      if (m.pool.aliveCount() === 0 && m.pool.slots.every((s) => s.failures >= UNHEALTHY_FAILURES)) return false;
+    }
+    return true;
+  }
+
+  health(): HealthResponseMsg {
+    const healthy = this.healthy();
+    const st = this.status();
+    const ready = healthy && !this.draining && st.runtimesAlive > 0;
+    const detail = [...this.models.values()].map((m) => `${m.id}: ${m.pool.aliveCount()}/${m.pool.slots.length} runtimes up`).join('; ') || 'no model loaded';
+    return { healthy, ready, detail: `${this.draining ? 'draining; ' : ''}${detail}` };
+  }
+
+  // ───────────────────────────── drain and stop ─────────────────────────────
+
+  /** Stops (or resumes) taking new work; in-flight requests finish. */
+  setDraining(draining: boolean): { draining: boolean; inFlight: number } {
+    if (!this.stopped) this.draining = draining;
+    return { draining: this.draining, inFlight: this.jobs.size };
+  }
+
+  /** Resolves when no request is in flight (or after timeoutMs; returns whether it drained). */
+  drained(timeoutMs: number): Promise<boolean> {
+    if (this.jobs.size === 0) return Promise.resolve(true);
+    return new Promise((res) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.drainWaiters.delete(waiter);
+        res(ok);
+      };
+      const waiter = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.drainWaiters.add(waiter);
+    });
+  }
+
+  /** Drains (up to graceMs), fails what is left, stops every runtime. */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.stopped) return;
+    this.draining = true;
+    this.warmup.stop();
+    await this.drained(graceMs);
+    this.stopped = true;
+    for (const job of [...this.jobs.values()]) {
+      this.cancelOnRuntime(job);
+      this.end(job, new WorkerError('draining', 'the worker is shutting down'));
+    }
+    await Promise.all([...this.models.values()].map((m) => m.pool.stop()));
+  }
+
+  // ───────────────────────────── internals ─────────────────────────────
+
+  private idlestRuntime() {
+    let best: RuntimeSlot | undefined;
+    for (const m of this.models.values()) {
+      for (const s of m.pool.slots) if (s.state === 'alive' && s.inFlight === 0 && (best === undefined || s.lastUsedMs < best.lastUsedMs)) best = s;
+    }
+    if (best?.proc === undefined) return undefined;
+    const slot = best;
+    return { client: best.proc.client, modelId: best.modelId, markUsed: (nowMs: number) => { slot.lastUsedMs = nowMs; } };
+  }
+}
+
+/** A reason the request is malformed, or undefined. */
+function validate(req: GenerateRequestMsg): string | undefined {
+  if (req.requestId.length === 0 || req.requestId.length > 256) return 'request_id must be 1–256 characters';
+  if (req.model.length === 0) return 'model is required';
+  if (req.messages.length === 0 && req.prompt.length === 0) return 'one of prompt or messages is required';
+  if (req.messages.length > 0 && req.prompt.length > 0) return 'prompt and messages are exclusive';
+  if (!Number.isFinite(req.temperature) || req.temperature < 0) return 'temperature must be a finite number ≥ 0';
+  if (!Number.isFinite(req.topP) || req.topP < 0 || req.topP > 1) return 'top_p must be in [0, 1] (0 = unset)';
+  if (req.stop.length > STOP_MAX_DEFAULT || req.stop.some((s) => s.length === 0)) return `stop must be at most ${STOP_MAX_DEFAULT} non-empty strings`;
+  return undefined;
+}
+
+/**
+ * The runtime's generate params. proto3 leaves unset scalars at 0, so max_tokens 0 means the node's
+ * default and top_p 0 means 1. A seed is mapped into the runtime's [0, 2^53) (OpenAI allows negatives).
+ */
+function runtimeParams(req: GenerateRequestMsg, defaultMaxTokens: number): Omit<GenerateParams, 'request_id'> {
+  const seed = req.seed === undefined || req.seed === null ? undefined : ((Math.trunc(req.seed) % 2 ** 53) + 2 ** 53) % 2 ** 53;
+  return {
+    model: req.model,
+    ...(req.messages.length > 0 ? { messages: req.messages.map((m) => ({ role: m.role, content: m.content })) } : { prompt: req.prompt }),
+    max_tokens: req.maxTokens > 0 ? req.maxTokens : defaultMaxTokens,
+    temperature: req.temperature,
+    top_p: req.topP > 0 ? req.topP : 1,
+    ...(seed !== undefined && { seed }),
+    ...(req.stop.length > 0 && { stop: req.stop }),
+    ...(req.sessionId.length > 0 && { session_id: req.sessionId }),
+  };
+}
+
+/** Version and size of a model directory without reading the weights. */
+export function fingerprintModelDir(dir: string): { version: string; bytes: number } {
+  const h = createHash('sha256');
+  h.update(readFileSync(join(dir, 'config.json')));
+  let bytes = 0;
+  for (const name of readdirSync(dir).sort()) {
+    const st = statSync(join(dir, name));
+    if (!st.isFile()) continue;
+    bytes += st.size;
+    if (name.endsWith('.safetensors') || name.startsWith('tokenizer')) h.update(`${name}:${st.size}:${Math.floor(st.mtimeMs)}\n`);
+  }
+  return { version: h.digest('hex').slice(0, 12), bytes };
+}

@@ -1,0 +1,82 @@
+// startWorker: a worker node (runtimes + governance) behind its gRPC server, optionally registered in
+// NATS. The one call the CLI, the tests and main.ts use.
+//
+//   const w = await startWorker({ id: 'w1', models: [{ id: 'tiny', path }] }, { address: 'unix:///tmp/w1.sock' });
+//   …  await w.stop();
+import { systemClock, type Clock } from '../shared/clock.js';
+import { startNatsRegistration, type NatsRegistration } from '../registry/nats-registry.js';
+import { resolveWorkerConfig, type WorkerNodeOptions } from './config.js';
+import { WorkerNode, type WorkerLogger } from './worker-node.js';
+import { startWorkerServer, type WorkerServer } from './worker-server.js';
+
+export interface StartWorkerOptions {
+  /** "127.0.0.1:0" (a free port, the default), "host:port" or "unix:///abs/path.sock". */
+  readonly address?: string;
+  /** The address other machines use to reach this worker (default: the bound address). */
+  readonly advertiseAddress?: string;
+  readonly nats?: { readonly url: string; readonly heartbeatIntervalMs?: number; readonly bucket?: string };
+  readonly clock?: Clock;
+  readonly log?: WorkerLogger;
+}
+
+export interface Worker {
+  readonly id: string;
+  readonly address: string;
+  readonly node: WorkerNode;
+  readonly server: WorkerServer;
+  readonly registration: NatsRegistration | undefined;
+  /** Drains (up to graceMs), deregisters, closes the server, stops the runtimes. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export const silentLog: WorkerLogger = { info: () => undefined, warn: () => undefined };
+
+export async function startWorker(options: WorkerNodeOptions, opts: StartWorkerOptions = {}): Promise<Worker> {
+  const cfg = resolveWorkerConfig(options);
+  const node = new WorkerNode(cfg, opts.clock ?? systemClock, opts.log ?? silentLog);
+  try {
+    await node.start();
+  } catch (err) {
+    await node.stop(0);
+    throw err;
+  }
+  let server: WorkerServer;
+  try {
+    server = await startWorkerServer(node, opts.address ?? '127.0.0.1:0');
+  } catch (err) {
+    await node.stop(0);
+    throw err;
+  }
+  let registration: NatsRegistration | undefined;
+  if (opts.nats !== undefined) {
+    try {
+      registration = await startNatsRegistration(
+        { id: cfg.id, address: opts.advertiseAddress ?? server.address, status: () => node.status(), models: () => node.modelInfos() },
+        opts.nats.url,
+        { ...(opts.nats.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: opts.nats.heartbeatIntervalMs }), ...(opts.nats.bucket !== undefined && { bucket: opts.nats.bucket }) },
+      );
+    } catch (err) {
+      server.kill();
+      await node.stop(0);
+      throw err;
+    }
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    id: cfg.id,
+    address: server.address,
+    node,
+    server,
+    registration,
+    stop(graceMs = 5_000) {
+      stopping ??= (async () => {
+        node.setDraining(true);
+        await registration?.stop();
+        await node.drained(graceMs);
+        await server.stop();
+        await node.stop(0);
+      })();
+      return stopping;
+    },
+  };
+}
