@@ -10,6 +10,10 @@ _os.environ.setdefault("HF_HUB_OFFLINE", "1")
 _os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 _os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 _os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# One OpenBLAS thread by default: OpenBLAS worker threads spin while waiting, and on a
+# small, shared CPU (2 cores here) oversubscription makes multi-threaded GEMM collapse.
+# Set OPENBLAS_NUM_THREADS to override.
+_os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from . import blas as _blas  # noqa: E402
 
