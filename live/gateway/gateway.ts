@@ -11,7 +11,8 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Registry } from 'prom-client';
 import { GatewayCore, type InferenceRequest, type RequestId, type Rng, type WorkerId } from '../../core/index.js';
-import type { LiveGatewayConfig } from '../shared/config.js';
+import type { LiveGatewayConfig, WorkerEndpoint } from '../shared/config.js';
+import { attachRegistry, type AttachedRegistry } from '../registry/gateway-registry.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { GenerateEventMsg, WorkerStatusMsg } from '../shared/proto.js';
 import { adminRoutes } from './admin-routes.js';
@@ -43,6 +44,10 @@ export interface Gateway {
   readonly registry: Registry;
   /** Connects to the workers (first Stats awaited), then listens. Returns the base URL. */
   start(): Promise<string>;
+  /** Adds a worker at run time (registry): opens its link, first Stats awaited. */
+  addWorker(endpoint: WorkerEndpoint): Promise<void>;
+  /** Removes a worker at run time: the core retries its running requests elsewhere. */
+  removeWorker(id: string): void;
   stop(): Promise<void>;
 }
 
@@ -177,10 +182,27 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     socket.once('close', () => sockets.delete(socket));
   });
   let stopping: Promise<void> | undefined;
+  let workerRegistry: AttachedRegistry | undefined;
+  const addWorker = async (w: WorkerEndpoint) => {
+    if (links.has(w.id) || stopping !== undefined) return;
+    const link = new WorkerLink(w, config.grpc, config.core.health.heartbeatIntervalMs, handler, linkLog);
+    links.set(w.id, link);
+    await link.start();
+  };
+  const removeWorker = (id: string) => {
+    const link = links.get(id);
+    if (link === undefined) return;
+    links.delete(id);
+    driver.workerRemoved(id);
+    link.close();
+  };
   return {
-    app, core, driver, links, registry,
+    app, core, driver, links, registry, addWorker, removeWorker,
     async start() {
       await Promise.all([...links.values()].map((l) => l.start()));
+      workerRegistry = await attachRegistry(config.registry, {
+        addWorker, removeWorker, hasWorker: (id) => links.has(id), staticIds: new Set(config.workers.map((w) => w.id)), log: linkLog,
+      });
       return app.listen({ host: config.listen.host, port: config.listen.port });
     },
     stop() {
@@ -197,6 +219,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
         } finally {
           clearTimeout(force);
           clearInterval(sweep);
+          await workerRegistry?.stop();
           for (const l of links.values()) l.close();
           driver.stop();
         }

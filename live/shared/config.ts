@@ -51,11 +51,17 @@ export interface GrpcLinkConfig {
   readonly unaryTimeoutMs: number;
 }
 
+/** Where workers come from besides `workers`: nothing else (static), or a NATS JetStream registry (live/registry). */
+export type RegistryConfig =
+  | { readonly type: 'static' }
+  | { readonly type: 'nats'; readonly url: string; readonly bucket?: string; readonly missesMax?: number };
+
 export interface LiveGatewayConfig {
   readonly listen: { readonly host: string; readonly port: number };
   readonly auth: AuthConfig;
   readonly limits: LimitsConfig;
   readonly workers: readonly WorkerEndpoint[];
+  readonly registry: RegistryConfig;
   readonly grpc: GrpcLinkConfig;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly core: GatewayConfig;
@@ -78,7 +84,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 /** Validates an untrusted object (parsed JSON) into a full config; throws ConfigError naming the field. */
 export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
   const root = obj('config', input);
-  known('config', root, ['listen', 'auth', 'limits', 'workers', 'grpc', 'logLevel', 'core']);
+  known('config', root, ['listen', 'auth', 'limits', 'workers', 'registry', 'grpc', 'logLevel', 'core']);
   const listen = obj('listen', root.listen ?? {});
   known('listen', listen, ['host', 'port']);
   const auth = obj('auth', root.auth ?? {});
@@ -101,6 +107,7 @@ export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
       embeddingInputsMax: int('limits.embeddingInputsMax', limits.embeddingInputsMax ?? DEFAULT_LIMITS.embeddingInputsMax, 1, 100_000),
     },
     workers: resolveWorkers(root.workers ?? []),
+    registry: resolveRegistry(root.registry ?? { type: 'static' }),
     grpc: {
       reconnectBaseMs: int('grpc.reconnectBaseMs', grpc.reconnectBaseMs ?? DEFAULT_GRPC.reconnectBaseMs, 1, 600_000),
       reconnectMaxMs: int('grpc.reconnectMaxMs', grpc.reconnectMaxMs ?? DEFAULT_GRPC.reconnectMaxMs, 1, 3_600_000),
@@ -177,6 +184,23 @@ function resolveWorkers(value: unknown): WorkerEndpoint[] {
     if (!isWorkerAddress(address)) throw new ConfigError(`workers[${i}].address`, `must be "unix:///absolute/path" or "host:port", got ${JSON.stringify(address)}`);
     return { id, address };
   });
+}
+
+function resolveRegistry(value: unknown): RegistryConfig {
+  const o = obj('registry', value);
+  const type = oneOf('registry.type', o.type, ['static', 'nats'] as const);
+  if (type === 'static') {
+    known('registry', o, ['type']);
+    return { type };
+  }
+  known('registry', o, ['type', 'url', 'bucket', 'missesMax']);
+  const url = str('registry.url', o.url);
+  if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(url)) throw new ConfigError('registry.url', `must be a nats:// URL, got ${JSON.stringify(url)}`);
+  return {
+    type, url,
+    ...(o.bucket !== undefined && { bucket: str('registry.bucket', o.bucket) }),
+    ...(o.missesMax !== undefined && { missesMax: int('registry.missesMax', o.missesMax, 1, 1000) }),
+  };
 }
 
 export function isWorkerAddress(a: string): boolean {
