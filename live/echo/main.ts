@@ -1,5 +1,5 @@
 // Runs an echo worker as a process: tsx live/echo/main.ts --id w1 --address 127.0.0.1:50051
-//   [--models echo,other] [--token-delay-ms 0] [--first-token-delay-ms 0]
+//   [--models echo,other] [--token-delay-ms 0] [--first-token-delay-ms 0] [--max-concurrent 64]
 // Prints one line `{"ready":true,"address":"…"}` on stdout once bound (parents wait for it).
 import { parseArgs } from 'node:util';
 import { startEchoWorker } from './echo-worker.js';
@@ -11,6 +11,7 @@ const { values } = parseArgs({
     models: { type: 'string', default: 'echo' },
     'token-delay-ms': { type: 'string', default: '0' },
     'first-token-delay-ms': { type: 'string', default: '0' },
+    'max-concurrent': { type: 'string', default: '64' },
   },
 });
 
@@ -20,6 +21,7 @@ const worker = await startEchoWorker({
   models: values.models.split(',').filter((m) => m.length > 0),
   tokenDelayMs: Number(values['token-delay-ms']),
   firstTokenDelayMs: Number(values['first-token-delay-ms']),
+  maxConcurrent: Number(values['max-concurrent']),
 });
 process.stdout.write(`${JSON.stringify({ ready: true, id: worker.id, address: worker.address })}\n`);
 

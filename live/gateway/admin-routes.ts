@@ -42,7 +42,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { ctx: GatewayCont
     const drain = request.body?.drain ?? true;
     if (drain) ctx.core.drain(link.id, ctx.clock.nowMs());
     const res = await forward(() => link.drain(drain));
-    await link.poll();
+    await link.poll(true);
     return { worker: link.id, draining: res.draining, inFlight: res.inFlight };
   });
 
@@ -50,7 +50,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { ctx: GatewayCont
     const body = request.body as { model: string; path?: string; worker?: string };
     const targets = body.worker !== undefined ? [linkOf(ctx, body.worker)] : [...ctx.links.values()];
     const results = await Promise.allSettled(targets.map((l) => (load ? l.loadModel(body.model, body.path ?? '') : l.unloadModel(body.model))));
-    await Promise.all(targets.map((l) => l.poll()));
+    await Promise.all(targets.map((l) => l.poll(true)));
     const out = results.map((r, i) => ({
       worker: targets[i]!.id,
       ok: r.status === 'fulfilled',

@@ -25,6 +25,8 @@ collectDefaultMetrics({ register: registry, prefix: 'mlx_serving_process_' });
 const gw = buildGateway({ config, registry });
 const url = await gw.start();
 gw.app.log.info({ url, workers: config.workers.map((w) => w.id) }, 'gateway listening');
+// One machine-readable line for supervisors and benchmarks that spawn the gateway.
+process.stdout.write(`${JSON.stringify({ ready: true, url })}\n`);
 
 let exiting = false;
 const shutdown = (signal: string) => {

@@ -38,7 +38,9 @@ export class WorkerLink {
   private readonly inFlight = new Set<string>();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
-  private polling = false;
+  private polling = 0;
+  private pollSeq = 0;
+  private deliveredSeq = 0;
   private attempt = 0;
   private closed = false;
   reconnects = 0;
@@ -104,23 +106,29 @@ export class WorkerLink {
     return callUnary(this.client, this.client.unloadModel, { model }, this.cfg.unaryTimeoutMs);
   }
 
-  /** Polls Stats now (also after admin changes, so the core sees new models at once). */
-  async poll(): Promise<void> {
-    if (this.polling || this.closed) return;
-    this.polling = true;
+  /**
+   * Polls Stats. The periodic poll skips a beat while one is outstanding; `force` (after an admin
+   * change) always asks anew. An answer older than one already delivered is dropped, so the core
+   * never goes back to a stale view.
+   */
+  async poll(force = false): Promise<void> {
+    if ((this.polling > 0 && !force) || this.closed) return;
+    const seq = ++this.pollSeq;
+    this.polling++;
     try {
       const st = await callUnary(this.client, this.client.stats, {}, Math.min(this.cfg.unaryTimeoutMs, this.heartbeatIntervalMs));
-      if (this.closed) return;
+      if (this.closed || seq < this.deliveredSeq) return;
+      this.deliveredSeq = seq;
       this.lastStatus = st;
-      this.lastError = undefined;
       if (this.stream === undefined && this.reconnectTimer !== undefined) this.reconnectNow();
       this.handler.onStatus(this.id, st);
     } catch (err) {
-      if (this.closed) return;
+      if (this.closed || seq < this.deliveredSeq) return;
+      this.deliveredSeq = seq;
       this.lastError = (err as Error).message;
       this.handler.onStatus(this.id, undefined);
     } finally {
-      this.polling = false;
+      this.polling--;
     }
   }
 

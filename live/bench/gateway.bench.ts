@@ -1,0 +1,157 @@
+// Gateway benchmark: autocannon against (a) bare Fastify returning the same body and (b) the gateway
+// with an echo worker behind it, in the same run, at saturation and at a light fixed rate.
+//
+//   npm run bench:gateway            (BENCH_DURATION_S=5 by default)
+//
+// Every process is separate: the load generator (this process), bare Fastify, the gateway and the
+// echo worker, so each event loop is measured alone (the machine's cores are shared, which the
+// figures reflect). Worker-path runs use unique prompts (a counter in each body, set per request by
+// autocannon's setupRequest) so every request goes through the core to the worker; the cache-hit run
+// repeats one prompt. Latencies are
+// taken from autocannon's per-response times (float ms), not its integer-ms histogram.
+//
+// Aims (issue 6): gateway throughput ≥ 0.6× bare Fastify; < 1 ms added at p99 at 1,000 req/s.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon, { type Result } from 'autocannon';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
+const WARMUP_S = 2;
+const CONNECTIONS_SATURATION = 64;
+const CONNECTIONS_LIGHT = 16;
+const LIGHT_RATE = 1000;
+const API_KEY = 'sk-bench-key-0001';
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+interface Child {
+  readonly proc: ChildProcess;
+  readonly url: string;
+}
+
+function spawnReady(script: string, args: string[]): Promise<Child> {
+  return new Promise((resolve, reject) => {
+    const prof = process.env.BENCH_CPU_PROF_DIR !== undefined && script.includes('gateway') ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+    const proc = spawn(process.execPath, [...prof, '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      for (const line of buf.split('\n')) {
+        if (!line.includes('"ready":true')) continue;
+        const msg = JSON.parse(line) as { url?: string; address?: string };
+        proc.stdout!.off('data', onData);
+        proc.stdout!.resume();
+        resolve({ proc, url: msg.url ?? msg.address! });
+        return;
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
+  });
+}
+
+interface RunResult {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly ok: number;
+  readonly bad: number;
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+function load(url: string, opts: { body: () => string; connections: number; durationS: number; rate?: number; headers?: Record<string, string> }): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const lat: number[] = [];
+    const inst = autocannon({
+      url: `${url}/v1/chat/completions`, connections: opts.connections, duration: opts.durationS,
+      requests: [{ method: 'POST', path: '/v1/chat/completions', setupRequest: (req) => ({ ...req, body: opts.body() }) }],
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}`, ...opts.headers }, timeout: 10,
+      ...(opts.rate !== undefined && { overallRate: opts.rate }),
+    }, (err: Error | null, r: Result) => {
+      if (err !== null) return reject(err);
+      const sorted = Float64Array.from(lat).sort();
+      resolve({ rps: r['2xx'] / r.duration, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), ok: r['2xx'], bad: r.non2xx + r.errors + r.timeouts });
+    });
+    inst.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+      if (status === 200) lat.push(ms);
+    });
+  });
+}
+
+let promptSeq = 0;
+const runId = process.hrtime.bigint().toString(36);
+const body = (unique: boolean) => () => JSON.stringify({
+  model: 'echo', temperature: 0, max_tokens: 16,
+  messages: [{ role: 'user', content: unique ? `benchmark prompt ${runId} number ${promptSeq++} with a few more words` : 'benchmark prompt that is always the same' }],
+});
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-bench-'));
+  const children: Child[] = [];
+  try {
+    const echo = await spawnReady(here('../echo/main.ts'), ['--id', 'echo-1', '--address', `unix://${join(dir, 'echo.sock')}`, '--max-concurrent', '4096']);
+    children.push(echo);
+    const configPath = join(dir, 'gateway.json');
+    writeFileSync(configPath, JSON.stringify({
+      listen: { host: '127.0.0.1', port: 0 },
+      auth: { apiKeys: [API_KEY] },
+      logLevel: 'warn',
+      workers: [{ id: 'echo-1', address: echo.url }],
+      core: {
+        batching: { type: 'micro', windowMs: 0.2, maxBatchSize: 64 },
+        admission: { maxConcurrentPerWorker: 4096 },
+      },
+    }));
+    const gateway = await spawnReady(here('../gateway/main.ts'), ['--config', configPath]);
+    children.push(gateway);
+    const bare = await spawnReady(here('./bare-server.ts'), []);
+    children.push(bare);
+
+    const rows: [string, RunResult][] = [];
+    const only = process.env.BENCH_ONLY;
+    const run = async (name: string, url: string, o: Parameters<typeof load>[1]) => {
+      if (only !== undefined && !name.includes(only)) return { rps: NaN, p50: NaN, p99: NaN, ok: 0, bad: 0 };
+      await load(url, { ...o, durationS: WARMUP_S });
+      const r = await load(url, o);
+      rows.push([name, r]);
+      process.stderr.write(`  ${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms\n`);
+      return r;
+    };
+    process.stderr.write(`gateway bench: ${DURATION_S} s per run (+${WARMUP_S} s warmup), ${CONNECTIONS_SATURATION} connections at saturation, ${LIGHT_RATE} req/s light\n`);
+    const bareSat = await run('bare Fastify, saturation', bare.url, { body: body(true), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
+    const gwSat = await run('gateway → echo worker, saturation (unique prompts)', gateway.url, { body: body(true), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
+    const gwHit = await run('gateway, cache hits, saturation', gateway.url, { body: body(false), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
+    const bareLight = await run(`bare Fastify, ${LIGHT_RATE} req/s`, bare.url, { body: body(true), connections: CONNECTIONS_LIGHT, durationS: DURATION_S, rate: LIGHT_RATE });
+    const gwLight = await run(`gateway → echo worker, ${LIGHT_RATE} req/s (unique prompts)`, gateway.url, { body: body(true), connections: CONNECTIONS_LIGHT, durationS: DURATION_S, rate: LIGHT_RATE });
+    const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();
+    const batchSum = Number(/^mlx_serving_batch_size_sum (\S+)/m.exec(metrics)?.[1] ?? NaN);
+    const batchCount = Number(/^mlx_serving_batch_size_count (\S+)/m.exec(metrics)?.[1] ?? NaN);
+
+    const pad = (s: string, n: number) => s.padEnd(n);
+    const num = (x: number, d = 0) => x.toFixed(d).padStart(10);
+    const lines = [
+      '',
+      `${pad('run', 56)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'ok'.padStart(10)}${'non-2xx'.padStart(10)}`,
+      ...rows.map(([n, r]) => `${pad(n, 56)}${num(r.rps)}${num(r.p50, 3)}${num(r.p99, 3)}${num(r.ok)}${num(r.bad)}`),
+      '',
+      `throughput ratio gateway/bare at saturation (worker path): ${(gwSat.rps / bareSat.rps).toFixed(2)}×   (aim ≥ 0.60×)`,
+      `throughput ratio gateway/bare at saturation (cache hits):  ${(gwHit.rps / bareSat.rps).toFixed(2)}×`,
+      `latency added by the gateway at ${LIGHT_RATE} req/s: p50 ${(gwLight.p50 - bareLight.p50).toFixed(3)} ms, p99 ${(gwLight.p99 - bareLight.p99).toFixed(3)} ms   (aim < 1 ms at p99)`,
+      `latency added by the gateway at saturation:     p50 ${(gwSat.p50 - bareSat.p50).toFixed(3)} ms, p99 ${(gwSat.p99 - bareSat.p99).toFixed(3)} ms`,
+      `mean requests per GenerateBatch (micro-batching): ${(batchSum / batchCount).toFixed(2)} over ${batchCount} batches`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+  } finally {
+    for (const c of children) c.proc.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
