@@ -7,4 +7,7 @@ export * from './worker/index.js';
 export * from './workload/index.js';
 export * from './metrics/index.js';
 export * from './validation/index.js';
-export { runDirect, type DirectRunConfig, type DirectRunResult } from './direct/run-direct.js';
+export { SimCluster, type ArrivalDriver, type ClusterMode, type ClusterRunResult, type ClusterSpec } from './cluster/cluster.js';
+export { arrivalsFor, closedLoopArrivals, openLoopArrivals } from './cluster/arrivals.js';
+export { planCapacity, physicalLowerBound, type CapacityAnswer, type CapacityQuery } from './capacity/planner.js';
+export { GovernedAdmission, UngovernedAdmission } from './worker/governed-admission.js';

@@ -28,6 +28,7 @@ import type { RoutingPolicy, WorkerView } from '../routing/policy.js';
 import { RetryPolicy } from '../retry/retry-policy.js';
 import type { InferenceRequest, RequestId, Rng, WorkerId } from '../types.js';
 import { invariant } from '../util/assert.js';
+import { Fifo } from '../util/fifo.js';
 import { MinHeap } from '../util/min-heap.js';
 import type { Command, GatewayEvent, WorkerEvent, WorkerStatus } from './messages.js';
 import { OutcomeCounters } from './outcomes.js';
@@ -98,7 +99,8 @@ export class GatewayCore {
   private readonly workers = new Map<WorkerId, WorkerState>();
   private readonly workerIdsByModel = new Map<string, WorkerId[]>();
   private readonly workersByModel = new Map<string, WorkerState[]>();
-  private readonly queues = new Map<string, RequestId[]>();
+  /** Per-model FIFO of queued request ids; entries of requests that left are skipped lazily. */
+  private readonly queues = new Map<string, Fifo<RequestId>>();
   private queuedCount = 0;
   private waitingCount = 0;
   private readonly timers = new MinHeap<Timer>((a, b) => a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq));
@@ -419,7 +421,7 @@ export class GatewayCore {
     t.phase = 'queued';
     t.phaseSinceMs = nowMs;
     let q = this.queues.get(t.req.model);
-    if (q === undefined) this.queues.set(t.req.model, (q = []));
+    if (q === undefined) this.queues.set(t.req.model, (q = new Fifo()));
     q.push(t.req.id);
     this.queuedCount++;
     this.arm(nowMs + this.config.admission.queueTimeoutMs, 'queue', t.req.id);
@@ -503,10 +505,7 @@ export class GatewayCore {
       this.batcher.remove(t.req.id);
       this.waitingCount--;
     } else if (t.phase === 'queued') {
-      const q = this.queues.get(t.req.model);
-      const i = q?.indexOf(t.req.id) ?? -1;
-      if (q !== undefined && i >= 0) q.splice(i, 1);
-      this.queuedCount--;
+      this.queuedCount--; // its id stays in the FIFO and is skipped when it reaches the head
     } else if (t.phase === 'running' && t.workerId !== undefined) {
       const w = this.workers.get(t.workerId);
       if (cancelOnWorker) this.out.push({ type: 'cancel', workerId: t.workerId, requestId: t.req.id });
@@ -547,8 +546,8 @@ export class GatewayCore {
     if (this.queuedCount === 0) return;
     const groups = new Map<WorkerId, InferenceRequest[]>();
     for (const q of this.queues.values()) {
-      while (q.length > 0) {
-        const t = this.requests.get(q[0]!);
+      while (q.size > 0) {
+        const t = this.requests.get(q.peek()!);
         if (t === undefined || t.phase !== 'queued') {
           q.shift();
           continue;

@@ -58,7 +58,7 @@ export function trial(q: CapacityQuery, workers: number): CapacityTrial {
       mode: { type: 'gateway', config: q.gateway },
       model: q.workload.model,
       seed: q.seed,
-      workers: Array.from({ length: workers }, (_, i) => ({ id: `w${String(i).padStart(4, '0')}`, latency: q.latency, maxSequences: q.maxSequences, maxQueuedSequences: 1_000_000, startWarm: true })),
+      workers: Array.from({ length: workers }, (_, i) => ({ id: `w${String(i).padStart(4, '0')}`, latency: q.latency, maxSequences: q.maxSequences, maxQueuedSequences: 10_000, startWarm: true })),
     },
     openLoopArrivals(new OpenLoopWorkload(q.workload, q.seed)),
     metrics,

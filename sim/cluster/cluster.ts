@@ -66,7 +66,7 @@ const K_ARRIVAL = 5;
 const K_GATEWAY_TIMER = 6;
 const K_DIRECT_END = 7;
 
-const TOKENS_EVENT_EVERY = 32;
+const TOKENS_EVENT_EVERY = 0;
 
 interface Open {
   readonly sim: SimRequest;
@@ -95,6 +95,7 @@ export class SimCluster {
   followUpsCompleted = 0;
   followUpCacheHits = 0;
   private readonly sessionsSeen = new Set<string>();
+  private pendingToGateway: CoreWorkerEvent[] = [];
   /** TTFT of the first request each worker served (index = worker), −1 until known. */
   readonly firstRequestTtftMs: number[];
   private readonly firstJobOfWorker: (RequestId | undefined)[];
@@ -109,8 +110,10 @@ export class SimCluster {
     this.loop = new EventLoop({ seed: spec.seed, maxSteps: spec.maxSteps ?? 200_000_000 });
     const faultRng = deriveRng(spec.seed, 'cluster/faults');
     const configs = spec.mode.type === 'direct' ? spec.workers.slice(0, 1) : spec.workers;
-    // Workers report progress every TOKENS_EVENT_EVERY tokens, as the live runtime streams tokens: the
-    // gateway core's no-progress timeout (breaker) needs to see a long generation advancing.
+    // Workers report the first token and the end of each sequence; the tokens in between matter to the
+    // gateway core only as liveness, which heartbeats give it (the no-progress timeout counts from the
+    // later of a request's progress and anything heard from its worker). TOKENS_EVENT_EVERY > 0 would
+    // stream intermediate progress too, at the cost of events.
     this.workers = configs.map((c, index) => new SimWorker({ tokensEventEvery: TOKENS_EVENT_EVERY, ...c, index, observer: metrics, faultRng }));
     this.maxSequences = configs.map((c) => c.maxSequences);
     this.firstRequestTtftMs = configs.map(() => -1);
@@ -332,9 +335,18 @@ export class SimCluster {
         const code = out.codes[i] ?? 'worker_error';
         ev = { kind: 'error', workerId: w.id, requestId, failure: { code, message: code, clientFault: code === 'context_too_long' || code === 'kv_exceeds_capacity' } };
       }
-      if (ev !== undefined) this.loop.schedule(s.nowMs + (this.network?.delayMs() ?? 0), K_TO_GATEWAY, 0, 0, ev);
+      if (ev === undefined) continue;
+      // Without a network model the event reaches the gateway at once; handling it inline saves a
+      // heap round trip and keeps the same order (the loop would run it next at the same time).
+      if (this.network === undefined) this.pendingToGateway.push(ev);
+      else this.loop.schedule(s.nowMs + this.network.delayMs(), K_TO_GATEWAY, 0, 0, ev);
     }
     out.reset();
+    if (this.pendingToGateway.length > 0) {
+      const evs = this.pendingToGateway;
+      this.pendingToGateway = [];
+      for (const ev of evs) this.exec(this.core!.onWorkerEvent(ev, s.nowMs), s);
+    }
   }
 
   private directEvent(kind: WorkerEventKind, seq: SimSequence, _code: string | undefined, s: Scheduler): void {
