@@ -127,7 +127,8 @@ def main(argv=None) -> int:
     ap.add_argument("--size", default="small", choices=["tiny", "small"])
     ap.add_argument("--model-dir", default=None, help="model directory (default: build/reuse python/.cache/models/SIZE)")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--single-tokens", type=int, default=128)
+    ap.add_argument("--single-reps", type=int, default=5, help="repetitions of the single-stream comparison")
+    ap.add_argument("--single-tokens", type=int, default=96)
     ap.add_argument("--batch-tokens", type=int, default=64)
     ap.add_argument("--concurrency", default="1,4,16,32")
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
@@ -139,7 +140,7 @@ def main(argv=None) -> int:
     print(f"model: {model_dir} (llama, hidden {cfg['hidden_size']}, {cfg['num_hidden_layers']} layers, "
           f"vocab {cfg['vocab_size']}, {cfg.get('torch_dtype')}, {size_mb:.0f} MB)", flush=True)
     print(f"blas: {mlx_runtime.BLAS}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(default)')}; "
-          f"cores: {os.cpu_count()}; reps: {args.reps} (medians)", flush=True)
+          f"cores: {os.cpu_count()}; reps: {args.single_reps} single-stream, {args.reps} aggregate (medians)", flush=True)
 
     levels = [int(x) for x in args.concurrency.split(",") if x]
     direct_runner = Direct(model_dir)
@@ -151,8 +152,8 @@ def main(argv=None) -> int:
         rt.call("generate", {"prompt": prompt_for(0), "max_tokens": 8}, timeout=600)  # warm-up
         # Interleave direct and runtime repetitions so drifting machine load hits both alike
         # (the idle side blocks and uses no CPU while the other runs).
-        for k in range(args.reps):
-            print(f"single stream, rep {k + 1}/{args.reps} ...", file=sys.stderr, flush=True)
+        for k in range(args.single_reps):
+            print(f"single stream, rep {k + 1}/{args.single_reps} ...", file=sys.stderr, flush=True)
             direct.append(direct_runner.single_stream(args.single_tokens))
             single.append(runtime_single_stream(rt, args.single_tokens, f"single-{k}"))
         del direct_runner
