@@ -323,13 +323,14 @@ class Engine:
         if self.shutting_down:
             raise RpcError(SHUTTING_DOWN, "runtime is shutting down; not accepting new requests")
         lm = self.resolve_model(_opt_str(params, "model"))
-        max_tokens = params.get("max_tokens", self.cfg.default_max_tokens)
+        # null means "default" for every optional field (OpenAI-style clients send nulls)
+        max_tokens = _or(params.get("max_tokens"), self.cfg.default_max_tokens)
         if not _is_int(max_tokens) or max_tokens < 1 or max_tokens > self.cfg.max_tokens_limit:
             raise invalid_param("max_tokens", f"must be an integer in [1, {self.cfg.max_tokens_limit}]")
-        temperature = params.get("temperature", 0.0)
+        temperature = _or(params.get("temperature"), 0.0)
         if not _is_num(temperature) or temperature < 0 or not math.isfinite(temperature):
             raise invalid_param("temperature", "must be a number >= 0")
-        top_p = params.get("top_p", 1.0)
+        top_p = _or(params.get("top_p"), 1.0)
         if not _is_num(top_p) or not (0 < top_p <= 1):
             raise invalid_param("top_p", "must be a number in (0, 1]")
         seed = params.get("seed")
@@ -342,7 +343,7 @@ class Engine:
             raise invalid_param("stop", "must be a list of at most 16 non-empty strings")
         session_id = _opt_str(params, "session_id")
         request_id = _opt_str(params, "request_id")
-        stream = params.get("stream", True)
+        stream = _or(params.get("stream"), True)
         if not isinstance(stream, bool):
             raise invalid_param("stream", "must be a boolean")
         fault_after = None
@@ -644,6 +645,10 @@ class Engine:
             "device": str(mx.default_device()),
             "blas": blas.status(),
         }
+
+
+def _or(v: Any, default: Any) -> Any:
+    return default if v is None else v
 
 
 def _is_int(v: Any) -> bool:

@@ -138,3 +138,9 @@ def test_notification_gets_no_reply(server):
     server.send("frobnicate", notify=True)
     assert server.call("health")["status"] == "ok"
     assert server.unrouted.empty()
+
+
+def test_null_optional_fields_mean_default(server):
+    res = server.generate(prompt="The bell", max_tokens=None, temperature=None, top_p=None, seed=None,
+                          stop=None, session_id=None, request_id=None, stream=None, model=None)
+    assert res["usage"]["completion_tokens"] == 256 and res["finish_reason"] == "length"
