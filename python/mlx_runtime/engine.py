@@ -278,10 +278,17 @@ class Engine:
 
     def tokenize(self, params: dict) -> dict:
         lm = self.resolve_model(_opt_str(params, "model"))
-        if "text" in params and "prompt" not in params:
-            params = {**params, "prompt": params["text"]}
-        if isinstance(params.get("prompt"), list):
-            raise invalid_param("text", "must be a string")
+        if params.get("text") is not None:
+            if not isinstance(params["text"], str) or params["text"] == "":
+                raise invalid_param("text", "must be a non-empty string")
+            if params.get("messages") is not None:
+                raise invalid_param("text", "give either 'text' or 'messages', not both")
+            params = {"prompt": params["text"]}
+        elif params.get("messages") is None:
+            raise invalid_param("text", "one of 'text' or 'messages' is required")
+        else:
+            params = {"messages": params["messages"],
+                      "add_generation_prompt": params.get("add_generation_prompt", False)}
         ids = self.encode_input(lm, params, for_generation=False)
         return {"model": lm.name, "token_ids": ids, "count": len(ids),
                 "tokens": [lm.tokenizer.convert_ids_to_tokens(i) for i in ids]}

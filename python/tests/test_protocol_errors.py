@@ -87,7 +87,9 @@ def test_generate_invalid_params_name_the_field(server, params, field):
     ("unload_model", {}, "name"),
     ("embed", {"input": 3}, "input"),
     ("embed", {"input": []}, "input"),
-    ("tokenize", {"text": 7}, "prompt"),
+    ("tokenize", {"text": 7}, "text"),
+    ("tokenize", {}, "text"),
+    ("tokenize", {"messages": [{"role": "user"}]}, "messages[0]"),
     ("shutdown", {"mode": "later"}, "mode"),
 ])
 def test_other_invalid_params(server, method, params, field):
