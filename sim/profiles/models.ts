@@ -3,6 +3,7 @@
 // model derives bytes per token and KV bytes per token from these.
 //   KV bytes per token = 2 (K and V) × layers × kvHeads × headDim × bytesPerElement(precision)
 import { s, type KvPrecision, type ModelProfile, type Quantization, type QuantizationId } from './types.js';
+import { kvBytesPerToken as coreKvBytesPerToken } from '../../core/memory/kv-bytes.js';
 
 const HF = 'model config.json (HF)';
 const CARD = 'model card (HF): parameter count';
@@ -81,13 +82,9 @@ export const QUANTIZATIONS: Readonly<Record<QuantizationId, Quantization>> = {
   fp16: { id: 'fp16', bitsPerParam: s(16, 'definition') },
 };
 
-/** Bytes per KV element: fp16 2; int8/int4 add an fp16 scale and bias per group of 64 (MLX quantized KV cache). */
-export const KV_BYTES_PER_ELEMENT: Readonly<Record<KvPrecision, number>> = {
-  fp16: 2,
-  int8: 1 + 4 / 64,
-  int4: 0.5 + 4 / 64,
-};
+export { KV_BYTES_PER_ELEMENT } from '../../core/memory/kv-bytes.js';
 
+/** KV bytes per token of a model profile (the formula lives in core/memory/kv-bytes.ts). */
 export function kvBytesPerToken(m: ModelProfile, precision: KvPrecision): number {
-  return 2 * m.layers.value * m.kvHeads.value * m.headDim.value * KV_BYTES_PER_ELEMENT[precision];
+  return coreKvBytesPerToken({ layers: m.layers.value, kvHeads: m.kvHeads.value, headDim: m.headDim.value }, precision);
 }

@@ -80,7 +80,7 @@ export interface Quantization {
   readonly bitsPerParam: Sourced;
 }
 
-export type KvPrecision = 'fp16' | 'int8' | 'int4';
+export type { KvPrecision } from '../../core/memory/kv-bytes.js';
 
 export class ProfileError extends Error {
   constructor(readonly profile: string, readonly field: string, readonly reason: string) {
