@@ -7,11 +7,16 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { buildGateway, type Gateway } from '../gateway/gateway.js';
 import { resolveLiveConfig } from '../shared/config.js';
-import { callUnary, createWorkerClient, type EventBatchMsg, type GenerateEventMsg, type WorkerClient } from '../shared/proto.js';
+import { callUnary, createWorkerClient, type EventBatchMsg, type GenerateEventMsg, type GenerateRequestMsg, type WorkerClient } from '../shared/proto.js';
 import { ensureTinyModel, until } from './test-support.js';
 import { startWorker, type Worker } from './worker.js';
 
 const API_KEY = 'sk-worker-e2e-0001';
+
+/** A full GenerateRequest (proto defaults) from the fields a test cares about. */
+function gen(p: Partial<GenerateRequestMsg> & { requestId: string }): GenerateRequestMsg {
+  return { model: 'tiny', prompt: '', messages: [], maxTokens: 0, temperature: 0, topP: 0, stop: [], sessionId: '', traceId: '', deadlineUnixMs: 0, ...p };
+}
 
 describe('worker node end to end (python runtime, tiny model)', () => {
   let dir: string;
@@ -134,14 +139,14 @@ describe('worker node end to end (python runtime, tiny model)', () => {
     const got: GenerateEventMsg[] = [];
     s.on('data', (b: EventBatchMsg) => got.push(...b.events));
     const terminal = (id: string) => got.find((e) => e.requestId === id && e.kind !== 'tokens');
-    const long = Array.from({ length: 9 }, (_, i) => ({ requestId: `L${i}`, model: 'tiny', prompt: `Long ${i}`, maxTokens: 1000, temperature: 0.5 }));
+    const long = Array.from({ length: 9 }, (_, i) => gen({ requestId: `L${i}`, prompt: `Long ${i}`, maxTokens: 1000, temperature: 0.5 }));
     s.write({ batch: { requests: long } });
     await until(() => terminal('L8') !== undefined);
     expect(terminal('L8')).toMatchObject({ kind: 'error', error: { code: 'overloaded', clientFault: false } });
     s.write({ batch: { requests: [
-      { requestId: 'bad', model: 'tiny', prompt: 'x', maxTokens: 2, stop: Array.from({ length: 17 }, (_, i) => `s${i}`) },
-      { requestId: 'nomodel', model: 'nope', prompt: 'x', maxTokens: 2 },
-      { requestId: 'empty', model: 'tiny', prompt: '', maxTokens: 2 },
+      gen({ requestId: 'bad', prompt: 'x', maxTokens: 2, stop: Array.from({ length: 17 }, (_, i) => `s${i}`) }),
+      gen({ requestId: 'nomodel', model: 'nope', prompt: 'x', maxTokens: 2 }),
+      gen({ requestId: 'empty', prompt: '', maxTokens: 2 }),
     ] } });
     await until(() => ['bad', 'nomodel', 'empty'].every((id) => terminal(id) !== undefined));
     expect(terminal('bad')).toMatchObject({ kind: 'error', error: { code: 'invalid_request', clientFault: true } });
@@ -150,7 +155,7 @@ describe('worker node end to end (python runtime, tiny model)', () => {
     for (let i = 0; i < 8; i++) s.write({ cancel: { requestId: `L${i}` } });
     await until(() => worker.node.inFlight === 0);
     // 8 sequences of ~1000 tokens fit in 10,000 tokens of KV; one of 20,000 tokens alone cannot.
-    s.write({ batch: { requests: [{ requestId: 'huge', model: 'tiny', prompt: 'x', maxTokens: 20_000 }] } });
+    s.write({ batch: { requests: [gen({ requestId: 'huge', prompt: 'x', maxTokens: 20_000 })] } });
     await until(() => terminal('huge') !== undefined);
     expect(terminal('huge')).toMatchObject({ kind: 'error', error: { code: 'kv_capacity' } });
     const rt = await worker.node.models.get('tiny')!.pool.slots[0]!.proc!.client.call('stats', {});
