@@ -12,7 +12,7 @@
 //
 // Aims (issue 6): gateway throughput ≥ 0.6× bare Fastify; < 1 ms added at p99 at 1,000 req/s.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,12 +52,26 @@ function spawnReady(script: string, args: string[]): Promise<Child> {
   });
 }
 
+/** CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_S;
+  } catch {
+    return NaN;
+  }
+}
+const CLOCK_TICKS_PER_S = 100;
+
 interface RunResult {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
   readonly ok: number;
   readonly bad: number;
+  /** CPU µs per answered request, per serving process (the gateway row: gateway + worker). */
+  cpuUsPerReq?: string;
 }
 
 function percentile(sorted: Float64Array, q: number): number {
@@ -104,7 +118,7 @@ async function main(): Promise<void> {
       logLevel: 'warn',
       workers: [{ id: 'echo-1', address: echo.url }],
       core: {
-        batching: { type: 'micro', windowMs: 0.2, maxBatchSize: 64 },
+        batching: { type: 'micro', windowMs: Number(process.env.BENCH_WINDOW_MS ?? 0.2), maxBatchSize: 64 },
         admission: { maxConcurrentPerWorker: 4096 },
       },
     }));
@@ -118,7 +132,10 @@ async function main(): Promise<void> {
     const run = async (name: string, url: string, o: Parameters<typeof load>[1]) => {
       if (only !== undefined && !name.includes(only)) return { rps: NaN, p50: NaN, p99: NaN, ok: 0, bad: 0 };
       await load(url, { ...o, durationS: WARMUP_S });
+      const procs = url === bare.url ? [bare] : [gateway, echo];
+      const before = procs.map((c) => cpuSeconds(c.proc.pid));
       const r = await load(url, o);
+      r.cpuUsPerReq = procs.map((c, i) => ((cpuSeconds(c.proc.pid) - before[i]!) * 1e6 / Math.max(1, r.ok)).toFixed(0)).join(' + ');
       rows.push([name, r]);
       process.stderr.write(`  ${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms\n`);
       return r;
@@ -137,8 +154,8 @@ async function main(): Promise<void> {
     const num = (x: number, d = 0) => x.toFixed(d).padStart(10);
     const lines = [
       '',
-      `${pad('run', 56)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'ok'.padStart(10)}${'non-2xx'.padStart(10)}`,
-      ...rows.map(([n, r]) => `${pad(n, 56)}${num(r.rps)}${num(r.p50, 3)}${num(r.p99, 3)}${num(r.ok)}${num(r.bad)}`),
+      `${pad('run', 56)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'ok'.padStart(10)}${'non-2xx'.padStart(10)}   CPU µs/req (gateway + worker)`,
+      ...rows.map(([n, r]) => `${pad(n, 56)}${num(r.rps)}${num(r.p50, 3)}${num(r.p99, 3)}${num(r.ok)}${num(r.bad)}   ${r.cpuUsPerReq ?? ''}`),
       '',
       `throughput ratio gateway/bare at saturation (worker path): ${(gwSat.rps / bareSat.rps).toFixed(2)}×   (aim ≥ 0.60×)`,
       `throughput ratio gateway/bare at saturation (cache hits):  ${(gwHit.rps / bareSat.rps).toFixed(2)}×`,

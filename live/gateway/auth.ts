@@ -50,7 +50,8 @@ export class Authenticator {
     return typeof key === 'string' && key.length > 0 ? key : undefined;
   }
 
-  async authenticate(credential: string | undefined): Promise<AuthResult> {
+  /** Synchronous for API keys (the hot path); a promise for JWTs (signature verification is async in jose). */
+  authenticate(credential: string | undefined): AuthResult | Promise<AuthResult> {
     if (credential === undefined) return { ok: false, reason: 'no credential' };
     if (credential.length > 8192) return { ok: false, reason: 'credential too long' };
     if (this.algorithms.length > 0 && looksLikeJwt(credential)) return this.verifyJwt(credential);

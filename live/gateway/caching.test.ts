@@ -14,8 +14,10 @@ describe('caching and coalescing through the live gateway', () => {
   it('coalesces two identical temperature-0 requests in flight into one worker call', async () => {
     const before = workerCalls();
     const body = chatBody('same words for both', { stream: true });
+    h.workers[0]!.firstTokenDelayMs = 400; // both surely arrive while the first is in flight, even on a loaded machine
     const [a, b] = await Promise.all([h.fetch('/v1/chat/completions', { json: body }), h.fetch('/v1/chat/completions', { json: body })]);
     const [ta, tb] = await Promise.all([a.text(), b.text()]);
+    h.workers[0]!.firstTokenDelayMs = 60;
     expect(a.status).toBe(200);
     expect(b.status).toBe(200);
     const content = (t: string) => t.split('\n\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)).choices[0]?.delta?.content ?? '').join('');

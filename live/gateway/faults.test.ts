@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { METRIC } from './metrics-names.js';
 import { API_KEY, chatBody, startHarness, until, type JsonResponse } from './test-harness.js';
 
-const SLOW = { tokenDelayMs: 30, firstTokenDelayMs: 0 };
+const SLOW = { tokenDelayMs: 50, firstTokenDelayMs: 0 };
 
 async function firstChunk(res: JsonResponse): Promise<{ reader: ReadableStreamDefaultReader<Uint8Array>; text: string }> {
   const reader = res.body!.getReader();
@@ -46,12 +46,13 @@ describe('faults', () => {
   });
 
   it('a worker that dies before sending tokens: the request is retried on the other worker and succeeds', async () => {
-    const h = await startHarness({ workers: [{ firstTokenDelayMs: 300 }, { firstTokenDelayMs: 300 }] });
+    const h = await startHarness({ workers: [{ firstTokenDelayMs: 10_000 }, { firstTokenDelayMs: 10_000 }] });
     try {
       const pending = h.fetch('/v1/chat/completions', { json: chatBody('survive the crash', { temperature: 0.5 }) });
-      await until(() => h.workers.some((w) => w.counters.requests === 1));
+      await until(() => h.workers.some((w) => w.counters.requests === 1), 10_000);
       const victim = h.workers.find((w) => w.counters.requests === 1)!;
       const other = h.workers.find((w) => w !== victim)!;
+      other.firstTokenDelayMs = 0;
       victim.kill();
       const res = await pending;
       expect(res.status).toBe(200);

@@ -16,8 +16,8 @@ import { attachRegistry, type AttachedRegistry } from '../registry/gateway-regis
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { GenerateEventMsg, WorkerStatusMsg } from '../shared/proto.js';
 import { adminRoutes } from './admin-routes.js';
-import { Authenticator } from './auth.js';
-import { kIdentity, setIdentity, type GatewayContext } from './context.js';
+import { Authenticator, type AuthResult } from './auth.js';
+import { identityOf, kIdentity, setIdentity, type GatewayContext } from './context.js';
 import { CoreDriver, type RequestSink, type WorkerTransport } from './core-driver.js';
 import { errorBody, errorStatus, GatewayHttpError, type AnyErrorCode } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
@@ -112,12 +112,12 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     },
     onLost: lost,
     onStatus(workerId: WorkerId, s: WorkerStatusMsg | undefined) {
-      const last = links.get(workerId)?.lastStatus;
-      if (s === undefined && last === undefined) return; // never reached: the core does not know it yet
-      const src = s ?? last!;
+      // A failed poll is a missed heartbeat: the core turns the worker unhealthy after
+      // health.missesMax intervals without an answer, so one slow poll is not an outage.
+      if (s === undefined) return;
       driver.workerStatus({
-        workerId, models: src.models, maxConcurrent: src.maxConcurrent, healthy: s !== undefined && s.healthy, draining: src.draining,
-        kvUsedBytes: src.kvUsedBytes, kvCapacityBytes: src.kvCapacityBytes,
+        workerId, models: s.models, maxConcurrent: s.maxConcurrent, healthy: s.healthy, draining: s.draining,
+        kvUsedBytes: s.kvUsedBytes, kvCapacityBytes: s.kvCapacityBytes,
       });
     },
   };
@@ -136,13 +136,16 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   const ctx: GatewayContext = { config, core, driver, clock, metrics, auth, links, nextRequestId: nextId };
 
   installErrorHandling(app);
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks on the hot path are callback-style: an async hook costs a promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpRequests.inc({ route, method: request.method, status: String(reply.statusCode) });
     metrics.requestDuration.observe({ route }, reply.elapsedTime / 1000);
+    done();
   });
 
   // Liveness and readiness: no credential needed.
@@ -154,13 +157,19 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   });
 
   app.register(async (api) => {
-    api.addHook('onRequest', async (request) => {
-      const r = await auth.authenticate(Authenticator.credentialOf(request.headers));
-      if (!r.ok) {
-        request.log.info({ reason: r.reason }, 'authentication failed');
-        throw new GatewayHttpError('invalid_api_key');
-      }
-      setIdentity(request, r.identity);
+    api.addHook('onRequest', (request, _reply, done) => {
+      const settle = (r: AuthResult) => {
+        if (!r.ok) {
+          request.log.info({ reason: r.reason }, 'authentication failed');
+          done(new GatewayHttpError('invalid_api_key'));
+          return;
+        }
+        setIdentity(request, r.identity);
+        done();
+      };
+      const r = auth.authenticate(Authenticator.credentialOf(request.headers));
+      if ('then' in r) r.then(settle, (err: unknown) => done(err as Error));
+      else settle(r);
     });
     api.get('/metrics', async (_request, reply) => {
       reply.header('content-type', registry.contentType);
@@ -168,9 +177,8 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     });
     await api.register(openaiRoutes, { ctx });
     await api.register(async (admin) => {
-      admin.addHook('onRequest', async (request) => {
-        const id = (request as unknown as Record<symbol, { admin: boolean } | null>)[kIdentity];
-        if (id?.admin !== true) throw new GatewayHttpError('forbidden');
+      admin.addHook('onRequest', (request, _reply, done) => {
+        done(identityOf(request)?.admin === true ? undefined : new GatewayHttpError('forbidden'));
       });
       await admin.register(adminRoutes, { ctx });
     });

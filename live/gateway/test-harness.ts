@@ -88,7 +88,7 @@ export async function readSse(res: JsonResponse): Promise<string[]> {
   return text.split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => b.slice('data: '.length));
 }
 
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 5000, stepMs = 10): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 10): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time');

@@ -36,7 +36,7 @@ describe('worker link', () => {
       const during = chat('while it is down');
       await new Promise((r) => setTimeout(r, 100));
       worker = await startEchoWorker({ id: 'w1', address });
-      await until(async () => (await chat('after the restart')).status === 200, 5000, 50);
+      await until(async () => (await chat('after the restart')).status === 200, 10_000, 50);
       expect([200, 502, 503]).toContain((await during).status);
       expect(gw.links.get('w1')!.reconnects).toBeGreaterThan(0);
       const metrics = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();

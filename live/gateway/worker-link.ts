@@ -5,7 +5,7 @@
 // When the stream breaks, every request in flight on it is reported lost (the driver turns that into
 // worker error events, so the core retries them or fails them if tokens were already sent) and the
 // stream is reopened after backoff: delay = min(reconnectMaxMs, reconnectBaseMs · 2^attempt).
-// A failed poll reports the worker unhealthy with its last known models.
+// A failed poll is reported as such (undefined): a missed heartbeat, which the core counts.
 import type * as grpc from '@grpc/grpc-js';
 import type { GrpcLinkConfig, WorkerEndpoint } from '../shared/config.js';
 import {
