@@ -182,7 +182,7 @@ export interface NatsWatchOptions {
   readonly missesMax?: number;
   /** The bucket TTL used if this watcher creates the bucket; expiry uses TTL_INTERVALS × each worker's interval. */
   readonly ttlMs?: number;
-  /** How often heartbeat ages are checked. */
+  /** How often heartbeat ages are checked (default 250 ms). */
   readonly checkIntervalMs?: number;
   readonly clock?: Clock;
   readonly onError?: (err: Error) => void;
@@ -288,7 +288,7 @@ export async function watchNatsRegistry(natsUrl: string, onChange: (change: Regi
       if (!stopped) opts.onError?.(err as Error);
     }
   })();
-  const checkMs = opts.checkIntervalMs ?? Math.max(50, Math.floor(DEFAULT_HEARTBEAT_INTERVAL_MS / 5));
+  const checkMs = opts.checkIntervalMs ?? 250;
   const timer = setInterval(check, checkMs);
   timer.unref();
   // Never wait forever for the initial scan (records may expire between status and watch).

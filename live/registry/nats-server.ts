@@ -1,0 +1,75 @@
+// Starts a local `nats-server -js` (Debian package nats-server) on a free loopback port with its own
+// JetStream store directory; used by the tests and by `npm run cluster -- --nats`. stop() kills it
+// and removes the store. The process is also killed if this process exits first.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface NatsServer {
+  readonly url: string;
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startNatsServer(opts: { binary?: string; readyTimeoutMs?: number } = {}): Promise<NatsServer> {
+  const port = await freePort();
+  const storeDir = mkdtempSync(join(tmpdir(), 'mlx-nats-'));
+  const child = spawn(opts.binary ?? 'nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let log = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`nats-server not ready in time:\n${log}`)), opts.readyTimeoutMs ?? 10_000);
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new Error(`nats-server failed to start (is the Debian package nats-server installed?): ${err.message}`));
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`nats-server exited (code ${code}):\n${log}`));
+      });
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (chunk: string) => {
+        if (log.length < 20_000) log += chunk;
+        if (log.includes('Server is ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  } catch (err) {
+    child.kill('SIGKILL');
+    rmSync(storeDir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    pid: child.pid,
+    async stop() {
+      process.removeListener('exit', killOnExit);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 3_000);
+        await exited;
+        clearTimeout(t);
+      }
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
