@@ -1,6 +1,7 @@
 // Starts a local `nats-server -js` (Debian package nats-server) on a free loopback port with its own
 // JetStream store directory; used by the tests and by `npm run cluster -- --nats`. stop() kills it
-// and removes the store. The process is also killed if this process exits first.
+// and removes the store. It runs under a small `sh` guard that kills it when our end of the guard's
+// stdin closes, so it does not outlive this process even when this process is SIGKILLed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 
 export interface NatsServer {
   readonly url: string;
+  /** The guard shell's pid (nats-server is its child). */
   readonly pid: number | undefined;
   stop(): Promise<void>;
 }
@@ -28,8 +30,10 @@ export function freePort(): Promise<number> {
 export async function startNatsServer(opts: { binary?: string; readyTimeoutMs?: number } = {}): Promise<NatsServer> {
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'mlx-nats-'));
-  const child = spawn(opts.binary ?? 'nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const killOnExit = () => child.kill('SIGKILL');
+  const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir];
+  const guard = '"$0" "$@" & p=$!; cat > /dev/null; kill $p 2>/dev/null; wait $p';
+  const child = spawn('sh', ['-c', guard, opts.binary ?? 'nats-server', ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const killOnExit = () => child.stdin?.end();
   process.once('exit', killOnExit);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let log = '';
@@ -54,6 +58,7 @@ export async function startNatsServer(opts: { binary?: string; readyTimeoutMs?: 
       });
     });
   } catch (err) {
+    child.stdin?.end();
     child.kill('SIGKILL');
     rmSync(storeDir, { recursive: true, force: true });
     throw err;
@@ -64,8 +69,8 @@ export async function startNatsServer(opts: { binary?: string; readyTimeoutMs?: 
     async stop() {
       process.removeListener('exit', killOnExit);
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 3_000);
+        child.stdin?.end(); // the guard kills nats-server (SIGTERM) and exits when it has
+        const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
         await exited;
         clearTimeout(t);
       }

@@ -2,6 +2,7 @@
 //   tsx live/worker/main.ts --id w1 --address unix:///tmp/w1.sock --model tiny=/path/to/model
 //     [--model other=/path --runtimes 2 --max-concurrent 64 --kv-capacity-bytes N]
 //     [--nats nats://127.0.0.1:4222 --heartbeat-ms 5000 --advertise host:port] [--config worker.json]
+//     [--exit-with-parent]  (shut down when stdin closes: the parent that spawned us died)
 // `--config` is a JSON WorkerNodeOptions (see config.ts); flags override it.
 // Prints one line `{"ready":true,"id":…,"address":…}` on stdout once serving (parents wait for it);
 // logs go to stderr as JSON lines. SIGTERM/SIGINT: drain, deregister, stop the runtimes, exit.
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     'heartbeat-ms': { type: 'string' },
     config: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
+    'exit-with-parent': { type: 'boolean', default: false },
   },
 });
 
@@ -83,3 +85,8 @@ const shutdown = (signal: string) => {
 };
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
+if (values['exit-with-parent']) {
+  process.stdin.on('close', () => shutdown('parent exited'));
+  process.stdin.on('end', () => shutdown('parent exited'));
+  process.stdin.resume();
+}

@@ -1,0 +1,210 @@
+// npm run cluster -- [--workers 2] [--model tiny|small|DIR] [--runtimes 1] [--port 8080] [--nats]
+//                    [--api-key KEY] [--config cluster.json] [--verbose]
+//
+// A whole cluster on this machine: builds (or reuses) the model, starts N worker node processes (each
+// with `--runtimes` python runtimes, on a UNIX socket in a temporary directory), and a gateway in
+// this process; prints the gateway URL and an API key. With --nats it also starts a local
+// `nats-server -js` and the workers register there (the gateway follows the registry instead of a
+// static list). Ctrl-C / SIGTERM tears everything down: gateway, workers (which stop their runtimes),
+// nats-server, the temporary directory. Workers also exit if this process dies (their stdin closes).
+//
+// --config FILE: JSON with any of { workers, model, runtimes, port, nats, apiKey, worker, gateway }:
+//   worker   WorkerNodeOptions fields for every worker (maxConcurrent, kvCapacityBytes, …)
+//   gateway  live gateway config fields merged over the generated one (limits, core, logLevel, …)
+// Flags override the file.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../../core/index.js';
+import { buildGateway, type Gateway } from '../gateway/gateway.js';
+import { startNatsServer, type NatsServer } from '../registry/nats-server.js';
+import { resolveLiveConfig } from '../shared/config.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WORKER_MAIN = join(ROOT, 'live/worker/main.ts');
+const MODEL_CACHE = join(ROOT, 'python/.cache/models');
+const WORKERS_MAX = 64;
+const WORKER_READY_TIMEOUT_MS = 180_000;
+const WORKER_STOP_TIMEOUT_MS = 15_000;
+
+interface ClusterFile {
+  workers?: number;
+  model?: string;
+  runtimes?: number;
+  port?: number;
+  nats?: boolean;
+  apiKey?: string;
+  worker?: Record<string, unknown>;
+  gateway?: Record<string, unknown>;
+}
+
+interface WorkerProc {
+  readonly id: string;
+  readonly child: ChildProcess;
+  address: string;
+  exited: Promise<void>;
+}
+
+const { values } = parseArgs({
+  options: {
+    workers: { type: 'string' },
+    model: { type: 'string' },
+    runtimes: { type: 'string' },
+    port: { type: 'string' },
+    nats: { type: 'boolean' },
+    'api-key': { type: 'string' },
+    config: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
+  process.exit(0);
+}
+
+const file: ClusterFile = values.config !== undefined ? (JSON.parse(readFileSync(values.config, 'utf8')) as ClusterFile) : {};
+const nWorkers = int('workers', values.workers ?? file.workers ?? 2, 1, WORKERS_MAX);
+const runtimes = int('runtimes', values.runtimes ?? file.runtimes ?? 1, 1, 16);
+const port = int('port', values.port ?? file.port ?? 8080, 0, 65_535);
+const modelArg = values.model ?? file.model ?? 'tiny';
+const useNats = values.nats ?? file.nats ?? false;
+const apiKey = values['api-key'] ?? file.apiKey ?? `sk-local-${randomBytes(12).toString('hex')}`;
+const adminKey = `sk-admin-${randomBytes(12).toString('hex')}`;
+const log = (msg: string) => process.stderr.write(`[cluster] ${msg}\n`);
+
+function int(name: string, v: unknown, min: number, max: number): number {
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    process.stderr.write(`--${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+/** "tiny" / "small": built (or reused) in python/.cache/models; anything else: a model directory. */
+function resolveModel(arg: string): { id: string; path: string } {
+  if (arg === 'tiny' || arg === 'small') {
+    const out = join(MODEL_CACHE, arg);
+    log(`building (or reusing) the ${arg} model in ${out} …`);
+    const r = spawnSync('bash', [join(ROOT, 'python/build-model.sh'), '--size', arg, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status !== 0) throw new Error(`build-model.sh failed with status ${r.status}`);
+    return { id: arg, path: out };
+  }
+  const path = resolve(arg);
+  if (!existsSync(join(path, 'config.json'))) throw new Error(`--model ${arg}: not tiny|small and no model directory (config.json) there`);
+  return { id: path.split('/').filter((p) => p.length > 0).at(-1)!, path };
+}
+
+const workers: WorkerProc[] = [];
+let gateway: Gateway | undefined;
+let nats: NatsServer | undefined;
+let dir: string | undefined;
+let tearingDown: Promise<void> | undefined;
+
+function startWorkerProcess(id: string, model: { id: string; path: string }, natsUrl: string | undefined): Promise<WorkerProc> {
+  const address = `unix://${join(dir!, `${id}.sock`)}`;
+  const args = ['--import', 'tsx', WORKER_MAIN, '--id', id, '--address', address, '--model', `${model.id}=${model.path}`, '--runtimes', String(runtimes), '--exit-with-parent'];
+  if (natsUrl !== undefined) args.push('--nats', natsUrl);
+  if (file.worker !== undefined) {
+    const cfgPath = join(dir!, `${id}.json`);
+    writeFileSync(cfgPath, JSON.stringify({ ...file.worker, id }));
+    args.push('--config', cfgPath);
+  }
+  if (!values.verbose) args.push('--log-level', 'warn');
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  const w: WorkerProc = { id, child, address, exited: new Promise((r) => child.once('exit', () => r())) };
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    for (const line of chunk.split('\n')) if (line.trim().length > 0) process.stderr.write(`[${id}] ${line}\n`);
+  });
+  return new Promise((resolveReady, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`worker ${id} not ready in ${WORKER_READY_TIMEOUT_MS} ms`)), WORKER_READY_TIMEOUT_MS);
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      out += chunk;
+      const line = out.split('\n').find((l) => l.includes('"ready":true'));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      w.address = (JSON.parse(line) as { address: string }).address;
+      resolveReady(w);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`worker ${id} exited during start-up (${signal ?? `code ${code}`})`));
+      if (tearingDown === undefined && workers.includes(w)) log(`worker ${id} exited (${signal ?? `code ${code}`})`);
+    });
+    workers.push(w);
+  });
+}
+
+async function teardown(reason: string): Promise<void> {
+  tearingDown ??= (async () => {
+    log(`stopping (${reason}) …`);
+    await gateway?.stop().catch((err: unknown) => log(`gateway stop failed: ${(err as Error).message}`));
+    await Promise.all(workers.map(async (w) => {
+      if (w.child.exitCode !== null || w.child.signalCode !== null) return;
+      w.child.kill('SIGTERM');
+      const t = setTimeout(() => w.child.kill('SIGKILL'), WORKER_STOP_TIMEOUT_MS);
+      await w.exited;
+      clearTimeout(t);
+    }));
+    await nats?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    log('stopped');
+  })();
+  return tearingDown;
+}
+
+async function main(): Promise<void> {
+  const model = resolveModel(modelArg);
+  dir = mkdtempSync(join(tmpdir(), 'mlx-cluster-'));
+  if (useNats) {
+    nats = await startNatsServer();
+    log(`nats-server -js at ${nats.url}`);
+  }
+  log(`starting ${nWorkers} worker${nWorkers > 1 ? 's' : ''} × ${runtimes} runtime${runtimes > 1 ? 's' : ''} of ${model.id} …`);
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: nWorkers }, (_, i) => startWorkerProcess(`w${i + 1}`, model, nats?.url)));
+  log(`workers up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const g = file.gateway ?? {};
+  const config = resolveLiveConfig({
+    logLevel: 'warn',
+    ...g,
+    listen: { host: '127.0.0.1', port, ...(g.listen as object | undefined) },
+    auth: { apiKeys: [apiKey], adminKey, ...(g.auth as object | undefined) },
+    workers: nats === undefined ? workers.map((w) => ({ id: w.id, address: w.address })) : [],
+    ...(nats !== undefined && { registry: { type: 'nats', url: nats.url } }),
+  });
+  gateway = buildGateway({ config });
+  const url = await gateway.start();
+  const base = `${url}/v1`;
+  process.stdout.write([
+    '',
+    `mlx-serving cluster: ${nWorkers} worker(s) × ${runtimes} runtime(s), model "${model.id}" (${model.path})${nats !== undefined ? `, registry ${nats.url}` : ''}`,
+    `  gateway    ${base}`,
+    `  api key    ${apiKey}`,
+    `  admin key  ${adminKey}`,
+    '',
+    `  curl ${base}/chat/completions -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" \\`,
+    `    -d '{"model":"${model.id}","messages":[{"role":"user","content":"Hello"}],"max_tokens":32}'`,
+    '',
+    'Ctrl-C to stop.',
+    '',
+  ].join('\n'));
+}
+
+process.on('SIGINT', () => void teardown('SIGINT').then(() => process.exit(0)));
+process.on('SIGTERM', () => void teardown('SIGTERM').then(() => process.exit(0)));
+main().catch(async (err: unknown) => {
+  log(err instanceof ConfigError ? err.message : `failed: ${(err as Error).stack ?? String(err)}`);
+  await teardown('start-up failed');
+  process.exit(1);
+});
