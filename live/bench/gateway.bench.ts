@@ -2,6 +2,8 @@
 // with an echo worker behind it, in the same run, at saturation and at a light fixed rate.
 //
 //   npm run bench:gateway            (BENCH_DURATION_S=5 by default)
+//   env: BENCH_WINDOW_MS (gateway micro-batching window, default 1), BENCH_ONLY=<substring of a run
+//   name>, BENCH_CPU_PROF_DIR=<dir> (CPU-profile the gateway process)
 //
 // Every process is separate: the load generator (this process), bare Fastify, the gateway and the
 // echo worker, so each event loop is measured alone (the machine's cores are shared, which the
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
       logLevel: 'warn',
       workers: [{ id: 'echo-1', address: echo.url }],
       core: {
-        batching: { type: 'micro', windowMs: Number(process.env.BENCH_WINDOW_MS ?? 0.2), maxBatchSize: 64 },
+        batching: { type: 'micro', windowMs: Number(process.env.BENCH_WINDOW_MS ?? 1), maxBatchSize: 64 },
         admission: { maxConcurrentPerWorker: 4096 },
       },
     }));
