@@ -133,3 +133,16 @@ def test_non_streaming(server):
     res = server.generate(prompt="The bell", max_tokens=5, stream=False, request_id="nostream-1")
     assert res["usage"]["completion_tokens"] == 5
     assert server.stream_of("nostream-1") == []
+
+
+def test_long_prompt_prefilled_in_chunks_matches_mlx_lm(server, tiny_lm):
+    prompt = " ".join(PROMPTS) * 40  # well over one 512-token prefill chunk
+    n_prompt = len(tiny_lm[1].encode(prompt))
+    assert n_prompt > 1000
+    res = server.generate(prompt=prompt, max_tokens=12, session_id="long-prompt")
+    assert res["usage"]["prompt_tokens"] == n_prompt
+    assert res["token_ids"] == reference(tiny_lm, prompt, 12)[0]
+    follow = prompt + " And then the bell rang."
+    r2 = server.generate(prompt=follow, max_tokens=12, session_id="long-prompt")
+    assert r2["usage"]["cached_tokens"] >= n_prompt - 1
+    assert r2["token_ids"] == reference(tiny_lm, follow, 12)[0]
