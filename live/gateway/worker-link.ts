@@ -170,7 +170,8 @@ export class WorkerLink {
     this.stream = undefined;
     this.lastError = reason;
     if (this.closed) return;
-    this.log.warn({ worker: this.id, reason, inFlight: this.inFlight.size }, 'worker session stream broke');
+    // Warn once per outage (a dead worker would otherwise log on every reconnect attempt).
+    if (this.attempt === 0) this.log.warn({ worker: this.id, reason, inFlight: this.inFlight.size }, 'worker session stream broke');
     this.reportLost(reason);
     const delayMs = Math.min(this.cfg.reconnectMaxMs, this.cfg.reconnectBaseMs * 2 ** Math.min(this.attempt, RECONNECT_EXPONENT_MAX));
     this.attempt++;
