@@ -1,6 +1,8 @@
 // `npm run scenario`: the main command. Runs scenarios (baseline and candidate side by side, same seed
 // and workload), prints the comparison table, writes a report, and exits non-zero when a target is
 // missed. See README.md ("Scenarios") for the options.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderConsoleTable, writeReport } from '../reports/index.js';
 import { SCENARIOS, findScenario } from './catalog/index.js';
@@ -8,6 +10,7 @@ import type { ScenarioDef } from './define.js';
 import { ProgressBar } from './progress.js';
 import type { ScenarioResult } from './result.js';
 import { runCount, runScenarioSim } from './run.js';
+import { runLiveMode } from './live/live-mode.js';
 
 const HELP = `usage: npm run scenario -- [name ...] [options]
 
@@ -18,12 +21,21 @@ options:
   --list            list the scenarios and exit
   --all             run every scenario (the default suite plus the slow capacity ones)
   --seed N          override every scenario's seed
-  --mode sim        where to run: sim (default). live and both come with the live runner (issue 7)
+  --mode M          where to run: sim (default), live (real processes: the baseline mlx_lm.server and
+                    the mlx-serving cluster, one after the other, on this machine's scaled workload)
+                    or both (sim with the calibrated local profile beside live, and the sim error)
+  --port-base P     live: gateway on port P, mlx_lm.server on P+1 (default: free ports)
+  --model-dir DIR   live: serve this model directory instead of building the scenario's model
+  --profile FILE    both: the local profile (default reports/out/calibration/local-<size>.json)
   --out DIR         where to write the report (default reports/out/<mode>)
   --json            print the results as JSON on stdout instead of tables
   --help            this text
 
-exit status: 0 when every target is met, 1 when one is missed, 2 on bad usage.`;
+With no name, live and both run the default-suite scenarios that have a live section.
+
+exit status: 0 when every target is met, 1 when one is missed, 2 on bad usage or bad input (unknown
+scenario, port in use, missing model), 3 when a live process failed (a server that does not start or
+dies mid-run), 130 on Ctrl-C. Live runs stop every process they started in all cases.`;
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -34,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         list: { type: 'boolean' }, all: { type: 'boolean' }, seed: { type: 'string' }, mode: { type: 'string', default: 'sim' },
         out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'port-base': { type: 'string' }, 'model-dir': { type: 'string' }, profile: { type: 'string' },
       },
     });
   } catch (e) {
@@ -49,8 +62,8 @@ async function main(argv: string[]): Promise<number> {
     for (const s of SCENARIOS) console.log(`${s.name.padEnd(26)} ${s.inDefaultSuite ? 'default' : '       '}  ${s.title}`);
     return 0;
   }
-  if (o.mode !== 'sim') {
-    console.error(`--mode ${o.mode}: only sim mode exists so far; live runs against mlx_lm.server come with the live runner (issue 7).`);
+  if (o.mode !== 'sim' && o.mode !== 'live' && o.mode !== 'both') {
+    console.error(`--mode must be sim, live or both, got ${o.mode}`);
     return 2;
   }
   let seed: number | undefined;
@@ -70,7 +83,26 @@ async function main(argv: string[]): Promise<number> {
     }
     chosen.push(def);
   }
-  if (chosen.length === 0) chosen.push(...SCENARIOS.filter((s) => o.all === true || s.inDefaultSuite));
+  const live = o.mode !== 'sim';
+  if (chosen.length === 0) chosen.push(...SCENARIOS.filter((s) => (o.all === true || s.inDefaultSuite) && (!live || s.live !== undefined)));
+  const simOnly = live ? chosen.filter((d) => d.live === undefined) : [];
+  if (simOnly.length > 0) {
+    console.error(`--mode ${o.mode}: ${simOnly.map((d) => d.name).join(', ')} ha${simOnly.length > 1 ? 've' : 's'} no live section (sim only). Live scenarios: ${SCENARIOS.filter((d) => d.live !== undefined).map((d) => d.name).join(', ')}`);
+    return 2;
+  }
+  let portBase: number | undefined;
+  if (o['port-base'] !== undefined) {
+    portBase = Number(o['port-base']);
+    if (!Number.isInteger(portBase) || portBase < 1 || portBase > 65_534) {
+      console.error(`--port-base must be an integer in [1, 65534], got ${o['port-base']}`);
+      return 2;
+    }
+  }
+  if (live) {
+    const outcome = await runLiveMode(chosen, { mode: o.mode as 'live' | 'both', ...(seed !== undefined && { seed }), ...(portBase !== undefined && { portBase }), ...(o['model-dir'] !== undefined && { modelDir: o['model-dir'] }), ...(o.profile !== undefined && { profile: o.profile }) });
+    if (typeof outcome === 'number') return outcome;
+    return finish(outcome.results, argv, o, outcome.extraFiles);
+  }
 
   const results: ScenarioResult[] = [];
   const bar = new ProgressBar(chosen.reduce((n, d) => n + runCount(d), 0), process.stderr);
@@ -79,16 +111,24 @@ async function main(argv: string[]): Promise<number> {
     results.push(runScenarioSim(def, { ...(seed !== undefined && { seed }), onProgress: () => bar.tick() }));
   }
   bar.done();
+  return finish(results, argv, o);
+}
 
+async function finish(results: ScenarioResult[], argv: string[], o: { out?: string | undefined; mode?: string | undefined; json?: boolean | undefined }, extraFiles: Record<string, string> = {}): Promise<number> {
   const outDir = o.out ?? `reports/out/${o.mode}`;
   const command = `npm run scenario -- ${argv.join(' ')}`.trim();
   const { files } = await writeReport(results, outDir, { command });
+  for (const [name, content] of Object.entries(extraFiles)) {
+    await writeFile(join(outDir, name), content, 'utf8');
+    files.push(name);
+  }
   if (o.json === true) {
     console.log(JSON.stringify(results, null, 2));
   } else {
     for (const r of results) console.log(`\n${renderConsoleTable(r)}`);
   }
-  const missed = results.filter((r) => !r.passed);
+  // In both mode the live results gate; the sim ones (local profile) are there for comparison.
+  const missed = results.filter((r) => !r.passed && (o.mode !== 'both' || r.mode === 'live'));
   console.error(`\nreport: ${outDir}/index.html (${files.length} files)`);
   if (missed.length === 0) {
     console.error(`all ${results.length} scenario(s) met their targets.`);

@@ -60,6 +60,28 @@ export interface FaultDef {
   readonly errorProbability?: number;
 }
 
+/**
+ * How a scenario runs live on this machine (`--mode live|both`): the same workload shape, scaled so a
+ * run takes minutes on the project's own model. Lengths are multiplied by tokenScale (prompt, output,
+ * user turn, shared prefix, context bound); users/rps/duration/requests replace the sim values.
+ */
+export interface LiveDef {
+  /** The project's model the run builds (python/build-model.sh --size). */
+  readonly model: 'tiny' | 'small';
+  readonly durationMs: number;
+  /** Closed loop: concurrent users (default: the sim value). */
+  readonly users?: number;
+  /** Open loop: constant request rate (default: the sim rate profile). */
+  readonly rps?: number;
+  readonly requestsMax?: number;
+  /** Multiplies every token length of the workload (default 1). */
+  readonly tokenScale?: number;
+  /** Closed loop: users start over this long (default: the sim value). */
+  readonly rampUpMs?: number;
+  /** Sequences the runtime (and mlx_lm.server's --decode-concurrency) batches at once (default cluster.maxSequences). */
+  readonly maxSequences?: number;
+}
+
 export interface ScenarioDef {
   readonly name: string;
   readonly title: string;
@@ -76,6 +98,8 @@ export interface ScenarioDef {
   /** Capacity planning: answered by formula and simulation search instead of a baseline run. */
   readonly capacity?: readonly CapacityQuestion[];
   readonly notes?: readonly string[];
+  /** How the scenario runs live (`--mode live|both`); scenarios without it are sim-only. */
+  readonly live?: LiveDef;
   /** Part of the default suite (`npm run scenario` with no name) and the CI gate. */
   readonly inDefaultSuite: boolean;
 }
@@ -117,8 +141,19 @@ export function defineScenario(def: ScenarioDef): ScenarioDef {
   for (const [i, t] of def.targets.entries()) {
     if (!Number.isFinite(t.value)) fail(`targets[${i}].value`, `must be a finite number, got ${t.value}`);
   }
+  if (def.live !== undefined) checkLive(def.live, fail);
   for (const v of def.sweep?.values ?? []) if (!Number.isInteger(v) || v < 1) fail('sweep.values', `must be integers ≥ 1, got ${v}`);
   return def;
+}
+
+function checkLive(l: LiveDef, fail: (field: string, reason: string) => never): void {
+  if (l.model !== 'tiny' && l.model !== 'small') fail('live.model', `must be 'tiny' or 'small', got ${JSON.stringify(l.model)}`);
+  if (!(l.durationMs > 0 && l.durationMs <= 3_600_000)) fail('live.durationMs', `must be in (0, 3600000], got ${l.durationMs}`);
+  const ints: [string, number | undefined][] = [['live.users', l.users], ['live.requestsMax', l.requestsMax], ['live.maxSequences', l.maxSequences]];
+  for (const [f, v] of ints) if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 10_000)) fail(f, `must be an integer in [1, 10000], got ${v}`);
+  if (l.rps !== undefined && !(l.rps > 0 && l.rps <= 10_000)) fail('live.rps', `must be in (0, 10000], got ${l.rps}`);
+  if (l.tokenScale !== undefined && !(l.tokenScale > 0 && l.tokenScale <= 1)) fail('live.tokenScale', `must be in (0, 1], got ${l.tokenScale}`);
+  if (l.rampUpMs !== undefined && !(l.rampUpMs >= 0)) fail('live.rampUpMs', `must be >= 0, got ${l.rampUpMs}`);
 }
 
 function wrap(scenario: string, field: string, check: () => unknown): void {

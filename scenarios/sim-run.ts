@@ -3,7 +3,7 @@
 import { resolveGatewayConfig } from '../core/config/validate.js';
 import { arrivalsFor } from '../sim/cluster/arrivals.js';
 import { SimCluster, type ClusterMode } from '../sim/cluster/cluster.js';
-import { createLatencyModel, type AnalyticLatencyModel } from '../sim/latency/latency-model.js';
+import { createLatencyModel, type AnalyticLatencyModel, type LatencyModel } from '../sim/latency/latency-model.js';
 import { GovernedAdmission, UngovernedAdmission } from '../sim/worker/governed-admission.js';
 import { SimMetrics, type SimSummary } from '../sim/metrics/index.js';
 import { getHardware, withMemoryGB } from '../sim/profiles/hardware.js';
@@ -21,9 +21,12 @@ export function latencyModelFor(def: ScenarioDef): AnalyticLatencyModel {
   return createLatencyModel({ hardware: hw, model: c.model, quantization: c.quantization, ...(c.kvPrecision !== undefined && { kvPrecision: c.kvPrecision }) });
 }
 
-/** Runs one policy set on the scenario's workload (optionally with another workload or worker count). */
-export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: number, over: { workload?: WorkloadDef; workers?: number } = {}): SimRunOutput {
-  const latency = latencyModelFor(def);
+/**
+ * Runs one policy set on the scenario's workload (optionally with another workload or worker count,
+ * or — for sim-vs-live checks — a calibrated latency model and batch limit of the local machine).
+ */
+export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: number, over: { workload?: WorkloadDef; workers?: number; latency?: LatencyModel; maxSequences?: number } = {}): SimRunOutput {
+  const latency = over.latency ?? latencyModelFor(def);
   const workload = over.workload ?? def.workload;
   const workers = policy.kind === 'direct' ? 1 : (over.workers ?? policy.workers);
   const mode: ClusterMode = policy.kind === 'direct' ? { type: 'direct' } : { type: 'gateway', config: resolveGatewayConfig(policy.gateway) };
@@ -44,7 +47,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
       workers: Array.from({ length: workers }, (_, i) => ({
         id: `w${String(i).padStart(3, '0')}`,
         latency,
-        maxSequences: def.cluster.maxSequences,
+        maxSequences: over.maxSequences ?? def.cluster.maxSequences,
         maxQueuedSequences: 10_000,
         memory: memories[i]!,
         startWarm: (policy.kind === 'gateway' ? policy.startWarm : undefined) ?? def.cluster.startWarm ?? true,

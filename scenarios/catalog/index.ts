@@ -2,6 +2,7 @@
 import type { ScenarioDef } from '../define.js';
 import { capacityLarge, capacityMedium, capacitySmall } from './capacity.js';
 import { breakerFailover, clusterScaleOut, memoryGovernance, sessionAffinity, warmupPool } from './cluster.js';
+import { liveSmoke } from './live.js';
 import { phase1DuplicateHeavy, phase2Mixed, phase3HighConcurrency } from './phases.js';
 
 export const SCENARIOS: readonly ScenarioDef[] = [
@@ -16,6 +17,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   capacitySmall,
   capacityMedium,
   capacityLarge,
+  liveSmoke,
 ];
 
 export function findScenario(name: string): ScenarioDef | undefined {

@@ -1,0 +1,145 @@
+// Client-side measurements of one load run, into HdrHistograms (hdr-histogram-js, µs, 3 significant
+// digits), and their summary in the scenario runner's RunSummary shape (scenarios/result.ts), so the
+// reports and targets work for live runs unchanged. Throughput = output tokens delivered to the
+// client ÷ the run's wall time (first request sent → last response ended), as in sim.
+// The queue wait is not observable from a client: queueMs is reported as zeros.
+import * as hdr from 'hdr-histogram-js';
+import type { Percentiles, RunSummary } from '../../scenarios/result.js';
+import type { ChatOutcome } from './client.js';
+
+/** Latencies above this are clamped (1 h in µs); nothing in a bounded run takes longer. */
+const LATENCY_US_MAX = 3_600_000_000;
+/** Timeline buckets at most (a chart needs no more). */
+const TIMELINE_BUCKETS_MAX = 600;
+
+class Hist {
+  private readonly h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: LATENCY_US_MAX, numberOfSignificantValueDigits: 3, autoResize: false });
+
+  recordMs(ms: number): void {
+    this.h.recordValue(Math.min(LATENCY_US_MAX, Math.max(1, Math.round(ms * 1000))));
+  }
+
+  get count(): number {
+    return this.h.totalCount;
+  }
+
+  percentiles(): Percentiles {
+    if (this.h.totalCount === 0) return { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 };
+    const at = (p: number) => round3(this.h.getValueAtPercentile(p) / 1000);
+    return { p50: at(50), p95: at(95), p99: at(99), max: round3(this.h.maxValue / 1000), mean: round3(this.h.mean / 1000) };
+  }
+
+  cdf(): [number, number][] {
+    const pts: [number, number][] = [];
+    if (this.h.totalCount > 0) for (let p = 1; p <= 100; p++) pts.push([round3(this.h.getValueAtPercentile(p) / 1000), p / 100]);
+    return pts;
+  }
+}
+
+export interface LoadCounters {
+  requests: number;
+  succeeded: number;
+  failed: number;
+  rejected: number;
+  outputTokens: number;
+  promptTokens: number;
+  cachedPromptTokens: number;
+  /** Requests still running when the run was cut (counted as failed). */
+  unfinished: number;
+}
+
+export class LoadMetrics {
+  private readonly ttft = new Hist();
+  private readonly itl = new Hist();
+  private readonly e2e = new Hist();
+  readonly counters: LoadCounters = { requests: 0, succeeded: 0, failed: 0, rejected: 0, outputTokens: 0, promptTokens: 0, cachedPromptTokens: 0, unfinished: 0 };
+  /** Tokens delivered per bucket, and in-flight count at each bucket's end. */
+  private readonly tokensPerBucket: number[] = [];
+  private readonly events: { tMs: number; delta: number }[] = [];
+  readonly errors = new Map<string, number>();
+
+  /** `startMs`: the run's origin on the same clock as the outcomes. */
+  constructor(private readonly startMs: number, private readonly bucketMs: number) {}
+
+  sent(atMs: number): void {
+    this.counters.requests++;
+    this.events.push({ tMs: atMs - this.startMs, delta: 1 });
+  }
+
+  finished(o: ChatOutcome): void {
+    const c = this.counters;
+    this.events.push({ tMs: o.endMs - this.startMs, delta: -1 });
+    // Tokens the client received count, whatever the ending (as in sim).
+    const tokens = o.kind === 'ok' ? o.completionTokens : o.chunkMs.length;
+    c.outputTokens += tokens;
+    const perChunk = o.chunkMs.length > 0 ? tokens / o.chunkMs.length : 0;
+    for (const t of o.chunkMs) this.addTokens(t - this.startMs, perChunk);
+    if (o.kind === 'ok') {
+      c.succeeded++;
+      c.promptTokens += o.promptTokens ?? 0;
+      c.cachedPromptTokens += o.cachedTokens ?? 0;
+      if (o.firstTokenMs !== undefined) this.ttft.recordMs(o.firstTokenMs - o.sentMs);
+      for (let i = 1; i < o.chunkMs.length; i++) this.itl.recordMs(o.chunkMs[i]! - o.chunkMs[i - 1]!);
+      this.e2e.recordMs(o.endMs - o.sentMs);
+    } else {
+      if (o.kind === 'rejected') c.rejected++;
+      else c.failed++;
+      const key = (o.error ?? `HTTP ${o.status}`).slice(0, 120);
+      if (this.errors.size < 100 || this.errors.has(key)) this.errors.set(key, (this.errors.get(key) ?? 0) + 1);
+    }
+  }
+
+  private addTokens(tMs: number, n: number): void {
+    const b = Math.min(TIMELINE_BUCKETS_MAX - 1, Math.max(0, Math.floor(tMs / this.bucketMs)));
+    while (this.tokensPerBucket.length <= b) this.tokensPerBucket.push(0);
+    this.tokensPerBucket[b]! += n;
+  }
+
+  summary(policy: string, workers: number, durationMs: number, extra: Record<string, number> = {}): RunSummary {
+    const c = this.counters;
+    const finished = c.succeeded + c.failed + c.rejected;
+    return {
+      policy,
+      workers,
+      requests: c.requests,
+      succeeded: c.succeeded,
+      failed: c.failed,
+      rejected: c.rejected,
+      durationMs: Math.round(durationMs),
+      outputTokens: Math.round(c.outputTokens),
+      outputTokPerS: round3(durationMs > 0 ? c.outputTokens / (durationMs / 1000) : 0),
+      successRate: round3(finished > 0 ? c.succeeded / finished : 1),
+      ttftMs: this.ttft.percentiles(),
+      itlMs: this.itl.percentiles(),
+      e2eMs: this.e2e.percentiles(),
+      queueMs: { p50: 0, p95: 0, p99: 0, max: 0, mean: 0 },
+      extra: {
+        promptTokens: c.promptTokens,
+        promptTokensCachedFraction: round3(c.promptTokens > 0 ? c.cachedPromptTokens / c.promptTokens : 0),
+        meanOutputTokens: round3(c.succeeded > 0 ? c.outputTokens / c.succeeded : 0),
+        unfinished: c.unfinished,
+        ...extra,
+      },
+      cdf: { ttftMs: this.ttft.cdf(), e2eMs: this.e2e.cdf(), itlMs: this.itl.cdf() },
+      timeline: this.timeline(durationMs),
+    };
+  }
+
+  private timeline(durationMs: number): RunSummary['timeline'] {
+    const n = Math.min(TIMELINE_BUCKETS_MAX, Math.max(1, Math.ceil(durationMs / this.bucketMs)));
+    const ev = [...this.events].sort((a, b) => a.tMs - b.tMs);
+    const out: { tMs: number; outputTokPerS: number; inFlight: number }[] = [];
+    let inFlight = 0;
+    let j = 0;
+    for (let b = 0; b < n; b++) {
+      const endMs = (b + 1) * this.bucketMs;
+      while (j < ev.length && ev[j]!.tMs < endMs) inFlight += ev[j++]!.delta;
+      out.push({ tMs: b * this.bucketMs, outputTokPerS: round3((this.tokensPerBucket[b] ?? 0) / (this.bucketMs / 1000)), inFlight });
+    }
+    return out;
+  }
+}
+
+export function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

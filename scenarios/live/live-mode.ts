@@ -1,0 +1,76 @@
+// `npm run scenario -- … --mode live|both`: runs the chosen scenarios live (and, for `both`, in sim
+// with the local profile first), handles Ctrl-C (abort → every process stopped → exit 130) and turns
+// failures into a clear message and an exit status (2 bad input, 3 a live process failed).
+import type { ScenarioDef } from '../define.js';
+import type { ScenarioResult } from '../result.js';
+import { loadProfileFor, renderErrorTable, runScenarioSimLocal, simVsLive, type ErrorRow } from './compare.js';
+import { runScenarioLive } from './live-run.js';
+import { LiveRunError } from './processes.js';
+
+export interface LiveModeOptions {
+  readonly mode: 'live' | 'both';
+  readonly seed?: number;
+  readonly portBase?: number;
+  readonly modelDir?: string;
+  readonly profile?: string;
+}
+
+export interface LiveModeOutcome {
+  /** Live results (and, for `both`, each preceded by its sim result). */
+  readonly results: ScenarioResult[];
+  /** Extra report files (sim-vs-live.md / .json for `both`). */
+  readonly extraFiles: Record<string, string>;
+}
+
+export async function runLiveMode(chosen: readonly ScenarioDef[], o: LiveModeOptions): Promise<LiveModeOutcome | number> {
+  const ac = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      console.error('\ninterrupted: stopping every live process (Ctrl-C again to exit at once)…');
+      ac.abort();
+    } else process.exit(130); // the ProcessSet exit hook SIGKILLs the process groups
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const results: ScenarioResult[] = [];
+  const errors: { scenario: string; rows: ErrorRow[] }[] = [];
+  try {
+    for (const def of chosen) {
+      const log = (m: string) => console.error(`[${def.name}] ${m}`);
+      let sim: ScenarioResult | undefined;
+      if (o.mode === 'both') {
+        const latency = loadProfileFor(def, o.profile);
+        log(`sim with the local profile ${latency.id}`);
+        sim = runScenarioSimLocal(def, latency, o.seed ?? def.seed);
+      }
+      const live = await runScenarioLive(def, {
+        signal: ac.signal, log,
+        ...(o.seed !== undefined && { seed: o.seed }), ...(o.portBase !== undefined && { portBase: o.portBase }), ...(o.modelDir !== undefined && { modelDir: o.modelDir }),
+      });
+      if (sim !== undefined) {
+        const rows = simVsLive(sim, live);
+        errors.push({ scenario: def.name, rows });
+        console.error(`\n${renderErrorTable(def.name, rows)}`);
+        results.push(sim);
+      }
+      results.push(live);
+    }
+  } catch (e) {
+    if (e instanceof LiveRunError) {
+      console.error(`\nlive run failed: ${e.message}`);
+      return e.kind === 'input' ? 2 : e.kind === 'interrupted' ? 130 : 3;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+  const extraFiles: Record<string, string> = {};
+  if (errors.length > 0) {
+    extraFiles['sim-vs-live.json'] = `${JSON.stringify(errors, null, 2)}\n`;
+    extraFiles['sim-vs-live.md'] = `# Sim (local profile) versus live\n\nerror = (sim − live) ÷ live; the aim is within ±10 %.\n\n${errors.map((x) => renderErrorTable(x.scenario, x.rows)).join('\n\n')}\n`;
+  }
+  return { results, extraFiles };
+}

@@ -1,0 +1,150 @@
+// Runs one scenario live: the baseline, then the candidate, each on its own freshly started server
+// (mlx_lm.server for a `direct` policy set; gateway + worker node(s) + python runtimes for a
+// `gateway` one) serving the same model, driven by the same load generator with the same seeded
+// workload (the scenario's, scaled by its `live` section). Servers are stopped after their run and,
+// whatever happens (a failure, Ctrl-C), before this returns or throws.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runLoad, type LoadRunResult } from '../../live/load/index.js';
+import { streamChat } from '../../live/load/client.js';
+import type { PolicySetDef, ScenarioDef, WorkloadDef } from '../define.js';
+import type { ScenarioResult } from '../result.js';
+import { buildRows } from '../targets.js';
+import { freePort, LiveRunError, ProcessSet, type ManagedProcess } from './processes.js';
+import { liveMaxSequences, liveSection, liveWorkload } from './scale.js';
+import { checkModelDir, ensureModel, LIVE_API_KEY, startBaseline, startCluster, type Server } from './servers.js';
+
+export interface LiveRunOptions {
+  readonly seed?: number;
+  /** Ctrl-C: stop now, tear everything down. */
+  readonly signal?: AbortSignal;
+  /** Ports: gateway = portBase, baseline = portBase + 1 (default: free ports chosen by the OS). */
+  readonly portBase?: number;
+  /** Serve this model directory instead of building the scenario's model. */
+  readonly modelDir?: string;
+  readonly log?: (message: string) => void;
+  /** Per-request timeout (default 120 s). */
+  readonly requestTimeoutMs?: number;
+}
+
+export const BASELINE_FLAGS_NOTE = 'Baseline: mlx_lm.server (mlx-lm 0.32.2) on the same model directory, `--decode-concurrency <maxSequences> --prompt-concurrency 8 --prompt-cache-size 64 --max-tokens 4096`, started after `import mlx_runtime` so it uses the same OpenBLAS as the runtime on Linux.';
+
+export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {}): Promise<ScenarioResult> {
+  const live = liveSection(def);
+  const seed = opts.seed ?? def.seed;
+  const log = opts.log ?? (() => undefined);
+  const workload = liveWorkload(def);
+  if (opts.modelDir !== undefined) checkModelDir(opts.modelDir);
+  const modelDir = opts.modelDir ?? ensureModel(live.model, log);
+  checkModelDir(modelDir);
+  const gatewayPort = opts.portBase ?? (await freePort());
+  const baselinePort = opts.portBase !== undefined ? opts.portBase + 1 : await freePort();
+  const side = (policy: PolicySetDef, port: number) =>
+    runSide(def, policy, { workload, seed, modelDir, modelId: live.model, port, opts, log });
+  const baseline = await side(def.baseline, def.baseline.kind === 'direct' ? baselinePort : gatewayPort);
+  const candidate = await side(def.candidate, gatewayPort);
+  const rows = buildRows(baseline.summary, candidate.summary, def.targets);
+  const w = workload;
+  const notes = [
+    ...(def.notes ?? []),
+    `Live run on this machine: the project's ${live.model} model (${modelDir}), ${w.type === 'closed' ? `${w.users} closed-loop users` : 'open-loop arrivals'}, ${w.durationMs / 1000} s, token lengths × ${live.tokenScale ?? 1} of the sim workload, ${liveMaxSequences(def)} sequences per batch.`,
+    BASELINE_FLAGS_NOTE,
+    'Latencies are measured by the client (TTFT to the first content chunk, ITL between content chunks, E2E to the last byte); queue wait is not observable from the client and shows 0.',
+    ...(def.sweep !== undefined ? ['The sweep curve is drawn in sim only.'] : []),
+    ...errorNotes('baseline', baseline),
+    ...errorNotes('candidate', candidate),
+  ];
+  return {
+    scenario: def.name, title: def.title, description: def.description, mode: 'live', seed,
+    baseline: baseline.summary, candidate: candidate.summary, rows, curves: [], capacity: [],
+    passed: rows.every((r) => r.pass !== false), notes,
+  };
+}
+
+function errorNotes(which: string, r: LoadRunResult): string[] {
+  if (r.errors.length === 0) return [];
+  return [`${which} errors: ${r.errors.slice(0, 5).map(([m, n]) => `${n}× ${m}`).join('; ')}`];
+}
+
+interface SideContext {
+  readonly workload: WorkloadDef;
+  readonly seed: number;
+  readonly modelDir: string;
+  readonly modelId: string;
+  readonly port: number;
+  readonly opts: LiveRunOptions;
+  readonly log: (m: string) => void;
+}
+
+async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): Promise<LoadRunResult> {
+  const ps = new ProcessSet();
+  const runDir = mkdtempSync(join(tmpdir(), 'mlx-live-'));
+  const signal = c.opts.signal;
+  try {
+    c.log(`${policy.name}: starting ${policy.kind === 'direct' ? 'mlx_lm.server' : `the gateway and ${policy.workers} worker node(s)`}`);
+    const maxSequences = liveMaxSequences(def);
+    const server: Server =
+      policy.kind === 'direct'
+        ? await startBaseline(ps, { modelDir: c.modelDir, port: c.port, maxSequences, ...(signal !== undefined && { signal }) })
+        : await startCluster(ps, { modelDir: c.modelDir, modelId: c.modelId, port: c.port, workers: policy.workers, maxSequences, core: policy.gateway, runDir, ...(signal !== undefined && { signal }) });
+    await warmUp(server, signal);
+    const died = new AbortController();
+    let dead: ManagedProcess | undefined;
+    for (const p of server.processes) {
+      void p.exited.then(() => {
+        if (p.diedUnexpectedly && dead === undefined) {
+          dead = p;
+          died.abort();
+        }
+      });
+    }
+    c.log(`${policy.name}: running the workload (${c.workload.durationMs / 1000} s)`);
+    let failed = 0;
+    let doneCount = 0;
+    const t0 = performance.now();
+    const progress = setInterval(() => c.log(`${policy.name}: ${Math.round((performance.now() - t0) / 1000)} s, ${doneCount} requests done, ${failed} failed`), 15_000);
+    let result: LoadRunResult;
+    try {
+      result = await runLoad({
+        target: { name: policy.name, baseUrl: server.baseUrl, model: server.model, apiKey: LIVE_API_KEY, workers: policy.kind === 'direct' ? 1 : policy.workers },
+        workload: c.workload, seed: c.seed, requestTimeoutMs: c.opts.requestTimeoutMs ?? 120_000, drainMs: 60_000,
+        signal: signal === undefined ? died.signal : AbortSignal.any([signal, died.signal]),
+        onRequestDone: (o, n) => {
+          doneCount = n;
+          if (o.kind !== 'ok') failed++;
+        },
+      });
+    } finally {
+      clearInterval(progress);
+    }
+    if (signal?.aborted === true) throw new LiveRunError('interrupted', `interrupted during the ${policy.name} run`);
+    if (dead !== undefined) throw new LiveRunError('fault', `${dead.describeExit()} during the ${policy.name} run of ${def.name}:\n${dead.stderrTail()}`);
+    const s = result.summary;
+    c.log(`${policy.name}: ${s.succeeded}/${s.requests} ok, ${s.outputTokPerS.toFixed(1)} output tok/s, TTFT p95 ${s.ttftMs.p95.toFixed(0)} ms, ITL p95 ${s.itlMs.p95.toFixed(1)} ms`);
+    return result;
+  } finally {
+    await ps.stopAll();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+/** A few short requests before measuring (first-request compilation, the gateway seeing its worker). */
+async function warmUp(server: Server, signal: AbortSignal | undefined): Promise<void> {
+  const end = Date.now() + 120_000;
+  let ok = 0;
+  while (ok < 2) {
+    if (signal?.aborted === true) throw new LiveRunError('interrupted', 'interrupted during warm-up');
+    const dead = server.processes.find((p) => p.exit !== undefined);
+    if (dead !== undefined) throw new LiveRunError('fault', `${dead.describeExit()} during warm-up:\n${dead.stderrTail()}`);
+    const o = await streamChat({
+      url: `${server.baseUrl}/v1/chat/completions`, apiKey: LIVE_API_KEY, model: server.model, messages: [{ role: 'user', content: `warm up ${ok}` }],
+      maxTokens: 4, temperature: 0.7, timeoutMs: 60_000, ...(signal !== undefined && { signal }),
+    });
+    if (o.kind === 'ok') ok++;
+    else {
+      if (Date.now() > end) throw new LiveRunError('fault', `warm-up requests to ${server.baseUrl} kept failing: ${o.error ?? `HTTP ${o.status}`}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}

@@ -1,0 +1,127 @@
+// What a live run serves: the project's model (built once into python/.cache/models/<size>, a
+// git-ignored cache), the candidate cluster (gateway + worker node(s), each node driving its python
+// runtime) and the baseline, mlx_lm.server on the same model directory.
+//
+// mlx_lm.server flags (mlx-lm 0.32.2; set as a user serving many users would):
+//   --decode-concurrency N   = the runtime's --max-sequences (the scenario's maxSequences), default 32
+//   --prompt-concurrency 8   (its default; the runtime's --prefill-batch-size is also 8)
+//   --prompt-cache-size 64   (default 10; the runtime keeps 64 session prompt caches)
+//   --max-tokens 4096        (default 512; every request sends its own max_tokens anyway)
+// It is started through `import mlx_runtime` first, so on Linux its mlx uses the same OpenBLAS as
+// the runtime (python/mlx_runtime/blas.py); without it, mlx[cpu]'s reference BLAS would make the
+// baseline several times slower — an unfair baseline.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkPortFree, LiveRunError, waitForHttp, waitForReadyLine, type ManagedProcess, type ProcessSet } from './processes.js';
+
+export const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
+export const PYTHON_DIR = join(ROOT_DIR, 'python');
+export const PYTHON_BIN = join(PYTHON_DIR, '.venv', 'bin', 'python');
+export const MODEL_CACHE_DIR = join(PYTHON_DIR, '.cache', 'models');
+/** The key the load generator sends; the gateway is configured to accept it. */
+export const LIVE_API_KEY = 'live-scenario-key-0123456789';
+
+const READY_TIMEOUT_MS = 180_000;
+const LOCK_STALE_MS = 600_000;
+
+export const pythonEnv = (): NodeJS.ProcessEnv => ({ ...process.env, PYTHONPATH: PYTHON_DIR, PYTHONUNBUFFERED: '1' });
+
+/** Builds (or reuses) the project's model of this size; returns its directory. */
+export function ensureModel(size: 'tiny' | 'small', log: (m: string) => void): string {
+  const setup = spawnSync('bash', [join(PYTHON_DIR, 'setup.sh')], { encoding: 'utf8', timeout: 1_800_000 });
+  if (setup.status !== 0) throw new LiveRunError('fault', `python/setup.sh failed (${setup.status}): ${setup.stderr.slice(-2000)}`);
+  mkdirSync(MODEL_CACHE_DIR, { recursive: true });
+  const out = join(MODEL_CACHE_DIR, size);
+  // The same lock directory as live/worker/test-support.ts: one build at a time.
+  const lock = join(MODEL_CACHE_DIR, `.${size}.lock`);
+  const deadline = Date.now() + 900_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new LiveRunError('fault', `model build lock ${lock} held too long`);
+      spawnSync('sleep', ['0.5']);
+    }
+  }
+  try {
+    log(`model: building or reusing ${size} in ${out}`);
+    const code = `import sys; from pathlib import Path; from mlx_runtime.build_model import ensure_built; ensure_built(sys.argv[1], Path(sys.argv[2]))`;
+    const r = spawnSync(PYTHON_BIN, ['-c', code, size, out], { cwd: PYTHON_DIR, env: pythonEnv(), encoding: 'utf8', timeout: 1_800_000 });
+    if (r.status !== 0) throw new LiveRunError('fault', `building the ${size} model failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+  return out;
+}
+
+/** A model directory must hold config.json and weights; otherwise a clear input error. */
+export function checkModelDir(dir: string): void {
+  if (!existsSync(dir)) throw new LiveRunError('input', `model directory ${dir} does not exist (build one with: npm run build:model -- --size tiny --out ${dir})`);
+  for (const f of ['config.json', 'tokenizer.json']) {
+    if (!existsSync(join(dir, f))) throw new LiveRunError('input', `model directory ${dir} has no ${f}: not a model (build one with: npm run build:model -- --size tiny --out ${dir})`);
+  }
+}
+
+export interface Server {
+  readonly baseUrl: string;
+  /** The `model` value clients send. */
+  readonly model: string;
+  readonly processes: readonly ManagedProcess[];
+}
+
+export async function startBaseline(ps: ProcessSet, o: { modelDir: string; port: number; maxSequences: number; signal?: AbortSignal }): Promise<Server> {
+  await checkPortFree(o.port, '127.0.0.1', 'mlx_lm.server (baseline)');
+  const boot = "import sys, mlx_runtime; sys.argv[0] = 'mlx_lm.server'; from mlx_lm.server import main; main()";
+  const p = ps.start('mlx_lm.server', PYTHON_BIN, [
+    '-c', boot, '--model', o.modelDir, '--host', '127.0.0.1', '--port', String(o.port),
+    '--decode-concurrency', String(o.maxSequences), '--prompt-concurrency', '8', '--prompt-cache-size', '64', '--max-tokens', '4096', '--log-level', 'WARNING',
+  ], { cwd: PYTHON_DIR, env: pythonEnv() });
+  const baseUrl = `http://127.0.0.1:${o.port}`;
+  await waitForHttp(p, `${baseUrl}/health`, READY_TIMEOUT_MS, o.signal);
+  return { baseUrl, model: 'default_model', processes: [p] };
+}
+
+export interface ClusterOptions {
+  readonly modelDir: string;
+  readonly modelId: string;
+  readonly port: number;
+  readonly workers: number;
+  readonly maxSequences: number;
+  /** The gateway core's config (the scenario's policy set). */
+  readonly core: unknown;
+  /** Directory for the gateway config and the workers' UNIX sockets. */
+  readonly runDir: string;
+  readonly signal?: AbortSignal;
+}
+
+export async function startCluster(ps: ProcessSet, o: ClusterOptions): Promise<Server> {
+  await checkPortFree(o.port, '127.0.0.1', 'the mlx-serving gateway');
+  mkdirSync(o.runDir, { recursive: true });
+  const node = process.execPath;
+  const workers: { id: string; address: string }[] = [];
+  const procs: ManagedProcess[] = [];
+  const starting: Promise<unknown>[] = [];
+  for (let i = 0; i < o.workers; i++) {
+    const id = `w${i}`;
+    const address = `unix://${join(o.runDir, `${id}.sock`)}`;
+    const p = ps.start(`worker node ${id}`, node, [
+      '--import', 'tsx', join(ROOT_DIR, 'live/worker/main.ts'), '--id', id, '--address', address, '--model', `${o.modelId}=${o.modelDir}`,
+      '--runtimes', '1', '--max-concurrent', String(o.maxSequences), '--log-level', 'warn',
+    ], { cwd: ROOT_DIR });
+    procs.push(p);
+    workers.push({ id, address });
+    starting.push(waitForReadyLine(p, READY_TIMEOUT_MS, o.signal));
+  }
+  await Promise.all(starting);
+  const configPath = join(o.runDir, 'gateway.json');
+  writeFileSync(configPath, `${JSON.stringify({ listen: { host: '127.0.0.1', port: o.port }, auth: { apiKeys: [LIVE_API_KEY] }, workers, logLevel: 'warn', core: o.core }, null, 2)}\n`);
+  const gw = ps.start('gateway', node, ['--import', 'tsx', join(ROOT_DIR, 'live/gateway/main.ts'), '--config', configPath], { cwd: ROOT_DIR });
+  procs.push(gw);
+  const ready = await waitForReadyLine(gw, READY_TIMEOUT_MS, o.signal);
+  const baseUrl = typeof ready.url === 'string' ? ready.url.replace('localhost', '127.0.0.1') : `http://127.0.0.1:${o.port}`;
+  return { baseUrl, model: o.modelId, processes: procs };
+}
