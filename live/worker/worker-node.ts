@@ -94,6 +94,8 @@ export class WorkerNode {
   readonly counters: WorkerCounters = { requests: 0, completed: 0, failed: 0, cancelled: 0, refused: 0, crashRetries: 0, deadlineExceeded: 0 };
   private readonly jobs = new Map<string, Job>();
   private readonly drainWaiters = new Set<() => void>();
+  /** Called after a model was loaded or unloaded (the registry re-announces the worker's models). */
+  onModelsChanged: (() => void) | undefined;
   private waitingCount = 0;
   private seq = 0;
   private draining = false;
@@ -352,6 +354,7 @@ export class WorkerNode {
       throw new WorkerError('internal_error', (err as Error).message, { cause: err });
     }
     entry.kvBytesPerToken = pool.info?.kv_bytes_per_token ?? 1;
+    this.onModelsChanged?.();
     return entry;
   }
 
@@ -366,6 +369,7 @@ export class WorkerNode {
       this.end(job, new WorkerError('model_not_loaded', `model ${id} was unloaded`));
     }
     await entry.pool.stop();
+    this.onModelsChanged?.();
     return true;
   }
 

@@ -61,6 +61,12 @@ export async function startWorker(options: WorkerNodeOptions, opts: StartWorkerO
       throw err;
     }
   }
+  if (registration !== undefined) {
+    const reg = registration;
+    node.onModelsChanged = () => {
+      reg.heartbeat().catch((err: unknown) => opts.log?.warn({ worker: cfg.id, err: (err as Error).message }, 'registry heartbeat failed'));
+    };
+  }
   let stopping: Promise<void> | undefined;
   return {
     id: cfg.id,
