@@ -41,7 +41,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     workers: workers.map((w) => ({ id: w.id, address: w.address })),
     logLevel: 'silent',
     ...opts.config,
-    core: { health: { heartbeatIntervalMs: 200, missesMax: 3 }, batching: { type: 'micro', windowMs: 1, maxBatchSize: 16 }, ...opts.core },
+    // missesMax 10: tolerant of slow polls on a loaded machine.
+    core: { health: { heartbeatIntervalMs: 200, missesMax: 10 }, batching: { type: 'micro', windowMs: 1, maxBatchSize: 16 }, ...opts.core },
   };
   const config = resolveLiveConfig(base);
   const gw = buildGateway({ config, logger: false });

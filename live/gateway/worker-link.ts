@@ -116,7 +116,8 @@ export class WorkerLink {
     const seq = ++this.pollSeq;
     this.polling++;
     try {
-      const st = await callUnary(this.client, this.client.stats, {}, Math.min(this.cfg.unaryTimeoutMs, this.heartbeatIntervalMs));
+      // Up to two intervals: a slow answer is still a heartbeat (polls never overlap, see above).
+      const st = await callUnary(this.client, this.client.stats, {}, Math.min(this.cfg.unaryTimeoutMs, 2 * this.heartbeatIntervalMs));
       if (this.closed || seq < this.deliveredSeq) return;
       this.deliveredSeq = seq;
       this.lastStatus = st;
