@@ -53,7 +53,10 @@ export async function startWorker(options: WorkerNodeOptions, opts: StartWorkerO
       registration = await startNatsRegistration(
         { id: cfg.id, address: opts.advertiseAddress ?? server.address, status: () => node.status(), models: () => node.modelInfos() },
         opts.nats.url,
-        { ...(opts.nats.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: opts.nats.heartbeatIntervalMs }), ...(opts.nats.bucket !== undefined && { bucket: opts.nats.bucket }) },
+        {
+          ...(opts.nats.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: opts.nats.heartbeatIntervalMs }), ...(opts.nats.bucket !== undefined && { bucket: opts.nats.bucket }),
+          onError: (err) => opts.log?.warn({ worker: cfg.id, err: err.message }, 'registry heartbeat failed'),
+        },
       );
     } catch (err) {
       server.kill();
