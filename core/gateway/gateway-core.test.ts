@@ -364,3 +364,14 @@ class Harness {
     return { kind, workerId, requestId, failure: { code: 'x', message: 'x' } } as const;
   }
 }
+
+describe('gateway core: a model that leaves the cluster', () => {
+  it('refuses requests still waiting for it with 404 instead of holding them until the queue timeout', () => {
+    const c = core({ batching: { type: 'micro', windowMs: 5, maxBatchSize: 4 } }, ['w1']);
+    c.onRequestArrived(makeRequest('r'), 0);
+    c.onWorkerStatus(makeStatus('w1', { models: ['other'] }), 1);
+    const [r] = ofType(c.onTimer(5), 'reject');
+    expect(r).toMatchObject({ requestId: 'r', status: 404, code: 'model_not_found' });
+    expect(c.activeCount()).toBe(0);
+  });
+});

@@ -33,7 +33,8 @@ import { MinHeap } from '../util/min-heap.js';
 import type { Command, GatewayEvent, WorkerEvent, WorkerStatus } from './messages.js';
 import { OutcomeCounters } from './outcomes.js';
 
-type Phase = 'waiting' | 'queued' | 'backoff' | 'running' | 'following';
+/** waiting: in the batcher · routing: released by it, being placed · queued: no free worker yet. */
+type Phase = 'waiting' | 'routing' | 'queued' | 'backoff' | 'running' | 'following';
 
 interface Tracked {
   readonly req: InferenceRequest;
@@ -369,7 +370,7 @@ export class GatewayCore {
 
   /** Requests tracked now, by phase. */
   activeByPhase(): Record<Phase, number> {
-    const r: Record<Phase, number> = { waiting: 0, queued: 0, backoff: 0, running: 0, following: 0 };
+    const r: Record<Phase, number> = { waiting: 0, routing: 0, queued: 0, backoff: 0, running: 0, following: 0 };
     for (const t of this.requests.values()) r[t.phase]++;
     return r;
   }
@@ -396,6 +397,7 @@ export class GatewayCore {
           this.waitingCount--;
           const t = this.requests.get(req.id);
           invariant(t !== undefined && t.phase === 'waiting', `batched request ${req.id} is not waiting`);
+          t.phase = 'routing';
           this.placeOrQueue(t, nowMs, groups);
         }
       }
@@ -410,6 +412,11 @@ export class GatewayCore {
 
   /** Routes the request to a worker (added to `groups`) or queues it at the gateway. */
   private placeOrQueue(t: Tracked, nowMs: number, groups: Map<WorkerId, InferenceRequest[]>): void {
+    if ((this.workerIdsByModel.get(t.req.model)?.length ?? 0) === 0) {
+      // The model left the cluster while this request waited (unloaded, workers removed).
+      this.rejectJob(t, 'model_not_found', nowMs);
+      return;
+    }
     const w = this.route(t, nowMs);
     if (w !== undefined) {
       this.startOn(t, w, nowMs);
@@ -498,6 +505,15 @@ export class GatewayCore {
     for (const f of this.endGroup(t)) this.emitFail(f, code, t.tokensSent);
   }
 
+  /** Refuses a job that never ran to completion, and its followers, with the same code. */
+  private rejectJob(t: Tracked, code: ErrorCode, nowMs: number): void {
+    const followers = this.endGroup(t);
+    this.dropJob(t, nowMs, false);
+    const retryAfterMs = code === 'model_not_found' ? undefined : this.retryAfterEstimateMs();
+    if (!t.clientGone) this.emitReject(t.req.id, code, retryAfterMs);
+    for (const f of followers) this.emitReject(f.req.id, code, retryAfterMs);
+  }
+
   /** Removes a job whose client left and that has no followers. */
   private dropJob(t: Tracked, nowMs: number, cancelOnWorker: boolean): void {
     this.requests.delete(t.req.id);
@@ -584,10 +600,7 @@ export class GatewayCore {
       case 'queue': {
         const t = this.requests.get(timer.id);
         if (t === undefined || t.phase !== 'queued' || nowMs - t.phaseSinceMs < this.config.admission.queueTimeoutMs) return;
-        const followers = this.endGroup(t);
-        this.dropJob(t, nowMs, false);
-        if (!t.clientGone) this.emitReject(t.req.id, 'queue_timeout', this.retryAfterEstimateMs());
-        for (const f of followers) this.emitReject(f.req.id, 'queue_timeout', this.retryAfterEstimateMs());
+        this.rejectJob(t, 'queue_timeout', nowMs);
         return;
       }
       case 'progress': {
