@@ -99,6 +99,13 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
         }
       });
     }
+    const fatalWatch = setInterval(() => {
+      const f = server.processes.find((p) => p.fatalLine !== undefined);
+      if (f !== undefined && dead === undefined) {
+        dead = f;
+        died.abort();
+      }
+    }, 250);
     c.log(`${policy.name}: running the workload (${c.workload.durationMs / 1000} s)`);
     let failed = 0;
     let doneCount = 0;
@@ -117,6 +124,7 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
       });
     } finally {
       clearInterval(progress);
+      clearInterval(fatalWatch);
     }
     if (signal?.aborted === true) throw new LiveRunError('interrupted', `interrupted during the ${policy.name} run`);
     if (dead !== undefined) throw new LiveRunError('fault', `${dead.describeExit()} during the ${policy.name} run of ${def.name}:\n${dead.stderrTail()}`);
@@ -133,14 +141,19 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
 async function warmUp(server: Server, signal: AbortSignal | undefined): Promise<void> {
   const end = Date.now() + 120_000;
   let ok = 0;
+  const failedProcess = () => server.processes.find((p) => p.exit !== undefined || p.fatalLine !== undefined);
   while (ok < 2) {
     if (signal?.aborted === true) throw new LiveRunError('interrupted', 'interrupted during warm-up');
-    const dead = server.processes.find((p) => p.exit !== undefined);
+    const dead = failedProcess();
     if (dead !== undefined) throw new LiveRunError('fault', `${dead.describeExit()} during warm-up:\n${dead.stderrTail()}`);
+    const cut = new AbortController();
+    const watch = setInterval(() => {
+      if (failedProcess() !== undefined) cut.abort();
+    }, 250);
     const o = await streamChat({
       url: `${server.baseUrl}/v1/chat/completions`, apiKey: LIVE_API_KEY, model: server.model, messages: [{ role: 'user', content: `warm up ${ok}` }],
-      maxTokens: 4, temperature: 0.7, timeoutMs: 60_000, ...(signal !== undefined && { signal }),
-    });
+      maxTokens: 4, temperature: 0.7, timeoutMs: 60_000, signal: signal === undefined ? cut.signal : AbortSignal.any([signal, cut.signal]),
+    }).finally(() => clearInterval(watch));
     if (o.kind === 'ok') ok++;
     else {
       if (Date.now() > end) throw new LiveRunError('fault', `warm-up requests to ${server.baseUrl} kept failing: ${o.error ?? `HTTP ${o.status}`}`);

@@ -25,10 +25,12 @@ export interface ExitInfo {
 export class ManagedProcess {
   readonly exited: Promise<ExitInfo>;
   exit: ExitInfo | undefined;
+  /** The first stderr line matching the process's `fatal` pattern (a server whose worker thread died). */
+  fatalLine: string | undefined;
   private readonly tail: string[] = [];
   private stopping = false;
 
-  constructor(readonly name: string, readonly child: ChildProcess, onLine?: (line: string) => void) {
+  constructor(readonly name: string, readonly child: ChildProcess, onLine?: (line: string) => void, fatal?: RegExp) {
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
         this.exit = { code, signal };
@@ -49,6 +51,7 @@ export class ManagedProcess {
         if (l.trim().length === 0) continue;
         this.tail.push(l);
         if (this.tail.length > STDERR_LINES_MAX) this.tail.shift();
+        if (fatal !== undefined && this.fatalLine === undefined && fatal.test(l)) this.fatalLine = l;
         onLine?.(l);
       }
     });
@@ -69,7 +72,7 @@ export class ManagedProcess {
 
   describeExit(): string {
     const e = this.exit;
-    if (e === undefined) return `${this.name} is running`;
+    if (e === undefined) return this.fatalLine !== undefined ? `${this.name} (pid ${this.pid}) failed` : `${this.name} is running`;
     return `${this.name} (pid ${this.pid}) exited with ${e.signal !== null ? `signal ${e.signal}` : `code ${e.code}`}`;
   }
 
@@ -108,9 +111,9 @@ export class ProcessSet {
     process.on('exit', this.onExit);
   }
 
-  start(name: string, command: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {}): ManagedProcess {
+  start(name: string, command: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; fatal?: RegExp } = {}): ManagedProcess {
     const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const p = new ManagedProcess(name, child, opts.onLine);
+    const p = new ManagedProcess(name, child, opts.onLine, opts.fatal);
     this.procs.push(p);
     return p;
   }
@@ -162,7 +165,7 @@ export async function waitForHttp(p: ManagedProcess, url: string, timeoutMs: num
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (signal?.aborted === true) throw new LiveRunError('interrupted', `interrupted while starting ${p.name}`);
-    if (p.exit !== undefined) throw new LiveRunError('fault', `${p.describeExit()} before it was ready:\n${p.stderrTail()}`);
+    if (p.exit !== undefined || p.fatalLine !== undefined) throw new LiveRunError('fault', `${p.describeExit()} before it was ready:\n${p.stderrTail()}`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer();

@@ -75,11 +75,13 @@ export interface Server {
 
 export async function startBaseline(ps: ProcessSet, o: { modelDir: string; port: number; maxSequences: number; signal?: AbortSignal }): Promise<Server> {
   await checkPortFree(o.port, '127.0.0.1', 'mlx_lm.server (baseline)');
+  // mlx_lm.server loads the model in its generation thread: a failed load leaves the HTTP server up
+  // (health answers) with no thread to serve; its traceback on stderr is the only sign (`fatal`).
   const boot = "import sys, mlx_runtime; sys.argv[0] = 'mlx_lm.server'; from mlx_lm.server import main; main()";
   const p = ps.start('mlx_lm.server', PYTHON_BIN, [
     '-c', boot, '--model', o.modelDir, '--host', '127.0.0.1', '--port', String(o.port),
     '--decode-concurrency', String(o.maxSequences), '--prompt-concurrency', '8', '--prompt-cache-size', '64', '--max-tokens', '4096', '--log-level', 'WARNING',
-  ], { cwd: PYTHON_DIR, env: pythonEnv() });
+  ], { cwd: PYTHON_DIR, env: pythonEnv(), fatal: /generation thread died|^Exception in thread|^Traceback \(most recent call last\)/ });
   const baseUrl = `http://127.0.0.1:${o.port}`;
   await waitForHttp(p, `${baseUrl}/health`, READY_TIMEOUT_MS, o.signal);
   return { baseUrl, model: 'default_model', processes: [p] };

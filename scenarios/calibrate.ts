@@ -1,0 +1,184 @@
+// `npm run calibrate [-- --size tiny|small --out FILE]`: measures this machine's MLX runtime through
+// the real python runtime (JSON-RPC on stdio, the same process the worker nodes run) and writes a
+// `local` profile (sim/profiles/local.ts) that the simulator can use (`--mode both`).
+// Default output: reports/out/calibration/local-<size>.json (git-ignored).
+//   prefill: prompts of ~64…512 tokens, max_tokens 1, no cache; fit prefill_ms = o + n ÷ rate.
+//   decode:  B concurrent sequences (B = 1…maxSequences) with short and long contexts; each
+//            request's decode_ms ÷ (tokens − 1) is one step at batch ≈ B; least squares fit of
+//            stepMs = a + b·B + c·(B × mean context) ÷ 1000 (b, c ≥ 0).
+//   requestOverheadMs: the prefill fit's intercept + the median queue time of a lone request.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname, totalmem, cpus } from 'node:os';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { textOfTokens } from '../live/load/text.js';
+import type { GenerateResult } from '../live/worker/runtime-client.js';
+import { RuntimeProcess } from '../live/worker/runtime-process.js';
+import { LOCAL_PROFILE_FORMAT, parseLocalProfile, type LocalProfile } from '../sim/profiles/local.js';
+import { profilePathFor } from './live/compare.js';
+import { ensureModel } from './live/servers.js';
+
+const HELP = `usage: npm run calibrate -- [--size tiny|small] [--out FILE] [--max-sequences N]
+
+Measures prefill rate, decode step time (by batch size and context) and per-request overhead of
+the python MLX runtime on this machine, and writes a local profile (default
+reports/out/calibration/local-<size>.json) for \`npm run scenario -- NAME --mode both\`.`;
+
+interface Sample {
+  readonly batch: number;
+  readonly contextTokens: number;
+  readonly stepMs: number;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values: o } = parseArgs({ args: argv, options: { size: { type: 'string', default: 'small' }, out: { type: 'string' }, 'max-sequences': { type: 'string', default: '32' }, help: { type: 'boolean', short: 'h' } } });
+  if (o.help === true) {
+    console.log(HELP);
+    return 0;
+  }
+  const size = o.size;
+  if (size !== 'tiny' && size !== 'small') {
+    console.error(`--size must be tiny or small, got ${size}\n\n${HELP}`);
+    return 2;
+  }
+  const maxSeq = Number(o['max-sequences']);
+  if (!Number.isInteger(maxSeq) || maxSeq < 1 || maxSeq > 256) {
+    console.error(`--max-sequences must be an integer in [1, 256]`);
+    return 2;
+  }
+  const out = o.out ?? profilePathFor(size);
+  const log = (m: string) => console.error(`[calibrate] ${m}`);
+  const modelDir = ensureModel(size, log);
+  const rt = new RuntimeProcess({ modelPath: modelDir, modelId: size, maxSequences: maxSeq, readyTimeoutMs: 180_000 });
+  const stop = () => void rt.stop();
+  process.once('SIGINT', stop);
+  try {
+    await rt.ready();
+    const info = (await rt.client.call('list_models', {})).models[0]!;
+    let seq = 0;
+    const gen = (promptTokens: number, maxTokens: number, key: string): Promise<GenerateResult> =>
+      rt.client.generate({ request_id: `cal-${seq++}`, prompt: textOfTokens(key, seq, promptTokens), max_tokens: maxTokens, temperature: 0, stream: false }, () => undefined, { timeoutMs: 600_000 }).result;
+    log(`model ${size}: ${(info.model_bytes / 1e6).toFixed(1)} MB, ${info.kv_bytes_per_token} KV bytes/token; warming up`);
+    await gen(32, 4, 'warm');
+    await Promise.all([gen(32, 4, 'warm2'), gen(32, 4, 'warm3')]);
+
+    // Prefill.
+    // The median of 3 runs per length (a shared CPU is noisy); a negative intercept means noise:
+    // then the rate is fitted through the origin.
+    const pre: { n: number; ms: number; queueMs: number }[] = [];
+    for (const n of [64, 128, 256, 512]) {
+      const reps: { n: number; ms: number; queueMs: number }[] = [];
+      for (let rep = 0; rep < 3; rep++) {
+        const r = await gen(n, 1, `prefill-${n}-${rep}`);
+        reps.push({ n: r.usage.prefill_tokens, ms: r.timings.prefill_ms, queueMs: r.timings.queue_ms });
+      }
+      pre.push(reps.sort((a, b) => a.ms - b.ms)[1]!);
+    }
+    let pf = linearFit(pre.map((p) => [p.n]), pre.map((p) => p.ms));
+    if (pf.intercept < 0) pf = { intercept: 0, coef: [pre.reduce((a, p) => a + p.ms, 0) / pre.reduce((a, p) => a + p.n, 0)] };
+    const msPerToken = Math.max(1e-6, pf.coef[0]!);
+    const prefillTokensPerSec = 1000 / msPerToken;
+    log(`prefill: ${prefillTokensPerSec.toFixed(0)} tok/s (intercept ${pf.intercept.toFixed(1)} ms)`);
+
+    // Decode.
+    const samples: Sample[] = [];
+    const decodeTokens = 24;
+    const batches = [1, 2, 4, 8, 16, 32, 64].filter((b) => b <= maxSeq);
+    for (const prompt of [32, 384]) {
+      for (const b of batches) {
+        if (prompt > 32 && b > 8) continue; // long contexts at small batches only (time)
+        const rs = await Promise.all(Array.from({ length: b }, (_, i) => gen(prompt, decodeTokens, `decode-${prompt}-${b}-${i}`)));
+        const ctx = rs.reduce((a, r) => a + r.usage.prompt_tokens + r.usage.completion_tokens / 2, 0) / rs.length;
+        const steps = rs.map((r) => r.timings.decode_ms / Math.max(1, r.usage.completion_tokens - 1));
+        const stepMs = median(steps);
+        samples.push({ batch: b, contextTokens: ctx, stepMs });
+        log(`decode: batch ${b}, context ${ctx.toFixed(0)}: ${stepMs.toFixed(2)} ms/step (${((b * 1000) / stepMs).toFixed(1)} tok/s)`);
+      }
+    }
+    const step = fitStep(samples);
+    const lone = pre.map((p) => p.queueMs);
+    const profile: LocalProfile = {
+      format: LOCAL_PROFILE_FORMAT,
+      source: `npm run calibrate on ${hostname()} (${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}), ${new Date().toISOString()}, python runtime of mlx-serving`,
+      hardware: { name: `${hostname()}-cpu`, memoryBytes: totalmem() },
+      model: { id: `mlx-serving-${size}`, modelBytes: info.model_bytes, kvBytesPerToken: info.kv_bytes_per_token, contextTokensMax: info.max_context },
+      prefillTokensPerSec: round3(prefillTokensPerSec),
+      decodeStepMs: { a: round3(step.a), bPerSequence: round3(step.b), cPerKiloContextToken: round3(step.c) },
+      requestOverheadMs: round3(Math.max(0, pf.intercept) + median(lone)),
+      loadMs: round3(info.load_ms),
+    };
+    parseLocalProfile(profile, out);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ ...profile, samples: { prefill: pre, decode: samples } }, null, 2)}\n`);
+    log(`decode step = ${step.a.toFixed(2)} + ${step.b.toFixed(3)}·batch + ${step.c.toFixed(4)}·contextTokens/1000 ms`);
+    console.log(out);
+    return 0;
+  } finally {
+    process.off('SIGINT', stop);
+    await rt.stop();
+  }
+}
+
+/** Least squares y = intercept + Σ coef_i·x_i (normal equations, Gaussian elimination). */
+export function linearFit(xs: readonly (readonly number[])[], ys: readonly number[]): { intercept: number; coef: number[] } {
+  const k = (xs[0]?.length ?? 0) + 1;
+  const A = Array.from({ length: k }, () => new Array<number>(k + 1).fill(0));
+  for (let r = 0; r < ys.length; r++) {
+    const row = [1, ...xs[r]!];
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j < k; j++) A[i]![j]! += row[i]! * row[j]!;
+      A[i]![k]! += row[i]! * ys[r]!;
+    }
+  }
+  for (let c = 0; c < k; c++) {
+    let p = c;
+    for (let r = c + 1; r < k; r++) if (Math.abs(A[r]![c]!) > Math.abs(A[p]![c]!)) p = r;
+    [A[c], A[p]] = [A[p]!, A[c]!];
+    const d = A[c]![c]!;
+    if (Math.abs(d) < 1e-12) continue;
+    for (let j = c; j <= k; j++) A[c]![j]! /= d;
+    for (let r = 0; r < k; r++) {
+      if (r === c) continue;
+      const f = A[r]![c]!;
+      for (let j = c; j <= k; j++) A[r]![j]! -= f * A[c]![j]!;
+    }
+  }
+  const sol = A.map((row) => row[k]!);
+  return { intercept: sol[0]!, coef: sol.slice(1) };
+}
+
+/** stepMs = a + b·B + c·(B·ctx)/1000 with a > 0, b, c ≥ 0 (a dropped term is refitted without it). */
+export function fitStep(s: readonly Sample[]): { a: number; b: number; c: number } {
+  const y = s.map((x) => x.stepMs);
+  const full = linearFit(s.map((x) => [x.batch, (x.batch * x.contextTokens) / 1000]), y);
+  let [b, c] = full.coef as [number, number];
+  let a = full.intercept;
+  if (b < 0 || c < 0) {
+    const keepB = b >= c;
+    const one = linearFit(s.map((x) => [keepB ? x.batch : (x.batch * x.contextTokens) / 1000]), y);
+    a = one.intercept;
+    b = keepB ? Math.max(0, one.coef[0]!) : 0;
+    c = keepB ? 0 : Math.max(0, one.coef[0]!);
+  }
+  if (a <= 0) a = Math.max(0.01, Math.min(...y) / 2);
+  return { a, b, c };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((p, q) => p - q);
+  return s.length === 0 ? 0 : s[Math.floor((s.length - 1) / 2)]!;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+if (process.argv[1]?.endsWith('calibrate.ts') === true) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+      process.exit(3);
+    },
+  );
+}

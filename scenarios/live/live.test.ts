@@ -1,0 +1,91 @@
+// Live mode end to end on the tiny model: the smoke scenario against mlx_lm.server and the cluster
+// (ratios computed, every process stopped), and bad input / faults ending with a clear error and
+// no stray process: a port in use, a missing model, a baseline that fails to start.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { liveSmoke } from '../catalog/live.js';
+import { runScenarioLive } from './live-run.js';
+import { freePort, LiveRunError } from './processes.js';
+import { liveWorkload } from './scale.js';
+import { ensureModel } from './servers.js';
+
+/** Command lines of running processes that mention `needle`. */
+function processesWith(needle: string): string[] {
+  const out = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.includes(needle) && !l.includes('ps -eo'));
+}
+
+let modelDir = '';
+beforeAll(() => {
+  modelDir = ensureModel('tiny', () => undefined);
+}, 600_000);
+
+describe('live mode', () => {
+  it('live-smoke: baseline and candidate measured, ratios computed, nothing left running', async () => {
+    const port = await freePort();
+    const r = await runScenarioLive(liveSmoke, { portBase: port, modelDir });
+    expect(r.mode).toBe('live');
+    expect(r.baseline!.requests).toBeGreaterThan(0);
+    expect(r.candidate.requests).toBeGreaterThan(0);
+    expect(r.baseline!.policy).toBe('direct engine');
+    const tok = r.rows.find((x) => x.metric === 'output tok/s')!;
+    expect(tok.ratio).not.toBeNull();
+    expect(tok.ratio!).toBeGreaterThan(0);
+    for (const m of ['TTFT p95', 'ITL p95', 'E2E p95']) expect(r.rows.find((x) => x.metric === m)!.ratio).not.toBeNull();
+    expect(processesWith(`--port ${port + 1}`)).toEqual([]);
+    expect(processesWith('"port": ' + String(port))).toEqual([]);
+  }, 240_000);
+
+  describe('bad input and faults', () => {
+    let blocker: Server;
+    let busyPort = 0;
+    beforeAll(async () => {
+      blocker = createServer();
+      await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+      busyPort = (blocker.address() as { port: number }).port;
+    });
+    afterAll(() => new Promise<void>((r) => blocker.close(() => r())));
+
+    it('a port in use: a clear input error, nothing started', async () => {
+      // The baseline runs first, on portBase + 1: make that one busy.
+      const err = await runScenarioLive(liveSmoke, { portBase: busyPort - 1, modelDir }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LiveRunError);
+      expect((err as LiveRunError).kind).toBe('input');
+      expect((err as LiveRunError).message).toMatch(new RegExp(`port ${busyPort} on 127.0.0.1 is in use`));
+      expect(processesWith(`--port ${busyPort}`)).toEqual([]);
+    });
+
+    it('a missing model: a clear input error', async () => {
+      const err = await runScenarioLive(liveSmoke, { modelDir: '/nonexistent/model' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LiveRunError);
+      expect((err as LiveRunError).kind).toBe('input');
+      expect((err as LiveRunError).message).toMatch(/model directory \/nonexistent\/model does not exist/);
+    });
+
+    it('a baseline that fails to start: a fault naming mlx_lm.server, no stray process', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'broken-model-'));
+      try {
+        writeFileSync(join(dir, 'config.json'), '{"model_type": "no-such-architecture"}');
+        writeFileSync(join(dir, 'tokenizer.json'), '{}');
+        const port = await freePort();
+        const err = await runScenarioLive(liveSmoke, { portBase: port, modelDir: dir }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(LiveRunError);
+        expect((err as LiveRunError).kind).toBe('fault');
+        expect((err as LiveRunError).message).toMatch(/mlx_lm\.server \(pid \d+\) (exited with code \d+|failed)/);
+        expect(processesWith(`--port ${port + 1}`)).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 120_000);
+  });
+
+  it('scales the workload by the live section', () => {
+    const w = liveWorkload(liveSmoke);
+    expect(w.durationMs).toBe(20_000);
+    expect(w.type === 'closed' && w.users).toBe(4);
+  });
+});
