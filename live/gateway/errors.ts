@@ -8,6 +8,7 @@ export const HTTP_ERRORS = {
   invalid_json: { status: 400, type: 'invalid_request_error', message: 'The request body is not valid JSON.' },
   invalid_request: { status: 400, type: 'invalid_request_error', message: 'The request is invalid.' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error', message: 'The request body must be application/json.' },
+  context_length_exceeded: { status: 400, type: 'invalid_request_error', message: 'The prompt is longer than the gateway accepts.' },
   body_too_large: { status: 413, type: 'invalid_request_error', message: 'The request body is too large.' },
   invalid_api_key: { status: 401, type: 'invalid_request_error', message: 'Missing or invalid API key.' },
   forbidden: { status: 403, type: 'permission_error', message: 'This endpoint needs the admin key.' },

@@ -22,6 +22,7 @@ import { CoreDriver, type RequestSink, type WorkerTransport } from './core-drive
 import { errorBody, errorStatus, GatewayHttpError, type AnyErrorCode } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { openaiRoutes } from './openai-routes.js';
+import { RouteTable } from './openapi.js';
 import { toGenerateRequest } from './request-mapping.js';
 import { WorkerLink, type LinkLogger } from './worker-link.js';
 
@@ -51,6 +52,9 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+const HEALTH_SCHEMA = { type: 'object', required: ['status'], properties: { status: { type: 'string' } } } as const;
+const READY_SCHEMA = { type: 'object', required: ['ready', 'models'], properties: { ready: { type: 'boolean' }, models: { type: 'array', items: { type: 'string' } } } } as const;
+
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function buildGateway(opts: GatewayOptions): Gateway {
@@ -67,7 +71,13 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
     bodyLimit: config.limits.bodyLimitBytes,
-    requestTimeout: config.limits.requestTimeoutMs,
+    // Slow-loris guards (Node's HTTP server: 408 and close). Node checks them every
+    // connectionsCheckingInterval (30 s by default: far too coarse for a 10 s headers timeout).
+    requestTimeout: config.limits.receiveTimeoutMs,
+    http: {
+      headersTimeout: config.limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.limits.headersTimeoutMs / 4))),
+    },
     return503OnClosing: true,
     requestIdHeader: false,
     genReqId: (req: IncomingMessage) => {
@@ -76,6 +86,8 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
+  const routes = new RouteTable();
+  routes.attach(app);
   app.decorateRequest(kIdentity, null);
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is 415
 
@@ -135,10 +147,20 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   const auth = new Authenticator(config.auth);
   const ctx: GatewayContext = { config, core, driver, clock, metrics, auth, links, nextRequestId: nextId };
 
-  installErrorHandling(app);
+  installErrorHandling(app, routes);
   // Hooks on the hot path are callback-style: an async hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    // A known path under another method: 405 here, before Fastify's body checks (QUERY, PATCH …
+    // without a content-type would otherwise be a 400 from the content-type parser).
+    if (request.is404) {
+      const path = request.url.split('?')[0]!;
+      const allowed = routes.methodsOf(path);
+      if (allowed.length > 0) {
+        reply.code(405).header('allow', allowed.join(', ')).send(errorBody('method_not_allowed', `${request.method} is not allowed on ${path} (allowed: ${allowed.join(', ')}).`));
+        return;
+      }
+    }
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
@@ -149,8 +171,8 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   });
 
   // Liveness and readiness: no credential needed.
-  app.get('/health', async () => ({ status: 'ok' }));
-  app.get('/ready', async (_request, reply) => {
+  app.get('/health', { schema: { response: { 200: HEALTH_SCHEMA } } }, async () => ({ status: 'ok' }));
+  app.get('/ready', { schema: { response: { 200: READY_SCHEMA, 503: READY_SCHEMA } } }, async (_request, reply) => {
     const models = core.readyModels(clock.nowMs());
     if (models.length === 0) reply.code(503);
     return { ready: models.length > 0, models };
@@ -174,6 +196,12 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     api.get('/metrics', async (_request, reply) => {
       reply.header('content-type', registry.contentType);
       return registry.metrics();
+    });
+    let openapi: string | undefined;
+    api.get('/openapi.json', async (_request, reply) => {
+      openapi ??= JSON.stringify(routes.document({ title: 'mlx-serving gateway', version: '0.1.0' }));
+      reply.header('content-type', 'application/json; charset=utf-8');
+      return openapi;
     });
     await api.register(openaiRoutes, { ctx });
     await api.register(async (admin) => {
@@ -243,9 +271,15 @@ function closeConnectionsWithoutResponse(sockets: ReadonlySet<Socket>): void {
 }
 
 /** Every error leaves in OpenAI's shape with a stable code; a client's mistake is never a 5xx. */
-function installErrorHandling(app: FastifyInstance): void {
+function installErrorHandling(app: FastifyInstance, routes: RouteTable): void {
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(errorBody('not_found', `Unknown route ${request.method} ${request.url.split('?')[0]}.`));
+    const path = request.url.split('?')[0]!;
+    const allowed = routes.methodsOf(path);
+    if (allowed.length > 0) {
+      reply.code(405).header('allow', allowed.join(', ')).send(errorBody('method_not_allowed', `${request.method} is not allowed on ${path} (allowed: ${allowed.join(', ')}).`));
+      return;
+    }
+    reply.code(404).send(errorBody('not_found', `Unknown route ${request.method} ${path}.`));
   });
   app.setErrorHandler((err: FastifyError | GatewayHttpError, request, reply) => {
     if (err instanceof GatewayHttpError) {

@@ -7,7 +7,7 @@ import { identityOf, type GatewayContext } from './context.js';
 import { GatewayHttpError } from './errors.js';
 import { HttpSink, type CompletionKind, type SinkDeps } from './http-sink.js';
 import {
-  CHAT_REQUEST_SCHEMA, CHAT_RESPONSE_SCHEMA, COMPLETION_REQUEST_SCHEMA, COMPLETION_RESPONSE_SCHEMA, EMBEDDING_RESPONSE_SCHEMA,
+  chatRequestSchema, CHAT_RESPONSE_SCHEMA, completionRequestSchema, COMPLETION_RESPONSE_SCHEMA, EMBEDDING_RESPONSE_SCHEMA,
   embeddingRequestSchema, MODELS_RESPONSE_SCHEMA, type ChatBody, type CompletionBody, type EmbeddingBody, type SamplingBody,
 } from './openai-schemas.js';
 import { chatRequest, completionRequest, samplingOf, type RequestContext } from './request-mapping.js';
@@ -30,6 +30,10 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
     const id = ctx.nextRequestId();
     const rc = requestContext(request, id, body.user);
     const req = kind === 'chat' ? chatRequest(body as ChatBody, rc, ctx.config.limits) : completionRequest(body as CompletionBody, rc, ctx.config.limits);
+    if (req.promptTokens > ctx.config.limits.promptTokensMax) {
+      const param = kind === 'chat' ? 'messages' : 'prompt';
+      throw new GatewayHttpError('context_length_exceeded', `The prompt is about ${req.promptTokens} tokens (estimated as characters / 4); at most ${ctx.config.limits.promptTokensMax} are accepted.`, param);
+    }
     const sink = new HttpSink(reply, {
       jobId: id, traceId: String(request.id), kind, stream: req.stream, includeUsage: body.stream_options?.include_usage === true, model: req.model, route,
     }, sinkDeps);
@@ -37,8 +41,8 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
     ctx.driver.arrive(req, sink);
   };
 
-  app.post('/v1/chat/completions', { schema: { body: CHAT_REQUEST_SCHEMA, response: CHAT_RESPONSE_SCHEMA } }, completion('chat', '/v1/chat/completions'));
-  app.post('/v1/completions', { schema: { body: COMPLETION_REQUEST_SCHEMA, response: COMPLETION_RESPONSE_SCHEMA } }, completion('completion', '/v1/completions'));
+  app.post('/v1/chat/completions', { config: { sse: true }, schema: { body: chatRequestSchema(ctx.config.limits), response: CHAT_RESPONSE_SCHEMA } }, completion('chat', '/v1/chat/completions'));
+  app.post('/v1/completions', { config: { sse: true }, schema: { body: completionRequestSchema(ctx.config.limits), response: COMPLETION_RESPONSE_SCHEMA } }, completion('completion', '/v1/completions'));
 
   app.post('/v1/embeddings', { schema: { body: embeddingRequestSchema(ctx.config.limits.embeddingInputsMax), response: EMBEDDING_RESPONSE_SCHEMA } }, async (request) => {
     const body = request.body as EmbeddingBody;

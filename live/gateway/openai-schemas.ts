@@ -3,22 +3,28 @@
 // ignored (clients send many optional ones); the ones we read are checked.
 import { ERROR_SCHEMA } from './errors.js';
 
+import type { LimitsConfig } from '../shared/config.js';
+
 const nullable = (t: string) => ({ type: [t, 'null'] });
 
-const stop = { anyOf: [{ type: 'string', maxLength: 256 }, { type: 'array', items: { type: 'string', maxLength: 256 }, maxItems: 4 }, { type: 'null' }] };
+/** The limits a request schema enforces (each refusal is a 400 naming the param). */
+export type SchemaLimits = Pick<LimitsConfig, 'maxTokensMax' | 'messagesMax' | 'stopSequencesMax' | 'stopLengthMax'>;
 
-const sampling = {
-  max_tokens: { type: ['integer', 'null'], minimum: 1 },
-  max_completion_tokens: { type: ['integer', 'null'], minimum: 1 },
-  temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
-  top_p: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1 },
-  seed: { type: ['integer', 'null'], minimum: -9007199254740991, maximum: 9007199254740991 },
-  stop,
-  stream: nullable('boolean'),
-  stream_options: { type: ['object', 'null'], properties: { include_usage: { type: 'boolean' } } },
-  n: { type: ['integer', 'null'], minimum: 1, maximum: 1 },
-  user: { type: 'string', maxLength: 256 },
-} as const;
+function sampling(l: SchemaLimits) {
+  const stopString = { type: 'string', maxLength: l.stopLengthMax };
+  return {
+    max_tokens: { type: ['integer', 'null'], minimum: 1, maximum: l.maxTokensMax },
+    max_completion_tokens: { type: ['integer', 'null'], minimum: 1, maximum: l.maxTokensMax },
+    temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
+    top_p: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1 },
+    seed: { type: ['integer', 'null'], minimum: -9007199254740991, maximum: 9007199254740991 },
+    stop: { anyOf: [stopString, { type: 'array', items: stopString, maxItems: l.stopSequencesMax }, { type: 'null' }] },
+    stream: nullable('boolean'),
+    stream_options: { type: ['object', 'null'], properties: { include_usage: { type: 'boolean' } } },
+    n: { type: ['integer', 'null'], minimum: 1, maximum: 1 },
+    user: { type: 'string', maxLength: 256 },
+  } as const;
+}
 
 const contentPart = {
   type: 'object',
@@ -26,39 +32,43 @@ const contentPart = {
   properties: { type: { type: 'string' }, text: { type: 'string' } },
 } as const;
 
-export const CHAT_REQUEST_SCHEMA = {
-  type: 'object',
-  required: ['model', 'messages'],
-  properties: {
-    model: { type: 'string', minLength: 1, maxLength: 256 },
-    messages: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 4096,
-      items: {
-        type: 'object',
-        required: ['role'],
-        properties: {
-          role: { type: 'string', enum: ['system', 'developer', 'user', 'assistant', 'tool', 'function'] },
-          content: { anyOf: [{ type: 'string' }, { type: 'null' }, { type: 'array', maxItems: 256, items: contentPart }] },
-          name: { type: 'string', maxLength: 256 },
+export function chatRequestSchema(l: SchemaLimits) {
+  return {
+    type: 'object',
+    required: ['model', 'messages'],
+    properties: {
+      model: { type: 'string', minLength: 1, maxLength: 256 },
+      messages: {
+        type: 'array',
+        minItems: 1,
+        maxItems: l.messagesMax,
+        items: {
+          type: 'object',
+          required: ['role'],
+          properties: {
+            role: { type: 'string', enum: ['system', 'developer', 'user', 'assistant', 'tool', 'function'] },
+            content: { anyOf: [{ type: 'string' }, { type: 'null' }, { type: 'array', maxItems: 256, items: contentPart }] },
+            name: { type: 'string', maxLength: 256 },
+          },
         },
       },
+      ...sampling(l),
     },
-    ...sampling,
-  },
-} as const;
+  } as const;
+}
 
-export const COMPLETION_REQUEST_SCHEMA = {
-  type: 'object',
-  required: ['model', 'prompt'],
-  properties: {
-    model: { type: 'string', minLength: 1, maxLength: 256 },
-    prompt: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1 }] },
-    echo: nullable('boolean'),
-    ...sampling,
-  },
-} as const;
+export function completionRequestSchema(l: SchemaLimits) {
+  return {
+    type: 'object',
+    required: ['model', 'prompt'],
+    properties: {
+      model: { type: 'string', minLength: 1, maxLength: 256 },
+      prompt: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1 }] },
+      echo: nullable('boolean'),
+      ...sampling(l),
+    },
+  } as const;
+}
 
 export function embeddingRequestSchema(inputsMax: number) {
   return {

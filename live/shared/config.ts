@@ -35,6 +35,18 @@ export interface LimitsConfig {
   readonly shutdownTimeoutMs: number;
   /** Inputs per /v1/embeddings call. */
   readonly embeddingInputsMax: number;
+  /** Messages per chat request (param `messages`). */
+  readonly messagesMax: number;
+  /** Estimated prompt tokens (ceil(chars / 4) of the rendered prompt) per request (param `messages` / `prompt`). */
+  readonly promptTokensMax: number;
+  /** Stop sequences per request and characters per stop sequence (param `stop`). */
+  readonly stopSequencesMax: number;
+  readonly stopLengthMax: number;
+  /** Slow-loris guards: a client must send its request headers within headersTimeoutMs and the whole
+   *  request (headers and body) within receiveTimeoutMs of connecting/starting it, else 408 and the
+   *  connection is closed. Checked every min(1 s, headersTimeoutMs / 4). */
+  readonly headersTimeoutMs: number;
+  readonly receiveTimeoutMs: number;
 }
 
 export interface WorkerEndpoint {
@@ -75,6 +87,12 @@ export const DEFAULT_LIMITS: LimitsConfig = {
   maxTokensMax: 32_768,
   shutdownTimeoutMs: 30_000,
   embeddingInputsMax: 256,
+  messagesMax: 1024,
+  promptTokensMax: 131_072,
+  stopSequencesMax: 4,
+  stopLengthMax: 256,
+  headersTimeoutMs: 10_000,
+  receiveTimeoutMs: 30_000,
 };
 
 export const DEFAULT_GRPC: GrpcLinkConfig = { reconnectBaseMs: 100, reconnectMaxMs: 5_000, unaryTimeoutMs: 10_000 };
@@ -105,6 +123,12 @@ export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
       maxTokensMax: int('limits.maxTokensMax', limits.maxTokensMax ?? DEFAULT_LIMITS.maxTokensMax, 1, 10_000_000),
       shutdownTimeoutMs: int('limits.shutdownTimeoutMs', limits.shutdownTimeoutMs ?? DEFAULT_LIMITS.shutdownTimeoutMs, 0, 3_600_000),
       embeddingInputsMax: int('limits.embeddingInputsMax', limits.embeddingInputsMax ?? DEFAULT_LIMITS.embeddingInputsMax, 1, 100_000),
+      messagesMax: int('limits.messagesMax', limits.messagesMax ?? DEFAULT_LIMITS.messagesMax, 1, 100_000),
+      promptTokensMax: int('limits.promptTokensMax', limits.promptTokensMax ?? DEFAULT_LIMITS.promptTokensMax, 1, 100_000_000),
+      stopSequencesMax: int('limits.stopSequencesMax', limits.stopSequencesMax ?? DEFAULT_LIMITS.stopSequencesMax, 0, 64),
+      stopLengthMax: int('limits.stopLengthMax', limits.stopLengthMax ?? DEFAULT_LIMITS.stopLengthMax, 1, 65_536),
+      headersTimeoutMs: int('limits.headersTimeoutMs', limits.headersTimeoutMs ?? DEFAULT_LIMITS.headersTimeoutMs, 100, 600_000),
+      receiveTimeoutMs: int('limits.receiveTimeoutMs', limits.receiveTimeoutMs ?? DEFAULT_LIMITS.receiveTimeoutMs, 100, 3_600_000),
     },
     workers: resolveWorkers(root.workers ?? []),
     registry: resolveRegistry(root.registry ?? { type: 'static' }),
@@ -117,6 +141,7 @@ export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
     core: resolveGatewayConfigAt('core', root.core ?? {}),
   };
   if (cfg.limits.defaultMaxTokens > cfg.limits.maxTokensMax) throw new ConfigError('limits.defaultMaxTokens', `must be ≤ limits.maxTokensMax (${cfg.limits.maxTokensMax})`);
+  if (cfg.limits.headersTimeoutMs > cfg.limits.receiveTimeoutMs) throw new ConfigError('limits.headersTimeoutMs', `must be ≤ limits.receiveTimeoutMs (${cfg.limits.receiveTimeoutMs})`);
   if (cfg.grpc.reconnectMaxMs < cfg.grpc.reconnectBaseMs) throw new ConfigError('grpc.reconnectMaxMs', `must be ≥ grpc.reconnectBaseMs (${cfg.grpc.reconnectBaseMs})`);
   return cfg;
 }
