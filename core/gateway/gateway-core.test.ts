@@ -283,6 +283,7 @@ class Harness {
         const info = this.c.workerInfo(this.nowMs).find((w) => w.id === cmd.workerId);
         expect(info, `dispatch to unknown worker ${cmd.workerId}`).toBeDefined();
         expect(info!.inFlight).toBeLessThanOrEqual(info!.maxConcurrent);
+        expect(info!.healthy && !info!.draining && info!.breaker !== 'open', `dispatch to ${cmd.workerId} while unroutable`).toBe(true);
       } else if (cmd.type === 'cancel') {
         this.running.delete(cmd.requestId);
       } else if (cmd.type === 'wakeAt') {

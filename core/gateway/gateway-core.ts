@@ -22,7 +22,7 @@ import type { GatewayConfig } from '../config/types.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import { HeartbeatTracker } from '../health/heartbeat.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
-import { routableCandidates, type CandidateState } from '../routing/candidates.js';
+import { isRoutable, type CandidateState } from '../routing/candidates.js';
 import { createRoutingPolicy } from '../routing/factory.js';
 import type { RoutingPolicy, WorkerView } from '../routing/policy.js';
 import { RetryPolicy } from '../retry/retry-policy.js';
@@ -68,6 +68,8 @@ interface WorkerState extends CandidateState {
   validUntilMs: number;
   /** Last time the worker said anything (a stream event or a status): it is alive, if busy. */
   lastSeenMs: number;
+  /** Member of routableByModel (isRoutable, as of the last refresh). */
+  routable: boolean;
 }
 
 interface MutableView extends WorkerView {
@@ -100,6 +102,12 @@ export class GatewayCore {
   private readonly workers = new Map<WorkerId, WorkerState>();
   private readonly workerIdsByModel = new Map<string, WorkerId[]>();
   private readonly workersByModel = new Map<string, WorkerState[]>();
+  /**
+   * Per model, the views of the workers that may take a request now, sorted by id. Kept up to date
+   * eagerly (every event that can change a worker's routability refreshes it, and timers fire at
+   * heartbeat deadlines and breaker cooldowns), so a routing decision does not scan every worker.
+   */
+  private readonly routableByModel = new Map<string, WorkerView[]>();
   /** Per-model FIFO of queued request ids; entries of requests that left are skipped lazily. */
   private readonly queues = new Map<string, Fifo<RequestId>>();
   private queuedCount = 0;
@@ -243,9 +251,10 @@ export class GatewayCore {
       return this.flush();
     }
     const w = this.workers.get(ev.workerId);
-    this.leaveWorker(t, w);
+    this.leaveWorker(t, w, nowMs);
     if (ev.kind === 'done') {
       w?.breaker.onSuccess(nowMs);
+      this.touch(w, nowMs);
       this.retry.onSuccess();
       const latencyMs = nowMs - t.dispatchedAtMs;
       this.routing.onRequestComplete?.(ev.workerId, t.req, latencyMs, nowMs);
@@ -273,6 +282,7 @@ export class GatewayCore {
     } else {
       w?.breaker.onFailure(nowMs);
       if (w !== undefined) this.wakeWhenBreakerCools(w, nowMs);
+      this.touch(w, nowMs);
       this.failAttempt(t, ev.failure.clientFault === true ? 'client' : 'worker', nowMs);
     }
     this.drainQueues(nowMs);
@@ -290,6 +300,7 @@ export class GatewayCore {
         reportedMaxConcurrent: 0,
         validUntilMs: Number.NEGATIVE_INFINITY,
         lastSeenMs: nowMs,
+        routable: false,
       };
       this.workers.set(s.workerId, w);
     }
@@ -302,10 +313,9 @@ export class GatewayCore {
     w.draining = s.draining;
     w.heartbeat.onHeartbeat(s.healthy, nowMs);
     w.lastSeenMs = nowMs;
-    this.touch(w);
     w.breaker.onHealthCheck(s.healthy, nowMs);
     this.wakeWhenBreakerCools(w, nowMs);
-    this.refreshWorker(w, nowMs);
+    this.touch(w, nowMs);
     this.arm(w.heartbeat.deadlineMs(), 'heartbeat', s.workerId);
     this.drainQueues(nowMs);
     return this.flush();
@@ -316,7 +326,7 @@ export class GatewayCore {
     if (w === undefined) return [];
     for (const t of [...this.requests.values()]) {
       if (t.phase === 'running' && t.workerId === workerId) {
-        this.leaveWorker(t, w);
+        this.leaveWorker(t, w, nowMs);
         this.failAttempt(t, 'worker', nowMs);
       }
     }
@@ -345,8 +355,7 @@ export class GatewayCore {
     const w = this.workers.get(workerId);
     if (w === undefined) return false;
     w.draining = true;
-    this.touch(w);
-    this.refreshWorker(w, nowMs);
+    this.touch(w, nowMs);
     return true;
   }
 
@@ -436,9 +445,13 @@ export class GatewayCore {
 
   private route(t: Tracked, nowMs: number): WorkerState | undefined {
     const ids = this.workerIdsByModel.get(t.req.model) ?? NO_IDS;
-    const states = this.workersByModel.get(t.req.model) ?? NO_STATES;
-    for (const w of states) this.refreshWorker(w, nowMs);
-    const candidates = routableCandidates(states, t.req.model, t.excluded);
+    let candidates = this.routableByModel.get(t.req.model) ?? NO_VIEWS;
+    if (t.excluded !== undefined && candidates.length > 1) {
+      // A retry avoids the workers that failed it, unless no other worker is routable.
+      const excluded = t.excluded;
+      const others = candidates.filter((v) => !excluded.has(v.id));
+      if (others.length > 0) candidates = others;
+    }
     const picked = this.routing.pick(t.req, candidates, { nowMs, rng: this.rng, allWorkerIds: ids });
     return picked === undefined ? undefined : this.workers.get(picked.id);
   }
@@ -455,10 +468,32 @@ export class GatewayCore {
     const state = w.breaker.state(nowMs);
     const breakerUntil = state === 'closed' ? Number.POSITIVE_INFINITY : state === 'open' ? w.breaker.halfOpensAtMs(nowMs)! : nowMs;
     w.validUntilMs = Math.min(w.healthy ? w.heartbeat.deadlineMs() : Number.POSITIVE_INFINITY, breakerUntil);
+    this.syncRoutable(w);
   }
 
-  private touch(w: WorkerState | undefined): void {
-    if (w !== undefined) w.validUntilMs = Number.NEGATIVE_INFINITY;
+  /** Something about the worker changed (load, status, breaker): recompute its routability now. */
+  private touch(w: WorkerState | undefined, nowMs: number): void {
+    if (w === undefined) return;
+    w.validUntilMs = Number.NEGATIVE_INFINITY;
+    this.refreshWorker(w, nowMs);
+  }
+
+  private syncRoutable(w: WorkerState): void {
+    const r = isRoutable(w);
+    if (r === w.routable) return;
+    w.routable = r;
+    for (const m of w.models) {
+      let list = this.routableByModel.get(m);
+      if (list === undefined) this.routableByModel.set(m, (list = []));
+      if (r) {
+        let i = list.length;
+        while (i > 0 && list[i - 1]!.id > w.view.id) i--;
+        list.splice(i, 0, w.view);
+      } else {
+        const i = list.indexOf(w.view);
+        if (i >= 0) list.splice(i, 1);
+      }
+    }
   }
 
   private startOn(t: Tracked, w: WorkerState, nowMs: number): void {
@@ -470,7 +505,7 @@ export class GatewayCore {
     t.lastProgressMs = nowMs;
     w.view.inFlight++;
     w.breaker.onDispatch(nowMs);
-    this.touch(w);
+    this.touch(w, nowMs);
     this.routing.onDispatch?.(w.view.id, t.req, nowMs);
     this.arm(nowMs + this.config.breaker.timeoutMs, 'progress', t.req.id);
   }
@@ -480,9 +515,9 @@ export class GatewayCore {
   }
 
   /** The job no longer occupies its worker (t.workerId is kept: a retry excludes that worker). */
-  private leaveWorker(t: Tracked, w: WorkerState | undefined): void {
+  private leaveWorker(t: Tracked, w: WorkerState | undefined, nowMs: number): void {
     if (w !== undefined) w.view.inFlight--;
-    this.touch(w);
+    this.touch(w, nowMs);
   }
 
   /** An attempt failed (worker error, timeout, worker gone). Retry, or fail the job and its followers. */
@@ -525,7 +560,7 @@ export class GatewayCore {
     } else if (t.phase === 'running' && t.workerId !== undefined) {
       const w = this.workers.get(t.workerId);
       if (cancelOnWorker) this.out.push({ type: 'cancel', workerId: t.workerId, requestId: t.req.id });
-      this.leaveWorker(t, w);
+      this.leaveWorker(t, w, nowMs);
       this.drainQueues(nowMs);
     }
     if (t.fp !== undefined) this.coalescer.end(t.req.id);
@@ -584,8 +619,8 @@ export class GatewayCore {
   private fire(timer: Timer, nowMs: number): void {
     switch (timer.kind) {
       case 'batch':
-      case 'breaker':
         return; // releaseDueBatches / drainQueues run after every timer batch
+      case 'breaker':
       case 'heartbeat': {
         const w = this.workers.get(timer.id);
         if (w !== undefined) this.refreshWorker(w, nowMs);
@@ -619,7 +654,7 @@ export class GatewayCore {
           w.breaker.onTimeout(nowMs);
           this.wakeWhenBreakerCools(w, nowMs);
         }
-        this.leaveWorker(t, w);
+        this.leaveWorker(t, w, nowMs);
         this.failAttempt(t, 'timeout', nowMs);
         return;
       }
@@ -678,6 +713,7 @@ export class GatewayCore {
   private reindexModels(): void {
     this.workerIdsByModel.clear();
     this.workersByModel.clear();
+    this.routableByModel.clear();
     const ids = [...this.workers.keys()].sort();
     for (const id of ids) {
       const w = this.workers.get(id)!;
@@ -688,6 +724,9 @@ export class GatewayCore {
         let states = this.workersByModel.get(m);
         if (states === undefined) this.workersByModel.set(m, (states = []));
         states.push(w);
+        let views = this.routableByModel.get(m);
+        if (views === undefined) this.routableByModel.set(m, (views = []));
+        if (w.routable) views.push(w.view);
       }
     }
   }
@@ -726,7 +765,7 @@ export class GatewayCore {
 }
 
 const NO_IDS: readonly WorkerId[] = [];
-const NO_STATES: readonly WorkerState[] = [];
+const NO_VIEWS: readonly WorkerView[] = [];
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;

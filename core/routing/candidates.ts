@@ -11,6 +11,11 @@ export interface CandidateState {
   readonly breakerAllows: boolean;
 }
 
+/** Whether a worker may take one more request now (any model it serves). */
+export function isRoutable(w: CandidateState): boolean {
+  return w.healthy && !w.draining && w.breakerAllows && w.view.inFlight < w.view.maxConcurrent;
+}
+
 /**
  * Workers that may take one more request for `model` now. `exclude` removes workers a retry must
  * avoid (the one that just failed), unless that would leave no candidate at all.
@@ -23,8 +28,7 @@ export function routableCandidates(
   const out: WorkerView[] = [];
   let excluded: WorkerView[] | undefined;
   for (const w of workers) {
-    if (!w.healthy || w.draining || !w.breakerAllows || !w.models.has(model)) continue;
-    if (w.view.inFlight >= w.view.maxConcurrent) continue;
+    if (!isRoutable(w) || !w.models.has(model)) continue;
     if (exclude?.has(w.view.id)) (excluded ??= []).push(w.view);
     else out.push(w.view);
   }
