@@ -35,6 +35,8 @@ export interface GatewayOptions {
   readonly rng?: Rng;
   /** Fastify logger option; defaults to pino at config.logLevel. Tests pass false. */
   readonly logger?: FastifyServerOptions['logger'];
+  /** Where the default logger writes (stdout by default); tests capture it to check what is logged. */
+  readonly logStream?: { write(line: string): void };
 }
 
 export interface Gateway {
@@ -69,7 +71,11 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   const nextId = () => `${prefix}-${(seq++).toString(36)}`;
 
   const app = Fastify({
-    logger: opts.logger ?? { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
+    logger: opts.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
+      ...(opts.logStream !== undefined && { stream: opts.logStream }),
+    },
     bodyLimit: config.limits.bodyLimitBytes,
     // Slow-loris guards (Node's HTTP server: 408 and close). Node checks them every
     // connectionsCheckingInterval (30 s by default: far too coarse for a 10 s headers timeout).
