@@ -70,6 +70,10 @@ interface WorkerState extends CandidateState {
   lastSeenMs: number;
   /** Member of routableByModel (isRoutable, as of the last refresh). */
   routable: boolean;
+  /** Jobs running on this worker now; the progress watchdog checks them. */
+  readonly running: Set<Tracked>;
+  /** A 'progress' timer for this worker is pending (one per worker, not one per request). */
+  progressTimerArmed: boolean;
 }
 
 interface MutableView extends WorkerView {
@@ -301,6 +305,8 @@ export class GatewayCore {
         validUntilMs: Number.NEGATIVE_INFINITY,
         lastSeenMs: nowMs,
         routable: false,
+        running: new Set(),
+        progressTimerArmed: false,
       };
       this.workers.set(s.workerId, w);
     }
@@ -324,11 +330,9 @@ export class GatewayCore {
   onWorkerRemoved(workerId: WorkerId, nowMs: number): Command[] {
     const w = this.workers.get(workerId);
     if (w === undefined) return [];
-    for (const t of [...this.requests.values()]) {
-      if (t.phase === 'running' && t.workerId === workerId) {
-        this.leaveWorker(t, w, nowMs);
-        this.failAttempt(t, 'worker', nowMs);
-      }
+    for (const t of [...w.running]) {
+      this.leaveWorker(t, w, nowMs);
+      this.failAttempt(t, 'worker', nowMs);
     }
     this.workers.delete(workerId);
     this.routing.onWorkerRemoved?.(workerId);
@@ -507,7 +511,11 @@ export class GatewayCore {
     w.breaker.onDispatch(nowMs);
     this.touch(w, nowMs);
     this.routing.onDispatch?.(w.view.id, t.req, nowMs);
-    this.arm(nowMs + this.config.breaker.timeoutMs, 'progress', t.req.id);
+    w.running.add(t);
+    if (!w.progressTimerArmed) {
+      w.progressTimerArmed = true;
+      this.arm(nowMs + this.config.breaker.timeoutMs, 'progress', w.view.id);
+    }
   }
 
   private emitDispatches(groups: Map<WorkerId, InferenceRequest[]>): void {
@@ -516,7 +524,10 @@ export class GatewayCore {
 
   /** The job no longer occupies its worker (t.workerId is kept: a retry excludes that worker). */
   private leaveWorker(t: Tracked, w: WorkerState | undefined, nowMs: number): void {
-    if (w !== undefined) w.view.inFlight--;
+    if (w !== undefined) {
+      w.view.inFlight--;
+      w.running.delete(t);
+    }
     this.touch(w, nowMs);
   }
 
@@ -638,26 +649,8 @@ export class GatewayCore {
         this.rejectJob(t, 'queue_timeout', nowMs);
         return;
       }
-      case 'progress': {
-        const t = this.requests.get(timer.id);
-        if (t === undefined || t.phase !== 'running') return;
-        // A request waiting behind others on a live worker is queued, not failed: the timeout counts
-        // from the later of its own progress and anything heard from its worker (events, statuses).
-        const w = t.workerId === undefined ? undefined : this.workers.get(t.workerId);
-        const deadline = Math.max(t.lastProgressMs, w?.lastSeenMs ?? 0) + this.config.breaker.timeoutMs;
-        if (deadline > nowMs) {
-          this.arm(deadline, 'progress', t.req.id);
-          return;
-        }
-        this.out.push({ type: 'cancel', workerId: t.workerId!, requestId: t.req.id });
-        if (w !== undefined) {
-          w.breaker.onTimeout(nowMs);
-          this.wakeWhenBreakerCools(w, nowMs);
-        }
-        this.leaveWorker(t, w, nowMs);
-        this.failAttempt(t, 'timeout', nowMs);
-        return;
-      }
+      case 'progress':
+        return this.checkProgress(timer.id, nowMs);
       case 'follower': {
         const f = this.requests.get(timer.id);
         if (f === undefined || f.phase !== 'following') return;
@@ -670,6 +663,40 @@ export class GatewayCore {
         this.enterWaiting(f, nowMs);
         return;
       }
+    }
+  }
+
+  /**
+   * The no-progress watchdog of one worker. A request waiting behind others on a live worker is
+   * queued, not failed: its deadline counts from the later of its own progress (dispatch, tokens) and
+   * anything heard from its worker (events, statuses). Requests past it are cancelled there and
+   * retried or failed; the breaker hears of the timeout once. One timer per worker, re-armed for the
+   * earliest remaining deadline.
+   */
+  private checkProgress(workerId: WorkerId, nowMs: number): void {
+    const w = this.workers.get(workerId);
+    if (w === undefined) return;
+    w.progressTimerArmed = false;
+    const timeoutMs = this.config.breaker.timeoutMs;
+    let nextMs = Number.POSITIVE_INFINITY;
+    let timedOut: Tracked[] | undefined;
+    for (const t of w.running) {
+      const deadline = Math.max(t.lastProgressMs, w.lastSeenMs) + timeoutMs;
+      if (deadline <= nowMs) (timedOut ??= []).push(t);
+      else nextMs = Math.min(nextMs, deadline);
+    }
+    if (timedOut !== undefined) {
+      w.breaker.onTimeout(nowMs);
+      this.wakeWhenBreakerCools(w, nowMs);
+      for (const t of timedOut) {
+        this.out.push({ type: 'cancel', workerId, requestId: t.req.id });
+        this.leaveWorker(t, w, nowMs);
+        this.failAttempt(t, 'timeout', nowMs);
+      }
+    }
+    if (nextMs !== Number.POSITIVE_INFINITY && !w.progressTimerArmed) {
+      w.progressTimerArmed = true;
+      this.arm(nextMs, 'progress', workerId);
     }
   }
 
