@@ -64,9 +64,15 @@ def _reader(stream, inbox: "queue.Queue", out: Output) -> None:
             continue
         try:
             msg = json.loads(line)
-        except (ValueError, UnicodeDecodeError) as e:
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
+            # RecursionError: a line nested deeper than the interpreter's recursion limit
+            # ('[' * 100000). Uncaught, it killed this thread and the runtime stopped reading.
             out.send({"jsonrpc": "2.0", "id": None,
-                      "error": RpcError(PARSE_ERROR, f"parse error: {e}").to_json()})
+                      "error": RpcError(PARSE_ERROR, f"parse error: {type(e).__name__}: {str(e)[:200]}").to_json()})
+            continue
+        except Exception as e:  # noqa: BLE001 - the reader must never die on a bad line
+            out.send({"jsonrpc": "2.0", "id": None,
+                      "error": RpcError(PARSE_ERROR, f"parse error: {type(e).__name__}").to_json()})
             continue
         inbox.put((t, msg))
     inbox.put((time.perf_counter(), _EOF))

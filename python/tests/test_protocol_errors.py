@@ -23,6 +23,15 @@ def test_malformed_line_gets_parse_error_and_server_keeps_serving(server):
     assert server.call("health")["status"] == "ok"
 
 
+def test_deeply_nested_line_gets_parse_error_and_reader_survives(server):
+    # Regression (found by live/worker/runtime-fuzz.test.ts): json.loads raised RecursionError,
+    # which killed the reader thread; the runtime then never read stdin again.
+    for line in ("[" * 100_000, '{"a":' * 50_000):
+        server.send_raw(line + "\n")
+        assert _next_unrouted(server)["error"]["code"] == -32700
+    assert server.call("health")["status"] == "ok"
+
+
 @pytest.mark.parametrize("line", [
     "[1, 2, 3]",
     '"just a string"',
