@@ -143,11 +143,12 @@ describe('python runtime stdio fuzz', () => {
   it('still generates afterwards', async () => {
     rt.child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 'final', method: 'generate', params: { model: 'tiny', prompt: 'Hello', max_tokens: 4, temperature: 0, request_id: 'final-req' } })}\n`);
     const end = Date.now() + 60_000;
-    let result: { result?: { usage?: { completion_tokens?: number } } } | undefined;
+    type Answer = { id?: unknown; error?: unknown; result?: { usage?: { completion_tokens?: number } } };
+    let result: Answer | undefined;
     while (Date.now() < end && result === undefined) {
       for (const l of rt.lines) {
-        const m = JSON.parse(l) as { id?: unknown; result?: unknown; error?: unknown };
-        if (m.id === 'final' && (m.result !== undefined || m.error !== undefined)) result = m as typeof result;
+        const m = JSON.parse(l) as Answer;
+        if (m.id === 'final' && (m.result !== undefined || m.error !== undefined)) result = m;
       }
       if (result === undefined) await new Promise((r) => setTimeout(r, 20));
     }
