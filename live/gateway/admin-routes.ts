@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from './context.js';
 import { GatewayHttpError } from './errors.js';
+import { DEFAULT_ROLLING, type RollingRestartOptions } from './rolling-restart.js';
 import type { WorkerLink } from './worker-link.js';
 
 const MODEL_BODY = {
@@ -60,8 +61,49 @@ export async function adminRoutes(app: FastifyInstance, opts: { ctx: GatewayCont
     if (out.every((r) => !r.ok)) throw new GatewayHttpError('worker_error', `${load ? 'LoadModel' : 'UnloadModel'} failed on every worker: ${out.map((r) => r.error).join('; ')}`);
     return { model: body.model, results: out };
   };
+  // Rolling restart: POST /admin/restart?rolling=true[&wait=true] { workers?, minHealthyWorkers?, … }
+  // → 202 and the status (200 with the final status when wait=true); GET /admin/restart → status.
+  app.get('/admin/restart', async () => {
+    if (ctx.rolling === undefined) throw new GatewayHttpError('restart_unavailable');
+    return ctx.rolling.status;
+  });
+  app.post<{ Querystring: { rolling?: string; wait?: string }; Body: Partial<RollingRestartOptions> | null | undefined }>('/admin/restart', {
+    schema: {
+      // query strings are not coerced (ajv coerceTypes: false): booleans are spelled out
+      querystring: { type: 'object', properties: { rolling: { type: 'string', enum: BOOL_QUERY }, wait: { type: 'string', enum: BOOL_QUERY } } },
+      body: {
+        type: ['object', 'null'],
+        properties: {
+          workers: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 128 }, maxItems: 1024 },
+          minHealthyWorkers: { type: 'integer', minimum: 0, maximum: 1024 },
+          waitHealthyMs: { type: 'integer', minimum: 0, maximum: 3_600_000 },
+          drainTimeoutMs: { type: 'integer', minimum: 0, maximum: 3_600_000 },
+          readyTimeoutMs: { type: 'integer', minimum: 1, maximum: 3_600_000 },
+        },
+      },
+    },
+  }, async (request, reply) => {
+    const rolling = ctx.rolling;
+    if (rolling === undefined) throw new GatewayHttpError('restart_unavailable');
+    if (!queryTrue(request.query.rolling ?? 'true')) throw new GatewayHttpError('invalid_request', 'Only rolling restarts are supported (rolling=true).', 'rolling');
+    if (rolling.busy) throw new GatewayHttpError('restart_in_progress');
+    const body = request.body ?? {};
+    for (const id of body.workers ?? []) linkOf(ctx, id);
+    const done = rolling.start({ ...DEFAULT_ROLLING, ...body });
+    if (queryTrue(request.query.wait)) return done;
+    reply.code(202);
+    return rolling.status;
+  });
+
   app.post('/admin/models/load', { schema: { body: MODEL_BODY } }, modelChange(true));
   app.post('/admin/models/unload', { schema: { body: MODEL_BODY } }, modelChange(false));
+}
+
+const BOOL_QUERY = ['true', 'false', '1', '0', ''];
+
+/** "?rolling", "?rolling=1", "?rolling=true" are true. */
+function queryTrue(v: string | undefined): boolean {
+  return v === '' || v === '1' || v === 'true';
 }
 
 function linkOf(ctx: GatewayContext, id: string): WorkerLink {

@@ -6,6 +6,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Authenticator, Identity } from './auth.js';
 import type { CoreDriver } from './core-driver.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { RollingRestarter } from './rolling-restart.js';
 import type { WorkerLink } from './worker-link.js';
 
 export interface GatewayContext {
@@ -16,6 +17,8 @@ export interface GatewayContext {
   readonly metrics: GatewayMetrics;
   readonly auth: Authenticator;
   readonly links: ReadonlyMap<string, WorkerLink>;
+  /** Rolling restarts, when the process owner can restart workers (GatewayOptions.restartWorker). */
+  readonly rolling: RollingRestarter | undefined;
   /** A new id for the core (job id / request_id on the worker); unique per process. */
   nextRequestId(): string;
 }

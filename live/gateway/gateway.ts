@@ -23,6 +23,7 @@ import { errorBody, errorStatus, GatewayHttpError, type AnyErrorCode } from './e
 import { GatewayMetrics } from './metrics.js';
 import { openaiRoutes } from './openai-routes.js';
 import { RouteTable } from './openapi.js';
+import { RollingRestarter, type RestartWorkerHook } from './rolling-restart.js';
 import { toGenerateRequest } from './request-mapping.js';
 import { WorkerLink, type LinkLogger } from './worker-link.js';
 
@@ -35,12 +36,16 @@ export interface GatewayOptions {
   readonly rng?: Rng;
   /** Fastify logger option; defaults to pino at config.logLevel. Tests pass false. */
   readonly logger?: FastifyServerOptions['logger'];
+  /** Restarts one worker process at the same id and address (enables POST /admin/restart). */
+  readonly restartWorker?: RestartWorkerHook;
   /** Where the default logger writes (stdout by default); tests capture it to check what is logged. */
   readonly logStream?: { write(line: string): void };
 }
 
 export interface Gateway {
   readonly app: FastifyInstance;
+  /** Present when GatewayOptions.restartWorker was given. */
+  readonly rolling: RollingRestarter | undefined;
   readonly core: GatewayCore;
   readonly driver: CoreDriver;
   readonly links: ReadonlyMap<string, WorkerLink>;
@@ -151,7 +156,8 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   driver.onBatch = (n) => metrics.batchSize.observe(n);
 
   const auth = new Authenticator(config.auth);
-  const ctx: GatewayContext = { config, core, driver, clock, metrics, auth, links, nextRequestId: nextId };
+  const rolling = opts.restartWorker === undefined ? undefined : new RollingRestarter({ core, clock, links, restartWorker: opts.restartWorker });
+  const ctx: GatewayContext = { config, core, driver, clock, metrics, auth, links, rolling, nextRequestId: nextId };
 
   installErrorHandling(app, routes);
   // Hooks on the hot path are callback-style: an async hook costs a promise per request.
@@ -239,7 +245,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     link.close();
   };
   return {
-    app, core, driver, links, registry, addWorker, removeWorker,
+    app, core, driver, links, registry, rolling, addWorker, removeWorker,
     async start() {
       await Promise.all([...links.values()].map((l) => l.start()));
       workerRegistry = await attachRegistry(config.registry, {
