@@ -9,19 +9,13 @@
 //               the breaker; any failure re-opens it for another cooldown.
 //
 // The window is a ring of 1-second buckets (bounded memory whatever the request rate).
+import type { BreakerConfig } from '../config/types.js';
 import { invariant } from '../util/assert.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
-export interface BreakerParams {
-  readonly timeoutMs: number;
-  readonly errorRateMax: number;
-  readonly errorWindowMs: number;
-  readonly volumeMin: number;
-  readonly healthFailuresMax: number;
-  readonly cooldownMs: number;
-  readonly halfOpenProbesMax: number;
-}
+/** The breaker's parameters are its config section (core/config/types.ts) minus the on/off switch. */
+export type BreakerParams = Omit<BreakerConfig, 'enabled'>;
 
 /** Legal transitions; anything else is a bug (asserted). */
 const LEGAL: Readonly<Record<BreakerState, readonly BreakerState[]>> = {

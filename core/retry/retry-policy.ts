@@ -1,17 +1,13 @@
 // The retry decision: may this failed attempt be tried again, and when?
 // Never when tokens already reached the client (the stream cannot be replayed without duplicating
 // output), never past attemptsMax, never when the budget is exhausted.
+import type { RetryConfig } from '../config/types.js';
 import type { Rng } from '../types.js';
 import { fullJitterDelayMs } from './backoff.js';
 import { RetryBudget } from './retry-budget.js';
 
-export interface RetryParams {
-  readonly attemptsMax: number;
-  readonly baseDelayMs: number;
-  readonly capDelayMs: number;
-  readonly budgetTokensMax: number;
-  readonly budgetTokenRatio: number;
-}
+/** The retry policy's parameters are its config section (core/config/types.ts). */
+export type RetryParams = RetryConfig;
 
 export type RetryDecision =
   | { readonly retry: true; readonly delayMs: number }
