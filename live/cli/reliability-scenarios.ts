@@ -96,7 +96,6 @@ export async function workerKillScenario(size: ScenarioSize): Promise<ScenarioRe
     const unhealthyMs = Date.now() - tKill;
     await sleep(300);
     revived = await echoAt('w2', addr(2), ECHO_SLOW);
-    const tBack = Date.now();
     const recoveredMs = await waitFor(() => {
       const v = workerView(gw, 'w2');
       return v !== undefined && v.breaker === 'closed' && v.healthy && revived!.counters.requests > 0;
