@@ -12,9 +12,16 @@
 //   worker   WorkerNodeOptions fields for every worker (maxConcurrent, kvCapacityBytes, …)
 //   gateway  live gateway config fields merged over the generated one (limits, core, logLevel, …)
 // Flags override the file.
+//
+// npm run cluster -- restart --rolling [--min-healthy N] [--url URL --admin-key KEY]
+//   asks a running cluster (found through its state file in the temp directory, or --url/--admin-key)
+//   for a rolling restart: one worker process at a time is drained (no new work, in-flight finishes),
+//   restarted on the same socket and waited for until healthy; a watchdog never takes a worker out
+//   while fewer than --min-healthy (default 1) other workers are healthy. Exit 0 when every worker
+//   was restarted.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,8 +56,15 @@ interface WorkerProc {
   exited: Promise<void>;
 }
 
-const { values } = parseArgs({
+const STATE_FILE = join(tmpdir(), `mlx-serving-cluster-${process.getuid?.() ?? 0}.json`);
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
+    rolling: { type: 'boolean', default: false },
+    'min-healthy': { type: 'string' },
+    url: { type: 'string' },
+    'admin-key': { type: 'string' },
     workers: { type: 'string' },
     model: { type: 'string' },
     runtimes: { type: 'string' },
@@ -66,6 +80,36 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
   process.exit(0);
+}
+
+if (positionals[0] === 'restart') {
+  await restartCommand();
+}
+
+async function restartCommand(): Promise<never> {
+  if (!values.rolling) {
+    process.stderr.write('only rolling restarts are supported: npm run cluster -- restart --rolling\n');
+    process.exit(2);
+  }
+  let url = values.url;
+  let key = values['admin-key'];
+  if (url === undefined || key === undefined) {
+    if (!existsSync(STATE_FILE)) {
+      process.stderr.write(`no running cluster found (${STATE_FILE}); pass --url and --admin-key\n`);
+      process.exit(2);
+    }
+    const st = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as { url: string; adminKey: string };
+    url ??= st.url;
+    key ??= st.adminKey;
+  }
+  const body = values['min-healthy'] !== undefined ? { minHealthyWorkers: int('min-healthy', values['min-healthy'], 0, WORKERS_MAX) } : {};
+  process.stderr.write(`[cluster] rolling restart via ${url}/admin/restart …\n`);
+  const res = await fetch(`${url}/admin/restart?rolling=true&wait=true`, {
+    method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const out = await res.text();
+  process.stdout.write(`${out}\n`);
+  process.exit(res.status === 200 && (JSON.parse(out) as { state?: string }).state === 'done' ? 0 : 1);
 }
 
 const file: ClusterFile = values.config !== undefined ? (JSON.parse(readFileSync(values.config, 'utf8')) as ClusterFile) : {};
@@ -157,6 +201,11 @@ async function teardown(reason: string): Promise<void> {
     }));
     await nats?.stop();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    try {
+      unlinkSync(STATE_FILE);
+    } catch {
+      // not written, or already gone
+    }
     log('stopped');
   })();
   return tearingDown;
@@ -183,8 +232,25 @@ async function main(): Promise<void> {
     workers: nats === undefined ? workers.map((w) => ({ id: w.id, address: w.address })) : [],
     ...(nats !== undefined && { registry: { type: 'nats', url: nats.url } }),
   });
-  gateway = buildGateway({ config });
+  // Rolling restarts (POST /admin/restart): stop the worker process (it drains and exits), start a
+  // new one with the same id on the same socket.
+  const restartWorker = async (id: string) => {
+    const old = workers.find((w) => w.id === id);
+    if (old === undefined) throw new Error(`no worker process ${id}`);
+    workers.splice(workers.indexOf(old), 1);
+    if (old.child.exitCode === null && old.child.signalCode === null) {
+      old.child.kill('SIGTERM');
+      const t = setTimeout(() => old.child.kill('SIGKILL'), WORKER_STOP_TIMEOUT_MS);
+      await old.exited;
+      clearTimeout(t);
+    }
+    log(`worker ${id} stopped; starting it again …`);
+    await startWorkerProcess(id, model, nats?.url);
+    log(`worker ${id} restarted`);
+  };
+  gateway = buildGateway({ config, restartWorker });
   const url = await gateway.start();
+  writeFileSync(STATE_FILE, JSON.stringify({ url, adminKey, pid: process.pid }), { mode: 0o600 });
   const base = `${url}/v1`;
   process.stdout.write([
     '',

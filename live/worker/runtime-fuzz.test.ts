@@ -80,6 +80,10 @@ function startRuntime(model: string): Runtime {
     cwd: PYTHON_DIR, env: { ...process.env, PYTHONPATH: PYTHON_DIR, PYTHONUNBUFFERED: '1', OPENBLAS_NUM_THREADS: '1' }, stdio: ['pipe', 'pipe', 'pipe'],
   });
   const rt: Runtime = { child, lines: [], badLines: [], exited: false };
+  // never leave a runtime behind, even when the test process is torn down before afterAll
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  child.once('exit', () => process.off('exit', reap));
   let partial = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     const parts = (partial + chunk).split('\n');
@@ -122,7 +126,7 @@ describe('python runtime stdio fuzz', () => {
   afterAll(async () => {
     if (rt === undefined || rt.exited) return;
     rt.child.stdin.end();
-    const t = setTimeout(() => rt.child.kill('SIGKILL'), 15_000);
+    const t = setTimeout(() => rt.child.kill('SIGKILL'), 5_000);
     await new Promise((r) => rt.child.once('exit', r));
     clearTimeout(t);
   }, 30_000);
