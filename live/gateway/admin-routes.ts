@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from './context.js';
 import { GatewayHttpError } from './errors.js';
-import { DEFAULT_ROLLING, type RollingRestartOptions } from './rolling-restart.js';
+import { DEFAULT_ROLLING, type RollingRestarter, type RollingRestartOptions } from './rolling-restart.js';
 import type { WorkerLink } from './worker-link.js';
 
 const MODEL_BODY = {
@@ -63,10 +63,16 @@ export async function adminRoutes(app: FastifyInstance, opts: { ctx: GatewayCont
   };
   // Rolling restart: POST /admin/restart?rolling=true[&wait=true] { workers?, minHealthyWorkers?, … }
   // → 202 and the status (200 with the final status when wait=true); GET /admin/restart → status.
-  app.get('/admin/restart', async () => {
-    if (ctx.rolling === undefined) throw new GatewayHttpError('restart_unavailable');
-    return ctx.rolling.status;
-  });
+  // Only where the process owner can restart workers (GatewayOptions.restartWorker): else 404.
+  const rolling = ctx.rolling;
+  if (rolling !== undefined) restartRoutes(app, ctx, rolling);
+
+  app.post('/admin/models/load', { schema: { body: MODEL_BODY } }, modelChange(true));
+  app.post('/admin/models/unload', { schema: { body: MODEL_BODY } }, modelChange(false));
+}
+
+function restartRoutes(app: FastifyInstance, ctx: GatewayContext, rolling: RollingRestarter): void {
+  app.get('/admin/restart', async () => rolling.status);
   app.post<{ Querystring: { rolling?: string; wait?: string }; Body: Partial<RollingRestartOptions> | null | undefined }>('/admin/restart', {
     schema: {
       // query strings are not coerced (ajv coerceTypes: false): booleans are spelled out
@@ -83,8 +89,6 @@ export async function adminRoutes(app: FastifyInstance, opts: { ctx: GatewayCont
       },
     },
   }, async (request, reply) => {
-    const rolling = ctx.rolling;
-    if (rolling === undefined) throw new GatewayHttpError('restart_unavailable');
     if (!queryTrue(request.query.rolling ?? 'true')) throw new GatewayHttpError('invalid_request', 'Only rolling restarts are supported (rolling=true).', 'rolling');
     if (rolling.busy) throw new GatewayHttpError('restart_in_progress');
     const body = request.body ?? {};
@@ -94,9 +98,6 @@ export async function adminRoutes(app: FastifyInstance, opts: { ctx: GatewayCont
     reply.code(202);
     return rolling.status;
   });
-
-  app.post('/admin/models/load', { schema: { body: MODEL_BODY } }, modelChange(true));
-  app.post('/admin/models/unload', { schema: { body: MODEL_BODY } }, modelChange(false));
 }
 
 const BOOL_QUERY = ['true', 'false', '1', '0', ''];

@@ -17,7 +17,6 @@ export const HTTP_ERRORS = {
   request_timeout: { status: 504, type: 'timeout_error', message: 'The request did not finish within the gateway timeout.' },
   slow_client: { status: 499, type: 'invalid_request_error', message: 'The client did not read the stream fast enough; the request was cancelled.' },
   shutting_down: { status: 503, type: 'server_error', message: 'The gateway is shutting down.' },
-  restart_unavailable: { status: 501, type: 'server_error', message: 'This gateway cannot restart its workers (no process owner hook).' },
   restart_in_progress: { status: 409, type: 'invalid_request_error', message: 'A rolling restart is already running.' },
   worker_not_found: { status: 404, type: 'invalid_request_error', message: 'No such worker.' },
   internal_error: { status: 500, type: 'server_error', message: 'Internal gateway error.' },
