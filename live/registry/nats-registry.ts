@@ -15,6 +15,12 @@
 //   removed    the record was deleted (graceful stop) or no heartbeat for the bucket's TTL
 // The bucket's max age expires records on the server too, but NATS 2.9 writes no marker when it
 // does, so the watcher runs its own clock; both use the same TTL.
+//
+// NATS unreachable (issue 8): silence then says nothing about the workers, so while the watcher's
+// connection is down its view is frozen — no worker turns unhealthy or expires, the gateway keeps
+// routing to the workers it knows. On reconnect every known worker gets a fresh grace period (its
+// heartbeat age restarts at 0), the watch is re-opened (current records first, then live updates) and
+// the clocks run again. Workers keep reconnecting (forever) and heartbeat at once when they are back.
 import { connect, type KV, type KvEntry, type NatsConnection, type QueuedIterator } from 'nats';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { ModelInfoMsg, WorkerStatusMsg } from '../shared/proto.js';
@@ -134,6 +140,11 @@ export async function startNatsRegistration(info: RegistrationInfo, natsUrl: str
     throw err;
   }
   schedule();
+  void (async () => {
+    for await (const st of nc.status()) {
+      if (st.type === 'reconnect' && timer !== undefined) beat().catch((err: unknown) => opts.onError?.(err as Error));
+    }
+  })().catch(() => undefined);
   return {
     key,
     get beats() {
@@ -236,7 +247,8 @@ export async function watchNatsRegistry(natsUrl: string, onChange: (change: Regi
     const seenAt = initial ? Math.min(nowWall, e.created.getTime()) : nowWall;
     keyToId.set(e.key, rec.id);
     const prev = known.get(rec.id);
-    const next = { record: rec, healthy: rec.healthy, lastHeartbeatWallMs: seenAt };
+    // Never backwards: a re-opened watch replays records older than the reconnect grace.
+    const next = { record: rec, healthy: rec.healthy, lastHeartbeatWallMs: prev === undefined ? seenAt : Math.max(seenAt, prev.lastHeartbeatWallMs) };
     known.set(rec.id, next);
     if (prev === undefined) {
       emit({ type: 'added', worker: view(rec.id) });
@@ -248,7 +260,9 @@ export async function watchNatsRegistry(natsUrl: string, onChange: (change: Regi
     }
   };
 
+  let connected = true;
   const check = () => {
+    if (!connected) return; // NATS unreachable: the view is frozen
     const nowWall = clock.wallMs();
     for (const [id, w] of known) {
       const ageMs = nowWall - w.lastHeartbeatWallMs;
@@ -271,23 +285,72 @@ export async function watchNatsRegistry(natsUrl: string, onChange: (change: Regi
     markInitialized = r;
   });
   let initialPending = true;
-  const iter: QueuedIterator<KvEntry> = await kv.watch({
-    key: '>',
-    initializedFn: () => {
-      initialPending = false;
-      markInitialized();
-    },
-  });
-  void (async () => {
-    try {
-      for await (const e of iter) {
-        if (stopped) break;
-        onEntry(e, initialPending);
-      }
-    } catch (err) {
-      if (!stopped) opts.onError?.(err as Error);
+  let iter: QueuedIterator<KvEntry> | undefined;
+  const openWatch = async (): Promise<void> => {
+    let pending = true;
+    const it: QueuedIterator<KvEntry> = await kv.watch({
+      key: '>',
+      initializedFn: () => {
+        pending = false;
+        initialPending = false;
+        markInitialized();
+      },
+    });
+    if (stopped) {
+      it.stop();
+      return;
     }
-  })();
+    iter = it;
+    void (async () => {
+      try {
+        for await (const e of it) {
+          if (stopped || iter !== it) break;
+          onEntry(e, pending || initialPending);
+        }
+      } catch (err) {
+        if (!stopped && iter === it) opts.onError?.(err as Error);
+      }
+    })();
+  };
+  await openWatch();
+  // Connection lost: freeze. Back: grace for every known worker, re-open the watch (retrying while
+  // JetStream recovers), then run the clocks again.
+  let reopening = false;
+  const reopen = async () => {
+    if (reopening) return;
+    reopening = true;
+    try {
+      for (let attempt = 0; !stopped; attempt++) {
+        try {
+          iter?.stop();
+          iter = undefined;
+          await openWatch();
+          return;
+        } catch (err) {
+          if (attempt === 0) opts.onError?.(new Error(`registry: re-opening the watch after reconnect failed (retrying): ${(err as Error).message}`));
+          await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)).unref());
+        }
+      }
+    } finally {
+      reopening = false;
+    }
+  };
+  void (async () => {
+    for await (const st of nc.status()) {
+      if (stopped) break;
+      if (st.type === 'disconnect') {
+        if (connected) opts.onError?.(new Error('registry: NATS connection lost; keeping the known workers until it is back'));
+        connected = false;
+      } else if (st.type === 'reconnect') {
+        const nowWall = clock.wallMs();
+        for (const w of known.values()) w.lastHeartbeatWallMs = Math.max(w.lastHeartbeatWallMs, nowWall);
+        await reopen();
+        const graceFrom = clock.wallMs();
+        for (const w of known.values()) w.lastHeartbeatWallMs = Math.max(w.lastHeartbeatWallMs, graceFrom);
+        connected = true;
+      }
+    }
+  })().catch(() => undefined);
   const checkMs = opts.checkIntervalMs ?? 250;
   const timer = setInterval(check, checkMs);
   timer.unref();
@@ -306,7 +369,7 @@ export async function watchNatsRegistry(natsUrl: string, onChange: (change: Regi
       stopped = true;
       clearInterval(timer);
       clearTimeout(initTimeout);
-      iter.stop();
+      iter?.stop();
       await nc.drain().catch(() => nc.close());
     },
   };

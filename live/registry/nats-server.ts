@@ -27,9 +27,22 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startNatsServer(opts: { binary?: string; readyTimeoutMs?: number } = {}): Promise<NatsServer> {
-  const port = await freePort();
-  const storeDir = mkdtempSync(join(tmpdir(), 'mlx-nats-'));
+export interface NatsServerOptions {
+  readonly binary?: string;
+  readonly readyTimeoutMs?: number;
+  /** A fixed port (restart tests: the same URL again); a free port by default. */
+  readonly port?: number;
+  /** An existing JetStream store directory, kept on stop (restart tests); a fresh one, removed on stop, by default. */
+  readonly storeDir?: string;
+}
+
+export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
+  const port = opts.port ?? (await freePort());
+  const ownStore = opts.storeDir === undefined;
+  const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'mlx-nats-'));
+  const removeStore = () => {
+    if (ownStore) rmSync(storeDir, { recursive: true, force: true });
+  };
   const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir];
   const guard = '"$0" "$@" & p=$!; cat > /dev/null; kill $p 2>/dev/null; wait $p';
   const child = spawn('sh', ['-c', guard, opts.binary ?? 'nats-server', ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -60,7 +73,7 @@ export async function startNatsServer(opts: { binary?: string; readyTimeoutMs?: 
   } catch (err) {
     child.stdin?.end();
     child.kill('SIGKILL');
-    rmSync(storeDir, { recursive: true, force: true });
+    removeStore();
     throw err;
   }
   return {
@@ -74,7 +87,7 @@ export async function startNatsServer(opts: { binary?: string; readyTimeoutMs?: 
         await exited;
         clearTimeout(t);
       }
-      rmSync(storeDir, { recursive: true, force: true });
+      removeStore();
     },
   };
 }
