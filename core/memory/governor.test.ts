@@ -191,6 +191,17 @@ describe('MemoryGovernor: models', () => {
     expect(g.idleModels(5000)).toEqual(['B']);
     expect(g.loadedModels()).toEqual([]);
   });
+
+  it('forgets a model unloaded by other means: it frees its modelsMax place at once', () => {
+    const g = gov();
+    g.useModel('A', 0);
+    g.useModel('B', 10);
+    expect(g.forgetModel('A')).toBe(true);
+    expect(g.forgetModel('A')).toBe(false);
+    expect(g.loadedModels()).toEqual(['B']);
+    expect(g.useModel('C', 20)).toEqual({ unload: [] }); // no victim needed
+    expect(g.idleModels(10_000)).toEqual(['B', 'C']);
+  });
 });
 
 describe('MemoryGovernor: invariants under random sequences', () => {

@@ -150,6 +150,14 @@ export class MemoryGovernor {
     return out;
   }
 
+  /**
+   * Forgets a model that was unloaded by other means (an admin unload): it no longer counts toward
+   * modelsMax. Its running sequences (if any) still end normally. Returns whether it was known.
+   */
+  forgetModel(model: string): boolean {
+    return this.models.delete(model);
+  }
+
   loadedModels(): readonly string[] {
     return [...this.models.keys()];
   }

@@ -43,11 +43,27 @@ export interface WorkerNodeConfig {
     readonly onStart: boolean;
   };
   readonly readyTimeoutMs: number;
+  /**
+   * A loaded model with no request for this long is unloaded (its runtimes stop); it stays configured
+   * and reloads on its next request. Default core's memory.idleUnloadMs (600 000 ms); 0 disables.
+   */
+  readonly idleUnloadMs: number;
+  /** How often idle models are looked for (default idleUnloadMs / 4, within [50, 10 000] ms). */
+  readonly idleCheckMs: number;
+  /** How long a request for an idle-unloaded model waits for it to reload; beyond: Error `runtime_unavailable`. */
+  readonly reloadWaitMs: number;
+  /**
+   * Pre-warm: a model with at least `minRequests` requests in the last `windowMs` is hot: when it
+   * turns idle it is kept loaded and its runtime gets a warmup generate instead of being unloaded.
+   * minRequests 0 disables (every idle model unloads).
+   */
+  readonly prewarm: { readonly windowMs: number; readonly minRequests: number };
   /** Deadline of unary runtime calls (stats, embed, load). */
   readonly runtimeCallTimeoutMs: number;
 }
 
-export type WorkerNodeOptions = Partial<Omit<WorkerNodeConfig, 'restart' | 'warmup' | 'models'>> & {
+export type WorkerNodeOptions = Partial<Omit<WorkerNodeConfig, 'restart' | 'warmup' | 'models' | 'prewarm'>> & {
+  readonly prewarm?: Partial<WorkerNodeConfig['prewarm']>;
   readonly id: string;
   readonly models?: readonly (Omit<ModelSpec, 'runtimes'> & { runtimes?: number })[];
   readonly restart?: Partial<WorkerNodeConfig['restart']>;
@@ -58,6 +74,7 @@ const MEM = DEFAULT_GATEWAY_CONFIG.memory;
 
 export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
   const maxConcurrent = o.maxConcurrent ?? 64;
+  const idleUnloadMs = o.idleUnloadMs ?? MEM.idleUnloadMs;
   const cfg: WorkerNodeConfig = {
     id: o.id,
     models: (o.models ?? []).map((m) => ({ id: m.id, path: m.path, runtimes: m.runtimes ?? 1 })),
@@ -76,6 +93,10 @@ export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
     waitingMax: o.waitingMax ?? 1024,
     warmup: { poolFraction: MEM.warmupPoolFraction, refillMs: MEM.warmupRefillMs, idleCheckMs: 1000, requestTimeoutMs: 30_000, onStart: true, ...o.warmup },
     readyTimeoutMs: o.readyTimeoutMs ?? 120_000,
+    idleUnloadMs,
+    idleCheckMs: o.idleCheckMs ?? Math.min(10_000, Math.max(50, Math.floor(idleUnloadMs / 4))),
+    reloadWaitMs: o.reloadWaitMs ?? 120_000,
+    prewarm: { windowMs: 3_600_000, minRequests: 100, ...o.prewarm },
     runtimeCallTimeoutMs: o.runtimeCallTimeoutMs ?? 30_000,
   };
   check(/^[A-Za-z0-9_.:-]{1,128}$/.test(cfg.id), 'id', `must match [A-Za-z0-9_.:-]{1,128}, got ${JSON.stringify(cfg.id)}`);
@@ -92,6 +113,10 @@ export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
   }
   check(cfg.kvCapacityBytes > 0, 'kvCapacityBytes', 'must be > 0');
   check(cfg.watermarkFraction > 0 && cfg.watermarkFraction <= 1, 'watermarkFraction', 'must be in (0, 1]');
+  check(Number.isFinite(cfg.idleUnloadMs) && cfg.idleUnloadMs >= 0, 'idleUnloadMs', 'must be a finite number ≥ 0 (0 disables)');
+  check(cfg.idleCheckMs >= 10, 'idleCheckMs', 'must be ≥ 10');
+  check(cfg.reloadWaitMs >= 1, 'reloadWaitMs', 'must be ≥ 1');
+  check(cfg.prewarm.windowMs >= 1 && Number.isInteger(cfg.prewarm.minRequests) && cfg.prewarm.minRequests >= 0, 'prewarm', 'needs windowMs ≥ 1 and an integer minRequests ≥ 0');
   check(cfg.crashRetriesMax >= 0 && cfg.crashRetriesMax <= 10, 'crashRetriesMax', 'must be in [0, 10]');
   check(cfg.restart.baseMs >= 1 && cfg.restart.maxMs >= cfg.restart.baseMs, 'restart', 'needs 1 ≤ baseMs ≤ maxMs');
   return cfg;

@@ -14,6 +14,21 @@
 //      the next alive runtime, so a crash costs latency, not an error; after a token it is an Error;
 //   5. a cancel (Cancel message, cancelled call) or the deadline sends the runtime `cancel`.
 // Runtime JSON-RPC errors are mapped by errors.ts (client_fault for -32602 invalid params).
+//
+// Idle unload, reload on demand, pre-warm (issue 8):
+//   - every idleCheckMs, core's MemoryGovernor names the models with no running sequence whose last
+//     use (admission, end of a request) is idleUnloadMs old; each one's runtimes are stopped (the
+//     whole pool: a runtime serves one model, so stopping it is what frees the memory). The model
+//     stays configured: Models reports it `loaded: false`, Stats keeps it in `models` (so gateways
+//     keep routing it here) but its runtimes no longer count in runtimesAlive/runtimesTotal;
+//   - a Generate for such a model starts its pool again (one load shared by all requests that wait)
+//     and is then admitted as usual; it waits at most reloadWaitMs (or its deadline) for the load,
+//     then ends with `runtime_unavailable` (or `deadline_exceeded`); a failed load ends it with the
+//     load's error. A new runtime is warmed (warmupGenerate) before it takes the request;
+//   - pre-warm: a model that got at least prewarm.minRequests requests within the last
+//     prewarm.windowMs is "hot": when it turns idle it is kept loaded (re-registered with the governor)
+//     and one of its runtimes gets a warmup generate, every idleUnloadMs while it stays hot.
+//   An admin UnloadModel forgets the model entirely (governor.forgetModel): it no longer reloads.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -48,6 +63,23 @@ export interface ModelEntry {
   readonly bytes: number;
   readonly pool: RuntimePool;
   kvBytesPerToken: number;
+}
+
+/** A configured model whose runtimes were stopped for idleness: it reloads on its next request. */
+interface IdleModel {
+  readonly spec: ModelSpec;
+  readonly version: string;
+  readonly bytes: number;
+}
+
+export interface ModelLifecycleCounters {
+  /** Models unloaded for idleness. */
+  idleUnloads: number;
+  /** Reloads started by a request for an idle-unloaded model. */
+  reloads: number;
+  /** Idle models kept loaded (and warmed) because they are hot. */
+  prewarms: number;
+  prewarmFailures: number;
 }
 
 export interface WorkerCounters {
@@ -94,6 +126,13 @@ export class WorkerNode {
   readonly counters: WorkerCounters = { requests: 0, completed: 0, failed: 0, cancelled: 0, refused: 0, crashRetries: 0, deadlineExceeded: 0 };
   private readonly jobs = new Map<string, Job>();
   private readonly drainWaiters = new Set<() => void>();
+  readonly lifecycle: ModelLifecycleCounters = { idleUnloads: 0, reloads: 0, prewarms: 0, prewarmFailures: 0 };
+  private readonly idleUnloaded = new Map<string, IdleModel>();
+  private readonly loading = new Map<string, Promise<ModelEntry>>();
+  private readonly unloading = new Map<string, Promise<void>>();
+  /** Per model, the arrival times of its last prewarm.minRequests requests. */
+  private readonly recentRequests = new Map<string, number[]>();
+  private idleTimer: NodeJS.Timeout | undefined;
   /** Called after a model was loaded or unloaded (the registry re-announces the worker's models). */
   onModelsChanged: (() => void) | undefined;
   private waitingCount = 0;
@@ -109,7 +148,7 @@ export class WorkerNode {
     // The governor counts bytes (kvBytesPerToken = 1): models on one node differ in bytes per token.
     this.governor = new MemoryGovernor({
       kvCapacityBytes: cfg.kvCapacityBytes, watermarkFraction: cfg.watermarkFraction, idleSessionsMax: cfg.idleSessionsMax,
-      modelsMax: cfg.modelsMax, idleUnloadMs: Number.POSITIVE_INFINITY,
+      modelsMax: cfg.modelsMax, idleUnloadMs: cfg.idleUnloadMs > 0 ? cfg.idleUnloadMs : Number.POSITIVE_INFINITY,
     }, 1);
     this.warmup = new WarmupScheduler(cfg.maxConcurrent, cfg.warmup, clock, {
       idle: () => this.jobs.size === 0 && !this.draining,
@@ -117,10 +156,14 @@ export class WorkerNode {
     });
   }
 
-  /** Loads the start-up models (in parallel) and starts idle warmup. */
+  /** Loads the start-up models (in parallel) and starts idle warmup and the idle-unload check. */
   async start(): Promise<void> {
     await Promise.all(this.cfg.models.map((m) => this.loadModel(m)));
     this.warmup.start();
+    if (this.cfg.idleUnloadMs > 0 && this.idleTimer === undefined) {
+      this.idleTimer = setInterval(() => this.idleTick(), this.cfg.idleCheckMs);
+      this.idleTimer.unref();
+    }
   }
 
   get isDraining(): boolean {
@@ -145,7 +188,64 @@ export class WorkerNode {
     const bad = validate(req);
     if (bad !== undefined) return refused(new WorkerError('invalid_request', bad));
     const model = this.models.get(req.model);
-    if (model === undefined) return refused(new WorkerError('model_not_loaded', `model ${JSON.stringify(req.model)} is not loaded on worker ${this.cfg.id}`));
+    if (model === undefined) {
+      if (!this.idleUnloaded.has(req.model) && !this.loading.has(req.model)) return refused(new WorkerError('model_not_loaded', `model ${JSON.stringify(req.model)} is not loaded on worker ${this.cfg.id}`));
+      this.noteRequest(req.model);
+      return this.submitAfterLoad(req, sink, refused);
+    }
+    this.noteRequest(model.id);
+    return this.admit(req, sink, model, refused);
+  }
+
+  /** A request for a model that is (re)loading: it waits for the load (bounded), then is admitted. */
+  private submitAfterLoad(req: GenerateRequestMsg, sink: EventSink, refused: (e: WorkerError) => JobHandle): JobHandle {
+    let settled = false;
+    let cancelled = false;
+    let inner: JobHandle | undefined;
+    const fail = (e: WorkerError) => {
+      this.counters.failed++;
+      sink({ requestId: req.requestId, error: e.toEvent() });
+    };
+    let waitMs = this.cfg.reloadWaitMs;
+    let onTimeout = () => fail(new WorkerError('runtime_unavailable', `model ${req.model} did not reload within ${this.cfg.reloadWaitMs} ms`));
+    if (req.deadlineUnixMs > 0 && req.deadlineUnixMs - this.clock.wallMs() < waitMs) {
+      waitMs = Math.max(0, req.deadlineUnixMs - this.clock.wallMs());
+      onTimeout = () => {
+        this.counters.deadlineExceeded++;
+        fail(new WorkerError('deadline_exceeded', `request ${req.requestId} passed its deadline while ${req.model} reloaded`));
+      };
+    }
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      onTimeout();
+    }, waitMs);
+    this.ensureLoaded(req.model).then((entry) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (!cancelled) inner = this.admit(req, sink, entry, refused);
+    }, (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (!cancelled) fail(toWorkerError(err));
+    });
+    return {
+      cancel: () => {
+        if (inner !== undefined) inner.cancel();
+        else if (!settled) {
+          settled = true;
+          cancelled = true;
+          clearTimeout(timer);
+          this.counters.cancelled++;
+        }
+      },
+    };
+  }
+
+  private admit(req: GenerateRequestMsg, sink: EventSink, model: ModelEntry, refused: (e: WorkerError) => JobHandle): JobHandle {
+    if (this.draining || this.stopped) return refused(new WorkerError('draining'));
     if (this.jobs.size >= this.cfg.maxConcurrent) return refused(new WorkerError('overloaded', `${this.jobs.size} sequences running (maxConcurrent ${this.cfg.maxConcurrent})`));
     if (req.deadlineUnixMs > 0 && req.deadlineUnixMs <= this.clock.wallMs()) return refused(new WorkerError('deadline_exceeded'));
 
@@ -305,6 +405,8 @@ export class WorkerNode {
     this.jobs.delete(job.key);
     if (done !== undefined) this.governor.release(job.key, contextBytes);
     else this.governor.abort(job.key);
+    // The end of a request is a use: idleness counts from here, not from its admission.
+    if (this.models.get(job.model.id) === job.model) this.governor.useModel(job.model.id, this.clock.nowMs());
     if (error !== undefined) {
       this.counters.failed++;
       job.sink({ requestId: job.req.requestId, error: error.toEvent() });
@@ -316,9 +418,37 @@ export class WorkerNode {
 
   // ───────────────────────────── models ─────────────────────────────
 
-  /** Loads a model (a pool of runtimes); resolves once one runtime is up. */
-  async loadModel(given: Omit<ModelSpec, 'runtimes'> & { runtimes?: number }): Promise<ModelEntry> {
+  /** Loads a model (a pool of runtimes); resolves once one runtime is up. Concurrent loads of one model share one load. */
+  loadModel(given: Omit<ModelSpec, 'runtimes'> & { runtimes?: number }): Promise<ModelEntry> {
+    const pending = this.loading.get(given.id);
+    if (pending !== undefined) {
+      return pending.then((e) => {
+        if (e.path !== resolve(given.path)) throw new WorkerError('invalid_request', `model ${given.id} is already loaded from ${e.path}`);
+        return e;
+      });
+    }
+    const p = this.doLoadModel(given).finally(() => this.loading.delete(given.id));
+    this.loading.set(given.id, p);
+    return p;
+  }
+
+  /** An idle-unloaded model's pool, started again (shared by every request waiting for it). */
+  private ensureLoaded(id: string): Promise<ModelEntry> {
+    const entry = this.models.get(id);
+    if (entry !== undefined) return Promise.resolve(entry);
+    const pending = this.loading.get(id);
+    if (pending !== undefined) return pending;
+    const idle = this.idleUnloaded.get(id);
+    if (idle === undefined) return Promise.reject(new WorkerError('model_not_loaded', `model ${JSON.stringify(id)} is not loaded on worker ${this.cfg.id}`));
+    this.lifecycle.reloads++;
+    this.log.info({ worker: this.cfg.id, model: id }, 'reloading an idle-unloaded model on demand');
+    return this.loadModel(idle.spec);
+  }
+
+  private async doLoadModel(given: Omit<ModelSpec, 'runtimes'> & { runtimes?: number }): Promise<ModelEntry> {
     const spec = { ...given, path: resolve(given.path) }; // runtimes run in python/: paths must be absolute
+    await this.unloading.get(spec.id); // an idle unload of this model still stopping its runtimes
+    if (this.stopped) throw new WorkerError('draining', 'the worker is shutting down');
     const existing = this.models.get(spec.id);
     if (existing !== undefined) {
       if (existing.path === spec.path) return existing;
@@ -348,20 +478,30 @@ export class WorkerNode {
     this.models.set(spec.id, entry);
     try {
       await pool.start();
+      if (this.stopped) throw new Error('the worker is shutting down');
     } catch (err) {
-      this.models.delete(spec.id);
+      if (this.models.get(spec.id) === entry) this.models.delete(spec.id);
+      if (!this.idleUnloaded.has(spec.id)) this.governor.forgetModel(spec.id);
       await pool.stop();
       throw new WorkerError('internal_error', (err as Error).message, { cause: err });
     }
+    this.idleUnloaded.delete(spec.id);
+    this.governor.useModel(spec.id, this.clock.nowMs()); // loading took time: idleness counts from now
     entry.kvBytesPerToken = pool.info?.kv_bytes_per_token ?? 1;
     this.onModelsChanged?.();
     return entry;
   }
 
-  /** Unloads a model: its running requests end with `model_not_loaded`, its runtimes stop. */
+  /** Unloads a model for good (admin): its running requests end with `model_not_loaded`, its runtimes stop, it no longer reloads. */
   async unloadModel(id: string): Promise<boolean> {
+    const wasIdle = this.idleUnloaded.delete(id);
     const entry = this.models.get(id);
-    if (entry === undefined) return false;
+    this.governor.forgetModel(id);
+    this.recentRequests.delete(id);
+    if (entry === undefined) {
+      if (wasIdle) this.onModelsChanged?.();
+      return wasIdle;
+    }
     this.models.delete(id);
     for (const job of [...this.jobs.values()]) {
       if (job.model !== entry) continue;
@@ -374,7 +514,73 @@ export class WorkerNode {
   }
 
   modelInfos(): ModelInfoMsg[] {
-    return [...this.models.values()].map((m) => ({ id: m.id, path: m.path, version: m.version, bytes: m.bytes, loaded: m.pool.aliveCount() > 0 }));
+    return [
+      ...[...this.models.values()].map((m) => ({ id: m.id, path: m.path, version: m.version, bytes: m.bytes, loaded: m.pool.aliveCount() > 0 })),
+      ...[...this.idleUnloaded.values()].filter((m) => !this.models.has(m.spec.id)).map((m) => ({ id: m.spec.id, path: m.spec.path, version: m.version, bytes: m.bytes, loaded: false })),
+    ];
+  }
+
+  /** Configured models whose runtimes were stopped for idleness (they reload on demand). */
+  idleUnloadedModels(): string[] {
+    return [...this.idleUnloaded.keys()].filter((id) => !this.models.has(id));
+  }
+
+  /** One idle check: unload the models idle for idleUnloadMs, except hot ones (kept loaded and warmed). */
+  idleTick(): void {
+    if (this.stopped) return;
+    const nowMs = this.clock.nowMs();
+    for (const id of this.governor.idleModels(nowMs)) {
+      const entry = this.models.get(id);
+      if (entry === undefined) continue;
+      if (this.loading.has(id) || [...this.jobs.values()].some((j) => j.model === entry)) {
+        this.governor.useModel(id, nowMs);
+        continue;
+      }
+      if (this.isHot(id, nowMs)) {
+        this.governor.useModel(id, nowMs);
+        this.prewarm(entry);
+        continue;
+      }
+      this.unloadIdle(entry).catch((err: unknown) => this.log.warn({ worker: this.cfg.id, model: id, err: (err as Error).message }, 'idle unload failed'));
+    }
+  }
+
+  private async unloadIdle(entry: ModelEntry): Promise<void> {
+    const id = entry.id;
+    this.models.delete(id);
+    this.idleUnloaded.set(id, { spec: { id, path: entry.path, runtimes: entry.pool.slots.length }, version: entry.version, bytes: entry.bytes });
+    this.lifecycle.idleUnloads++;
+    this.log.info({ worker: this.cfg.id, model: id, idleUnloadMs: this.cfg.idleUnloadMs }, 'model idle: unloading (it reloads on its next request)');
+    const stopped = entry.pool.stop().finally(() => this.unloading.delete(id));
+    this.unloading.set(id, stopped);
+    await stopped;
+    this.onModelsChanged?.();
+  }
+
+  private noteRequest(id: string): void {
+    const n = this.cfg.prewarm.minRequests;
+    if (n <= 0) return;
+    let times = this.recentRequests.get(id);
+    if (times === undefined) this.recentRequests.set(id, (times = []));
+    times.push(this.clock.nowMs());
+    if (times.length > n) times.shift();
+  }
+
+  /** At least prewarm.minRequests requests within the last prewarm.windowMs. */
+  isHot(id: string, nowMs: number): boolean {
+    const n = this.cfg.prewarm.minRequests;
+    const times = this.recentRequests.get(id);
+    return n > 0 && times !== undefined && times.length >= n && nowMs - (times[0] ?? 0) <= this.cfg.prewarm.windowMs;
+  }
+
+  private prewarm(entry: ModelEntry): void {
+    const slot = entry.pool.pick(1);
+    if (slot?.proc === undefined) return;
+    slot.lastUsedMs = this.clock.nowMs();
+    this.lifecycle.prewarms++;
+    warmupGenerate(slot.proc.client, entry.id, this.cfg.warmup.requestTimeoutMs).catch(() => {
+      this.lifecycle.prewarmFailures++;
+    });
   }
 
   // ───────────────────────────── embed ─────────────────────────────
@@ -404,7 +610,7 @@ export class WorkerNode {
       total += m.pool.slots.length;
     }
     return {
-      workerId: this.cfg.id, models: [...this.models.keys()], maxConcurrent: this.cfg.maxConcurrent, healthy: this.healthy(), draining: this.draining,
+      workerId: this.cfg.id, models: [...this.models.keys(), ...this.idleUnloadedModels()], maxConcurrent: this.cfg.maxConcurrent, healthy: this.healthy(), draining: this.draining,
       kvUsedBytes: this.governor.usedBytes(), kvCapacityBytes: this.cfg.kvCapacityBytes, activeSequences: this.jobs.size, runtimesAlive: alive, runtimesTotal: total,
     };
   }
@@ -421,8 +627,12 @@ export class WorkerNode {
   health(): HealthResponseMsg {
     const healthy = this.healthy();
     const st = this.status();
-    const ready = healthy && !this.draining && st.runtimesAlive > 0;
-    const detail = [...this.models.values()].map((m) => `${m.id}: ${m.pool.aliveCount()}/${m.pool.slots.length} runtimes up`).join('; ') || 'no model loaded';
+    const idle = this.idleUnloadedModels();
+    const ready = healthy && !this.draining && (st.runtimesAlive > 0 || idle.length > 0);
+    const detail = [
+      ...[...this.models.values()].map((m) => `${m.id}: ${m.pool.aliveCount()}/${m.pool.slots.length} runtimes up`),
+      ...idle.map((id) => `${id}: unloaded (idle), loads on demand`),
+    ].join('; ') || 'no model loaded';
     return { healthy, ready, detail: `${this.draining ? 'draining; ' : ''}${detail}` };
   }
 
@@ -454,12 +664,17 @@ export class WorkerNode {
     if (this.stopped) return;
     this.draining = true;
     this.warmup.stop();
+    if (this.idleTimer !== undefined) clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
     await this.drained(graceMs);
     this.stopped = true;
     for (const job of [...this.jobs.values()]) {
       this.cancelOnRuntime(job);
       this.end(job, new WorkerError('draining', 'the worker is shutting down'));
     }
+    await Promise.all([...this.models.values()].map((m) => m.pool.stop()));
+    // A load in progress (its pool was just stopped, or it sees `stopped`) fails and stops its pool.
+    await Promise.allSettled([...this.loading.values(), ...this.unloading.values()]);
     await Promise.all([...this.models.values()].map((m) => m.pool.stop()));
   }
 
