@@ -33,7 +33,8 @@ function bench(name: string, ops: number, fn: (i: number) => void): void {
 const workers: WorkerView[] = Array.from({ length: 100 }, (_, i) => ({ id: `w${String(i).padStart(3, '0')}`, inFlight: i % 5, maxConcurrent: 6, kvUsedFraction: 0.3 }));
 const ids = workers.map((w) => w.id);
 const reqs = Array.from({ length: 1024 }, (_, i) => makeRequest(`r${i}`, { sessionId: `s${i}`, prefixBlocks: [i % 64, (i % 64) * 7 + 1] }));
-const ctx = { nowMs: 0, rng: testRng(7), allWorkerIds: ids };
+// The gateway core passes an id index of the candidates (RoutingContext.candidatesById); so does the bench.
+const ctx = { nowMs: 0, rng: testRng(7), allWorkerIds: ids, candidatesById: new Map(workers.map((w) => [w.id, w])) };
 for (const type of ['session-affinity', 'least-loaded', 'power-of-two', 'latency-aware', 'prefix-aware', 'round-robin'] as const) {
   const policy = createRoutingPolicy(DEFAULT_ROUTING[type]);
   if (type === 'prefix-aware') for (let i = 0; i < 1024; i++) policy.onDispatch?.(workers[i % 100]!.id, reqs[i]!, 0);

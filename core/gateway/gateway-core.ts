@@ -112,6 +112,8 @@ export class GatewayCore {
    * heartbeat deadlines and breaker cooldowns), so a routing decision does not scan every worker.
    */
   private readonly routableByModel = new Map<string, WorkerView[]>();
+  /** The same routable workers per model, by id (RoutingContext.candidatesById). */
+  private readonly routableIndexByModel = new Map<string, Map<WorkerId, WorkerView>>();
   /** Per-model FIFO of queued request ids; entries of requests that left are skipped lazily. */
   private readonly queues = new Map<string, Fifo<RequestId>>();
   private queuedCount = 0;
@@ -450,13 +452,17 @@ export class GatewayCore {
   private route(t: Tracked, nowMs: number): WorkerState | undefined {
     const ids = this.workerIdsByModel.get(t.req.model) ?? NO_IDS;
     let candidates = this.routableByModel.get(t.req.model) ?? NO_VIEWS;
+    let candidatesById = this.routableIndexByModel.get(t.req.model);
     if (t.excluded !== undefined && candidates.length > 1) {
       // A retry avoids the workers that failed it, unless no other worker is routable.
       const excluded = t.excluded;
       const others = candidates.filter((v) => !excluded.has(v.id));
-      if (others.length > 0) candidates = others;
+      if (others.length > 0) {
+        candidates = others;
+        candidatesById = undefined;
+      }
     }
-    const picked = this.routing.pick(t.req, candidates, { nowMs, rng: this.rng, allWorkerIds: ids });
+    const picked = this.routing.pick(t.req, candidates, { nowMs, rng: this.rng, allWorkerIds: ids, ...(candidatesById !== undefined && { candidatesById }) });
     return picked === undefined ? undefined : this.workers.get(picked.id);
   }
 
@@ -489,6 +495,10 @@ export class GatewayCore {
     for (const m of w.models) {
       let list = this.routableByModel.get(m);
       if (list === undefined) this.routableByModel.set(m, (list = []));
+      let index = this.routableIndexByModel.get(m);
+      if (index === undefined) this.routableIndexByModel.set(m, (index = new Map()));
+      if (r) index.set(w.view.id, w.view);
+      else index.delete(w.view.id);
       if (r) {
         let i = list.length;
         while (i > 0 && list[i - 1]!.id > w.view.id) i--;
@@ -741,6 +751,7 @@ export class GatewayCore {
     this.workerIdsByModel.clear();
     this.workersByModel.clear();
     this.routableByModel.clear();
+    this.routableIndexByModel.clear();
     const ids = [...this.workers.keys()].sort();
     for (const id of ids) {
       const w = this.workers.get(id)!;
@@ -754,6 +765,9 @@ export class GatewayCore {
         let views = this.routableByModel.get(m);
         if (views === undefined) this.routableByModel.set(m, (views = []));
         if (w.routable) views.push(w.view);
+        let index = this.routableIndexByModel.get(m);
+        if (index === undefined) this.routableIndexByModel.set(m, (index = new Map()));
+        if (w.routable) index.set(id, w.view);
       }
     }
   }

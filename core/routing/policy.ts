@@ -18,6 +18,18 @@ export interface RoutingContext {
   readonly rng: Rng;
   /** Every worker serving the request's model, healthy or not, in a stable order (by id). */
   readonly allWorkerIds: readonly WorkerId[];
+  /**
+   * The candidates by id, when the caller maintains such an index (the gateway core does): lets a
+   * policy that already knows which worker it wants find it in O(1) instead of scanning.
+   */
+  readonly candidatesById?: ReadonlyMap<WorkerId, WorkerView>;
+}
+
+/** The candidate with this id: from the index when there is one, else by scanning. */
+export function candidateById(id: WorkerId, candidates: readonly WorkerView[], ctx?: RoutingContext): WorkerView | undefined {
+  if (ctx?.candidatesById !== undefined) return ctx.candidatesById.get(id);
+  for (const w of candidates) if (w.id === id) return w;
+  return undefined;
 }
 
 export interface RoutingPolicy {

@@ -9,7 +9,7 @@
 // Cost: O(blocks) map lookups to find the longest match, plus O(candidates) per matching level.
 import type { InferenceRequest, WorkerId } from '../types.js';
 import { Lru } from '../caching/lru.js';
-import { leastLoaded, type RoutingPolicy, type WorkerView } from './policy.js';
+import { candidateById, leastLoaded, type RoutingContext, type RoutingPolicy, type WorkerView } from './policy.js';
 
 export interface PrefixAwareParams {
   readonly blocksMax: number;
@@ -28,7 +28,7 @@ export class PrefixAwarePolicy implements RoutingPolicy {
     this.owners = new Lru(params.blocksMax);
   }
 
-  pick(req: InferenceRequest, candidates: readonly WorkerView[]): WorkerView | undefined {
+  pick(req: InferenceRequest, candidates: readonly WorkerView[], ctx?: RoutingContext): WorkerView | undefined {
     if (candidates.length <= 1) return candidates[0];
     if (this.imbalanced(candidates)) return leastLoaded(candidates);
     const blocks = req.prefixBlocks;
@@ -36,8 +36,9 @@ export class PrefixAwarePolicy implements RoutingPolicy {
       const owners = this.owners.peek(blocks[i]!);
       if (owners === undefined) continue;
       let best: WorkerView | undefined;
-      for (const w of candidates) {
-        if (owners.includes(w.id) && (best === undefined || w.inFlight < best.inFlight)) best = w;
+      for (const id of owners) {
+        const w = candidateById(id, candidates, ctx);
+        if (w !== undefined && (best === undefined || w.inFlight < best.inFlight || (w.inFlight === best.inFlight && w.id < best.id))) best = w;
       }
       if (best !== undefined) return best;
     }

@@ -8,7 +8,7 @@
 import type { InferenceRequest } from '../types.js';
 import { fnv1a32 } from '../util/hash.js';
 import { jumpHash } from './jump-hash.js';
-import { leastLoaded, loadScore, type RoutingContext, type RoutingPolicy, type WorkerView } from './policy.js';
+import { candidateById, leastLoaded, loadScore, type RoutingContext, type RoutingPolicy, type WorkerView } from './policy.js';
 
 export class SessionAffinityPolicy implements RoutingPolicy {
   readonly name = 'session-affinity';
@@ -18,8 +18,8 @@ export class SessionAffinityPolicy implements RoutingPolicy {
     if (candidates.length === 0) return undefined;
     const key = routingKey(req);
     if (key !== undefined && ctx.allWorkerIds.length > 0) {
-      const targetId = ctx.allWorkerIds[jumpHash(key, ctx.allWorkerIds.length)];
-      const target = candidates.find((w) => w.id === targetId);
+      const targetId = ctx.allWorkerIds[jumpHash(key, ctx.allWorkerIds.length)]!;
+      const target = candidateById(targetId, candidates, ctx);
       if (target !== undefined && loadScore(target) < this.overloadFraction) return target;
     }
     return leastLoaded(candidates);
