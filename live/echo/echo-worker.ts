@@ -48,6 +48,8 @@ export interface EchoWorker {
   firstTokenDelayMs: number;
   /** Reports unhealthy in Stats/Health while true. */
   unhealthy: boolean;
+  /** Leaves Stats calls unanswered while true (a hung process: the gateway hears nothing). */
+  statsHang: boolean;
   /** Closes the server at once, breaking every stream (a crash, as the gateway sees it). */
   kill(): void;
   /** Graceful close. */
@@ -79,6 +81,7 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
     tokenDelayMs: opts.tokenDelayMs ?? 0,
     firstTokenDelayMs: opts.firstTokenDelayMs ?? 0,
     unhealthy: false,
+    statsHang: false,
     kill: () => {
       for (const c of calls) c.destroy(new Error('killed'));
       server.forceShutdown();
@@ -198,6 +201,7 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
     models: (_call, cb) => cb(null, { models: [...models].map((id) => ({ id, path: `/echo/${id}`, version: '1', bytes: 0, loaded: true })) }),
     stats: (_call, cb) => {
       counters.statsCalls++;
+      if (self.statsHang) return; // no answer: the caller's deadline ends the call
       cb(null, status());
     },
     health: (_call, cb) => cb(null, { healthy: !self.unhealthy, ready: models.size > 0, detail: 'echo' }),
