@@ -158,7 +158,11 @@ describe('worker node end to end (python runtime, tiny model)', () => {
     s.write({ batch: { requests: [gen({ requestId: 'huge', prompt: 'x', maxTokens: 20_000 })] } });
     await until(() => terminal('huge') !== undefined);
     expect(terminal('huge')).toMatchObject({ kind: 'error', error: { code: 'kv_capacity' } });
-    const rt = await worker.node.models.get('tiny')!.pool.slots[0]!.proc!.client.call('stats', {});
+    // The cancels reach the runtime over its stdin and take effect between two decode steps: wait for
+    // it (a one-shot read right after them raced with the runtime's engine loop under load).
+    const client = worker.node.models.get('tiny')!.pool.slots[0]!.proc!.client;
+    let rt = await client.call('stats', {});
+    await until(async () => (rt = await client.call('stats', {})).active_sequences === 0, 10_000);
     expect(rt.active_sequences).toBe(0); // the cancels reached the runtime
     expect(got.filter((e) => e.requestId.startsWith('L') && e.kind !== 'tokens' && e.requestId !== 'L8')).toEqual([]);
     s.end();
