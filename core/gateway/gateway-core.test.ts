@@ -376,3 +376,18 @@ describe('gateway core: a model that leaves the cluster', () => {
     expect(c.activeCount()).toBe(0);
   });
 });
+
+describe('gateway core: one-shot calls (embeddings)', () => {
+  it('picks the least-loaded routable worker, a full one when none is free, and names why when none fits', () => {
+    const c = core({ admission: { maxConcurrentPerWorker: 1 } }, ['w1', 'w2']);
+    const [d] = ofType(c.onRequestArrived(makeRequest('busy'), 0), 'dispatch');
+    const free = d!.workerId === 'w1' ? 'w2' : 'w1';
+    expect(c.pickForOneShot('m', 1)).toEqual({ ok: true, workerId: free });
+    ofType(c.onRequestArrived(makeRequest('busy2', { text: 'other' }), 1), 'dispatch');
+    expect(c.pickForOneShot('m', 2).ok).toBe(true); // both full: still served, least loaded
+    c.onWorkerStatus(makeStatus('w1', { draining: true }), 3);
+    c.onWorkerStatus(makeStatus('w2', { healthy: false }), 3);
+    expect(c.pickForOneShot('m', 4)).toEqual({ ok: false, code: 'no_healthy_worker' });
+    expect(c.pickForOneShot('nope', 4)).toEqual({ ok: false, code: 'model_not_found' });
+  });
+});

@@ -24,7 +24,7 @@ import { HeartbeatTracker } from '../health/heartbeat.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
 import { isRoutable, type CandidateState } from '../routing/candidates.js';
 import { createRoutingPolicy } from '../routing/factory.js';
-import type { RoutingPolicy, WorkerView } from '../routing/policy.js';
+import { leastLoaded, type RoutingPolicy, type WorkerView } from '../routing/policy.js';
 import { RetryPolicy } from '../retry/retry-policy.js';
 import type { InferenceRequest, RequestId, Rng, WorkerId } from '../types.js';
 import { invariant } from '../util/assert.js';
@@ -374,6 +374,20 @@ export class GatewayCore {
       id: w.view.id, models: [...w.models], healthy: w.heartbeat.healthy(nowMs), draining: w.draining,
       breaker: w.breaker.state(nowMs), inFlight: w.view.inFlight, maxConcurrent: w.view.maxConcurrent, kvUsedFraction: w.view.kvUsedFraction,
     }));
+  }
+
+  /**
+   * The worker for a one-shot call the core does not track (embeddings): the least-loaded routable
+   * worker of the model, else the least-loaded one that is only full. The same health, draining and
+   * breaker rules as generation, so live and sim agree on where such calls may go.
+   */
+  pickForOneShot(model: string, nowMs: number): { readonly ok: true; readonly workerId: WorkerId } | { readonly ok: false; readonly code: 'model_not_found' | 'no_healthy_worker' } {
+    const states = this.workersByModel.get(model);
+    if (states === undefined || states.length === 0) return { ok: false, code: 'model_not_found' };
+    for (const w of states) this.refreshWorker(w, nowMs);
+    const routable = this.routableByModel.get(model) ?? NO_VIEWS;
+    const picked = leastLoaded(routable.length > 0 ? routable : states.filter((w) => w.healthy && !w.draining && w.breakerAllows).map((w) => w.view));
+    return picked === undefined ? { ok: false, code: 'no_healthy_worker' } : { ok: true, workerId: picked.id };
   }
 
   /** Models with at least one healthy, non-draining worker (readiness). */

@@ -1,8 +1,7 @@
 // The OpenAI-compatible API: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models.
-// Completions become core events through the driver; embeddings go straight to the least-loaded
-// healthy worker serving the model (the core routes generation, not embeddings).
+// Completions become core events through the driver; embeddings are one-shot calls to the worker the
+// core picks for them (GatewayCore.pickForOneShot: least-loaded routable worker of the model).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { WorkerInfo } from '../../core/index.js';
 import { identityOf, type GatewayContext } from './context.js';
 import { GatewayHttpError } from './errors.js';
 import { HttpSink, type CompletionKind, type SinkDeps } from './http-sink.js';
@@ -47,11 +46,9 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
   app.post('/v1/embeddings', { schema: { body: embeddingRequestSchema(ctx.config.limits.embeddingInputsMax), response: EMBEDDING_RESPONSE_SCHEMA } }, async (request) => {
     const body = request.body as EmbeddingBody;
     const input = typeof body.input === 'string' ? [body.input] : body.input;
-    const info = pickEmbeddingWorker(ctx.core.workerInfo(ctx.clock.nowMs()), body.model);
-    if (info === undefined) {
-      const served = ctx.core.workerInfo(ctx.clock.nowMs()).some((w) => w.models.includes(body.model));
-      throw new GatewayHttpError(served ? 'no_healthy_worker' : 'model_not_found', undefined, served ? null : 'model');
-    }
+    const pick = ctx.core.pickForOneShot(body.model, ctx.clock.nowMs());
+    if (!pick.ok) throw new GatewayHttpError(pick.code, undefined, pick.code === 'model_not_found' ? 'model' : null);
+    const info = { id: pick.workerId };
     const link = ctx.links.get(info.id)!;
     let res;
     try {
@@ -89,21 +86,6 @@ function requestContext(request: FastifyRequest, id: string, user: string | unde
   const bypass = h['x-cache-bypass'];
   const cacheBypass = (typeof cc === 'string' && /\bno-cache\b|\bno-store\b/i.test(cc)) || bypass === '1' || bypass === 'true';
   return { id, apiKey: identityOf(request)?.id, sessionId, cacheBypass };
-}
-
-/** Least loaded (inFlight / maxConcurrent) among healthy, non-draining workers with a closed or half-open breaker. */
-export function pickEmbeddingWorker(workers: readonly WorkerInfo[], model: string): WorkerInfo | undefined {
-  let best: WorkerInfo | undefined;
-  let bestLoad = Infinity;
-  for (const w of workers) {
-    if (!w.healthy || w.draining || w.breaker === 'open' || !w.models.includes(model)) continue;
-    const load = w.inFlight / Math.max(1, w.maxConcurrent);
-    if (load < bestLoad) {
-      best = w;
-      bestLoad = load;
-    }
-  }
-  return best;
 }
 
 /** OpenAI's base64 encoding: the float32 little-endian bytes of the vector. */
