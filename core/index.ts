@@ -36,3 +36,4 @@ export { GatewayCore, type WorkerInfo } from './gateway/gateway-core.js';
 export type * from './gateway/messages.js';
 export { isTerminal } from './gateway/messages.js';
 export { OutcomeCounters, type Outcome } from './gateway/outcomes.js';
+export { RollingRestartPlan, isServing, othersServing, validateRollingParams, type RollingAction, type RollingObservation, type RollingPhase, type RollingRestartParams, type WorkerRestartRecord } from './operations/rolling-restart.js';

@@ -9,6 +9,7 @@ import { getHardware } from '../sim/profiles/hardware.js';
 import { getModel } from '../sim/profiles/models.js';
 import { validateClosedLoop } from '../sim/workload/closed-loop.js';
 import { validateOpenLoop } from '../sim/workload/open-loop.js';
+import { validateFaultPlan, type RollingRestartFault } from '../sim/worker/faults.js';
 import type { ClosedLoopConfig, OpenLoopConfig } from '../sim/workload/types.js';
 
 export type WorkloadDef = OpenLoopConfig | ClosedLoopConfig;
@@ -37,6 +38,8 @@ export type PolicySetDef =
       readonly gateway: DeepPartial<GatewayConfig>;
       /** Overrides cluster.startWarm: workers pre-warmed (model loaded, slots allocated) before traffic. */
       readonly startWarm?: boolean;
+      /** faults.rollingRestart: drain each worker before its restart (default true); false cuts its in-flight requests. */
+      readonly drainOnRestart?: boolean;
     };
 
 /** Metrics a target can name (RunSummary fields; `extra.<key>` for extra figures). */
@@ -58,6 +61,8 @@ export interface FaultDef {
   readonly crashes?: readonly { readonly workerIndex: number; readonly atMs: number; readonly restartAfterMs: number }[];
   readonly slowdowns?: readonly { readonly workerIndex: number; readonly startMs: number; readonly endMs: number; readonly factor: number }[];
   readonly errorProbability?: number;
+  /** Restart every worker one at a time (gateway policy sets; see PolicySetDef.drainOnRestart). */
+  readonly rollingRestart?: RollingRestartFault;
 }
 
 /**
@@ -92,6 +97,8 @@ export interface ScenarioDef {
   readonly baseline: PolicySetDef;
   readonly candidate: PolicySetDef & { readonly kind: 'gateway' };
   readonly targets: readonly TargetDef[];
+  /** Figures shown in the table without a target (e.g. `extra.<key>`). */
+  readonly report?: readonly MetricKey[];
   readonly faults?: FaultDef;
   /** Run the candidate again for each value, to draw a curve (scaling with workers, or with users). */
   readonly sweep?: { readonly over: 'workers' | 'users'; readonly values: readonly number[] };
@@ -140,6 +147,10 @@ export function defineScenario(def: ScenarioDef): ScenarioDef {
   }
   for (const [i, t] of def.targets.entries()) {
     if (!Number.isFinite(t.value)) fail(`targets[${i}].value`, `must be a finite number, got ${t.value}`);
+  }
+  if (def.faults !== undefined) {
+    const faults = def.faults;
+    wrap(def.name, 'faults', () => validateFaultPlan(faults, def.candidate.workers));
   }
   if (def.live !== undefined) checkLive(def.live, fail);
   for (const v of def.sweep?.values ?? []) if (!Number.isInteger(v) || v < 1) fail('sweep.values', `must be integers ≥ 1, got ${v}`);

@@ -32,7 +32,7 @@ export function runScenarioSim(def: ScenarioDef, opts: RunOptions = {}): Scenari
   const candidate = runPolicySet(def, def.candidate, seed).summary;
   tick();
   const curve = runSweep(def, seed, tick);
-  const rows = buildRows(baseline, candidate, def.targets);
+  const rows = buildRows(baseline, candidate, def.targets, def.report);
   return {
     scenario: def.name,
     title: def.title,

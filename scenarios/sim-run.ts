@@ -9,6 +9,7 @@ import { SimMetrics, type SimSummary } from '../sim/metrics/index.js';
 import { getHardware, withMemoryGB } from '../sim/profiles/hardware.js';
 import type { PolicySetDef, ScenarioDef, WorkloadDef } from './define.js';
 import type { Curve, Percentiles, RunSummary } from './result.js';
+import * as faultFigures from './fault-figures.js';
 
 export interface SimRunOutput {
   readonly summary: RunSummary;
@@ -39,6 +40,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
   );
   const metrics = new SimMetrics({ intervalMs: Math.max(1000, Math.round(workload.durationMs / 60)) });
   const f = def.faults;
+  const slowWindow = f?.slowdowns?.[0];
   const cluster = new SimCluster(
     {
       mode,
@@ -56,6 +58,8 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
       })),
       ...(def.cluster.network !== undefined && { network: def.cluster.network }),
       ...(f?.crashes !== undefined && { crashes: f.crashes.filter((c) => c.workerIndex < workers) }),
+      ...(f?.rollingRestart !== undefined && policy.kind === 'gateway' && { rollingRestart: { ...f.rollingRestart, drain: policy.drainOnRestart ?? true } }),
+      ...(slowWindow !== undefined && { dispatchWindow: slowWindow }),
     },
     arrivalsFor(workload, seed),
     metrics,
@@ -85,6 +89,8 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
     kvPeakFraction: round3(kvPeakFraction),
     kvEvictions: evictions,
     outOfMemory: kvPeakFraction > 1 ? 1 : 0,
+    ...(slowWindow !== undefined && faultFigures.slowWorker(cluster, slowWindow.workerIndex)),
+    ...(cluster.rolling !== undefined && faultFigures.rolling(cluster.rolling.report())),
   };
   return { raw, summary: { ...summary, extra } };
 }

@@ -29,9 +29,10 @@ function info(metric: MetricKey): MetricInfo {
   return METRICS[metric as keyof typeof METRICS];
 }
 
-export function buildRows(baseline: RunSummary | null, candidate: RunSummary, targets: readonly TargetDef[]): ResultRow[] {
+export function buildRows(baseline: RunSummary | null, candidate: RunSummary, targets: readonly TargetDef[], report: readonly MetricKey[] = []): ResultRow[] {
   const keys: MetricKey[] = [...(Object.keys(METRICS) as MetricKey[])];
   for (const t of targets) if (!keys.includes(t.metric)) keys.push(t.metric);
+  for (const m of report) if (!keys.includes(m)) keys.push(m);
   const rows: ResultRow[] = [];
   for (const metric of keys) {
     const m = info(metric);

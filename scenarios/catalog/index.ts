@@ -2,6 +2,7 @@
 import type { ScenarioDef } from '../define.js';
 import { capacityLarge, capacityMedium, capacitySmall } from './capacity.js';
 import { breakerFailover, clusterScaleOut, memoryGovernance, sessionAffinity, warmupPool } from './cluster.js';
+import { rollingRestart, slowWorker } from './faults.js';
 import { liveSmoke } from './live.js';
 import { phase1DuplicateHeavy, phase2Mixed, phase3HighConcurrency } from './phases.js';
 
@@ -14,6 +15,8 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   warmupPool,
   memoryGovernance,
   breakerFailover,
+  slowWorker,
+  rollingRestart,
   capacitySmall,
   capacityMedium,
   capacityLarge,

@@ -19,6 +19,7 @@ import { deriveRng, type Seed } from '../rng/index.js';
 import { NO_WAKE, SimWorker, WorkerEventKind, WorkerOutput, type SimSequence, type WorkerConfig } from '../worker/index.js';
 import { NetworkModel, type NetworkConfig } from '../worker/network.js';
 import type { CrashFault } from '../worker/faults.js';
+import { ROLLING_POLL_MS, SimRollingRestart, type RollingHost, type RollingSpec } from './rolling.js';
 import type { SimRequest } from '../workload/types.js';
 
 /** Where arrivals come from: open loop (pull) or closed loop (users react to completions). */
@@ -41,6 +42,10 @@ export interface ClusterSpec {
   readonly workers: readonly Omit<WorkerConfig, 'index' | 'observer' | 'faultRng'>[];
   readonly network?: NetworkConfig;
   readonly crashes?: readonly CrashFault[];
+  /** Gateway mode: restart every worker, one at a time, under core's rolling-restart plan. */
+  readonly rollingRestart?: RollingSpec;
+  /** Count dispatches per worker in [startMs, endMs) (dispatchesInWindow). */
+  readonly dispatchWindow?: { readonly startMs: number; readonly endMs: number };
   readonly seed: Seed;
   readonly maxSteps?: number;
   /** Stop after this virtual time even if work remains (requests still open count as unfinished). */
@@ -65,6 +70,7 @@ const K_STATUS = 4;
 const K_ARRIVAL = 5;
 const K_GATEWAY_TIMER = 6;
 const K_DIRECT_END = 7;
+const K_ROLLING = 8;
 
 const TOKENS_EVENT_EVERY = 0;
 
@@ -101,6 +107,14 @@ export class SimCluster {
   private readonly firstJobOfWorker: (RequestId | undefined)[];
   private readonly indexById: Map<string, number>;
   private readonly maxSequences: number[];
+  /** Requests dispatched to each worker within spec.dispatchWindow (retries count again). */
+  readonly dispatchesInWindow: number[];
+  /** The rolling restart's driver (gateway mode with spec.rollingRestart). */
+  readonly rolling: SimRollingRestart | undefined;
+  private rollingTickId = 0;
+  /** Workers told to drain: their statuses say so until they restart. */
+  private readonly draining: boolean[];
+  private readonly rollingHost: RollingHost;
 
   constructor(
     private readonly spec: ClusterSpec,
@@ -122,6 +136,22 @@ export class SimCluster {
     this.network = spec.network === undefined ? undefined : new NetworkModel(spec.network, deriveRng(spec.seed, 'cluster/network'));
     this.core = spec.mode.type === 'gateway' ? new GatewayCore(spec.mode.config, deriveRng(spec.seed, 'cluster/gateway')) : undefined;
     this.heartbeatMs = spec.mode.type === 'gateway' ? spec.mode.config.health.heartbeatIntervalMs : 0;
+    this.dispatchesInWindow = configs.map(() => 0);
+    this.draining = configs.map(() => false);
+    this.rolling = spec.rollingRestart !== undefined && this.core !== undefined ? new SimRollingRestart(spec.rollingRestart, this.workers.map((w) => w.id)) : undefined;
+    this.rollingHost = {
+      workerInfo: (nowMs) => this.core!.workerInfo(nowMs),
+      workerLoad: (id) => this.workers[this.workerIndex(id)]!.load,
+      workerUp: (id) => {
+        const w = this.workers[this.workerIndex(id)]!;
+        return w.state !== 'down' && !w.restarting;
+      },
+      drain: (id, nowMs) => {
+        this.draining[this.workerIndex(id)] = true;
+        this.core!.drain(id, nowMs);
+      },
+      restart: (id, nowMs) => this.restartWorker(this.workerIndex(id), nowMs),
+    };
     this.register();
   }
 
@@ -133,6 +163,7 @@ export class SimCluster {
     for (const c of this.spec.crashes ?? []) {
       if (this.workers[c.workerIndex] !== undefined) loop.schedule(c.atMs, K_CRASH, c.workerIndex, c.restartAfterMs);
     }
+    if (this.rolling !== undefined) this.scheduleRollingTick(this.rolling.spec.atMs);
     this.ensureStatusTicks();
     const r = loop.run(this.spec.horizonMs ?? Infinity);
     return { endMs: r.endMs, steps: loop.steps, unfinished: this.open.size, workers: this.workers, core: this.core };
@@ -149,6 +180,7 @@ export class SimCluster {
     loop.on(K_GATEWAY_TIMER, 6, 'gateway-timer', (_e, s) => this.exec(this.core!.onTimer(s.nowMs), s));
     // direct mode: the response reaches the client (num = output tokens, or −1 for an error)
     loop.on(K_DIRECT_END, 3, 'direct-end', (e, s) => this.finish(e.payload as RequestId, e.num >= 0, Math.max(0, e.num), s));
+    loop.on(K_ROLLING, 1, 'rolling-restart', (e, s) => this.onRollingTick(e.num, s.nowMs));
   }
 
   // ─────────────── arrivals and endings ───────────────
@@ -219,9 +251,13 @@ export class SimCluster {
     const now = s.nowMs;
     for (const c of cmds) {
       switch (c.type) {
-        case 'dispatch':
-          this.sendToWorker(this.workerIndex(c.workerId), c.requests, s);
+        case 'dispatch': {
+          const index = this.workerIndex(c.workerId);
+          const win = this.spec.dispatchWindow;
+          if (win !== undefined && now >= win.startMs && now < win.endMs) this.dispatchesInWindow[index]! += c.requests.length;
+          this.sendToWorker(index, c.requests, s);
           break;
+        }
         case 'cancel':
           this.workers[this.workerIndex(c.workerId)]?.cancel(c.requestId, now);
           this.jobs.delete(c.requestId);
@@ -294,9 +330,12 @@ export class SimCluster {
 
   private onWorkerWake(e: Readonly<EventView>, s: Scheduler): void {
     const w = this.workers[e.target]!;
+    const wasRestarting = w.restarting;
+    const wasDown = w.state === 'down';
     const wake = w.onWake(s.nowMs, e.num, this.out);
     this.scheduleWake(w, wake);
     this.drainWorkerOutput(w, s);
+    if (wasRestarting) this.onRestartProgress(w, wasDown, s.nowMs);
   }
 
   private onCrash(e: Readonly<EventView>, s: Scheduler): void {
@@ -360,6 +399,34 @@ export class SimCluster {
     } else if (kind === WorkerEventKind.error) this.loop.schedule(at, K_DIRECT_END, 0, -1, seq.requestId);
   }
 
+  // ─────────────── rolling restart ───────────────
+
+  private scheduleRollingTick(atMs: number): void {
+    this.loop.schedule(atMs, K_ROLLING, 0, ++this.rollingTickId);
+  }
+
+  private onRollingTick(tickId: number, nowMs: number): void {
+    if (tickId !== this.rollingTickId) return; // superseded by an earlier step
+    if (this.rolling!.tick(nowMs, this.rollingHost)) this.scheduleRollingTick(nowMs + ROLLING_POLL_MS);
+    this.ensureStatusTicks();
+  }
+
+  /** The plan's restart: the process stops (a drained worker holds nothing) and comes back cold. */
+  private restartWorker(index: number, nowMs: number): void {
+    const w = this.workers[index]!;
+    this.draining[index] = false; // the new process is not draining
+    this.scheduleWake(w, w.restart(nowMs, this.rolling!.spec.processRestartMs, this.out));
+    this.drainWorkerOutput(w, this.loop);
+  }
+
+  /** A restarted worker's process is back (it loads the model), or it has loaded: it registers at once. */
+  private onRestartProgress(w: SimWorker, wasDown: boolean, nowMs: number): void {
+    if (wasDown && w.state !== 'down') this.rolling?.restarted(w.id, nowMs);
+    if (w.restarting) return;
+    this.sendStatus(w, nowMs);
+    if (this.rolling?.active === true) this.scheduleRollingTick(nowMs);
+  }
+
   // ─────────────── heartbeats ───────────────
 
   private ensureStatusTicks(): void {
@@ -372,17 +439,19 @@ export class SimCluster {
     this.statusScheduled = false;
     this.sendStatuses(s.nowMs);
     // Keep heartbeating only while there is work, so the run ends when the workload does.
-    if (this.pendingArrivals > 0 || this.open.size > 0) this.ensureStatusTicks();
+    if (this.pendingArrivals > 0 || this.open.size > 0 || this.rolling?.active === true) this.ensureStatusTicks();
   }
 
   private sendStatuses(nowMs: number): void {
-    const core = this.core!;
-    for (const w of this.workers) {
-      const v = w.view();
-      if (v.state === 'down') continue; // a dead process does not heartbeat
-      const status = { workerId: w.id, models: [this.spec.model], maxConcurrent: this.maxSequences[w.index]!, healthy: true, draining: false, kvUsedBytes: v.kvUsedBytes, kvCapacityBytes: v.kvCapacityBytes };
-      this.exec(core.onWorkerStatus(status, nowMs), this.loop);
-    }
+    for (const w of this.workers) this.sendStatus(w, nowMs);
+  }
+
+  private sendStatus(w: SimWorker, nowMs: number): void {
+    const v = w.view();
+    // A dead process does not heartbeat; a restarted one registers once its model is loaded.
+    if (v.state === 'down' || w.restarting) return;
+    const status = { workerId: w.id, models: [this.spec.model], maxConcurrent: this.maxSequences[w.index]!, healthy: true, draining: this.draining[w.index]!, kvUsedBytes: v.kvUsedBytes, kvCapacityBytes: v.kvCapacityBytes };
+    this.exec(this.core!.onWorkerStatus(status, nowMs), this.loop);
   }
 
   private workerIndex(id: string): number {

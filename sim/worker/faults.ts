@@ -1,7 +1,10 @@
 // Fault plans for the worker model: crashes (at T, restart after R; in-flight sequences fail),
 // slow-downs (step time × factor over [startMs, endMs)), and error injection (a probability per
-// request, drawn from the seeded fault stream). Crashes are driven by the driver (it schedules a
-// crash event and calls worker.crash); slow-downs and error injection live in the worker config.
+// request, drawn from the seeded fault stream), and a rolling restart (every worker restarted one at a
+// time, under core's RollingRestartPlan). Crashes and the rolling restart are driven by the driver (it
+// schedules events and calls worker.crash / worker.restart); slow-downs and error injection live in
+// the worker config.
+import { validateRollingParams, type RollingRestartParams } from '../../core/operations/rolling-restart.js';
 
 export interface SlowdownWindow {
   readonly startMs: number;
@@ -15,8 +18,16 @@ export interface CrashFault {
   readonly restartAfterMs: number;
 }
 
+/** Restart every worker, one at a time, from atMs (the plan's watchdog and bounds, core/operations). */
+export interface RollingRestartFault extends Omit<RollingRestartParams, 'drain'> {
+  readonly atMs: number;
+  /** A restarted process is back after this long, then loads the model (the cold start). */
+  readonly processRestartMs: number;
+}
+
 export interface FaultPlan {
   readonly crashes?: readonly CrashFault[];
+  readonly rollingRestart?: RollingRestartFault;
   readonly slowdowns?: readonly (SlowdownWindow & { readonly workerIndex: number })[];
   /** Probability that a request fails on the worker (during its prefill). */
   readonly errorProbability?: number;
@@ -40,9 +51,17 @@ export function validateFaultPlan(plan: FaultPlan, workerCount: number): FaultPl
     idx(`faults.slowdowns[${k}]`, w.workerIndex);
     validateSlowdown(w, `faults.slowdowns[${k}]`);
   });
+  if (plan.rollingRestart !== undefined) validateRollingRestart(plan.rollingRestart, workerCount);
   const p = plan.errorProbability ?? 0;
   if (!(p >= 0 && p <= 1)) throw new Error(`faults.errorProbability must be in [0, 1], got ${p}`);
   return plan;
+}
+
+export function validateRollingRestart(r: RollingRestartFault, workerCount: number, where = 'faults.rollingRestart'): void {
+  validateRollingParams(r, where);
+  if (!(r.atMs >= 0) || !Number.isFinite(r.atMs)) throw new Error(`${where}.atMs must be finite and >= 0, got ${r.atMs}`);
+  if (!(r.processRestartMs >= 0) || !Number.isFinite(r.processRestartMs)) throw new Error(`${where}.processRestartMs must be finite and >= 0, got ${r.processRestartMs}`);
+  if (r.minHealthyWorkers >= workerCount) throw new Error(`${where}.minHealthyWorkers must be < the number of workers (${workerCount}), got ${r.minHealthyWorkers}: no worker could ever be taken out`);
 }
 
 export function validateSlowdown(w: SlowdownWindow, where = 'slowdown'): void {

@@ -3,4 +3,4 @@ export { NO_WAKE, SimSequence, SimWorker, WorkerEventKind, WorkerOutput, type Se
 export { CapacityAdmission, type MemoryAdmission } from './memory.js';
 export { SessionPrefixCache } from './prefix-cache.js';
 export { NetworkModel, validateNetworkConfig, type NetworkConfig } from './network.js';
-export { FAULTS_PER_PLAN_MAX, slowdownsFor, validateFaultPlan, validateSlowdown, type CrashFault, type FaultPlan, type SlowdownWindow } from './faults.js';
+export { FAULTS_PER_PLAN_MAX, slowdownsFor, validateFaultPlan, validateRollingRestart, validateSlowdown, type CrashFault, type FaultPlan, type RollingRestartFault, type SlowdownWindow } from './faults.js';

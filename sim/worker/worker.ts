@@ -3,6 +3,7 @@
 //   submit(seq, nowMs, out)       -> wake time to schedule, or NO_WAKE
 //   onWake(nowMs, wakeId, out)    -> next wake time, or NO_WAKE   (stale wake ids are ignored)
 //   crash(nowMs, restartAfterMs, out) -> restart wake time
+//   restart(nowMs, downMs, out)   -> wake time (process back; it then loads the model at once)
 // Events for the driver (firstToken, tokens, done, error) are appended to a reusable WorkerOutput.
 //
 // Continuous batching, one step at a time:
@@ -189,6 +190,7 @@ export class SimWorker {
   private readonly observer: StepObserver | undefined;
   private readonly retryMs: number;
   private stateNow: WorkerState;
+  private restartingNow = false;
   private totalContext = 0;
   private stepStartMs = 0;
   private stepAdmitted = 0;
@@ -279,8 +281,14 @@ export class SimWorker {
       case 'loading':
       case 'idle':
         this.stateNow = 'idle';
+        this.restartingNow = false;
         return this.startStep(nowMs);
       case 'down':
+        if (this.restartingNow) {
+          this.stateNow = 'loading';
+          this.stats.coldStarts++;
+          return this.setWake(nowMs + this.latency.coldStartMs());
+        }
         this.stateNow = 'cold';
         return NO_WAKE;
       case 'cold':
@@ -292,6 +300,25 @@ export class SimWorker {
   crash(nowMs: number, restartAfterMs: number, out: WorkerOutput): number {
     if (this.stateNow === 'down') return NO_WAKE;
     this.stats.crashes++;
+    return this.kill(nowMs, restartAfterMs, out);
+  }
+
+  /**
+   * An operator's restart: the process stops (anything still queued or running fails), is back after
+   * downMs and loads the model at once (coldStartMs); `restarting` holds until the load is done.
+   */
+  restart(nowMs: number, downMs: number, out: WorkerOutput): number {
+    if (this.stateNow === 'down') return NO_WAKE;
+    this.restartingNow = true;
+    return this.kill(nowMs, downMs, out);
+  }
+
+  /** Between restart() and the end of the model load that follows it (not serving yet). */
+  get restarting(): boolean {
+    return this.restartingNow;
+  }
+
+  private kill(nowMs: number, downMs: number, out: WorkerOutput): number {
     for (const seq of this.running) this.failRunning(seq, 'worker_crashed', nowMs, out);
     this.running.length = 0;
     this.totalContext = 0;
@@ -302,7 +329,7 @@ export class SimWorker {
     this.queuedLive = 0;
     this.prefixCache.clear();
     this.stateNow = 'down';
-    return this.setWake(nowMs + restartAfterMs);
+    return this.setWake(nowMs + downMs);
   }
 
   /** Removes a sequence (the gateway's cancel command). No event is emitted. Returns whether it was here. */

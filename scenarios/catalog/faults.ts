@@ -1,0 +1,66 @@
+// Fault scenarios (issue 8, "the same faults are scenarios in both modes"): the simulator's side of
+// the live reliability checks — a slow worker and a rolling restart. Not in the default suite (the
+// gate's reference is unchanged); run them by name.
+import { defineScenario } from '../define.js';
+import { QWEN3_MOE_ON_M3_ULTRA } from './common.js';
+
+const chat = (rps: number) => ({
+  type: 'open', model: 'qwen3-30b-a3b', rate: { type: 'constant', rps }, arrival: { type: 'poisson' }, durationMs: 180_000,
+  promptTokens: { type: 'lognormal', meanTokens: 300, cv: 0.6, minTokens: 16, maxTokens: 4096 },
+  outputTokens: { type: 'lognormal', meanTokens: 200, cv: 0.6, minTokens: 8, maxTokens: 1024 },
+  temperature: 0.7,
+}) as const;
+
+export const slowWorker = defineScenario({
+  name: 'slow-worker',
+  title: 'Slow worker — one Mac runs 8× slower for 100 s',
+  description: 'Four workers under steady load (Poisson, 3 RPS); worker 1 steps 8× slower from 40 s to 140 s (thermal throttling, a noisy neighbour). Round-robin keeps sending it its turn until its batch is full; latency-aware routing (EWMA of observed latency × queue) moves the load to the others. Both keep the breaker and its no-progress timeout (10 s). Targets: P95 E2E at most 0.5× round-robin, 100 % success, the slow worker gets ≤ 5 % of the requests dispatched during its slow window.',
+  seed: 811,
+  workload: chat(3),
+  cluster: QWEN3_MOE_ON_M3_ULTRA,
+  faults: { slowdowns: [{ workerIndex: 1, startMs: 40_000, endMs: 140_000, factor: 8 }] },
+  baseline: { name: 'round-robin (4 workers)', kind: 'gateway', workers: 4, gateway: { routing: { type: 'round-robin' } } },
+  candidate: { name: 'latency-aware (4 workers)', kind: 'gateway', workers: 4, gateway: { routing: { type: 'latency-aware', ewmaAlpha: 0.3 }, breaker: { timeoutMs: 10_000 } } },
+  targets: [
+    { metric: 'e2eP95', kind: 'ratio-max', value: 0.5 },
+    { metric: 'successRate', kind: 'min', value: 100 },
+    { metric: 'extra.slowWorkerShare', kind: 'max', value: 0.05 },
+  ],
+  report: ['extra.slowWorkerDispatches', 'extra.windowDispatches'],
+  notes: [
+    'A slowed worker still heartbeats and still makes progress (every step ends, 8× later), so the no-progress timeout does not fire: it is the backstop for a worker that stops, which breaker-failover and the live slow-worker test cover. Here routing does the work.',
+    'slowWorkerShare counts dispatches (a retry is a dispatch) in [40 s, 140 s).',
+  ],
+  inDefaultSuite: false,
+});
+
+const ROLLING = { atMs: 30_000, minHealthyWorkers: 3, processRestartMs: 2000, waitHealthyMs: 30_000, drainTimeoutMs: 60_000, readyTimeoutMs: 120_000 } as const;
+const WORKERS = ['w000', 'w001', 'w002', 'w003'] as const;
+
+export const rollingRestart = defineScenario({
+  name: 'rolling-restart',
+  title: 'Rolling restart — every worker restarted under load, none dropped',
+  description: 'Four workers under steady load (Poisson, 6 RPS, streaming); from 30 s every worker is restarted, one at a time, under core\'s rolling-restart plan: a worker is taken out only while the 3 others serve (watchdog), drained (the core routes it nothing new) until its in-flight requests finish, restarted (2 s process restart, then the model load: weights ÷ SSD bandwidth) and back when it registers healthy. Baseline: the same order and watchdog without the drain (each restart cuts its in-flight requests; those that had streamed tokens cannot be retried). Targets: 100 % success, the restart completes, never fewer than 3 serving workers.',
+  seed: 812,
+  workload: chat(6),
+  cluster: QWEN3_MOE_ON_M3_ULTRA,
+  faults: { rollingRestart: ROLLING },
+  baseline: { name: 'restart without drain (4 workers)', kind: 'gateway', workers: 4, gateway: { routing: { type: 'least-loaded' } }, drainOnRestart: false },
+  candidate: { name: 'drained rolling restart (4 workers)', kind: 'gateway', workers: 4, gateway: { routing: { type: 'least-loaded' } } },
+  targets: [
+    { metric: 'successRate', kind: 'min', value: 100 },
+    { metric: 'extra.rollingCompleted', kind: 'min', value: 1 },
+    { metric: 'extra.rollingMinServingWorkers', kind: 'min', value: ROLLING.minHealthyWorkers },
+  ],
+  report: [
+    'extra.rollingTotalMs', 'extra.rollingWorkersRestarted', 'extra.rollingCutInFlight', 'extra.failedAfterTokens',
+    ...WORKERS.flatMap((w) => [`extra.${w}DrainMs`, `extra.${w}RestartMs`, `extra.${w}ReadyMs`] as const),
+  ],
+  notes: [
+    'Per worker: drain = drain start to no request in flight; restart = process down; ready = model load (cold start) until the worker registers healthy and serving.',
+    'The plan polls every 100 ms of virtual time (and steps at once when a restarted worker registers), so drain times are multiples of 100 ms; rollingMinServingWorkers is sampled at every step.',
+    "Baseline ready times include the breaker: the cut requests count as the worker's failures, its breaker opens, and it serves again only when the breaker half-opens after its 60 s cooldown (the plan waits for that, as the live restarter does).",
+    'The plan (which worker next, the watchdog, the bounds) is core/operations/rolling-restart.ts; the simulator drives it in sim/cluster/rolling.ts.',
+  ],
+  inDefaultSuite: false,
+});
