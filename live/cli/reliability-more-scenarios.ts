@@ -21,7 +21,7 @@ import { startNatsRegistration, type NatsRegistration, type RegistrationInfo } f
 import { freePort, startNatsServer, type NatsServer } from '../registry/nats-server.js';
 import { resolveLiveConfig } from '../shared/config.js';
 import { startLoad, waitFor, workerView, type RequestRecord } from './fault-scenarios.js';
-import { RELIABILITY_ADMIN_KEY, RELIABILITY_KEY, type ScenarioResult, type ScenarioSize } from './reliability-scenarios.js';
+import { metricSum, RELIABILITY_ADMIN_KEY, RELIABILITY_KEY, type ScenarioResult, type ScenarioSize } from './reliability-scenarios.js';
 
 const PROMPT = 'one two three four five six seven eight nine ten eleven twelve';
 /** ~170 ms for 12 tokens; slow is ~4× that (~600 ms). */
@@ -42,15 +42,6 @@ function gatewayConfig(extra: Record<string, unknown>, core: Record<string, unkn
     ...extra,
     core: { batching: { type: 'micro', windowMs: 1, maxBatchSize: 16 }, breaker: { cooldownMs: 1500, halfOpenProbesMax: 2, volumeMin: 5 }, ...core },
   });
-}
-
-async function metricSum(gw: Gateway, name: string): Promise<number> {
-  let sum = 0;
-  for (const line of (await gw.registry.metrics()).split('\n')) {
-    const m = /^([a-z_]+)(\{[^}]*\})? ([-0-9.e+]+)$/.exec(line);
-    if (m !== null && m[1] === name) sum += Number(m[3]);
-  }
-  return sum;
 }
 
 /** p-quantile (0..1) of the latencies of the requests started in [fromMs, toMs); null when none. */

@@ -41,6 +41,8 @@ export interface ScenarioResult {
   /** Named durations in ms (null: did not happen within its bound). */
   readonly timings: Record<string, number | null>;
   readonly notes: string[];
+  /** Processes or sockets left behind by the scenario (must be 0); absent where not measured. */
+  readonly leaked?: number;
 }
 
 const BASE_CORE = {
@@ -49,7 +51,7 @@ const BASE_CORE = {
   breaker: { cooldownMs: 1500, halfOpenProbesMax: 2, volumeMin: 5 },
 };
 
-function gatewayConfig(workers: { id: string; address: string }[], core: Record<string, unknown> = {}, limits: Record<string, unknown> = {}) {
+export function gatewayConfig(workers: { id: string; address: string }[], core: Record<string, unknown> = {}, limits: Record<string, unknown> = {}) {
   return resolveLiveConfig({
     listen: { host: '127.0.0.1', port: 0 },
     auth: { apiKeys: [RELIABILITY_KEY], adminKey: RELIABILITY_ADMIN_KEY },
@@ -61,12 +63,13 @@ function gatewayConfig(workers: { id: string; address: string }[], core: Record<
   });
 }
 
-async function metricSum(gw: Gateway, name: string): Promise<number> {
+/** The sum of a metric's samples, optionally only those whose labels include `labelMatch` (e.g. worker="w2"). */
+export async function metricSum(gw: Gateway, name: string, labelMatch?: string): Promise<number> {
   const text = await gw.registry.metrics();
   let sum = 0;
   for (const line of text.split('\n')) {
     const m = /^([a-z_]+)(\{[^}]*\})? ([-0-9.e+]+)$/.exec(line);
-    if (m !== null && m[1] === name) sum += Number(m[3]);
+    if (m !== null && m[1] === name && (labelMatch === undefined || (m[2] ?? '').includes(labelMatch))) sum += Number(m[3]);
   }
   return sum;
 }

@@ -1,77 +1,91 @@
-// npm run reliability [-- --out DIR] [--quick] [--soak SECONDS]
+// npm run reliability [-- --out DIR] [--quick] [--only a,b] [--soak SECONDS] [--soak-gateway SECONDS]
 //
-// Runs the fault scenarios of live/cli/reliability-scenarios.ts against real processes (echo worker
-// nodes; a real worker node with python runtimes for the runtime kill) and writes
-// reports/out/reliability/report.md and results.json: faults injected, requests sent, lost (retryable
-// and still failed), failed with a clear error (a stream under way ended with an error event),
-// hangs, retries, recovery times. Exits 1 when a retryable request was lost or a request hung.
-// --soak S: also a bounded soak — S seconds of mixed load on 3 echo workers, sampling the RSS and
-// open handles of this process (gateway and echo workers run in it) every 5 s.
+// Runs the fault scenarios against real processes and writes reports/out/reliability/report.md and
+// results.json: faults injected, requests sent, lost (retryable and still failed), failed with a
+// clear error (a stream under way ended with an error event), hangs, retries, recovery times, leaks.
+// Exits 1 when a retryable request was lost, a request hung, a process leaked or a soak failed.
+//   node-kill        worker node processes with python runtimes; one node SIGKILLed (node-kill-scenario.ts)
+//   runtime-kill     one python runtime of a worker node SIGKILLed (reliability-scenarios.ts)
+//   worker-kill      the same fault on echo worker nodes: gateway failover timings without MLX
+//   slow-worker      latency-aware routing and the breaker timeout (reliability-more-scenarios.ts)
+//   nats-restart     the registry goes away and comes back (reliability-more-scenarios.ts)
+//   rolling-restart  POST /admin/restart?rolling=true under load
+//   overload         shedding with 429/503 + Retry-After, serving from cache
+// --soak S: S seconds of mixed load on a gateway process and 2 worker node processes with python
+//   runtimes, sampling each process's RSS, descriptors and sockets every 5 s (process-soak.ts).
+// --soak-gateway S: S seconds of high-rate load on a gateway with in-process echo workers, sampling
+//   this process's RSS and handles (soak.ts): many more requests through the gateway's own paths.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { overloadScenario, rollingRestartScenario, runtimeKillScenario, workerKillScenario, type ScenarioResult } from './reliability-scenarios.js';
+import { nodeKillScenario } from './node-kill-scenario.js';
+import { processSoak, type ProcessSoakResult } from './process-soak.js';
+import { renderReliability } from './reliability-report.js';
+import { natsRestartScenario, slowWorkerScenario } from './reliability-more-scenarios.js';
+import { overloadScenario, rollingRestartScenario, runtimeKillScenario, workerKillScenario, type ScenarioResult, type ScenarioSize } from './reliability-scenarios.js';
 import { soak, type SoakResult } from './soak.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const { values } = parseArgs({ options: { out: { type: 'string' }, quick: { type: 'boolean', default: false }, soak: { type: 'string' } } });
+const { values } = parseArgs({ options: { out: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, soak: { type: 'string' }, 'soak-gateway': { type: 'string' } } });
 const outDir = values.out ?? join(ROOT, 'reports/out/reliability');
 const size = values.quick ? { warmMs: 800, tailMs: 800, concurrency: 6 } : { warmMs: 3000, tailMs: 3000, concurrency: 12 };
 const log = (m: string) => process.stderr.write(`[reliability] ${m}\n`);
 
-async function main(): Promise<number> {
-  const results: ScenarioResult[] = [];
-  for (const [name, run] of [
-    ['worker-kill', () => workerKillScenario(size)],
-    ['runtime-kill', () => runtimeKillScenario({ ...size, concurrency: Math.min(size.concurrency, 6) })],
-    ['rolling-restart', () => rollingRestartScenario(size)],
-    ['overload', () => overloadScenario({ ...size, concurrency: size.concurrency * 2 })],
-  ] as const) {
-    log(`${name} …`);
-    const t0 = Date.now();
-    const r = await run();
-    log(`${name}: sent ${r.load.sent}, ok ${r.load.ok}, lost ${r.load.lost}, failed clearly ${r.load.failedClear}, hangs ${r.load.hangs} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    results.push(r);
+const SCENARIOS: readonly (readonly [string, (size: ScenarioSize) => Promise<ScenarioResult>])[] = [
+  ['node-kill', (z) => nodeKillScenario({ ...z, concurrency: Math.min(z.concurrency, 8) })],
+  ['runtime-kill', (z) => runtimeKillScenario({ ...z, concurrency: Math.min(z.concurrency, 6) })],
+  ['worker-kill', (z) => workerKillScenario(z)],
+  ['slow-worker', (z) => slowWorkerScenario(z)],
+  ['nats-restart', (z) => natsRestartScenario(z)],
+  ['rolling-restart', (z) => rollingRestartScenario(z)],
+  ['overload', (z) => overloadScenario({ ...z, concurrency: z.concurrency * 2 })],
+];
+
+function seconds(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) {
+    log(`--${flag} must be a number of seconds in (0, 86400], got ${JSON.stringify(v)}`);
+    process.exit(2);
   }
-  let soakResult: SoakResult | undefined;
-  if (values.soak !== undefined) {
-    log(`soak ${values.soak} s …`);
-    soakResult = await soak({ durationMs: Number(values.soak) * 1000, sampleEveryMs: 5000, concurrency: 8 });
-  }
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'results.json'), JSON.stringify({ generatedAt: new Date().toISOString(), size, results, soak: soakResult ?? null }, null, 2));
-  writeFileSync(join(outDir, 'report.md'), render(results, soakResult));
-  log(`wrote ${join(outDir, 'report.md')}`);
-  // Overload sheds by design: its refusals are not losses.
-  const bad = results.filter((r) => r.name !== 'overload' && (r.load.lost > 0 || r.load.hangs > 0));
-  const overloadHangs = results.find((r) => r.name === 'overload')?.load.hangs ?? 0;
-  return bad.length > 0 || overloadHangs > 0 || soakResult?.pass === false ? 1 : 0;
+  return n;
 }
 
-function render(results: ScenarioResult[], s: SoakResult | undefined): string {
-  const lines = [
-    '# Reliability report',
-    '',
-    `Generated ${new Date().toISOString()} by \`npm run reliability\` (live/cli/reliability.ts). Load: ${size.concurrency} closed-loop clients (half streamed), ${size.warmMs} ms before the fault, ${size.tailMs} ms after recovery.`,
-    '',
-    '*lost* = requests that had delivered nothing to the client and still failed (the gateway should have retried them; must be 0). *failed clearly* = streams already under way when their worker died, ended with an SSE error event and `[DONE]` (never retried after tokens, by design). *hangs* = no complete answer within the client timeout or a stream without `[DONE]`. In *overload*, refusals (503 with Retry-After) are shedding by design and show under *lost*.',
-    '',
-    '| scenario | sent | ok | lost | failed clearly | hangs | retries | refusal codes |',
-    '|---|---:|---:|---:|---:|---:|---:|---|',
-    ...results.map((r) => `| ${r.name} | ${r.load.sent} | ${r.load.ok} | ${r.load.lost} | ${r.load.failedClear} | ${r.load.hangs} | ${r.retries} | ${Object.entries(r.load.byCode).map(([c, n]) => `${c} ×${n}`).join(', ') || '—'} |`),
-    '',
-  ];
-  for (const r of results) {
-    lines.push(`## ${r.name}`, '', ...r.faults.map((f) => `- fault: ${f}`), ...Object.entries(r.timings).map(([k, v]) => `- ${k}: ${v === null ? 'did not happen within its bound' : `${v} ms`}`), ...r.notes.map((n) => `- ${n}`), '');
+async function main(): Promise<number> {
+  const only = values.only?.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  const unknown = (only ?? []).filter((n) => !SCENARIOS.some(([name]) => name === n));
+  if (unknown.length > 0) {
+    log(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map(([n]) => n).join(', ')}`);
+    return 2;
   }
-  if (s !== undefined) {
-    lines.push('## Soak', '', `${(s.durationMs / 1000).toFixed(0)} s of mixed load (${s.sent} requests, ${s.failed} failed). Bound: RSS growth after warm-up ≤ ${s.rssGrowthBoundMb} MB, handles back to within ${s.handleSlack} of the start after the load stops.`, '',
-      '| t (s) | RSS (MB) | heap used (MB) | active handles |', '|---:|---:|---:|---:|',
-      ...s.samples.map((x) => `| ${(x.tMs / 1000).toFixed(0)} | ${x.rssMb.toFixed(1)} | ${x.heapMb.toFixed(1)} | ${x.handles} |`), '',
-      `- RSS growth from the first sample after warm-up to the last: ${s.rssGrowthMb.toFixed(1)} MB`, `- handles before: ${s.handlesBefore}, after stop: ${s.handlesAfter}`, `- result: ${s.pass ? 'pass' : 'FAIL'}`, '');
+  const soakS = values.soak === undefined ? undefined : seconds('soak', values.soak);
+  const soakGatewayS = values['soak-gateway'] === undefined ? undefined : seconds('soak-gateway', values['soak-gateway']);
+  const results: ScenarioResult[] = [];
+  for (const [name, run] of SCENARIOS.filter(([n]) => only === undefined || only.includes(n))) {
+    log(`${name} …`);
+    const t0 = Date.now();
+    const r = await run(size);
+    log(`${name}: sent ${r.load.sent}, ok ${r.load.ok}, lost ${r.load.lost}, failed clearly ${r.load.failedClear}, hangs ${r.load.hangs}${r.leaked !== undefined ? `, leaked ${r.leaked}` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    results.push(r);
   }
-  return lines.join('\n');
+  let procSoak: ProcessSoakResult | undefined;
+  if (soakS !== undefined) {
+    log(`soak over processes, ${soakS} s …`);
+    procSoak = await processSoak({ durationMs: soakS * 1000, sampleEveryMs: 5000, concurrency: 8 });
+    log(`soak: ${procSoak.pass ? 'pass' : `FAIL: ${procSoak.failures.join('; ')}`}`);
+  }
+  let gwSoak: SoakResult | undefined;
+  if (soakGatewayS !== undefined) {
+    log(`gateway soak, ${soakGatewayS} s …`);
+    gwSoak = await soak({ durationMs: soakGatewayS * 1000, sampleEveryMs: 5000, concurrency: 8 });
+  }
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'results.json'), JSON.stringify({ generatedAt: new Date().toISOString(), size, results, soak: procSoak ?? null, gatewaySoak: gwSoak ?? null }, null, 2));
+  writeFileSync(join(outDir, 'report.md'), renderReliability(results, size, procSoak, gwSoak));
+  log(`wrote ${join(outDir, 'report.md')}`);
+  // Overload sheds by design: its refusals are not losses.
+  const bad = results.filter((r) => (r.name !== 'overload' && r.load.lost > 0) || r.load.hangs > 0 || (r.leaked ?? 0) > 0);
+  return bad.length > 0 || procSoak?.pass === false || gwSoak?.pass === false ? 1 : 0;
 }
 
 main().then((code) => process.exit(code), (err: unknown) => {

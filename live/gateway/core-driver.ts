@@ -58,7 +58,7 @@ export class CoreDriver {
   /** Jobs that gained at least one coalesced follower. */
   coalescedGroups = 0;
   /** Hook for metrics: requests per dispatched batch. */
-  onBatch: ((size: number) => void) | undefined;
+  onBatch: ((size: number, workerId: WorkerId) => void) | undefined;
 
   constructor(
     readonly core: GatewayCore,
@@ -135,7 +135,7 @@ export class CoreDriver {
       switch (c.type) {
         case 'dispatch':
           for (const r of c.requests) this.startAttempt(r.id, c.workerId);
-          this.onBatch?.(c.requests.length);
+          this.onBatch?.(c.requests.length, c.workerId);
           this.transport.dispatch(c.workerId, c.requests, (id) => this.sinks.get(id));
           break;
         case 'cancel':

@@ -85,6 +85,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     // Slow-loris guards (Node's HTTP server: 408 and close). Node checks them every
     // connectionsCheckingInterval (30 s by default: far too coarse for a 10 s headers timeout).
     requestTimeout: config.limits.receiveTimeoutMs,
+    keepAliveTimeout: config.limits.keepAliveTimeoutMs,
     http: {
       headersTimeout: config.limits.headersTimeoutMs,
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.limits.headersTimeoutMs / 4))),
@@ -153,7 +154,10 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     links: () => [...links.values()].map((l) => ({ id: l.id, reconnects: l.reconnects, kvUsedBytes: l.lastStatus?.kvUsedBytes ?? 0 })),
     coalescedGroups: () => driver.coalescedGroups,
   });
-  driver.onBatch = (n) => metrics.batchSize.observe(n);
+  driver.onBatch = (n, workerId) => {
+    metrics.batchSize.observe(n);
+    metrics.workerDispatches.inc({ worker: workerId }, n);
+  };
 
   const auth = new Authenticator(config.auth);
   const rolling = opts.restartWorker === undefined ? undefined : new RollingRestarter({ core, clock, links, restartWorker: opts.restartWorker });

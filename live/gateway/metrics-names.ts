@@ -22,6 +22,7 @@ export const METRIC = {
   breakerState: 'mlx_serving_breaker_state',
   workerHealthy: 'mlx_serving_worker_healthy',
   workerInFlight: 'mlx_serving_worker_in_flight',
+  workerDispatches: 'mlx_serving_worker_dispatches_total',
   workerKvUsedRatio: 'mlx_serving_worker_kv_used_ratio',
   workerKvUsedBytes: 'mlx_serving_worker_kv_used_bytes',
   workerStreamReconnects: 'mlx_serving_worker_stream_reconnects_total',

@@ -37,6 +37,7 @@ export class GatewayMetrics {
   readonly completionTokens: Counter;
   readonly batchSize: Histogram;
   readonly slowClientCancels: Counter;
+  readonly workerDispatches: Counter<'worker'>;
 
   constructor(readonly registry: Registry, src: MetricsSources) {
     const registers = [registry];
@@ -56,6 +57,7 @@ export class GatewayMetrics {
     this.promptTokens = new Counter({ name: METRIC.promptTokens, help: 'Prompt tokens of answered requests (as reported by workers or caches).', registers });
     this.completionTokens = new Counter({ name: METRIC.completionTokens, help: 'Completion tokens sent to clients.', registers });
     this.batchSize = new Histogram({ name: METRIC.batchSize, help: 'Requests per GenerateBatch message (gateway micro-batching).', registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128] });
+    this.workerDispatches = new Counter({ name: METRIC.workerDispatches, help: 'Requests (attempts, retries included) dispatched to each worker.', labelNames: ['worker'], registers });
     this.slowClientCancels = new Counter({ name: METRIC.slowClientCancels, help: 'Streams cancelled because the client left too many bytes unread.', registers });
 
     const core = src.core;

@@ -47,6 +47,10 @@ export interface LimitsConfig {
    *  connection is closed. Checked every min(1 s, headersTimeoutMs / 4). */
   readonly headersTimeoutMs: number;
   readonly receiveTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (Node's server.keepAliveTimeout; Fastify's
+   *  default is 72 s, above common load balancers' 60 s idle timeout, so the gateway never closes a
+   *  connection a balancer is about to reuse). */
+  readonly keepAliveTimeoutMs: number;
 }
 
 export interface WorkerEndpoint {
@@ -93,6 +97,7 @@ export const DEFAULT_LIMITS: LimitsConfig = {
   stopLengthMax: 256,
   headersTimeoutMs: 10_000,
   receiveTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 72_000,
 };
 
 export const DEFAULT_GRPC: GrpcLinkConfig = { reconnectBaseMs: 100, reconnectMaxMs: 5_000, unaryTimeoutMs: 10_000 };
@@ -129,6 +134,7 @@ export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
       stopLengthMax: int('limits.stopLengthMax', limits.stopLengthMax ?? DEFAULT_LIMITS.stopLengthMax, 1, 65_536),
       headersTimeoutMs: int('limits.headersTimeoutMs', limits.headersTimeoutMs ?? DEFAULT_LIMITS.headersTimeoutMs, 100, 600_000),
       receiveTimeoutMs: int('limits.receiveTimeoutMs', limits.receiveTimeoutMs ?? DEFAULT_LIMITS.receiveTimeoutMs, 100, 3_600_000),
+      keepAliveTimeoutMs: int('limits.keepAliveTimeoutMs', limits.keepAliveTimeoutMs ?? DEFAULT_LIMITS.keepAliveTimeoutMs, 100, 3_600_000),
     },
     workers: resolveWorkers(root.workers ?? []),
     registry: resolveRegistry(root.registry ?? { type: 'static' }),

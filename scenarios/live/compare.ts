@@ -6,7 +6,7 @@ import type { ScenarioDef } from '../define.js';
 import type { RunSummary, ScenarioResult } from '../result.js';
 import { runPolicySet } from '../sim-run.js';
 import { buildRows } from '../targets.js';
-import { LiveRunError } from './processes.js';
+import { LiveRunError } from '../../live/shared/processes.js';
 import { liveMaxSequences, liveSection, liveWorkload } from './scale.js';
 
 export const DEFAULT_PROFILE_DIR = 'reports/out/calibration';

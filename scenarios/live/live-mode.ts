@@ -5,7 +5,7 @@ import type { ScenarioDef } from '../define.js';
 import type { ScenarioResult } from '../result.js';
 import { loadProfileFor, renderErrorTable, runScenarioSimLocal, simVsLive, type ErrorRow } from './compare.js';
 import { runScenarioLive } from './live-run.js';
-import { LiveRunError } from './processes.js';
+import { LiveRunError } from '../../live/shared/processes.js';
 
 export interface LiveModeOptions {
   readonly mode: 'live' | 'both';

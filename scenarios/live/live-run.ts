@@ -11,7 +11,7 @@ import { streamChat } from '../../live/load/client.js';
 import type { PolicySetDef, ScenarioDef, WorkloadDef } from '../define.js';
 import type { ScenarioResult } from '../result.js';
 import { buildRows } from '../targets.js';
-import { freePort, LiveRunError, ProcessSet, type ManagedProcess } from './processes.js';
+import { freePort, LiveRunError, ProcessSet, type ManagedProcess } from '../../live/shared/processes.js';
 import { liveMaxSequences, liveSection, liveWorkload } from './scale.js';
 import { checkModelDir, ensureModel, LIVE_API_KEY, startBaseline, startCluster, type Server } from './servers.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveSmoke } from '../catalog/live.js';
 import { runScenarioLive } from './live-run.js';
-import { freePort, LiveRunError } from './processes.js';
+import { freePort, LiveRunError } from '../../live/shared/processes.js';
 import { liveWorkload } from './scale.js';
 import { ensureModel } from './servers.js';
 

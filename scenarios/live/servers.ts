@@ -11,10 +11,11 @@
 // the runtime (python/mlx_runtime/blas.py); without it, mlx[cpu]'s reference BLAS would make the
 // baseline several times slower — an unfair baseline.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkPortFree, LiveRunError, waitForHttp, waitForReadyLine, type ManagedProcess, type ProcessSet } from './processes.js';
+import { startGatewayProcess, startWorkerProcess } from '../../live/shared/launch.js';
+import { checkPortFree, LiveRunError, waitForHttp, type ManagedProcess, type ProcessSet } from '../../live/shared/processes.js';
 
 export const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 export const PYTHON_DIR = join(ROOT_DIR, 'python');
@@ -103,27 +104,10 @@ export interface ClusterOptions {
 export async function startCluster(ps: ProcessSet, o: ClusterOptions): Promise<Server> {
   await checkPortFree(o.port, '127.0.0.1', 'the mlx-serving gateway');
   mkdirSync(o.runDir, { recursive: true });
-  const node = process.execPath;
-  const workers: { id: string; address: string }[] = [];
-  const procs: ManagedProcess[] = [];
-  const starting: Promise<unknown>[] = [];
-  for (let i = 0; i < o.workers; i++) {
-    const id = `w${i}`;
-    const address = `unix://${join(o.runDir, `${id}.sock`)}`;
-    const p = ps.start(`worker node ${id}`, node, [
-      '--import', 'tsx', join(ROOT_DIR, 'live/worker/main.ts'), '--id', id, '--address', address, '--model', `${o.modelId}=${o.modelDir}`,
-      '--runtimes', '1', '--max-concurrent', String(o.maxSequences), '--log-level', 'warn',
-    ], { cwd: ROOT_DIR });
-    procs.push(p);
-    workers.push({ id, address });
-    starting.push(waitForReadyLine(p, READY_TIMEOUT_MS, o.signal));
-  }
-  await Promise.all(starting);
-  const configPath = join(o.runDir, 'gateway.json');
-  writeFileSync(configPath, `${JSON.stringify({ listen: { host: '127.0.0.1', port: o.port }, auth: { apiKeys: [LIVE_API_KEY] }, workers, logLevel: 'warn', core: o.core }, null, 2)}\n`);
-  const gw = ps.start('gateway', node, ['--import', 'tsx', join(ROOT_DIR, 'live/gateway/main.ts'), '--config', configPath], { cwd: ROOT_DIR });
-  procs.push(gw);
-  const ready = await waitForReadyLine(gw, READY_TIMEOUT_MS, o.signal);
-  const baseUrl = typeof ready.url === 'string' ? ready.url.replace('localhost', '127.0.0.1') : `http://127.0.0.1:${o.port}`;
-  return { baseUrl, model: o.modelId, processes: procs };
+  const started = await Promise.all(Array.from({ length: o.workers }, (_, i) => startWorkerProcess(ps, {
+    id: `w${i}`, address: `unix://${join(o.runDir, `w${i}.sock`)}`, model: { id: o.modelId, path: o.modelDir }, runtimes: 1, maxConcurrent: o.maxSequences, ...(o.signal !== undefined && { signal: o.signal }),
+  })));
+  const workers = started.map((w, i) => ({ id: `w${i}`, address: w.address }));
+  const gw = await startGatewayProcess(ps, { listen: { host: '127.0.0.1', port: o.port }, auth: { apiKeys: [LIVE_API_KEY] }, workers, logLevel: 'warn', core: o.core }, o.runDir, o.signal);
+  return { baseUrl: gw.address, model: o.modelId, processes: [...started.map((w) => w.proc), gw.proc] };
 }
