@@ -162,6 +162,35 @@ describe('gateway core: failures', () => {
     expect(c.onWorkerEvent({ kind: 'done', workerId: d!.workerId, requestId: 'r', output }, 1003)).toEqual([]);
   });
 
+  it('holds requests while the only worker’s breaker cools (it half-opens before their queue deadline), then probes it', () => {
+    const c = core({ breaker: { timeoutMs: 1000, cooldownMs: 2000, halfOpenProbesMax: 1 }, retry: { attemptsMax: 1 }, admission: { queueTimeoutMs: 5000 } }, ['w1']);
+    ofType(c.onRequestArrived(makeRequest('r'), 0), 'dispatch');
+    expect(ofType(c.onTimer(1000), 'fail')).toHaveLength(1); // timed out, no retry left
+    expect(c.workerInfo(1000)[0]?.breaker).toBe('open');
+    c.onWorkerStatus(makeStatus('w1'), 1000); // alive by heartbeat
+    const held = c.onRequestArrived(makeRequest('a', { text: 'a' }), 1500);
+    expect(ofType(held, 'reject')).toHaveLength(0);
+    expect(ofType(held, 'dispatch')).toHaveLength(0);
+    c.onRequestArrived(makeRequest('b', { text: 'b' }), 1600);
+    // The breaker half-opens at 3000: one probe goes; its success closes the breaker and the rest follows.
+    const [probe] = ofType(c.onTimer(3000), 'dispatch');
+    expect(probe?.requests.map((r) => r.id)).toEqual(['a']);
+    const after = c.onWorkerEvent({ kind: 'done', workerId: 'w1', requestId: 'a', output }, 3050);
+    expect(ofType(after, 'complete')).toHaveLength(1);
+    expect(ofType(after, 'dispatch').flatMap((d) => d.requests.map((r) => r.id))).toEqual(['b']);
+    expect(c.workerInfo(3050)[0]?.breaker).toBe('closed');
+  });
+
+  it('still refuses at once, with Retry-After, when the breaker cools for longer than a request may queue', () => {
+    const c = core({ breaker: { timeoutMs: 1000, cooldownMs: 60_000 }, retry: { attemptsMax: 1 }, admission: { queueTimeoutMs: 5000 } }, ['w1']);
+    ofType(c.onRequestArrived(makeRequest('r'), 0), 'dispatch');
+    c.onTimer(1000);
+    c.onWorkerStatus(makeStatus('w1'), 1000);
+    const [r] = ofType(c.onRequestArrived(makeRequest('a', { text: 'a' }), 1500), 'reject');
+    expect(r).toMatchObject({ status: 503, code: 'no_healthy_worker' });
+    expect(r!.retryAfterMs).toBeGreaterThanOrEqual(1000);
+  });
+
   it('does not retry a request the worker refused as the client’s fault', () => {
     const c = core();
     const [d] = ofType(c.onRequestArrived(makeRequest('r'), 0), 'dispatch');

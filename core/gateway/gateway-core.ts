@@ -734,11 +734,21 @@ export class GatewayCore {
     this.timers.push({ atMs, seq: this.timerSeq++, kind, id });
   }
 
+  /**
+   * No worker of the model can take this request now or soon. A live worker whose breaker is open
+   * counts as "soon" when it half-opens before a queued request would time out: the request waits
+   * in the queue for the probes (the breaker timer wakes the core then) instead of failing at once.
+   * Without that, the breaker opening on a model's only worker turned every request into a 503 for
+   * the whole cooldown, though the worker may have recovered already.
+   */
   private noHealthyWorker(model: string, nowMs: number): boolean {
     for (const id of this.workerIdsByModel.get(model) ?? []) {
       const w = this.workers.get(id)!;
       this.refreshWorker(w, nowMs);
-      if (w.healthy && !w.draining && (w.breakerAllows || w.view.inFlight > 0)) return false;
+      if (!w.healthy || w.draining) continue;
+      if (w.breakerAllows || w.view.inFlight > 0) return false;
+      const at = w.breaker.halfOpensAtMs(nowMs);
+      if (at !== undefined && at - nowMs <= this.config.admission.queueTimeoutMs) return false;
     }
     return true;
   }
