@@ -6,7 +6,8 @@
 // this process; prints the gateway URL and an API key. With --nats it also starts a local
 // `nats-server -js` and the workers register there (the gateway follows the registry instead of a
 // static list). Ctrl-C / SIGTERM tears everything down: gateway, workers (which stop their runtimes),
-// nats-server, the temporary directory. Workers also exit if this process dies (their stdin closes).
+// nats-server, the temporary directory. Workers also exit if this process dies (their stdin closes:
+// live/shared/launch.ts starts them with --exit-with-parent).
 //
 // --config FILE: JSON with any of { workers, model, runtimes, port, nats, apiKey, worker, gateway }:
 //   worker   WorkerNodeOptions fields for every worker (maxConcurrent, kvCapacityBytes, …)
@@ -19,7 +20,7 @@
 //   restarted on the same socket and waited for until healthy; a watchdog never takes a worker out
 //   while fewer than --min-healthy (default 1) other workers are healthy. Exit 0 when every worker
 //   was restarted.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,12 +31,12 @@ import { ConfigError } from '../../core/index.js';
 import { buildGateway, type Gateway } from '../gateway/gateway.js';
 import { startNatsServer, type NatsServer } from '../registry/nats-server.js';
 import { resolveLiveConfig } from '../shared/config.js';
+import { startWorkerProcess as launchWorker } from '../shared/launch.js';
+import { ProcessSet, type ManagedProcess } from '../shared/processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const WORKER_MAIN = join(ROOT, 'live/worker/main.ts');
 const MODEL_CACHE = join(ROOT, 'python/.cache/models');
 const WORKERS_MAX = 64;
-const WORKER_READY_TIMEOUT_MS = 180_000;
 const WORKER_STOP_TIMEOUT_MS = 15_000;
 
 interface ClusterFile {
@@ -51,9 +52,8 @@ interface ClusterFile {
 
 interface WorkerProc {
   readonly id: string;
-  readonly child: ChildProcess;
-  address: string;
-  exited: Promise<void>;
+  readonly proc: ManagedProcess;
+  readonly address: string;
 }
 
 const STATE_FILE = join(tmpdir(), `mlx-serving-cluster-${process.getuid?.() ?? 0}.json`);
@@ -146,59 +146,34 @@ function resolveModel(arg: string): { id: string; path: string } {
 }
 
 const workers: WorkerProc[] = [];
+const processes = new ProcessSet();
 let gateway: Gateway | undefined;
 let nats: NatsServer | undefined;
 let dir: string | undefined;
 let tearingDown: Promise<void> | undefined;
 
-function startWorkerProcess(id: string, model: { id: string; path: string }, natsUrl: string | undefined): Promise<WorkerProc> {
-  const address = `unix://${join(dir!, `${id}.sock`)}`;
-  const args = ['--import', 'tsx', WORKER_MAIN, '--id', id, '--address', address, '--model', `${model.id}=${model.path}`, '--runtimes', String(runtimes), '--exit-with-parent'];
-  if (natsUrl !== undefined) args.push('--nats', natsUrl);
-  if (file.worker !== undefined) {
-    const cfgPath = join(dir!, `${id}.json`);
-    writeFileSync(cfgPath, JSON.stringify({ ...file.worker, id }));
-    args.push('--config', cfgPath);
-  }
-  if (!values.verbose) args.push('--log-level', 'warn');
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-  const w: WorkerProc = { id, child, address, exited: new Promise((r) => child.once('exit', () => r())) };
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    for (const line of chunk.split('\n')) if (line.trim().length > 0) process.stderr.write(`[${id}] ${line}\n`);
+async function startWorkerProcess(id: string, model: { id: string; path: string }, natsUrl: string | undefined): Promise<WorkerProc> {
+  const { proc, address } = await launchWorker(processes, {
+    id, address: `unix://${join(dir!, `${id}.sock`)}`, model, runtimes,
+    ...(file.worker !== undefined && { options: file.worker, configDir: dir! }),
+    logLevel: values.verbose ? 'info' : 'warn',
+    ...(natsUrl !== undefined && { nats: natsUrl }),
+    onLine: (line) => process.stderr.write(`[${id}] ${line}\n`),
   });
-  return new Promise((resolveReady, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`worker ${id} not ready in ${WORKER_READY_TIMEOUT_MS} ms`)), WORKER_READY_TIMEOUT_MS);
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk;
-      const line = out.split('\n').find((l) => l.includes('"ready":true'));
-      if (line === undefined) return;
-      clearTimeout(timer);
-      w.address = (JSON.parse(line) as { address: string }).address;
-      resolveReady(w);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`worker ${id} exited during start-up (${signal ?? `code ${code}`})`));
-      if (tearingDown === undefined && workers.includes(w)) log(`worker ${id} exited (${signal ?? `code ${code}`})`);
-    });
-    workers.push(w);
+  const w: WorkerProc = { id, proc, address };
+  void proc.exited.then((e) => {
+    if (tearingDown === undefined && workers.includes(w)) log(`worker ${id} exited (${e.signal ?? `code ${e.code}`})`);
   });
+  workers.push(w);
+  return w;
 }
 
 async function teardown(reason: string): Promise<void> {
   tearingDown ??= (async () => {
     log(`stopping (${reason}) …`);
     await gateway?.stop().catch((err: unknown) => log(`gateway stop failed: ${(err as Error).message}`));
-    await Promise.all(workers.map(async (w) => {
-      if (w.child.exitCode !== null || w.child.signalCode !== null) return;
-      w.child.kill('SIGTERM');
-      const t = setTimeout(() => w.child.kill('SIGKILL'), WORKER_STOP_TIMEOUT_MS);
-      await w.exited;
-      clearTimeout(t);
-    }));
+    await Promise.all(workers.map((w) => w.proc.stop(WORKER_STOP_TIMEOUT_MS)));
+    await processes.stopAll();
     await nats?.stop();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     try {
@@ -238,12 +213,7 @@ async function main(): Promise<void> {
     const old = workers.find((w) => w.id === id);
     if (old === undefined) throw new Error(`no worker process ${id}`);
     workers.splice(workers.indexOf(old), 1);
-    if (old.child.exitCode === null && old.child.signalCode === null) {
-      old.child.kill('SIGTERM');
-      const t = setTimeout(() => old.child.kill('SIGKILL'), WORKER_STOP_TIMEOUT_MS);
-      await old.exited;
-      clearTimeout(t);
-    }
+    await old.proc.stop(WORKER_STOP_TIMEOUT_MS);
     log(`worker ${id} stopped; starting it again …`);
     await startWorkerProcess(id, model, nats?.url);
     log(`worker ${id} restarted`);

@@ -1,7 +1,8 @@
 // Starting the live processes as separate OS processes, each in its own process group (ProcessSet):
 // a worker node (live/worker/main.ts, which starts its python runtimes) and a gateway
 // (live/gateway/main.ts from a config file). Both print one `{"ready":true,…}` line when serving;
-// these helpers wait for it. Used by live scenarios, the reliability scenarios and the soak.
+// these helpers wait for it. Used by `npm run cluster`, live scenarios, the reliability scenarios and
+// the soak.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,8 @@ export interface WorkerProcessOptions {
   readonly options?: Record<string, unknown>;
   readonly configDir?: string;
   readonly logLevel?: 'info' | 'warn' | 'silent';
+  /** Register in this NATS server's registry (nats://host:port) instead of being listed statically. */
+  readonly nats?: string;
   readonly signal?: AbortSignal;
   readonly onLine?: (line: string) => void;
 }
@@ -35,7 +38,10 @@ export async function startWorkerProcess(ps: ProcessSet, o: WorkerProcessOptions
   const args = [
     '--import', 'tsx', join(ROOT_DIR, 'live/worker/main.ts'), '--id', o.id, '--address', o.address,
     '--model', `${o.model.id}=${o.model.path}`, '--runtimes', String(o.runtimes ?? 1), '--log-level', o.logLevel ?? 'warn',
+    // Shut down when our end of its stdin closes: it never outlives this process.
+    '--exit-with-parent',
   ];
+  if (o.nats !== undefined) args.push('--nats', o.nats);
   if (o.maxConcurrent !== undefined) args.push('--max-concurrent', String(o.maxConcurrent));
   if (o.options !== undefined) {
     if (o.configDir === undefined) throw new Error(`worker ${o.id}: options need a configDir for the config file`);
@@ -43,7 +49,7 @@ export async function startWorkerProcess(ps: ProcessSet, o: WorkerProcessOptions
     writeFileSync(path, JSON.stringify({ ...o.options, id: o.id }));
     args.push('--config', path);
   }
-  const proc = ps.start(`worker node ${o.id}`, process.execPath, args, { cwd: ROOT_DIR, ...(o.onLine !== undefined && { onLine: o.onLine }) });
+  const proc = ps.start(`worker node ${o.id}`, process.execPath, args, { cwd: ROOT_DIR, stdinPipe: true, ...(o.onLine !== undefined && { onLine: o.onLine }) });
   const ready = await waitForReadyLine(proc, READY_TIMEOUT_MS, o.signal);
   return { proc, address: typeof ready.address === 'string' ? ready.address : o.address };
 }

@@ -1,7 +1,8 @@
 // The processes of a live run, each in its own process group (spawned detached), so stopping one
 // stops everything it started (a worker node's python runtimes, mlx_lm.server's threads). Stop =
-// SIGTERM to the group, then SIGKILL after a grace period. A process 'exit' hook SIGKILLs whatever
-// is left, so even a crash of the runner leaves no stray process behind.
+// SIGTERM to the leader, then SIGKILL to the group after a grace period and once the leader is gone.
+// A process 'exit' hook SIGKILLs whatever is left, so even a crash of the runner leaves no stray
+// process behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
@@ -86,11 +87,15 @@ export class ManagedProcess {
     }
   }
 
-  /** SIGTERM to the group; SIGKILL after the grace period. Resolves once the leader has exited. */
+  /**
+   * SIGTERM to the leader only (a worker node drains, then stops its python runtimes itself: a
+   * SIGTERM to the whole group would stop the runtimes under its in-flight requests); SIGKILL to the
+   * group after the grace period. Resolves once the leader has exited.
+   */
   async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.stopping = true;
     if (this.exit === undefined) {
-      this.signalGroup('SIGTERM');
+      this.child.kill('SIGTERM');
       const killer = setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
       await this.exited;
       clearTimeout(killer);
@@ -111,8 +116,11 @@ export class ProcessSet {
     process.on('exit', this.onExit);
   }
 
-  start(name: string, command: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; fatal?: RegExp } = {}): ManagedProcess {
-    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `stdinPipe`: the child's stdin is a pipe from this process, which closes when this process
+   *  dies however it dies (even SIGKILL, when the exit hook cannot run): a child that shuts down on
+   *  EOF (worker nodes with --exit-with-parent, python runtimes) never outlives its parent. */
+  start(name: string, command: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; fatal?: RegExp; stdinPipe?: boolean } = {}): ManagedProcess {
+    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: [opts.stdinPipe === true ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     const p = new ManagedProcess(name, child, opts.onLine, opts.fatal);
     this.procs.push(p);
     return p;
