@@ -59,6 +59,43 @@ describe('rolling restart plan', () => {
     expect(() => plan.restarted(4000)).toThrow(/phase failed/);
   });
 
+  it('reports the reasons a driver shows (watchdog abort, unknown worker) verbatim', () => {
+    const ws = [info('a'), info('b')];
+    const plan = new RollingRestartPlan(['a'], P, 0);
+    expect(plan.step(1001, { workers: ws })).toEqual({
+      type: 'aborted',
+      reason: "watchdog: fewer than 2 other healthy worker(s) for a's models within 1000 ms; stopped before taking a out",
+    });
+    expect(plan.reason).toMatch(/^watchdog/);
+    expect(plan.finishedAtMs).toBe(1001);
+    const unknown = new RollingRestartPlan(['zz'], P, 0);
+    expect(unknown.step(5, { workers: ws })).toEqual({ type: 'failed', reason: 'no worker with id "zz"' });
+  });
+
+  it('fail(): a driver that cannot carry out an action ends the plan as failed, keeping finished records', () => {
+    const ws = [info('a'), info('b'), info('c')];
+    const plan = new RollingRestartPlan(['a', 'b'], P, 0);
+    expect(plan.step(0, { workers: ws }).type).toBe('drain');
+    expect(plan.step(10, { workers: ws }).type).toBe('restart');
+    plan.restarted(20);
+    expect(plan.step(30, { workers: ws })).toEqual({ type: 'drain', workerId: 'b' });
+    expect(plan.step(40, { workers: ws }).type).toBe('restart');
+    plan.fail(50, 'restart hook threw');
+    expect(plan.phase).toBe('failed');
+    expect(plan.finished).toBe(true);
+    expect(plan.current).toBeUndefined();
+    expect(plan.reason).toBe('restart hook threw');
+    expect(plan.finishedAtMs).toBe(50);
+    expect(plan.done.map((r) => r.id)).toEqual(['a']);
+    expect(plan.step(60, { workers: ws })).toEqual({ type: 'failed', reason: 'restart hook threw' });
+    expect(() => plan.restarted(70)).toThrow(/phase failed/);
+    // once finished, fail() changes nothing
+    const ok = new RollingRestartPlan([], P, 0);
+    ok.fail(1, 'late');
+    expect(ok.phase).toBe('done');
+    expect(ok.reason).toBeUndefined();
+  });
+
   it('names the offending field of invalid parameters', () => {
     expect(() => new RollingRestartPlan(['a'], { ...P, minHealthyWorkers: -1 }, 0)).toThrow(/rollingRestart\.minHealthyWorkers/);
     expect(() => new RollingRestartPlan(['a'], { ...P, drainTimeoutMs: Number.NaN }, 0)).toThrow(/rollingRestart\.drainTimeoutMs/);

@@ -123,6 +123,14 @@ export class RollingRestartPlan {
     this.t2Ms = nowMs;
   }
 
+  /**
+   * The driver could not carry out an action (e.g. its restart of the current worker threw, or it has
+   * no way to reach the worker): the plan ends as failed with `reason`. No-op once finished.
+   */
+  fail(nowMs: number, reason: string): void {
+    if (!this.finished) this.end('failed', nowMs, reason);
+  }
+
   /** Decides what to do now; call again after any change the driver sees (or on a poll). */
   step(nowMs: number, obs: RollingObservation): RollingAction {
     const id = this.current;

@@ -80,7 +80,7 @@ function restartRoutes(app: FastifyInstance, ctx: GatewayContext, rolling: Rolli
       body: {
         type: ['object', 'null'],
         properties: {
-          workers: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 128 }, maxItems: 1024 },
+          workers: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 128 }, maxItems: 1024, uniqueItems: true },
           minHealthyWorkers: { type: 'integer', minimum: 0, maximum: 1024 },
           waitHealthyMs: { type: 'integer', minimum: 0, maximum: 3_600_000 },
           drainTimeoutMs: { type: 'integer', minimum: 0, maximum: 3_600_000 },

@@ -1,7 +1,14 @@
 // The admin API and /metrics.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEchoWorker, type EchoWorker } from '../echo/echo-worker.js';
+import { resolveLiveConfig } from '../shared/config.js';
+import { buildGateway } from './gateway.js';
 import { METRIC } from './metrics-names.js';
-import { ADMIN_KEY, chatBody, startHarness, until, type Harness } from './test-harness.js';
+import type { RestartWorkerHook } from './rolling-restart.js';
+import { ADMIN_KEY, API_KEY, chatBody, startHarness, until, type Harness, type J } from './test-harness.js';
 
 describe('admin API', () => {
   let h: Harness;
@@ -62,4 +69,57 @@ describe('admin API', () => {
     expect(await h.metric(METRIC.httpRequests, { route: '/v1/chat/completions', status: '200' })).toBeGreaterThan(0);
     expect(await h.metric(`${METRIC.ttftSeconds}_count`)).toBeGreaterThan(0);
   });
+});
+
+describe('admin API: rolling restart', () => {
+  it('POST /admin/restart?rolling=true&wait=true restarts each worker and reports the records; GET shows the status; bad bodies are 4xx', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'admin-roll-'));
+    const addr = (id: string) => `unix://${join(dir, `${id}.sock`)}`;
+    const echoes = new Map<string, EchoWorker>();
+    for (const id of ['w1', 'w2']) echoes.set(id, await startEchoWorker({ id, address: addr(id), models: ['echo'] }));
+    const restarted: string[] = [];
+    const restartWorker: RestartWorkerHook = async (id) => {
+      echoes.get(id)!.kill();
+      echoes.set(id, await startEchoWorker({ id, address: addr(id), models: ['echo'] }));
+      restarted.push(id);
+    };
+    const config = resolveLiveConfig({
+      listen: { host: '127.0.0.1', port: 0 },
+      auth: { apiKeys: [API_KEY], adminKey: ADMIN_KEY },
+      limits: { requestTimeoutMs: 10_000, shutdownTimeoutMs: 2_000 },
+      grpc: { reconnectBaseMs: 50, reconnectMaxMs: 300, unaryTimeoutMs: 2_000 },
+      workers: ['w1', 'w2'].map((id) => ({ id, address: addr(id) })),
+      logLevel: 'silent',
+      core: { health: { heartbeatIntervalMs: 200, missesMax: 10 } },
+    });
+    const gw = buildGateway({ config, logger: false, restartWorker });
+    const url = await gw.start();
+    const admin = (path: string, init: RequestInit = {}) =>
+      fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' } });
+    try {
+      expect(await (await admin('/admin/restart')).json()).toMatchObject({ state: 'idle', current: null, done: [], error: null });
+      expect((await admin('/admin/restart?rolling=true', { method: 'POST', body: JSON.stringify({ workers: ['w1', 'w1'] }) })).status).toBe(400);
+      expect((await admin('/admin/restart?rolling=true', { method: 'POST', body: JSON.stringify({ workers: ['nope'] }) })).status).toBe(404);
+      await until(() => gw.core.workerInfo(performance.now()).every((w) => w.healthy && w.models.length > 0), 20_000);
+      const body = { minHealthyWorkers: 1, waitHealthyMs: 10_000, drainTimeoutMs: 10_000, readyTimeoutMs: 20_000 };
+      const res = await admin('/admin/restart?rolling=true&wait=true', { method: 'POST', body: JSON.stringify(body) });
+      const status = (await res.json()) as J;
+      expect(res.status, JSON.stringify(status)).toBe(200);
+      expect(status, JSON.stringify(status)).toMatchObject({ state: 'done', current: null, error: null });
+      expect(status.done.map((d: { id: string }) => d.id)).toEqual(['w1', 'w2']);
+      for (const d of status.done) expect(Object.keys(d).sort()).toEqual(['cutInFlight', 'drainMs', 'id', 'readyMs', 'restartMs']);
+      expect(restarted).toEqual(['w1', 'w2']);
+      expect(typeof status.startedAtMs).toBe('number');
+      expect(status.finishedAtMs).toBeGreaterThanOrEqual(status.startedAtMs);
+      expect(await (await admin('/admin/restart')).json()).toEqual(status);
+      // the watchdog: the only other worker cannot cover for w1 when 2 are required
+      const aborted = (await (await admin('/admin/restart?rolling=true&wait=true', { method: 'POST', body: JSON.stringify({ ...body, minHealthyWorkers: 2, waitHealthyMs: 100 }) })).json()) as J;
+      expect(aborted).toMatchObject({ state: 'aborted', done: [] });
+      expect(`state: ${aborted.state} (${aborted.error})`).toMatch(/^state: aborted \(watchdog/);
+    } finally {
+      await gw.stop();
+      for (const e of echoes.values()) e.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -7,23 +7,19 @@
 // models are healthy, not draining and not broken (breaker closed/half-open). If that does not hold
 // within `waitHealthyMs` the restart stops there (status "aborted") instead of cutting capacity.
 //
-// This is operations orchestration, not a serving decision: it only calls the same drain the admin
-// API has; the core keeps making every routing decision.
-import type { WorkerInfo } from '../../core/index.js';
+// Every decision (which worker next, the watchdog, the drain/ready bounds, the per-worker records and
+// the error strings) is core's RollingRestartPlan — the same plan the simulator drives under virtual
+// time (sim/cluster/rolling.ts). This file is only the I/O: a polling loop on real time, telling the
+// core and the worker to drain, calling the restart hook, and observing the link (connected, requests
+// on its stream) for the plan. It is operations orchestration, not a serving decision: the core keeps
+// making every routing decision.
+import { RollingRestartPlan, type GatewayCore, type RollingObservation, type RollingRestartParams } from '../../core/index.js';
 import type { Clock } from '../shared/clock.js';
-import type { GatewayCore } from '../../core/index.js';
 import type { WorkerLink } from './worker-link.js';
 
-export interface RollingRestartOptions {
+export interface RollingRestartOptions extends Omit<RollingRestartParams, 'drain'> {
   /** Workers to restart, in order (default: every worker, by id). */
   readonly workers?: readonly string[];
-  readonly minHealthyWorkers: number;
-  /** Bound on waiting for the watchdog's condition before taking a worker out. */
-  readonly waitHealthyMs: number;
-  /** Bound on waiting for in-flight requests to finish (then it restarts anyway). */
-  readonly drainTimeoutMs: number;
-  /** Bound on waiting for the restarted worker to be healthy and serving. */
-  readonly readyTimeoutMs: number;
 }
 
 export const DEFAULT_ROLLING: Omit<RollingRestartOptions, 'workers'> = { minHealthyWorkers: 1, waitHealthyMs: 30_000, drainTimeoutMs: 60_000, readyTimeoutMs: 120_000 };
@@ -58,6 +54,9 @@ export interface RollingDeps {
 
 const POLL_MS = 25;
 
+/** The plan's time: real and monotonic (the gateway's clock may be a manual one in tests). */
+const realNowMs = (): number => performance.now();
+
 export class RollingRestarter {
   readonly status: RollingRestartStatus = { state: 'idle', current: null, done: [], error: null, startedAtMs: null, finishedAtMs: null };
   private running: Promise<RollingRestartStatus> | undefined;
@@ -72,8 +71,17 @@ export class RollingRestarter {
   start(opts: RollingRestartOptions): Promise<RollingRestartStatus> {
     if (this.busy) throw new Error('a rolling restart is already running');
     Object.assign(this.status, { state: 'running', current: null, done: [], error: null, startedAtMs: Date.now(), finishedAtMs: null });
-    this.running = this.run(opts).then(
-      (aborted) => this.finish(aborted ? 'aborted' : 'done'),
+    const ids = opts.workers ?? [...this.deps.links.keys()].sort();
+    const params: RollingRestartParams = { minHealthyWorkers: opts.minHealthyWorkers, waitHealthyMs: opts.waitHealthyMs, drainTimeoutMs: opts.drainTimeoutMs, readyTimeoutMs: opts.readyTimeoutMs };
+    let plan: RollingRestartPlan;
+    try {
+      plan = new RollingRestartPlan(ids, params, realNowMs());
+    } catch (err) {
+      this.running = Promise.resolve(this.finish('failed', (err as Error).message));
+      return this.running;
+    }
+    this.running = this.run(plan).then(
+      () => this.finish(plan.phase === 'done' ? 'done' : plan.phase === 'aborted' ? 'aborted' : 'failed', plan.reason),
       (err: unknown) => this.finish('failed', (err as Error).message),
     );
     return this.running;
@@ -84,58 +92,59 @@ export class RollingRestarter {
     return this.status;
   }
 
-  /** True when it stopped because the watchdog's condition did not hold. */
-  private async run(opts: RollingRestartOptions): Promise<boolean> {
-    const ids = opts.workers ?? [...this.deps.links.keys()].sort();
-    for (const id of ids) {
-      if (!this.deps.links.has(id)) throw new Error(`no worker with id ${JSON.stringify(id)}`);
-      this.status.current = id;
-      if (!(await this.until(() => this.othersHealthy(id) >= opts.minHealthyWorkers, opts.waitHealthyMs))) {
-        this.status.error = `watchdog: fewer than ${opts.minHealthyWorkers} other healthy worker(s) for ${id}'s models within ${opts.waitHealthyMs} ms; stopped before taking ${id} out`;
-        return true;
-      }
-      this.status.done.push(await this.restartOne(id, opts));
-    }
-    return false;
-  }
-
-  private async restartOne(id: string, opts: RollingRestartOptions): Promise<WorkerRestartRecord> {
+  /** Executes the plan's actions until it ends (done, aborted by the watchdog, or failed). */
+  private async run(plan: RollingRestartPlan): Promise<void> {
     const { core, clock, links } = this.deps;
-    const link = links.get(id)!;
-    const t0 = Date.now();
-    core.drain(id, clock.nowMs());
-    await link.drain(true).catch(() => undefined); // a worker that cannot be told still gets no new work from the core
-    await this.until(() => (this.info(id)?.inFlight ?? 0) === 0 && link.inFlightCount === 0, opts.drainTimeoutMs);
-    const cutInFlight = Math.max(this.info(id)?.inFlight ?? 0, link.inFlightCount);
-    const t1 = Date.now();
-    await this.deps.restartWorker(id);
-    const t2 = Date.now();
-    const ready = await this.until(async () => {
-      await link.poll(true).catch(() => undefined);
-      const w = this.info(id);
-      return link.connected && w !== undefined && w.healthy && !w.draining && w.breaker !== 'open' && w.models.length > 0;
-    }, opts.readyTimeoutMs);
-    if (!ready) throw new Error(`worker ${id} was not healthy and serving ${opts.readyTimeoutMs} ms after its restart`);
-    return { id, drainMs: t1 - t0, cutInFlight, restartMs: t2 - t1, readyMs: Date.now() - t2 };
-  }
-
-  private info(id: string): WorkerInfo | undefined {
-    return this.deps.core.workerInfo(this.deps.clock.nowMs()).find((w) => w.id === id);
-  }
-
-  /** Healthy, serving workers other than `id` that serve one of `id`'s models. */
-  private othersHealthy(id: string): number {
-    const all = this.deps.core.workerInfo(this.deps.clock.nowMs());
-    const models = new Set(all.find((w) => w.id === id)?.models ?? []);
-    return all.filter((w) => w.id !== id && w.healthy && !w.draining && w.breaker !== 'open' && w.models.some((m) => models.has(m) || models.size === 0)).length;
-  }
-
-  private async until(cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-    const end = Date.now() + timeoutMs;
     for (;;) {
-      if (await cond()) return true;
-      if (Date.now() > end) return false;
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      const id = plan.current;
+      const link = id === undefined ? undefined : links.get(id);
+      if (id !== undefined && link === undefined) plan.fail(realNowMs(), `no worker with id ${JSON.stringify(id)}`);
+      // waiting for the restarted worker: ask it for its state now rather than at the next heartbeat
+      else if (link !== undefined && plan.phase === 'starting') await link.poll(true).catch(() => undefined);
+      const action = plan.step(realNowMs(), this.observe(link));
+      this.sync(plan);
+      switch (action.type) {
+        case 'wait':
+          await new Promise((r) => setTimeout(r, POLL_MS));
+          break;
+        case 'drain': {
+          // not necessarily `link`: the step that found a worker ready may already take out the next one
+          const target = links.get(action.workerId);
+          if (target === undefined) {
+            plan.fail(realNowMs(), `no worker with id ${JSON.stringify(action.workerId)}`);
+            break;
+          }
+          core.drain(action.workerId, clock.nowMs());
+          await target.drain(true).catch(() => undefined); // a worker that cannot be told still gets no new work from the core
+          break;
+        }
+        case 'restart':
+          try {
+            await this.deps.restartWorker(action.workerId);
+          } catch (err) {
+            plan.fail(realNowMs(), (err as Error).message);
+            break;
+          }
+          plan.restarted(realNowMs());
+          break;
+        default:
+          return; // done, aborted, failed: the plan holds the reason
+      }
     }
+  }
+
+  /** What the plan sees: the core's workers, plus the link of the current worker (its stream's requests, whether it is up). */
+  private observe(link: WorkerLink | undefined): RollingObservation {
+    const workers = this.deps.core.workerInfo(this.deps.clock.nowMs());
+    return link === undefined ? { workers } : { workers, driverInFlight: link.inFlightCount, connected: link.connected };
+  }
+
+  /** Mirrors the plan's progress into the status the admin API serves while it runs. */
+  private sync(plan: RollingRestartPlan): void {
+    this.status.current = plan.current ?? null;
+    for (const r of plan.done.slice(this.status.done.length)) {
+      this.status.done.push({ id: r.id, drainMs: r.drainMs, cutInFlight: r.cutInFlight, restartMs: r.restartMs, readyMs: r.readyMs });
+    }
+    if (plan.finished && plan.reason !== undefined) this.status.error = plan.reason;
   }
 }
