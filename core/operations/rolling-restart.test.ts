@@ -26,6 +26,15 @@ describe('rolling restart plan', () => {
     expect(plan.current).toBe('b');
   });
 
+  it('judges the next worker on its own in-flight, not the driver’s count for the worker just finished (crash-style)', () => {
+    const plan = new RollingRestartPlan(['a', 'b'], { ...P, minHealthyWorkers: 1, drain: false }, 0);
+    const ws = [info('a', { inFlight: 3 }), info('b', { inFlight: 1 }), info('c')];
+    expect(plan.step(0, { workers: ws, driverInFlight: 3 })).toEqual({ type: 'restart', workerId: 'a', cutInFlight: 3 });
+    plan.restarted(100);
+    // a is back; the driver still reports a's link count (5) in this observation
+    expect(plan.step(200, { workers: [info('a'), ws[1]!, ws[2]!], driverInFlight: 5 })).toEqual({ type: 'restart', workerId: 'b', cutInFlight: 1 });
+  });
+
   it('never takes a worker out while fewer than minHealthyWorkers others serve; aborts after waitHealthyMs', () => {
     const plan = new RollingRestartPlan(['a'], P, 0);
     const ws = [info('a'), info('b'), info('c', { breaker: 'open' }), info('d', { draining: true }), info('e', { models: ['other'] })];

@@ -166,7 +166,9 @@ export class RollingRestartPlan {
         this.phaseNow = 'watchdog';
         this.sinceMs = nowMs;
         if (this.index >= this.ids.length) return this.end('done', nowMs);
-        return this.step(nowMs, obs);
+        // The driver's own observations (its in-flight count, its connection) were of the worker just
+        // finished: the next one is judged on the shared worker views only.
+        return this.step(nowMs, { workers: obs.workers });
       }
       default:
         return this.terminal();
