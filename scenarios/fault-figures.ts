@@ -32,6 +32,27 @@ export function rolling(r: RollingReport): Record<string, number> {
   return out;
 }
 
+/**
+ * Overload (catalog/degradation.ts): the gateway's refusals — how many, the share that are 503s and
+ * carry a Retry-After, queue timeouts vs queue full, and how long a refused request waited for its
+ * answer (p95, max) — and the requests that failed rather than being refused.
+ */
+export function refusals(cluster: SimCluster, failed: number): Record<string, number> {
+  const r = cluster.refusals;
+  const waits = [...r.waitMs].sort((a, b) => a - b);
+  const pct = (p: number) => (waits.length === 0 ? 0 : waits[Math.min(waits.length - 1, Math.ceil((p / 100) * waits.length) - 1)]!);
+  return {
+    refusals: r.count,
+    refusal503Share: round3(r.count > 0 ? r.status503 / r.count : 1),
+    refusalRetryAfterShare: round3(r.count > 0 ? r.withRetryAfter / r.count : 1),
+    refusalQueueTimeouts: r.queueTimeouts,
+    refusalQueueFull: r.queueFull,
+    refusalWaitP95Ms: round3(pct(95)),
+    refusalWaitMaxMs: round3(waits.length > 0 ? waits[waits.length - 1]! : 0),
+    failedNotRefused: failed,
+  };
+}
+
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }

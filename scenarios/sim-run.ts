@@ -91,6 +91,8 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
     outOfMemory: kvPeakFraction > 1 ? 1 : 0,
     ...(slowWindow !== undefined && faultFigures.slowWorker(cluster, slowWindow.workerIndex)),
     ...(cluster.rolling !== undefined && faultFigures.rolling(cluster.rolling.report())),
+    // Only scenarios whose candidate uses the adaptive limit (catalog/degradation.ts) get these keys.
+    ...(def.candidate.gateway.admission?.adaptive?.enabled === true && faultFigures.refusals(cluster, summary.failed)),
   };
   return { raw, summary: { ...summary, extra } };
 }

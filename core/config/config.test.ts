@@ -154,3 +154,29 @@ describe('check helpers', () => {
     expect(() => checkOneOf('f', 'c', ['a', 'b'])).toThrow(/one of a, b/);
   });
 });
+
+describe('config: admission.adaptive', () => {
+  it('is off by default, with its defaults filled in when only some fields are given', () => {
+    expect(resolveGatewayConfig().admission.adaptive).toEqual({ enabled: false, targetMsPerToken: 50, minConcurrent: 4, decreaseFactor: 0.9, increasePerRoundTrip: 1 });
+    const a = resolveGatewayConfig({ admission: { adaptive: { enabled: true, targetMsPerToken: 30 } } }).admission;
+    expect(a.adaptive).toEqual({ ...DEFAULT_GATEWAY_CONFIG.admission.adaptive, enabled: true, targetMsPerToken: 30 });
+    expect(a.maxConcurrentPerWorker).toBe(DEFAULT_GATEWAY_CONFIG.admission.maxConcurrentPerWorker);
+  });
+
+  it('names the field path and the range, and refuses unknown fields', () => {
+    expect(configError(() => resolveGatewayConfig({ admission: { adaptive: { decreaseFactor: 1 } } })).field).toBe('admission.adaptive.decreaseFactor');
+    expect(configError(() => resolveGatewayConfig({ admission: { adaptive: { decreaseFactor: 1 } } })).message).toMatch(/\[0\.05, 0\.99\]/);
+    expect(configError(() => resolveGatewayConfig({ admission: { adaptive: { minConcurrent: 0 } } })).field).toBe('admission.adaptive.minConcurrent');
+    expect(configError(() => resolveGatewayConfig({ admission: { adaptive: { targetMsPerToken: -1 } } })).field).toBe('admission.adaptive.targetMsPerToken');
+    expect(configError(() => resolveGatewayConfig({ admission: { adaptive: { enabled: 'yes' } } })).field).toBe('admission.adaptive.enabled');
+    expect(configError(() => resolveGatewayConfig({ admission: { adaptive: { target: 50 } } })).field).toBe('admission.adaptive.target');
+    expect(configError(() => resolveGatewayConfig({ admission: { adaptive: 5 } })).field).toBe('admission.adaptive');
+  });
+
+  it('when enabled, minConcurrent may not exceed maxConcurrentPerWorker', () => {
+    const e = configError(() => resolveGatewayConfig({ admission: { maxConcurrentPerWorker: 2, adaptive: { enabled: true, minConcurrent: 4 } } }));
+    expect(e.field).toBe('admission.adaptive.minConcurrent');
+    // off, the adaptive fields do not constrain the static limit
+    expect(resolveGatewayConfig({ admission: { maxConcurrentPerWorker: 2 } }).admission.maxConcurrentPerWorker).toBe(2);
+  });
+});

@@ -74,6 +74,23 @@ export interface AdmissionConfig {
   readonly queueMax: number;
   /** A request waiting longer than this is refused with 503. */
   readonly queueTimeoutMs: number;
+  /**
+   * Adaptive per-worker limit (core/admission/adaptive-limit.ts): AIMD on the decode ms per token of
+   * completed requests, between minConcurrent and the static limit above. Off: the static limit.
+   */
+  readonly adaptive: AdaptiveAdmissionConfig;
+}
+
+export interface AdaptiveAdmissionConfig {
+  readonly enabled: boolean;
+  /** Decode ms per output token (a completed request's mean inter-token latency) above which a worker counts as overloaded. */
+  readonly targetMsPerToken: number;
+  /** The adaptive limit never goes below this many requests per worker. */
+  readonly minConcurrent: number;
+  /** The limit is multiplied by this on an overloaded sample (at most once per round trip). */
+  readonly decreaseFactor: number;
+  /** Requests added to the limit per round trip (per `limit` samples within the target). */
+  readonly increasePerRoundTrip: number;
 }
 
 export interface MemoryConfig {

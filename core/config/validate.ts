@@ -25,7 +25,13 @@ const RULES: Record<string, Record<string, Rule>> = {
   },
   retry: { attemptsMax: int(1, 10), baseDelayMs: num(0, 60_000), capDelayMs: num(0, 600_000), budgetTokensMax: num(1), budgetTokenRatio: num(0, 1) },
   rateLimit: { enabled: bool, requestsPerMinute: num(1), tokensPerMinute: num(1), keysMax: int(1, 10_000_000) },
-  admission: { maxConcurrentPerWorker: int(1, 10_000), queueMax: int(0, 10_000_000), queueTimeoutMs: num(1, 3_600_000) },
+  admission: {
+    maxConcurrentPerWorker: int(1, 10_000), queueMax: int(0, 10_000_000), queueTimeoutMs: num(1, 3_600_000),
+    adaptive: (f, v) => section(f, v, DEFAULT_GATEWAY_CONFIG.admission.adaptive),
+  },
+  'admission.adaptive': {
+    enabled: bool, targetMsPerToken: num(0.1, 600_000), minConcurrent: int(1, 10_000), decreaseFactor: num(0.05, 0.99), increasePerRoundTrip: num(0.01, 1000),
+  },
   memory: {
     kvPrecision: oneOf('fp16', 'int8', 'int4'), watermarkFraction: num(0.05, 1), modelsPerWorkerMax: int(1, 64),
     idleUnloadMs: num(0), idleSessionsMax: int(1, 10_000_000), warmupPoolFraction: num(0, 0.5), warmupRefillMs: num(0, 600_000),
@@ -74,6 +80,9 @@ export function resolveGatewayConfig(input: unknown = {}): GatewayConfig {
   if (cfg.retry.capDelayMs < cfg.retry.baseDelayMs) throw new ConfigError('retry.capDelayMs', `must be ≥ retry.baseDelayMs (${cfg.retry.baseDelayMs})`);
   if (cfg.batching.type === 'adaptive' && cfg.batching.minBatchSize > cfg.batching.maxBatchSize) {
     throw new ConfigError('batching.minBatchSize', `must be ≤ batching.maxBatchSize (${cfg.batching.maxBatchSize})`);
+  }
+  if (cfg.admission.adaptive.enabled && cfg.admission.adaptive.minConcurrent > cfg.admission.maxConcurrentPerWorker) {
+    throw new ConfigError('admission.adaptive.minConcurrent', `must be ≤ admission.maxConcurrentPerWorker (${cfg.admission.maxConcurrentPerWorker})`);
   }
   return cfg;
 }

@@ -12,6 +12,7 @@
 // A request whose client leaves gets `fail` with client_cancelled; if it leads followers, its job
 // keeps running for them. Every request receives exactly one terminal command (accounting invariant,
 // property-tested in gateway-core.test.ts).
+import { AdaptiveLimit, msPerToken } from '../admission/adaptive-limit.js';
 import { createBatcher } from '../batching/factory.js';
 import type { Batcher } from '../batching/batcher.js';
 import { CircuitBreaker, type BreakerState } from '../breaker/circuit-breaker.js';
@@ -44,6 +45,8 @@ interface Tracked {
   attempt: number;
   workerId: WorkerId | undefined;
   dispatchedAtMs: number;
+  /** First token event of this attempt (the adaptive limit's signal), undefined until one arrives. */
+  firstTokenAtMs: number | undefined;
   lastProgressMs: number;
   phaseSinceMs: number;
   /** Tokens that reached the client(s) of this job: after the first, no retry. */
@@ -64,6 +67,10 @@ interface WorkerState extends CandidateState {
   readonly breaker: CircuitBreaker;
   readonly heartbeat: HeartbeatTracker;
   reportedMaxConcurrent: number;
+  /** min(admission.maxConcurrentPerWorker, reportedMaxConcurrent); view.maxConcurrent is this or the adaptive limit below it. */
+  staticMaxConcurrent: number;
+  /** admission.adaptive.enabled: the AIMD limit of this worker. */
+  readonly limiter: AdaptiveLimit | undefined;
   /** `healthy` and `breakerAllows` hold until this time unless an event touches the worker. */
   validUntilMs: number;
   /** Last time the worker said anything (a stream event or a status): it is alive, if busy. */
@@ -97,7 +104,12 @@ export interface WorkerInfo {
   readonly draining: boolean;
   readonly breaker: BreakerState;
   readonly inFlight: number;
+  /** The gateway's limit on this worker now: min(staticMaxConcurrent, the adaptive limit when enabled). */
   readonly maxConcurrent: number;
+  /** min(admission.maxConcurrentPerWorker, what the worker reports): the limit without adaptation (optional: older fixtures omit it). */
+  readonly staticMaxConcurrent?: number;
+  /** The adaptive (AIMD) limit, when admission.adaptive is enabled. */
+  readonly adaptiveLimit?: number;
   readonly kvUsedFraction: number;
 }
 
@@ -193,7 +205,7 @@ export class GatewayCore {
     }
     if (this.noHealthyWorker(req.model, nowMs)) return this.finishReject(req.id, 'no_healthy_worker', nowMs, this.cooldownLeftMs(req.model, nowMs));
     const t: Tracked = {
-      req, arrivedAtMs: nowMs, fp, phase: 'waiting', attempt: 0, workerId: undefined, dispatchedAtMs: 0, lastProgressMs: nowMs,
+      req, arrivedAtMs: nowMs, fp, phase: 'waiting', attempt: 0, workerId: undefined, dispatchedAtMs: 0, firstTokenAtMs: undefined, lastProgressMs: nowMs,
       phaseSinceMs: nowMs, tokensSent: 0, clientGone: false, leaderId: undefined, excluded: undefined, recipients: undefined,
     };
     if (fp !== undefined && caching.coalescing.enabled) {
@@ -249,6 +261,7 @@ export class GatewayCore {
     if (t === undefined || t.phase !== 'running' || t.workerId !== ev.workerId) return []; // stale attempt
     t.lastProgressMs = nowMs;
     if (ev.kind === 'tokens') {
+      t.firstTokenAtMs ??= nowMs;
       // Tokens count as sent once a streaming client may have received them; a non-streaming
       // client sees nothing until the end, so its job stays retryable.
       if (t.req.stream || this.coalescer.followers(t.req.id).size > 0) t.tokensSent += ev.tokens;
@@ -260,6 +273,7 @@ export class GatewayCore {
     this.leaveWorker(t, w, nowMs);
     if (ev.kind === 'done') {
       w?.breaker.onSuccess(nowMs);
+      if (w?.limiter !== undefined) this.observeLatency(w, w.limiter, t, ev.output.completionTokens, nowMs);
       this.touch(w, nowMs);
       this.retry.onSuccess();
       const latencyMs = nowMs - t.dispatchedAtMs;
@@ -304,6 +318,8 @@ export class GatewayCore {
         breaker: new CircuitBreaker(this.config.breaker),
         heartbeat: new HeartbeatTracker({ intervalMs: this.config.health.heartbeatIntervalMs, missesMax: this.config.health.missesMax }, nowMs),
         reportedMaxConcurrent: 0,
+        staticMaxConcurrent: 0,
+        limiter: this.config.admission.adaptive.enabled ? new AdaptiveLimit(this.config.admission.adaptive, this.config.admission.maxConcurrentPerWorker) : undefined,
         validUntilMs: Number.NEGATIVE_INFINITY,
         lastSeenMs: nowMs,
         routable: false,
@@ -316,7 +332,9 @@ export class GatewayCore {
     w.models = new Set(s.models);
     if (!sameSet(modelsBefore, w.models)) this.reindexModels();
     w.reportedMaxConcurrent = s.maxConcurrent;
-    w.view.maxConcurrent = Math.min(s.maxConcurrent, this.config.admission.maxConcurrentPerWorker);
+    w.staticMaxConcurrent = Math.min(s.maxConcurrent, this.config.admission.maxConcurrentPerWorker);
+    w.limiter?.capTo(w.staticMaxConcurrent);
+    w.view.maxConcurrent = w.limiter === undefined ? w.staticMaxConcurrent : Math.min(w.staticMaxConcurrent, w.limiter.limit);
     w.view.kvUsedFraction = s.kvCapacityBytes > 0 ? s.kvUsedBytes / s.kvCapacityBytes : 0;
     w.draining = s.draining;
     w.heartbeat.onHeartbeat(s.healthy, nowMs);
@@ -372,7 +390,8 @@ export class GatewayCore {
   workerInfo(nowMs: number): WorkerInfo[] {
     return [...this.workers.values()].map((w) => ({
       id: w.view.id, models: [...w.models], healthy: w.heartbeat.healthy(nowMs), draining: w.draining,
-      breaker: w.breaker.state(nowMs), inFlight: w.view.inFlight, maxConcurrent: w.view.maxConcurrent, kvUsedFraction: w.view.kvUsedFraction,
+      breaker: w.breaker.state(nowMs), inFlight: w.view.inFlight, maxConcurrent: w.view.maxConcurrent,
+      staticMaxConcurrent: w.staticMaxConcurrent, ...(w.limiter !== undefined && { adaptiveLimit: w.limiter.limit }), kvUsedFraction: w.view.kvUsedFraction,
     }));
   }
 
@@ -530,6 +549,7 @@ export class GatewayCore {
     t.workerId = w.view.id;
     t.attempt++;
     t.dispatchedAtMs = nowMs;
+    t.firstTokenAtMs = undefined;
     t.lastProgressMs = nowMs;
     w.view.inFlight++;
     w.breaker.onDispatch(nowMs);
@@ -544,6 +564,16 @@ export class GatewayCore {
 
   private emitDispatches(groups: Map<WorkerId, InferenceRequest[]>): void {
     for (const [workerId, requests] of groups) this.out.push({ type: 'dispatch', workerId, requests });
+  }
+
+  /**
+   * A job completed on w: its decode ms per token feeds w's adaptive limit (core/admission/
+   * adaptive-limit.ts), and the gateway's limit on w follows it. w.view.inFlight no longer counts
+   * the job (leaveWorker ran), hence + 1.
+   */
+  private observeLatency(w: WorkerState, limiter: AdaptiveLimit, t: Tracked, completionTokens: number, nowMs: number): void {
+    const sample = { dispatchedAtMs: t.dispatchedAtMs, msPerToken: msPerToken(t.dispatchedAtMs, t.firstTokenAtMs, nowMs, completionTokens), inFlight: w.view.inFlight + 1 };
+    w.view.maxConcurrent = Math.min(w.staticMaxConcurrent, limiter.observe(sample, w.staticMaxConcurrent, nowMs));
   }
 
   /** The job no longer occupies its worker (t.workerId is kept: a retry excludes that worker). */

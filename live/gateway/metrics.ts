@@ -102,6 +102,15 @@ export class GatewayMetrics {
         for (const w of core.workerInfo(src.nowMs())) this.set({ worker: w.id }, w.inFlight);
       },
     });
+    // The gateway's in-flight limit per worker now: min(admission.maxConcurrentPerWorker, the worker's
+    // own limit, the adaptive limit when admission.adaptive is on). (Named here, not in metrics-names.ts,
+    // to keep this change to one file of live/.)
+    new Gauge({ name: 'mlx_serving_worker_concurrency_limit', help: 'Requests the gateway keeps in flight on a worker at most, now (adaptive when admission.adaptive is enabled).', labelNames: ['worker'], registers,
+      collect() {
+        this.reset();
+        for (const w of core.workerInfo(src.nowMs())) this.set({ worker: w.id }, w.maxConcurrent);
+      },
+    });
     new Gauge({ name: METRIC.workerKvUsedRatio, help: 'Runtime KV cache use per worker (used / capacity).', labelNames: ['worker'], registers,
       collect() {
         this.reset();

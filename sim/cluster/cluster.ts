@@ -95,6 +95,8 @@ export class SimCluster {
   private pendingArrivals = 0;
   private statusScheduled = false;
   private readonly heartbeatMs: number;
+  /** The gateway's refusals (reject commands): by status and code, with a Retry-After, and how long each request waited for it. */
+  readonly refusals = { count: 0, status503: 0, status429: 0, withRetryAfter: 0, queueTimeouts: 0, queueFull: 0, waitMs: [] as number[] };
   /** Requests that failed after tokens had reached their client (not retryable by design). */
   failedAfterTokens = 0;
   /** Follow-up turns completed, and how many of them reused a cached prefix on their worker. */
@@ -291,9 +293,19 @@ export class SimCluster {
           if (c.via === 'coalesced') this.metrics.add('tokens_saved', c.usage.completionTokens, now);
           this.finish(c.requestId, true, c.usage.completionTokens, s);
           break;
-        case 'reject':
+        case 'reject': {
+          const r = this.refusals;
+          const o = this.open.get(c.requestId);
+          r.count++;
+          if (c.status === 503) r.status503++;
+          if (c.status === 429) r.status429++;
+          if (c.retryAfterMs !== undefined) r.withRetryAfter++;
+          if (c.code === 'queue_timeout') r.queueTimeouts++;
+          if (c.code === 'queue_full') r.queueFull++;
+          if (o !== undefined) r.waitMs.push(now - o.sim.arrivalMs);
           this.finish(c.requestId, false, 0, s, true);
           break;
+        }
         case 'fail':
           if (c.tokensSent > 0) this.failedAfterTokens++;
           this.finish(c.requestId, false, 0, s);
