@@ -35,7 +35,7 @@ export function rolling(r: RollingReport): Record<string, number> {
 /**
  * Overload (catalog/degradation.ts): the gateway's refusals — how many, the share that are 503s and
  * carry a Retry-After, queue timeouts vs queue full, and how long a refused request waited for its
- * answer (p95, max) — and the requests that failed rather than being refused.
+ * answer (mean, p95, max) — and the requests that failed rather than being refused.
  */
 export function refusals(cluster: SimCluster, failed: number): Record<string, number> {
   const r = cluster.refusals;
@@ -47,6 +47,7 @@ export function refusals(cluster: SimCluster, failed: number): Record<string, nu
     refusalRetryAfterShare: round3(r.count > 0 ? r.withRetryAfter / r.count : 1),
     refusalQueueTimeouts: r.queueTimeouts,
     refusalQueueFull: r.queueFull,
+    refusalWaitMeanMs: round3(waits.length > 0 ? waits.reduce((a, b) => a + b, 0) / waits.length : 0),
     refusalWaitP95Ms: round3(pct(95)),
     refusalWaitMaxMs: round3(waits.length > 0 ? waits[waits.length - 1]! : 0),
     failedNotRefused: failed,

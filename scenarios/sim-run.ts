@@ -91,8 +91,8 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
     outOfMemory: kvPeakFraction > 1 ? 1 : 0,
     ...(slowWindow !== undefined && faultFigures.slowWorker(cluster, slowWindow.workerIndex)),
     ...(cluster.rolling !== undefined && faultFigures.rolling(cluster.rolling.report())),
-    // Only scenarios whose candidate uses the adaptive limit (catalog/degradation.ts) get these keys.
-    ...(def.candidate.gateway.admission?.adaptive?.enabled === true && faultFigures.refusals(cluster, summary.failed)),
+    // Only scenarios that target or report refusal figures (catalog/degradation.ts) get these keys.
+    ...(asksFor(def, 'extra.refusal') && faultFigures.refusals(cluster, summary.failed)),
   };
   return { raw, summary: { ...summary, extra } };
 }
@@ -180,4 +180,9 @@ function withUsers(w: WorkloadDef, users: number): WorkloadDef {
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/** Whether a scenario targets or reports a metric starting with `prefix`. */
+function asksFor(def: ScenarioDef, prefix: string): boolean {
+  return def.targets.some((t) => t.metric.startsWith(prefix)) || (def.report ?? []).some((m) => m.startsWith(prefix));
 }

@@ -39,6 +39,9 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
   // was for 70B models on M3 Ultra; a continuous-batching runtime reports its own, larger, limit.
   admission: {
     maxConcurrentPerWorker: 64, queueMax: 10_000, queueTimeoutMs: 60_000,
+    // Shed a request that cannot start before its queue timeout now, not after it ("shed with 503 and
+    // Retry-After rather than time out", issue 8); 1.5: only when the prediction is clearly past it.
+    earlyRefusalFactor: 1.5,
     adaptive: {
       // Off by default: the static limit above, as before (every scenario's reference is unchanged).
       enabled: false,

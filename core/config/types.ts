@@ -75,6 +75,14 @@ export interface AdmissionConfig {
   /** A request waiting longer than this is refused with 503. */
   readonly queueTimeoutMs: number;
   /**
+   * Refuse at once (503 queue_full, Retry-After = the predicted wait) a request that would join the
+   * queue when the wait predicted from the model's measured drain rate — (requests ahead + 1) ÷
+   * completions per second over the last 10 s — exceeds earlyRefusalFactor × queueTimeoutMs: it would
+   * only time out there. Above 1, so a noisy prediction near the timeout does not refuse requests that
+   * would have made it (those still wait and may time out). 0 turns it off.
+   */
+  readonly earlyRefusalFactor: number;
+  /**
    * Adaptive per-worker limit (core/admission/adaptive-limit.ts): AIMD on the decode ms per token of
    * completed requests, between minConcurrent and the static limit above. Off: the static limit.
    */

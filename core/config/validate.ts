@@ -26,7 +26,7 @@ const RULES: Record<string, Record<string, Rule>> = {
   retry: { attemptsMax: int(1, 10), baseDelayMs: num(0, 60_000), capDelayMs: num(0, 600_000), budgetTokensMax: num(1), budgetTokenRatio: num(0, 1) },
   rateLimit: { enabled: bool, requestsPerMinute: num(1), tokensPerMinute: num(1), keysMax: int(1, 10_000_000) },
   admission: {
-    maxConcurrentPerWorker: int(1, 10_000), queueMax: int(0, 10_000_000), queueTimeoutMs: num(1, 3_600_000),
+    maxConcurrentPerWorker: int(1, 10_000), queueMax: int(0, 10_000_000), queueTimeoutMs: num(1, 3_600_000), earlyRefusalFactor: num(0, 100),
     adaptive: (f, v) => section(f, v, DEFAULT_GATEWAY_CONFIG.admission.adaptive),
   },
   'admission.adaptive': {

@@ -120,6 +120,28 @@ describe('gateway core: refusals', () => {
     expect(next.flatMap((x) => x.requests.map((r) => r.id))).toEqual(['b']);
   });
 
+  it('refuses at once a request that would only time out in the queue, from the measured drain rate', () => {
+    const run = (earlyRefusalFactor: number) => {
+      const c = core({ admission: { maxConcurrentPerWorker: 1, queueTimeoutMs: 2000, earlyRefusalFactor } }, ['w1']);
+      // 6 requests served one after another, one every 500 ms: 2 completions per second.
+      let t = 0;
+      for (let i = 0; i < 6; i++, t += 500) {
+        const [d] = ofType(c.onRequestArrived(makeRequest(`s${i}`, { text: `s${i}` }), t), 'dispatch');
+        c.onWorkerEvent({ kind: 'done', workerId: d!.workerId, requestId: `s${i}`, output }, t + 500);
+      }
+      c.onWorkerStatus(makeStatus('w1'), t);
+      expect(ofType(c.onRequestArrived(makeRequest('busy', { text: 'busy' }), t), 'dispatch')).toHaveLength(1);
+      // Queued requests wait (ahead + 1) / 2 per second: 0.5, 1, 1.5, 2 s, 2.5, 3 s — within 1.5 × the 2 s timeout.
+      for (let i = 0; i < 6; i++) expect(ofType(c.onRequestArrived(makeRequest(`q${i}`, { text: `q${i}` }), t), 'reject')).toHaveLength(0);
+      return ofType(c.onRequestArrived(makeRequest('late', { text: 'late' }), t), 'reject');
+    };
+    const [r] = run(1.5);
+    expect(r).toMatchObject({ requestId: 'late', status: 503, code: 'queue_full' });
+    expect(r!.retryAfterMs).toBeGreaterThanOrEqual(3400);
+    expect(r!.retryAfterMs).toBeLessThanOrEqual(3700);
+    expect(run(0)).toHaveLength(0);
+  });
+
   it('refuses with 503 when no worker of the model is healthy (3 missed heartbeats)', () => {
     const c = core({}, ['w1']);
     expect(ofType(c.onRequestArrived(makeRequest('a'), 14_999), 'reject')).toHaveLength(0);

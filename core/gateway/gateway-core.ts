@@ -13,6 +13,7 @@
 // keeps running for them. Every request receives exactly one terminal command (accounting invariant,
 // property-tested in gateway-core.test.ts).
 import { AdaptiveLimit, msPerToken } from '../admission/adaptive-limit.js';
+import { DrainRate } from '../admission/drain-rate.js';
 import { createBatcher } from '../batching/factory.js';
 import type { Batcher } from '../batching/batcher.js';
 import { CircuitBreaker, type BreakerState } from '../breaker/circuit-breaker.js';
@@ -129,6 +130,9 @@ export class GatewayCore {
   /** Per-model FIFO of queued request ids; entries of requests that left are skipped lazily. */
   private readonly queues = new Map<string, Fifo<RequestId>>();
   private queuedCount = 0;
+  /** Per model: requests queued (live ones), and how fast its requests finish on workers. */
+  private readonly queuedByModel = new Map<string, number>();
+  private readonly drainRates = new Map<string, DrainRate>();
   private waitingCount = 0;
   private readonly timers = new MinHeap<Timer>((a, b) => a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq));
   private timerSeq = 0;
@@ -272,6 +276,7 @@ export class GatewayCore {
     const w = this.workers.get(ev.workerId);
     this.leaveWorker(t, w, nowMs);
     if (ev.kind === 'done') {
+      this.drainRateOf(t.req.model).record(nowMs);
       w?.breaker.onSuccess(nowMs);
       if (w?.limiter !== undefined) this.observeLatency(w, w.limiter, t, ev.output.completionTokens, nowMs);
       this.touch(w, nowMs);
@@ -473,12 +478,21 @@ export class GatewayCore {
       g.push(t.req);
       return;
     }
+    const refusalFactor = this.config.admission.earlyRefusalFactor;
+    if (refusalFactor > 0) {
+      const waitMs = this.predictedQueueWaitMs(t.req.model, nowMs);
+      if (waitMs !== undefined && waitMs > refusalFactor * this.config.admission.queueTimeoutMs) {
+        this.rejectJob(t, 'queue_full', nowMs, waitMs);
+        return;
+      }
+    }
     t.phase = 'queued';
     t.phaseSinceMs = nowMs;
     let q = this.queues.get(t.req.model);
     if (q === undefined) this.queues.set(t.req.model, (q = new Fifo()));
     q.push(t.req.id);
     this.queuedCount++;
+    this.queuedByModel.set(t.req.model, (this.queuedByModel.get(t.req.model) ?? 0) + 1);
     this.arm(nowMs + this.config.admission.queueTimeoutMs, 'queue', t.req.id);
   }
 
@@ -606,10 +620,10 @@ export class GatewayCore {
   }
 
   /** Refuses a job that never ran to completion, and its followers, with the same code. */
-  private rejectJob(t: Tracked, code: ErrorCode, nowMs: number): void {
+  private rejectJob(t: Tracked, code: ErrorCode, nowMs: number, retryAfterHintMs?: number): void {
     const followers = this.endGroup(t);
     this.dropJob(t, nowMs, false);
-    const retryAfterMs = code === 'model_not_found' ? undefined : this.retryAfterEstimateMs();
+    const retryAfterMs = code === 'model_not_found' ? undefined : retryAfterHintMs !== undefined ? clampRetryAfterMs(retryAfterHintMs) : this.retryAfterEstimateMs();
     if (!t.clientGone) this.emitReject(t.req.id, code, retryAfterMs);
     for (const f of followers) this.emitReject(f.req.id, code, retryAfterMs);
   }
@@ -622,6 +636,7 @@ export class GatewayCore {
       this.waitingCount--;
     } else if (t.phase === 'queued') {
       this.queuedCount--; // its id stays in the FIFO and is skipped when it reaches the head
+      this.queuedByModel.set(t.req.model, this.queuedByModel.get(t.req.model)! - 1);
     } else if (t.phase === 'running' && t.workerId !== undefined) {
       const w = this.workers.get(t.workerId);
       if (cancelOnWorker) this.out.push({ type: 'cancel', workerId: t.workerId, requestId: t.req.id });
@@ -672,6 +687,7 @@ export class GatewayCore {
         if (w === undefined) break;
         q.shift();
         this.queuedCount--;
+        this.queuedByModel.set(t.req.model, this.queuedByModel.get(t.req.model)! - 1);
         this.startOn(t, w, nowMs);
         let g = groups.get(w.view.id);
         if (g === undefined) groups.set(w.view.id, (g = []));
@@ -793,6 +809,19 @@ export class GatewayCore {
     return best;
   }
 
+  private drainRateOf(model: string): DrainRate {
+    let r = this.drainRates.get(model);
+    if (r === undefined) this.drainRates.set(model, (r = new DrainRate(DRAIN_BUCKET_MS, DRAIN_BUCKETS, DRAIN_SAMPLES_MIN)));
+    return r;
+  }
+
+  /** How long a request joining `model`'s queue now would wait, from its drain rate; undefined when unknown. */
+  private predictedQueueWaitMs(model: string, nowMs: number): number | undefined {
+    const perS = this.drainRates.get(model)?.perSecond(nowMs);
+    if (perS === undefined || perS <= 0) return undefined;
+    return (((this.queuedByModel.get(model) ?? 0) + 1) / perS) * 1000;
+  }
+
   /** A Retry-After hint for capacity refusals: the time the current queue needs to move. */
   private retryAfterEstimateMs(): number {
     let slots = 0;
@@ -860,6 +889,14 @@ export class GatewayCore {
 }
 
 const NO_IDS: readonly WorkerId[] = [];
+/** The drain-rate window (admission.earlyRefusalFactor): 10 buckets of 1 s, known after 5 completions. */
+const DRAIN_BUCKET_MS = 1000;
+const DRAIN_BUCKETS = 10;
+const DRAIN_SAMPLES_MIN = 5;
+/** Retry-After hints stay within [1 s, 60 s]. */
+function clampRetryAfterMs(ms: number): number {
+  return Math.min(60_000, Math.max(1000, Math.ceil(ms)));
+}
 const NO_VIEWS: readonly WorkerView[] = [];
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

@@ -1,7 +1,7 @@
 // Every scenario, in the order the suite runs them.
 import type { ScenarioDef } from '../define.js';
 import { capacityLarge, capacityMedium, capacitySmall } from './capacity.js';
-import { overloadDegradation } from './degradation.js';
+import { overloadDegradation, overloadEarlyRefusal } from './degradation.js';
 import { breakerFailover, clusterScaleOut, memoryGovernance, sessionAffinity, warmupPool } from './cluster.js';
 import { rollingRestart, slowWorker } from './faults.js';
 import { liveSmoke } from './live.js';
@@ -19,6 +19,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   slowWorker,
   rollingRestart,
   overloadDegradation,
+  overloadEarlyRefusal,
   capacitySmall,
   capacityMedium,
   capacityLarge,
