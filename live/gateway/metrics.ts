@@ -105,7 +105,7 @@ export class GatewayMetrics {
     // The gateway's in-flight limit per worker now: min(admission.maxConcurrentPerWorker, the worker's
     // own limit, the adaptive limit when admission.adaptive is on). (Named here, not in metrics-names.ts,
     // to keep this change to one file of live/.)
-    new Gauge({ name: 'mlx_serving_worker_concurrency_limit', help: 'Requests the gateway keeps in flight on a worker at most, now (adaptive when admission.adaptive is enabled).', labelNames: ['worker'], registers,
+    new Gauge({ name: METRIC.workerConcurrencyLimit, help: 'Requests the gateway keeps in flight on a worker at most, now (adaptive when admission.adaptive is enabled).', labelNames: ['worker'], registers,
       collect() {
         this.reset();
         for (const w of core.workerInfo(src.nowMs())) this.set({ worker: w.id }, w.maxConcurrent);
