@@ -6,91 +6,33 @@
 //   restart(nowMs, downMs, out)   -> wake time (process back; it then loads the model at once)
 // Events for the driver (firstToken, tokens, done, error) are appended to a reusable WorkerOutput.
 //
-// Continuous batching, one step at a time:
-//   1. admit waiting sequences FIFO while running < maxSequences, the KV memory admission agrees and
-//      the step's prefill tokens stay within maxPrefillTokensPerStep (at least one is admitted);
-//      a prompt-cache hit skips the cached prefix of a session's prompt;
-//   2. stepMs = (Σ prefillMs(new) + Σ requestOverheadMs(new) + decodeStepMs(running, totalContext)) × slowdown
-//   3. at the end of the step every running sequence gets one token: new ones their first token,
-//      finished ones leave (done) and release their KV.
+// Continuous batching with chunked prefill, one step at a time, as mlx-lm's BatchGenerator._next
+// (0.32) does it (see prefill-chunks.ts):
+//   1. the decode batch (sequences past their prefill) takes one decode step;
+//   2. waiting sequences are admitted FIFO into the prefill batch while decoding + prefilling
+//      < maxSequences, prefilling < prefillBatchSize and the KV memory admission agrees (the runtime
+//      reserves KV at insert, before prefill); a prompt-cache hit skips the cached prefix;
+//   3. each prefilling sequence processes one chunk of ≤ prefillStepTokens prompt tokens (Σ chunks
+//      ≤ maxPrefillTokensPerStep, no extra cap by default); those whose prompt was already down to
+//      its last token instead join the decode batch: one forward pass of their own (mlx-lm's
+//      GenerationBatch constructor) computes their first token;
+//   stepMs = (decodeStepMs(decoding, ctx) + decodeStepMs(joining, ctx) + Σ chunkMs + Σ requestOverheadMs(new)) × slowdown;
+//   at the end of the step every decoding sequence (joiners included) gets one token (finished ones
+//   leave and release KV).
+// A long prompt thus shares its prefill with the decode steps of the running batch instead of stalling it.
 // Cold start: a cold worker loads the model (coldStartMs) before its first step; a crash makes it cold.
-// Bounds: maxSequences (batch), maxQueuedSequences (waiting FIFO), prefix-cache sessions.
+// Bounds: maxSequences (batch), prefillBatchSize, maxQueuedSequences (waiting FIFO), prefix-cache sessions.
 import type { Rng, RequestId, WorkerId } from '../../core/types.js';
 import type { LatencyModel } from '../latency/latency-model.js';
 import { CapacityAdmission, type MemoryAdmission } from './memory.js';
 import { SessionPrefixCache } from './prefix-cache.js';
 import { validateSlowdown, type SlowdownWindow } from './faults.js';
+import { PREFILL_BATCH_SIZE_DEFAULT, PREFILL_STEP_TOKENS_DEFAULT, planChunk, startPrefill } from './prefill-chunks.js';
+import { Ring, SimSequence, WorkerEventKind, type SequenceInput, type WorkerErrorCode, type WorkerOutput } from './sequence.js';
+
+export { SimSequence, WorkerEventKind, WorkerOutput, type SequenceInput, type WorkerErrorCode } from './sequence.js';
 
 export const NO_WAKE = -1;
-
-export interface SequenceInput {
-  readonly requestId: RequestId;
-  readonly promptTokens: number;
-  /** Tokens this sequence will generate (the workload's ground truth, <= maxTokens). */
-  readonly outputTokens: number;
-  readonly prefixBlocks: readonly number[];
-  readonly sessionId?: string;
-  /** The driver's own reference (e.g. the InferenceRequest); carried untouched. */
-  readonly tag?: unknown;
-}
-
-/** One sequence on a worker, with its timing. Times are -1 until reached. */
-export class SimSequence {
-  submitMs: number;
-  admitMs = -1;
-  firstTokenMs = -1;
-  endMs = -1;
-  generated = 0;
-  cachedTokens = 0;
-  prefillComputeMs = 0;
-  kvBytes = 0;
-  willFail = false;
-  cancelled = false;
-
-  constructor(readonly input: SequenceInput, nowMs: number) {
-    this.submitMs = nowMs;
-  }
-
-  get requestId(): RequestId {
-    return this.input.requestId;
-  }
-  /** submit → admission into the batch. */
-  get queueMs(): number {
-    return this.admitMs < 0 ? 0 : this.admitMs - this.submitMs;
-  }
-  /** admission → first token (its prefill and first decode step, plus others' prefill in that step). */
-  get prefillMs(): number {
-    return this.firstTokenMs < 0 ? 0 : this.firstTokenMs - this.admitMs;
-  }
-  /** first token → last token. */
-  get decodeMs(): number {
-    return this.firstTokenMs < 0 || this.endMs < 0 ? 0 : this.endMs - this.firstTokenMs;
-  }
-}
-
-export const WorkerEventKind = { firstToken: 1, tokens: 2, done: 3, error: 4 } as const;
-export type WorkerEventKind = (typeof WorkerEventKind)[keyof typeof WorkerEventKind];
-
-export type WorkerErrorCode = 'worker_crashed' | 'worker_down' | 'injected_error' | 'queue_full' | 'kv_exceeds_capacity' | 'context_too_long';
-
-/** A reusable buffer of worker events (struct of arrays; read count entries, then reset). */
-export class WorkerOutput {
-  count = 0;
-  readonly kinds: WorkerEventKind[] = [];
-  readonly seqs: SimSequence[] = [];
-  readonly codes: (WorkerErrorCode | undefined)[] = [];
-
-  reset(): void {
-    this.count = 0;
-  }
-
-  push(kind: WorkerEventKind, seq: SimSequence, code?: WorkerErrorCode): void {
-    const i = this.count++;
-    this.kinds[i] = kind;
-    this.seqs[i] = seq;
-    this.codes[i] = code;
-  }
-}
 
 /** Called once per completed step (metrics implement it). */
 export interface StepObserver {
@@ -103,6 +45,15 @@ export interface WorkerConfig {
   readonly latency: LatencyModel;
   readonly maxSequences: number;
   readonly maxQueuedSequences: number;
+  /** Prompt tokens per prefill chunk (mlx_runtime prefill_step_size, default 512). */
+  readonly prefillStepTokens?: number;
+  /** Sequences prefilled together, one chunk each per step (mlx_runtime prefill_batch_size, default 8). */
+  readonly prefillBatchSize?: number;
+  /**
+   * A what-if cap on Σ chunk tokens per step; not a runtime parameter (mlx-lm bounds a step's prefill
+   * by prefillBatchSize × prefillStepTokens, the default here). Before chunked prefill was modelled it
+   * was a whole-prompt admission budget.
+   */
   readonly maxPrefillTokensPerStep?: number;
   readonly prefixCacheSessions?: number;
   /** Tokens per prefix block of the workload (64, see workload/blocks.ts). */
@@ -144,35 +95,6 @@ export interface WorkerStats {
   readonly timeByKvPercentMs: Float64Array;
 }
 
-/** A bounded FIFO ring of sequences. */
-class Ring {
-  private buf: (SimSequence | undefined)[];
-  private head = 0;
-  size = 0;
-  constructor(readonly capacity: number) {
-    this.buf = new Array<SimSequence | undefined>(capacity);
-  }
-  push(s: SimSequence): boolean {
-    if (this.size === this.capacity) return false;
-    this.buf[(this.head + this.size) % this.capacity] = s;
-    this.size++;
-    return true;
-  }
-  peek(): SimSequence {
-    return this.buf[this.head] as SimSequence;
-  }
-  shift(): SimSequence {
-    const s = this.buf[this.head] as SimSequence;
-    this.buf[this.head] = undefined;
-    this.head = (this.head + 1) % this.capacity;
-    this.size--;
-    return s;
-  }
-  at(i: number): SimSequence {
-    return this.buf[(this.head + i) % this.capacity] as SimSequence;
-  }
-}
-
 export class SimWorker {
   readonly id: WorkerId;
   readonly index: number;
@@ -180,8 +102,13 @@ export class SimWorker {
   private readonly memory: MemoryAdmission;
   readonly prefixCache: SessionPrefixCache;
   private readonly queue: Ring;
-  private readonly running: SimSequence[] = [];
+  /** The generation batch: sequences past their prefill, one token per step. */
+  private readonly decoding: SimSequence[] = [];
+  /** The prompt batch: admitted sequences still in prefill (≤ prefillBatchSize). */
+  private readonly prefilling: SimSequence[] = [];
   private readonly maxSequences: number;
+  private readonly prefillStepTokens: number;
+  private readonly prefillBatchSize: number;
   private readonly maxPrefillTokens: number;
   private readonly slowdowns: readonly SlowdownWindow[];
   private readonly errorProbability: number;
@@ -193,7 +120,7 @@ export class SimWorker {
   private restartingNow = false;
   private totalContext = 0;
   private stepStartMs = 0;
-  private stepAdmitted = 0;
+  private stepContinuing = 0;
   private stepPrefillTokens = 0;
   private queuedLive = 0;
   /** Id of the pending wake; a wake event carrying another id is stale. */
@@ -207,7 +134,12 @@ export class SimWorker {
     };
     posInt('maxSequences', c.maxSequences);
     posInt('maxQueuedSequences', c.maxQueuedSequences);
-    posInt('maxPrefillTokensPerStep', c.maxPrefillTokensPerStep ?? 8192);
+    const stepTokens = c.prefillStepTokens ?? PREFILL_STEP_TOKENS_DEFAULT;
+    const prefillBatch = c.prefillBatchSize ?? PREFILL_BATCH_SIZE_DEFAULT;
+    posInt('prefillStepTokens', stepTokens);
+    posInt('prefillBatchSize', prefillBatch);
+    const prefillCap = c.maxPrefillTokensPerStep ?? stepTokens * prefillBatch;
+    posInt('maxPrefillTokensPerStep', prefillCap);
     const p = c.errorProbability ?? 0;
     if (!(p >= 0 && p <= 1)) throw new Error(`worker ${c.id}: errorProbability must be in [0, 1], got ${p}`);
     if (p > 0 && !c.faultRng) throw new Error(`worker ${c.id}: errorProbability > 0 needs a seeded faultRng`);
@@ -219,7 +151,9 @@ export class SimWorker {
     this.prefixCache = new SessionPrefixCache(c.prefixCacheSessions ?? 256, c.prefixBlockTokens ?? 64);
     this.queue = new Ring(c.maxQueuedSequences);
     this.maxSequences = c.maxSequences;
-    this.maxPrefillTokens = c.maxPrefillTokensPerStep ?? 8192;
+    this.prefillStepTokens = stepTokens;
+    this.prefillBatchSize = prefillBatch;
+    this.maxPrefillTokens = prefillCap;
     this.slowdowns = [...(c.slowdowns ?? [])].sort((a, b) => a.startMs - b.startMs);
     this.errorProbability = p;
     this.faultRng = c.faultRng;
@@ -239,17 +173,21 @@ export class SimWorker {
   }
   /** Sequences waiting plus running: the load a least-loaded router reads. */
   get load(): number {
-    return this.queuedLive + this.running.length;
+    return this.queuedLive + this.runningCount;
   }
+  /** Admitted sequences: decoding plus prefilling. */
   get runningCount(): number {
-    return this.running.length;
+    return this.decoding.length + this.prefilling.length;
+  }
+  get prefillingCount(): number {
+    return this.prefilling.length;
   }
   get queuedCount(): number {
     return this.queuedLive;
   }
 
   view(): WorkerView {
-    return { id: this.id, state: this.stateNow, queued: this.queuedLive, running: this.running.length, kvUsedBytes: this.memory.usedBytes, kvCapacityBytes: this.memory.capacityBytes };
+    return { id: this.id, state: this.stateNow, queued: this.queuedLive, running: this.runningCount, kvUsedBytes: this.memory.usedBytes, kvCapacityBytes: this.memory.capacityBytes };
   }
 
   /** Accepts a sequence. Returns the time of a wake the driver must schedule (with this.wakeId), or NO_WAKE. */
@@ -319,8 +257,10 @@ export class SimWorker {
   }
 
   private kill(nowMs: number, downMs: number, out: WorkerOutput): number {
-    for (const seq of this.running) this.failRunning(seq, 'worker_crashed', nowMs, out);
-    this.running.length = 0;
+    for (const seq of this.decoding) this.failRunning(seq, 'worker_crashed', nowMs, out);
+    for (const seq of this.prefilling) this.failRunning(seq, 'worker_crashed', nowMs, out);
+    this.decoding.length = 0;
+    this.prefilling.length = 0;
     this.totalContext = 0;
     while (this.queue.size > 0) {
       const seq = this.queue.shift();
@@ -342,11 +282,8 @@ export class SimWorker {
         return true;
       }
     }
-    const i = this.running.findIndex((s) => s.requestId === requestId);
-    if (i < 0) return false;
-    const seq = this.running[i]!;
-    this.running.splice(i, 1);
-    this.totalContext -= seq.input.promptTokens + seq.generated;
+    const seq = this.removeAdmitted(requestId);
+    if (!seq) return false;
     this.memory.release(seq.kvBytes, nowMs, requestId);
     seq.cancelled = true;
     seq.endMs = nowMs;
@@ -379,13 +316,28 @@ export class SimWorker {
     return f;
   }
 
-  private startStep(nowMs: number): number {
+  /** Takes an admitted sequence out of the decode or prefill batch (its context leaves the decode batch's). */
+  private removeAdmitted(requestId: RequestId): SimSequence | undefined {
+    const d = this.decoding.findIndex((s) => s.requestId === requestId);
+    if (d >= 0) {
+      const seq = this.decoding[d]!;
+      this.decoding.splice(d, 1);
+      this.totalContext -= seq.input.promptTokens + seq.generated;
+      return seq;
+    }
+    const p = this.prefilling.findIndex((s) => s.requestId === requestId);
+    if (p < 0) return undefined;
+    const seq = this.prefilling[p]!;
+    this.prefilling.splice(p, 1);
+    return seq;
+  }
+
+  /** Admits waiting sequences into the prefill batch; returns their request overheads (ms). */
+  private admit(nowMs: number): number {
     const lat = this.latency;
-    const running = this.running;
-    let prefillMs = 0;
-    let prefillTokens = 0;
-    let admitted = 0;
-    while (this.queue.size > 0 && running.length < this.maxSequences) {
+    const prefilling = this.prefilling;
+    let overheadMs = 0;
+    while (this.queue.size > 0 && prefilling.length < this.prefillBatchSize && this.decoding.length + prefilling.length < this.maxSequences) {
       const seq = this.queue.peek();
       if (seq.cancelled) {
         this.queue.shift();
@@ -394,38 +346,58 @@ export class SimWorker {
       const inp = seq.input;
       const kv = (inp.promptTokens + inp.outputTokens) * lat.kvBytesPerToken;
       if (!this.memory.canAdmit(kv, nowMs)) break;
-      const cached = this.prefixCache.lookup(inp.sessionId, inp.prefixBlocks, inp.promptTokens);
-      const tokens = inp.promptTokens - cached;
-      if (admitted > 0 && prefillTokens + tokens > this.maxPrefillTokens) break;
       this.queue.shift();
       this.queuedLive--;
       this.memory.reserve(kv, nowMs, inp.requestId, inp.sessionId);
       seq.kvBytes = kv;
-      seq.cachedTokens = cached;
+      seq.cachedTokens = this.prefixCache.lookup(inp.sessionId, inp.prefixBlocks, inp.promptTokens);
       seq.admitMs = nowMs;
-      seq.prefillComputeMs = lat.prefillMs(inp.promptTokens, cached) + lat.requestOverheadMs;
-      prefillMs += seq.prefillComputeMs;
-      prefillTokens += tokens;
-      admitted++;
-      running.push(seq);
-      this.totalContext += inp.promptTokens;
+      overheadMs += startPrefill(seq, lat);
+      prefilling.push(seq);
     }
-    if (running.length === 0) {
+    return overheadMs;
+  }
+
+  private startStep(nowMs: number): number {
+    const lat = this.latency;
+    const decoding = this.decoding;
+    const nDecoding = decoding.length;
+    let continuing = 0;
+    for (let i = 0; i < nDecoding; i++) if (decoding[i]!.generated > 0) continuing++;
+    let workMs = nDecoding > 0 ? lat.decodeStepMs(nDecoding, this.totalContext) : 0;
+    workMs += this.admit(nowMs);
+    const prefilling = this.prefilling;
+    let budget = this.maxPrefillTokens;
+    let joining = 0;
+    let joiningContext = 0;
+    for (let i = 0; i < prefilling.length; i++) {
+      const seq = prefilling[i]!;
+      workMs += planChunk(seq, lat, this.prefillStepTokens, budget);
+      budget -= seq.stepChunkTokens;
+      if (seq.joining) {
+        joining++;
+        joiningContext += seq.input.promptTokens;
+      }
+    }
+    // mlx-lm's GenerationBatch constructor runs the joiners' first forward pass on its own.
+    if (joining > 0) workMs += lat.decodeStepMs(joining, joiningContext);
+    if (nDecoding === 0 && prefilling.length === 0) {
       this.stateNow = 'idle';
       // An external governor refused admission with nothing running: nothing will free memory, so retry.
       return this.queuedLive > 0 ? this.setWake(nowMs + this.retryMs) : NO_WAKE;
     }
-    const stepMs = (prefillMs + lat.decodeStepMs(running.length, this.totalContext)) * (this.slowdowns.length > 0 ? this.slowFactor(nowMs) : 1);
+    const stepMs = workMs * (this.slowdowns.length > 0 ? this.slowFactor(nowMs) : 1);
     this.stateNow = 'busy';
     this.stepStartMs = nowMs;
-    this.stepAdmitted = admitted;
-    this.stepPrefillTokens = prefillTokens;
+    this.stepContinuing = continuing;
+    this.stepPrefillTokens = this.maxPrefillTokens - budget;
     return this.setWake(nowMs + stepMs);
   }
 
   private finishStep(nowMs: number, out: WorkerOutput): void {
-    const running = this.running;
-    const n = running.length;
+    const decoding = this.decoding;
+    this.advancePrefill();
+    const n = decoding.length; // the step's decode batch (less any cancelled during the step) plus the joiners
     const durationMs = nowMs - this.stepStartMs;
     const st = this.stats;
     st.busyMs += durationMs;
@@ -436,11 +408,11 @@ export class SimWorker {
     const kvUsed = this.memory.usedBytes;
     const pct = Math.min(100, Math.floor((kvUsed / kvCap) * 100));
     st.timeByKvPercentMs[pct]! += durationMs;
-    if (this.observer) this.observer.onStep(this.index, this.stepStartMs, durationMs, n, n - this.stepAdmitted, this.stepPrefillTokens, kvUsed, kvCap);
+    if (this.observer) this.observer.onStep(this.index, this.stepStartMs, durationMs, n, Math.min(n, this.stepContinuing), this.stepPrefillTokens, kvUsed, kvCap);
     const every = this.tokensEvery;
     let w = 0;
     for (let r = 0; r < n; r++) {
-      const seq = running[r]!;
+      const seq = decoding[r]!;
       if (seq.firstTokenMs < 0) {
         if (seq.willFail) {
           this.totalContext -= seq.input.promptTokens;
@@ -462,8 +434,27 @@ export class SimWorker {
         continue;
       }
       if (every > 0 && seq.generated % every === 0) out.push(WorkerEventKind.tokens, seq);
-      running[w++] = seq;
+      decoding[w++] = seq;
     }
-    running.length = w;
+    decoding.length = w;
+  }
+
+  /** Applies the step's chunks; sequences that were down to their last prompt token join the decode batch (first token this step). */
+  private advancePrefill(): void {
+    const prefilling = this.prefilling;
+    let w = 0;
+    for (let r = 0; r < prefilling.length; r++) {
+      const seq = prefilling[r]!;
+      if (seq.joining) {
+        seq.joining = false;
+        this.decoding.push(seq);
+        this.totalContext += seq.input.promptTokens;
+        continue;
+      }
+      seq.prefillLeftTokens -= seq.stepChunkTokens;
+      seq.stepChunkTokens = 0;
+      prefilling[w++] = seq;
+    }
+    prefilling.length = w;
   }
 }

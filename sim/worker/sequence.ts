@@ -1,0 +1,110 @@
+// A sequence on a simulated worker (its timing and prefill progress), the worker's event buffer and
+// its bounded waiting FIFO.
+import type { RequestId } from '../../core/types.js';
+
+export interface SequenceInput {
+  readonly requestId: RequestId;
+  readonly promptTokens: number;
+  /** Tokens this sequence will generate (the workload's ground truth, <= maxTokens). */
+  readonly outputTokens: number;
+  readonly prefixBlocks: readonly number[];
+  readonly sessionId?: string;
+  /** The driver's own reference (e.g. the InferenceRequest); carried untouched. */
+  readonly tag?: unknown;
+}
+
+/** One sequence on a worker, with its timing. Times are -1 until reached. */
+export class SimSequence {
+  submitMs: number;
+  admitMs = -1;
+  firstTokenMs = -1;
+  endMs = -1;
+  generated = 0;
+  cachedTokens = 0;
+  /** Total prefill cost charged so far (chunk costs + the request overhead), ms before slow-down. */
+  prefillComputeMs = 0;
+  /** Uncached prompt tokens still to go through prefill chunks (the last prompt token is excluded: it goes through the decode step). */
+  prefillLeftTokens = 0;
+  /** Uncached prompt tokens whose prefill cost has been charged (reaches promptTokens − cachedTokens). */
+  prefillChargedTokens = 0;
+  /** Prompt tokens in this sequence's chunk of the current step (0: no chunk this step). */
+  stepChunkTokens = 0;
+  /** Set at step start when the prompt is down to its last token: joins the decode batch at the step's end. */
+  joining = false;
+  kvBytes = 0;
+  willFail = false;
+  cancelled = false;
+
+  constructor(readonly input: SequenceInput, nowMs: number) {
+    this.submitMs = nowMs;
+  }
+
+  get requestId(): RequestId {
+    return this.input.requestId;
+  }
+  /** submit → admission into the prompt batch. */
+  get queueMs(): number {
+    return this.admitMs < 0 ? 0 : this.admitMs - this.submitMs;
+  }
+  /** admission → first token (its prefill chunks, the join step and its first decode step, all sharing steps with others). */
+  get prefillMs(): number {
+    return this.firstTokenMs < 0 ? 0 : this.firstTokenMs - this.admitMs;
+  }
+  /** first token → last token. */
+  get decodeMs(): number {
+    return this.firstTokenMs < 0 || this.endMs < 0 ? 0 : this.endMs - this.firstTokenMs;
+  }
+}
+
+export const WorkerEventKind = { firstToken: 1, tokens: 2, done: 3, error: 4 } as const;
+export type WorkerEventKind = (typeof WorkerEventKind)[keyof typeof WorkerEventKind];
+
+export type WorkerErrorCode = 'worker_crashed' | 'worker_down' | 'injected_error' | 'queue_full' | 'kv_exceeds_capacity' | 'context_too_long';
+
+/** A reusable buffer of worker events (struct of arrays; read count entries, then reset). */
+export class WorkerOutput {
+  count = 0;
+  readonly kinds: WorkerEventKind[] = [];
+  readonly seqs: SimSequence[] = [];
+  readonly codes: (WorkerErrorCode | undefined)[] = [];
+
+  reset(): void {
+    this.count = 0;
+  }
+
+  push(kind: WorkerEventKind, seq: SimSequence, code?: WorkerErrorCode): void {
+    const i = this.count++;
+    this.kinds[i] = kind;
+    this.seqs[i] = seq;
+    this.codes[i] = code;
+  }
+}
+
+/** A bounded FIFO ring of sequences. */
+export class Ring {
+  private buf: (SimSequence | undefined)[];
+  private head = 0;
+  size = 0;
+  constructor(readonly capacity: number) {
+    this.buf = new Array<SimSequence | undefined>(capacity);
+  }
+  push(s: SimSequence): boolean {
+    if (this.size === this.capacity) return false;
+    this.buf[(this.head + this.size) % this.capacity] = s;
+    this.size++;
+    return true;
+  }
+  peek(): SimSequence {
+    return this.buf[this.head] as SimSequence;
+  }
+  shift(): SimSequence {
+    const s = this.buf[this.head] as SimSequence;
+    this.buf[this.head] = undefined;
+    this.head = (this.head + 1) % this.capacity;
+    this.size--;
+    return s;
+  }
+  at(i: number): SimSequence {
+    return this.buf[(this.head + i) % this.capacity] as SimSequence;
+  }
+}
