@@ -34,6 +34,16 @@ export class SimSequence {
   kvBytes = 0;
   willFail = false;
   cancelled = false;
+  /**
+   * Worker bookkeeping while decoding (generated is derived from the worker's step counter and only
+   * written back when the sequence emits an event or leaves): the step count before its first token,
+   * its position in join order, the step of its next event, and its links in the decode batch list.
+   */
+  decodeBaseStep = 0;
+  joinOrder = 0;
+  dueStep = 0;
+  prevDecoding: SimSequence | undefined = undefined;
+  nextDecoding: SimSequence | undefined = undefined;
 
   constructor(readonly input: SequenceInput, nowMs: number) {
     this.submitMs = nowMs;
@@ -107,4 +117,59 @@ export class Ring {
   at(i: number): SimSequence {
     return this.buf[(this.head + i) % this.capacity] as SimSequence;
   }
+}
+
+/**
+ * A binary min-heap of decoding sequences by (dueStep, joinOrder): the step of each sequence's next
+ * event, ties in the decode batch's join order (the order a scan of the batch would meet them).
+ */
+export class DueHeap {
+  private readonly items: SimSequence[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+  peek(): SimSequence {
+    return this.items[0]!;
+  }
+  clear(): void {
+    this.items.length = 0;
+  }
+  push(seq: SimSequence): void {
+    const a = this.items;
+    let i = a.length;
+    a.push(seq);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const q = a[p]!;
+      if (!before(seq, q)) break;
+      a[i] = q;
+      i = p;
+    }
+    a[i] = seq;
+  }
+  pop(): SimSequence {
+    const a = this.items;
+    const top = a[0]!;
+    const last = a.pop()!;
+    const n = a.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && before(a[r]!, a[l]!) ? r : l;
+        if (!before(a[c]!, last)) break;
+        a[i] = a[c]!;
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
+}
+
+function before(a: SimSequence, b: SimSequence): boolean {
+  return a.dueStep < b.dueStep || (a.dueStep === b.dueStep && a.joinOrder < b.joinOrder);
 }

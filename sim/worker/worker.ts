@@ -28,7 +28,7 @@ import { CapacityAdmission, type MemoryAdmission } from './memory.js';
 import { SessionPrefixCache } from './prefix-cache.js';
 import { validateSlowdown, type SlowdownWindow } from './faults.js';
 import { PREFILL_BATCH_SIZE_DEFAULT, PREFILL_STEP_TOKENS_DEFAULT, planChunk, startPrefill } from './prefill-chunks.js';
-import { Ring, SimSequence, WorkerEventKind, type SequenceInput, type WorkerErrorCode, type WorkerOutput } from './sequence.js';
+import { DueHeap, Ring, SimSequence, WorkerEventKind, type SequenceInput, type WorkerErrorCode, type WorkerOutput } from './sequence.js';
 
 export { SimSequence, WorkerEventKind, WorkerOutput, type SequenceInput, type WorkerErrorCode } from './sequence.js';
 
@@ -102,8 +102,20 @@ export class SimWorker {
   private readonly memory: MemoryAdmission;
   readonly prefixCache: SessionPrefixCache;
   private readonly queue: Ring;
-  /** The generation batch: sequences past their prefill, one token per step. */
-  private readonly decoding: SimSequence[] = [];
+  /**
+   * The generation batch: sequences past their prefill, one token per step, a list in join order.
+   * A step's work is proportional to the sequences with an event in it, not to the batch: a decoding
+   * sequence's token count is decodeSteps − its decodeBaseStep, and `due` holds each sequence at the
+   * step of its next event (done, or a tokens event).
+   */
+  private decodingHead: SimSequence | undefined = undefined;
+  private decodingTail: SimSequence | undefined = undefined;
+  private decodingCount = 0;
+  private decodeSteps = 0;
+  private joinCount = 0;
+  private readonly due = new DueHeap();
+  /** This step's joiners (scratch). */
+  private readonly joiners: SimSequence[] = [];
   /** The prompt batch: admitted sequences still in prefill (≤ prefillBatchSize). */
   private readonly prefilling: SimSequence[] = [];
   private readonly maxSequences: number;
@@ -177,7 +189,7 @@ export class SimWorker {
   }
   /** Admitted sequences: decoding plus prefilling. */
   get runningCount(): number {
-    return this.decoding.length + this.prefilling.length;
+    return this.decodingCount + this.prefilling.length;
   }
   get prefillingCount(): number {
     return this.prefilling.length;
@@ -257,9 +269,12 @@ export class SimWorker {
   }
 
   private kill(nowMs: number, downMs: number, out: WorkerOutput): number {
-    for (const seq of this.decoding) this.failRunning(seq, 'worker_crashed', nowMs, out);
+    for (let seq = this.decodingHead; seq !== undefined; seq = seq.nextDecoding) {
+      seq.generated = this.decodeSteps - seq.decodeBaseStep;
+      this.failRunning(seq, 'worker_crashed', nowMs, out);
+    }
     for (const seq of this.prefilling) this.failRunning(seq, 'worker_crashed', nowMs, out);
-    this.decoding.length = 0;
+    this.clearDecoding();
     this.prefilling.length = 0;
     this.totalContext = 0;
     while (this.queue.size > 0) {
@@ -318,10 +333,10 @@ export class SimWorker {
 
   /** Takes an admitted sequence out of the decode or prefill batch (its context leaves the decode batch's). */
   private removeAdmitted(requestId: RequestId): SimSequence | undefined {
-    const d = this.decoding.findIndex((s) => s.requestId === requestId);
-    if (d >= 0) {
-      const seq = this.decoding[d]!;
-      this.decoding.splice(d, 1);
+    for (let seq = this.decodingHead; seq !== undefined; seq = seq.nextDecoding) {
+      if (seq.requestId !== requestId) continue;
+      this.unlinkDecoding(seq); // its entry in `due` is skipped when popped (cancel marks it cancelled)
+      seq.generated = this.decodeSteps - seq.decodeBaseStep;
       this.totalContext -= seq.input.promptTokens + seq.generated;
       return seq;
     }
@@ -337,7 +352,7 @@ export class SimWorker {
     const lat = this.latency;
     const prefilling = this.prefilling;
     let overheadMs = 0;
-    while (this.queue.size > 0 && prefilling.length < this.prefillBatchSize && this.decoding.length + prefilling.length < this.maxSequences) {
+    while (this.queue.size > 0 && prefilling.length < this.prefillBatchSize && this.decodingCount + prefilling.length < this.maxSequences) {
       const seq = this.queue.peek();
       if (seq.cancelled) {
         this.queue.shift();
@@ -360,10 +375,9 @@ export class SimWorker {
 
   private startStep(nowMs: number): number {
     const lat = this.latency;
-    const decoding = this.decoding;
-    const nDecoding = decoding.length;
-    let continuing = 0;
-    for (let i = 0; i < nDecoding; i++) if (decoding[i]!.generated > 0) continuing++;
+    const nDecoding = this.decodingCount;
+    // Every decoding sequence has its first token by now (joiners get it at the end of their join step).
+    const continuing = nDecoding;
     let workMs = nDecoding > 0 ? lat.decodeStepMs(nDecoding, this.totalContext) : 0;
     workMs += this.admit(nowMs);
     const prefilling = this.prefilling;
@@ -395,9 +409,8 @@ export class SimWorker {
   }
 
   private finishStep(nowMs: number, out: WorkerOutput): void {
-    const decoding = this.decoding;
     this.advancePrefill();
-    const n = decoding.length; // the step's decode batch (less any cancelled during the step) plus the joiners
+    const n = this.decodingCount; // the step's decode batch (less any cancelled during the step) plus the joiners
     const durationMs = nowMs - this.stepStartMs;
     const st = this.stats;
     st.busyMs += durationMs;
@@ -409,34 +422,104 @@ export class SimWorker {
     const pct = Math.min(100, Math.floor((kvUsed / kvCap) * 100));
     st.timeByKvPercentMs[pct]! += durationMs;
     if (this.observer) this.observer.onStep(this.index, this.stepStartMs, durationMs, n, Math.min(n, this.stepContinuing), this.stepPrefillTokens, kvUsed, kvCap);
-    const every = this.tokensEvery;
-    let w = 0;
-    for (let r = 0; r < n; r++) {
-      const seq = decoding[r]!;
-      if (seq.firstTokenMs < 0) {
-        if (seq.willFail) {
-          this.totalContext -= seq.input.promptTokens;
-          this.failRunning(seq, 'injected_error', nowMs, out);
-          continue;
-        }
-        seq.firstTokenMs = nowMs;
-        out.push(WorkerEventKind.firstToken, seq);
+    // Every decoding sequence gets one token; only those with an event this step are visited, in join
+    // order: first the earlier sequences (from `due`), then this step's joiners (the batch's tail).
+    const step = ++this.decodeSteps;
+    let tokens = n;
+    const due = this.due;
+    while (due.size > 0 && due.peek().dueStep <= step) {
+      const seq = due.pop();
+      if (seq.cancelled) continue; // left the batch during its wait
+      seq.generated = step - seq.decodeBaseStep;
+      if (seq.generated >= seq.input.outputTokens) this.complete(seq, nowMs, out);
+      else {
+        out.push(WorkerEventKind.tokens, seq);
+        this.scheduleDue(seq);
       }
-      seq.generated++;
-      this.totalContext++;
-      if (seq.generated >= seq.input.outputTokens) {
-        seq.endMs = nowMs;
-        this.totalContext -= seq.input.promptTokens + seq.generated;
-        this.memory.release(seq.kvBytes, nowMs, seq.requestId, seq.input.promptTokens + seq.generated);
-        this.prefixCache.store(seq.input.sessionId, seq.input.prefixBlocks, seq.input.promptTokens, seq.input.promptTokens + seq.generated);
-        st.completed++;
-        out.push(WorkerEventKind.done, seq);
+    }
+    const joiners = this.joiners;
+    for (let i = 0; i < joiners.length; i++) {
+      const seq = joiners[i]!;
+      if (seq.willFail) {
+        this.unlinkDecoding(seq);
+        tokens--;
+        this.totalContext -= seq.input.promptTokens;
+        this.failRunning(seq, 'injected_error', nowMs, out);
         continue;
       }
-      if (every > 0 && seq.generated % every === 0) out.push(WorkerEventKind.tokens, seq);
-      decoding[w++] = seq;
+      seq.firstTokenMs = nowMs;
+      out.push(WorkerEventKind.firstToken, seq);
+      seq.decodeBaseStep = step - 1;
+      seq.generated = 1;
+      if (seq.generated >= seq.input.outputTokens) {
+        this.complete(seq, nowMs, out);
+        continue;
+      }
+      if (this.tokensEvery === 1) out.push(WorkerEventKind.tokens, seq);
+      this.scheduleDue(seq);
     }
-    decoding.length = w;
+    joiners.length = 0;
+    this.totalContext += tokens;
+  }
+
+  /** A decoding sequence generated its last token this step (seq.generated is current). */
+  private complete(seq: SimSequence, nowMs: number, out: WorkerOutput): void {
+    const inp = seq.input;
+    seq.endMs = nowMs;
+    this.unlinkDecoding(seq);
+    this.totalContext -= inp.promptTokens + seq.generated;
+    this.memory.release(seq.kvBytes, nowMs, seq.requestId, inp.promptTokens + seq.generated);
+    this.prefixCache.store(inp.sessionId, inp.prefixBlocks, inp.promptTokens, inp.promptTokens + seq.generated);
+    this.stats.completed++;
+    out.push(WorkerEventKind.done, seq);
+  }
+
+  /** Queues a decoding sequence (seq.generated current, below its output) at the step of its next event. */
+  private scheduleDue(seq: SimSequence): void {
+    let dueStep = seq.decodeBaseStep + seq.input.outputTokens;
+    const every = this.tokensEvery;
+    if (every > 0) {
+      const nextTokens = seq.decodeBaseStep + (Math.floor(seq.generated / every) + 1) * every;
+      if (nextTokens < dueStep) dueStep = nextTokens;
+    }
+    seq.dueStep = dueStep;
+    this.due.push(seq);
+  }
+
+  private linkDecoding(seq: SimSequence): void {
+    seq.joinOrder = this.joinCount++;
+    seq.prevDecoding = this.decodingTail;
+    seq.nextDecoding = undefined;
+    if (this.decodingTail === undefined) this.decodingHead = seq;
+    else this.decodingTail.nextDecoding = seq;
+    this.decodingTail = seq;
+    this.decodingCount++;
+  }
+
+  private unlinkDecoding(seq: SimSequence): void {
+    const prev = seq.prevDecoding;
+    const next = seq.nextDecoding;
+    if (prev === undefined) this.decodingHead = next;
+    else prev.nextDecoding = next;
+    if (next === undefined) this.decodingTail = prev;
+    else next.prevDecoding = prev;
+    seq.prevDecoding = undefined;
+    seq.nextDecoding = undefined;
+    this.decodingCount--;
+  }
+
+  private clearDecoding(): void {
+    for (let seq = this.decodingHead; seq !== undefined; ) {
+      const next = seq.nextDecoding;
+      seq.prevDecoding = undefined;
+      seq.nextDecoding = undefined;
+      seq = next;
+    }
+    this.decodingHead = undefined;
+    this.decodingTail = undefined;
+    this.decodingCount = 0;
+    this.due.clear();
+    this.joiners.length = 0;
   }
 
   /** Applies the step's chunks; sequences that were down to their last prompt token join the decode batch (first token this step). */
@@ -447,7 +530,8 @@ export class SimWorker {
       const seq = prefilling[r]!;
       if (seq.joining) {
         seq.joining = false;
-        this.decoding.push(seq);
+        this.linkDecoding(seq);
+        this.joiners.push(seq);
         this.totalContext += seq.input.promptTokens;
         continue;
       }
