@@ -227,7 +227,7 @@ export class GatewayCore {
     }
     if (this.queuedCount + this.waitingCount >= this.config.admission.queueMax) {
       if (fp !== undefined) this.coalescer.end(req.id);
-      return this.finishReject(req.id, 'queue_full', nowMs, this.retryAfterEstimateMs());
+      return this.finishReject(req.id, 'queue_full', nowMs, this.retryAfterEstimateMs(req.model, nowMs));
     }
     this.requests.set(req.id, t);
     this.enterWaiting(t, nowMs);
@@ -482,7 +482,7 @@ export class GatewayCore {
     if (refusalFactor > 0) {
       const waitMs = this.predictedQueueWaitMs(t.req.model, nowMs);
       if (waitMs !== undefined && waitMs > refusalFactor * this.config.admission.queueTimeoutMs) {
-        this.rejectJob(t, 'queue_full', nowMs, waitMs);
+        this.rejectJob(t, 'queue_full', nowMs);
         return;
       }
     }
@@ -620,10 +620,10 @@ export class GatewayCore {
   }
 
   /** Refuses a job that never ran to completion, and its followers, with the same code. */
-  private rejectJob(t: Tracked, code: ErrorCode, nowMs: number, retryAfterHintMs?: number): void {
+  private rejectJob(t: Tracked, code: ErrorCode, nowMs: number): void {
     const followers = this.endGroup(t);
     this.dropJob(t, nowMs, false);
-    const retryAfterMs = code === 'model_not_found' ? undefined : retryAfterHintMs !== undefined ? clampRetryAfterMs(retryAfterHintMs) : this.retryAfterEstimateMs();
+    const retryAfterMs = code === 'model_not_found' ? undefined : this.retryAfterEstimateMs(t.req.model, nowMs);
     if (!t.clientGone) this.emitReject(t.req.id, code, retryAfterMs);
     for (const f of followers) this.emitReject(f.req.id, code, retryAfterMs);
   }
@@ -822,13 +822,20 @@ export class GatewayCore {
     return (((this.queuedByModel.get(model) ?? 0) + 1) / perS) * 1000;
   }
 
-  /** A Retry-After hint for capacity refusals: the time the current queue needs to move. */
-  private retryAfterEstimateMs(): number {
+  /**
+   * A Retry-After hint for capacity refusals: the time `model`'s queue needs to move — the wait
+   * predicted from its drain rate (the same prediction early refusal uses), or, before that is
+   * known, one second per round of the cluster's slots.
+   */
+  private retryAfterEstimateMs(model: string, nowMs: number): number {
+    const predicted = this.predictedQueueWaitMs(model, nowMs);
+    if (predicted !== undefined) return clampRetryAfterMs(predicted);
     let slots = 0;
     for (const w of this.workers.values()) slots += w.view.maxConcurrent;
     const backlog = this.queuedCount + this.waitingCount;
-    return Math.min(60_000, Math.max(1000, Math.ceil(backlog / Math.max(1, slots)) * 1000));
+    return clampRetryAfterMs(Math.ceil(backlog / Math.max(1, slots)) * 1000);
   }
+
 
   private reindexModels(): void {
     this.workerIdsByModel.clear();
