@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { ROOT_DIR } from '../shared/launch.js';
 import { alivePids, processTree } from '../shared/proc-stats.js';
 import { ensureTinyModel } from '../worker/test-support.js';
-import { startLoad, waitFor } from './fault-scenarios.js';
+import { startLoad } from './fault-scenarios.js';
+import { waitFor } from '../shared/poll.js';
 
 const CLI = join(ROOT_DIR, 'live/cli/cluster.ts');
 

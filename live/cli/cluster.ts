@@ -20,7 +20,6 @@
 //   restarted on the same socket and waited for until healthy; a watchdog never takes a worker out
 //   while fewer than --min-healthy (default 1) other workers are healthy. Exit 0 when every worker
 //   was restarted.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,10 +31,9 @@ import { buildGateway, type Gateway } from '../gateway/gateway.js';
 import { startNatsServer, type NatsServer } from '../registry/nats-server.js';
 import { resolveLiveConfig } from '../shared/config.js';
 import { startWorkerProcess as launchWorker } from '../shared/launch.js';
+import { ensureModel } from '../shared/model.js';
 import { ProcessSet, type ManagedProcess } from '../shared/processes.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MODEL_CACHE = join(ROOT, 'python/.cache/models');
 const WORKERS_MAX = 64;
 const WORKER_STOP_TIMEOUT_MS = 15_000;
 
@@ -133,13 +131,7 @@ function int(name: string, v: unknown, min: number, max: number): number {
 
 /** "tiny" / "small": built (or reused) in python/.cache/models; anything else: a model directory. */
 function resolveModel(arg: string): { id: string; path: string } {
-  if (arg === 'tiny' || arg === 'small') {
-    const out = join(MODEL_CACHE, arg);
-    log(`building (or reusing) the ${arg} model in ${out} …`);
-    const r = spawnSync('bash', [join(ROOT, 'python/build-model.sh'), '--size', arg, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
-    if (r.status !== 0) throw new Error(`build-model.sh failed with status ${r.status}`);
-    return { id: arg, path: out };
-  }
+  if (arg === 'tiny' || arg === 'small') return { id: arg, path: ensureModel(arg, log) };
   const path = resolve(arg);
   if (!existsSync(join(path, 'config.json'))) throw new Error(`--model ${arg}: not tiny|small and no model directory (config.json) there`);
   return { id: path.split('/').filter((p) => p.length > 0).at(-1)!, path };

@@ -10,8 +10,8 @@
 //                 or an error event before any content): the gateway should have retried it
 //   hang          no complete answer within the client timeout, or a stream without [DONE]
 // "Retryable" requests are the ones that had delivered nothing when they failed: `lost` must be 0.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Gateway } from '../gateway/gateway.js';
+import { SseParser } from '../load/sse.js';
 import { systemClock } from '../shared/clock.js';
 
 export interface LoadOptions {
@@ -118,8 +118,7 @@ async function oneRequest(o: LoadOptions, stream: boolean, n: number): Promise<R
       const body = (await res.json()) as { choices?: { message?: { content?: string } }[] };
       return body.choices?.[0]?.message !== undefined ? done('ok', 200) : done('lost', 200, 'bad_body');
     }
-    const text = await res.text();
-    const events = text.split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => b.slice(6));
+    const events = new SseParser().push(await res.text());
     if (events.at(-1) !== '[DONE]') return done('hang', 200, 'no_done');
     let content = false;
     for (const e of events.slice(0, -1)) {
@@ -135,15 +134,6 @@ async function oneRequest(o: LoadOptions, stream: boolean, n: number): Promise<R
   }
 }
 
-/** Polls until cond() or the timeout; returns the ms waited, or undefined on timeout. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 25): Promise<number | undefined> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if (await cond()) return Date.now() - t0;
-    await sleep(stepMs);
-  }
-  return undefined;
-}
 
 export function workerView(gw: Gateway, id: string) {
   return gw.core.workerInfo(systemClock.nowMs()).find((w) => w.id === id);

@@ -14,15 +14,16 @@ import { METRIC } from '../gateway/metrics-names.js';
 import { startWorkerProcess, type StartedProcess } from '../shared/launch.js';
 import { alivePids, processTree } from '../shared/proc-stats.js';
 import { ProcessSet } from '../shared/processes.js';
-import { ensureTinyModel } from '../worker/test-support.js';
-import { startLoad, waitFor, workerView } from './fault-scenarios.js';
+import { ensureModel } from '../shared/model.js';
+import { startLoad, workerView } from './fault-scenarios.js';
+import { waitFor } from '../shared/poll.js';
 import { RELIABILITY_KEY, gatewayConfig, metricSum, type ScenarioResult, type ScenarioSize } from './reliability-scenarios.js';
 
 /** How long an orphaned runtime may take to see EOF on stdin and exit. */
 const ORPHAN_EXIT_BOUND_MS = 15_000;
 
 export async function nodeKillScenario(size: ScenarioSize): Promise<ScenarioResult> {
-  const model = { id: 'tiny', path: ensureTinyModel() };
+  const model = { id: 'tiny', path: ensureModel('tiny') };
   const dir = mkdtempSync(join(tmpdir(), 'rel-node-'));
   const ps = new ProcessSet();
   const start = (id: string) => startWorkerProcess(ps, { id, address: `unix://${join(dir, `${id}.sock`)}`, model, runtimes: 1, maxConcurrent: 8 });

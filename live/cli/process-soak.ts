@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startGatewayProcess, startWorkerProcess } from '../shared/launch.js';
 import { alivePids, descriptors, processTable, processTree, type Descriptors } from '../shared/proc-stats.js';
 import { ProcessSet } from '../shared/processes.js';
-import { ensureTinyModel } from '../worker/test-support.js';
+import { ensureModel } from '../shared/model.js';
 import { startLoad, summarize, type LoadSummary } from './fault-scenarios.js';
 
 const KEY = 'sk-process-soak-0001';
@@ -63,7 +63,7 @@ export interface ProcessSoakResult {
 export async function processSoak(o: ProcessSoakOptions): Promise<ProcessSoakResult> {
   const bound = o.rssGrowthBoundMb ?? 64;
   const slack = o.descriptorSlack ?? 8;
-  const model = { id: 'tiny', path: ensureTinyModel() };
+  const model = { id: 'tiny', path: ensureModel('tiny') };
   const dir = mkdtempSync(join(tmpdir(), 'soak-proc-'));
   const ps = new ProcessSet();
   try {
@@ -121,7 +121,8 @@ export async function processSoak(o: ProcessSoakOptions): Promise<ProcessSoakRes
     const warm = samples.find((s) => s.tMs >= warmupMs) ?? samples[0]!;
     const last = samples.at(-1)!;
     const rssGrowthMb = Object.fromEntries(roles.map((r) => [r.role, (last.procs[r.role]?.rssMb ?? NaN) - (warm.procs[r.role]?.rssMb ?? NaN)]));
-    const runtimeRestarts = roles.filter((r) => r.role.includes('/runtime')).filter((r) => alivePids([r.pid]).length === 0).length;
+    const runtimePids = roles.filter((r) => r.role.includes('/runtime')).map((r) => r.pid);
+    const runtimeRestarts = runtimePids.length - alivePids(runtimePids).length;
 
     // Stop the leaders only: each must take its own children down.
     const everyPid = new Set<number>();

@@ -19,9 +19,9 @@ import { buildGateway, type Gateway } from '../gateway/gateway.js';
 import { METRIC } from '../gateway/metrics-names.js';
 import { startNatsRegistration, type NatsRegistration, type RegistrationInfo } from '../registry/nats-registry.js';
 import { freePort, startNatsServer, type NatsServer } from '../registry/nats-server.js';
-import { resolveLiveConfig } from '../shared/config.js';
-import { startLoad, waitFor, workerView, type RequestRecord } from './fault-scenarios.js';
-import { metricSum, RELIABILITY_ADMIN_KEY, RELIABILITY_KEY, type ScenarioResult, type ScenarioSize } from './reliability-scenarios.js';
+import { startLoad, workerView, type RequestRecord } from './fault-scenarios.js';
+import { waitFor } from '../shared/poll.js';
+import { gatewayConfig, metricSum, RELIABILITY_KEY, type ScenarioResult, type ScenarioSize } from './reliability-scenarios.js';
 
 const PROMPT = 'one two three four five six seven eight nine ten eleven twelve';
 /** ~170 ms for 12 tokens; slow is ~4× that (~600 ms). */
@@ -31,18 +31,6 @@ const SLOW = { tokenDelayMs: 45, firstTokenDelayMs: 100 } as const;
 const LEARN_MS = 1_000;
 const BREAKER_TIMEOUT_MS = 1_000;
 const NATS_HEARTBEAT_MS = 200;
-
-function gatewayConfig(extra: Record<string, unknown>, core: Record<string, unknown>) {
-  return resolveLiveConfig({
-    listen: { host: '127.0.0.1', port: 0 },
-    auth: { apiKeys: [RELIABILITY_KEY], adminKey: RELIABILITY_ADMIN_KEY },
-    limits: { requestTimeoutMs: 30_000, shutdownTimeoutMs: 2_000 },
-    grpc: { reconnectBaseMs: 50, reconnectMaxMs: 300, unaryTimeoutMs: 1_000 },
-    logLevel: 'silent',
-    ...extra,
-    core: { batching: { type: 'micro', windowMs: 1, maxBatchSize: 16 }, breaker: { cooldownMs: 1500, halfOpenProbesMax: 2, volumeMin: 5 }, ...core },
-  });
-}
 
 /** p-quantile (0..1) of the latencies of the requests started in [fromMs, toMs); null when none. */
 export function latencyQuantile(records: readonly RequestRecord[], q: number, fromMs = 0, toMs = Infinity): number | null {
@@ -83,7 +71,7 @@ export async function slowWorkerScenario(size: ScenarioSize): Promise<ScenarioRe
   // Health misses are tolerant (10 s) so that the breaker's no-progress timeout, not the heartbeat,
   // is what takes the stuck worker out.
   const gw = buildGateway({
-    config: gatewayConfig({ workers: echoes.map((e) => ({ id: e.id, address: e.address })) }, {
+    config: gatewayConfig(echoes.map((e) => ({ id: e.id, address: e.address })), {
       routing: { type: 'latency-aware', ewmaAlpha: 0.3 },
       breaker: { timeoutMs: BREAKER_TIMEOUT_MS, cooldownMs: 1500, halfOpenProbesMax: 2, volumeMin: 5 },
       health: { heartbeatIntervalMs: 200, missesMax: 50 },

@@ -19,9 +19,10 @@ import { buildGateway, type Gateway } from '../gateway/gateway.js';
 import { METRIC } from '../gateway/metrics-names.js';
 import type { RestartWorkerHook } from '../gateway/rolling-restart.js';
 import { resolveLiveConfig } from '../shared/config.js';
-import { ensureTinyModel } from '../worker/test-support.js';
+import { ensureModel } from '../shared/model.js';
 import { startWorker, type Worker } from '../worker/worker.js';
-import { startLoad, summarize, waitFor, workerView, type LoadSummary } from './fault-scenarios.js';
+import { startLoad, summarize, workerView, type LoadSummary } from './fault-scenarios.js';
+import { waitFor } from '../shared/poll.js';
 
 export const RELIABILITY_KEY = 'sk-reliability-0001';
 export const RELIABILITY_ADMIN_KEY = 'sk-reliability-admin-01';
@@ -51,13 +52,14 @@ const BASE_CORE = {
   breaker: { cooldownMs: 1500, halfOpenProbesMax: 2, volumeMin: 5 },
 };
 
-export function gatewayConfig(workers: { id: string; address: string }[], core: Record<string, unknown> = {}, limits: Record<string, unknown> = {}) {
+/** The scenarios' gateway: a static list of workers, or `{ registry }` to follow a registry. */
+export function gatewayConfig(source: readonly { id: string; address: string }[] | { readonly registry: Record<string, unknown> }, core: Record<string, unknown> = {}, limits: Record<string, unknown> = {}) {
   return resolveLiveConfig({
     listen: { host: '127.0.0.1', port: 0 },
     auth: { apiKeys: [RELIABILITY_KEY], adminKey: RELIABILITY_ADMIN_KEY },
     limits: { requestTimeoutMs: 30_000, shutdownTimeoutMs: 2_000, ...limits },
     grpc: { reconnectBaseMs: 50, reconnectMaxMs: 300, unaryTimeoutMs: 1_000 },
-    workers,
+    ...('registry' in source ? { registry: source.registry } : { workers: source }),
     logLevel: 'silent',
     core: { ...BASE_CORE, ...core },
   });
@@ -123,7 +125,7 @@ export async function workerKillScenario(size: ScenarioSize): Promise<ScenarioRe
 }
 
 export async function runtimeKillScenario(size: ScenarioSize): Promise<ScenarioResult> {
-  const model = ensureTinyModel();
+  const model = ensureModel('tiny');
   const dir = mkdtempSync(join(tmpdir(), 'rel-rt-'));
   let worker: Worker | undefined;
   let gw: Gateway | undefined;

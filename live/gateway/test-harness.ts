@@ -3,6 +3,8 @@ import { resolveLiveConfig } from '../shared/config.js';
 import { startEchoWorker, type EchoWorker, type EchoWorkerOptions } from '../echo/echo-worker.js';
 import { buildGateway, type Gateway } from './gateway.js';
 
+export { until } from '../shared/poll.js';
+
 export const API_KEY = 'sk-test-key-0001';
 export const API_KEY_2 = 'sk-test-key-0002';
 export const ADMIN_KEY = 'sk-admin-key-0001';
@@ -89,10 +91,3 @@ export async function readSse(res: JsonResponse): Promise<string[]> {
   return text.split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => b.slice('data: '.length));
 }
 
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 10): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}

@@ -8,6 +8,7 @@ import { resolveLiveConfig } from '../shared/config.js';
 import type { ModelInfoMsg, WorkerStatusMsg } from '../shared/proto.js';
 import { startNatsRegistration, watchNatsRegistry, type NatsRegistration, type RegistrationInfo, type RegistryChange } from './nats-registry.js';
 import { startNatsServer, type NatsServer } from './nats-server.js';
+import { until } from '../shared/poll.js';
 
 const HEARTBEAT_MS = 100;
 const API_KEY = 'sk-registry-test-01';
@@ -20,13 +21,6 @@ function info(id: string, address: string, models = ['echo']): RegistrationInfo 
   return { id, address, status, models: infos };
 }
 
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('NATS JetStream registry', () => {
   let nats: NatsServer;

@@ -13,6 +13,9 @@ import { resolveLiveConfig } from '../shared/config.js';
 import type { ModelInfoMsg, WorkerStatusMsg } from '../shared/proto.js';
 import { startNatsRegistration, type NatsRegistration, type RegistrationInfo } from './nats-registry.js';
 import { freePort, startNatsServer, type NatsServer } from './nats-server.js';
+import { until as pollUntil } from '../shared/poll.js';
+
+const until = (what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000) => pollUntil(cond, timeoutMs, 20, what);
 
 const HEARTBEAT_MS = 200;
 const API_KEY = 'sk-nats-restart-test-01';
@@ -28,13 +31,6 @@ function info(id: string, address: string): RegistrationInfo {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`not in time: ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('NATS restart', () => {
   it('keeps routing to known workers while NATS is down and resynchronises after it restarts', async () => {

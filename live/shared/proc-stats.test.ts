@@ -4,15 +4,9 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { until } from './poll.js';
 import { alivePids, descriptors, processTree } from './proc-stats.js';
 
-const until = async (cond: () => boolean, ms = 5_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 describe('proc-stats', () => {
   it('finds a process tree and sees an orphan that outlives its killed parent', async () => {

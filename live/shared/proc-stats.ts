@@ -9,17 +9,19 @@ export interface ProcRow {
   readonly pid: number;
   readonly ppid: number;
   readonly rssKb: number;
+  /** ps's state letters (Z: a zombie, exited but not reaped). */
+  readonly stat: string;
   readonly command: string;
 }
 
 /** Every process on the machine, by pid. */
 export function processTable(): Map<number, ProcRow> {
-  const out = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,rss=,args='], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const out = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,rss=,stat=,args='], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
   const rows = new Map<number, ProcRow>();
   for (const line of out.split('\n')) {
-    const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(line);
     if (m === null) continue;
-    rows.set(Number(m[1]), { pid: Number(m[1]), ppid: Number(m[2]), rssKb: Number(m[3]), command: m[4]! });
+    rows.set(Number(m[1]), { pid: Number(m[1]), ppid: Number(m[2]), rssKb: Number(m[3]), stat: m[4]!, command: m[5]! });
   }
   return rows;
 }
@@ -43,24 +45,12 @@ export function processTree(root: number, table = processTable()): ProcRow[] {
   return out;
 }
 
-/** The pids of `pids` still alive (signal 0 probes without delivering anything). */
-export function alivePids(pids: readonly number[]): number[] {
+/** The pids of `pids` still alive (zombies — exited, not yet reaped — count as gone): one `ps` call. */
+export function alivePids(pids: readonly number[], table = processTable()): number[] {
   return pids.filter((pid) => {
-    try {
-      process.kill(pid, 0);
-      return !isZombie(pid);
-    } catch {
-      return false;
-    }
+    const row = table.get(pid);
+    return row !== undefined && !row.stat.startsWith('Z');
   });
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().startsWith('Z');
-  } catch {
-    return true; // ps found no such process
-  }
 }
 
 export interface Descriptors {

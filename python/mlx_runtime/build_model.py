@@ -1,6 +1,6 @@
 """Build the project's own Llama-architecture model directory.
 
-    python -m mlx_runtime.build_model --size tiny|small --out DIR
+    python -m mlx_runtime.build_model --size tiny|small --out DIR [--if-changed]
 
 Writes config.json (model_type "llama"), model.safetensors (random weights from a
 fixed seed), tokenizer.json (byte-level BPE trained with `tokenizers` on the corpus
@@ -240,10 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mlx_runtime.build_model", description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", choices=sorted(SIZES), default="tiny")
     ap.add_argument("--out", required=True, help="output model directory (replaced if it exists)")
+    ap.add_argument("--if-changed", action="store_true", help="keep an existing build of this exact model (its fingerprint stamp matches)")
     args = ap.parse_args(argv)
-    out = build(args.size, Path(args.out))
+    out = ensure_built(args.size, Path(args.out)) if args.if_changed else build(args.size, Path(args.out))
     total = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
-    print(f"built {args.size} model in {out} ({total / 1e6:.1f} MB)", file=sys.stderr)
+    print(f"{'model' if args.if_changed else 'built'} {args.size} in {out} ({total / 1e6:.1f} MB)", file=sys.stderr)
     return 0
 
 

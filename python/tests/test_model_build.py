@@ -44,3 +44,17 @@ def test_greedy_does_not_stop_immediately(tiny_lm):
     out = list(stream_generate(model, tok, "Once upon a time", max_tokens=40))
     assert len(out) == 40 and out[-1].finish_reason == "length"
     assert not any(r.token in tok.eos_token_ids for r in out)
+
+
+def test_if_changed_keeps_an_up_to_date_build(tmp_path):
+    from mlx_runtime.build_model import main
+
+    out = tmp_path / "m"
+    assert main(["--size", "tiny", "--out", str(out), "--if-changed"]) == 0
+    weights = out / "model.safetensors"
+    first = weights.stat().st_mtime_ns
+    assert (out / ".build-fingerprint").exists()
+    assert main(["--size", "tiny", "--out", str(out), "--if-changed"]) == 0
+    assert weights.stat().st_mtime_ns == first  # reused, not rebuilt
+    assert main(["--size", "tiny", "--out", str(out)]) == 0
+    assert weights.stat().st_mtime_ns != first  # without the flag: rebuilt

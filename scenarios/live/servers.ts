@@ -10,53 +10,28 @@
 // It is started through `import mlx_runtime` first, so on Linux its mlx uses the same OpenBLAS as
 // the runtime (python/mlx_runtime/blas.py); without it, mlx[cpu]'s reference BLAS would make the
 // baseline several times slower — an unfair baseline.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startGatewayProcess, startWorkerProcess } from '../../live/shared/launch.js';
+import { ROOT_DIR, startGatewayProcess, startWorkerProcess } from '../../live/shared/launch.js';
+import { ensureModel as ensureSharedModel, type ModelSize } from '../../live/shared/model.js';
 import { checkPortFree, LiveRunError, waitForHttp, type ManagedProcess, type ProcessSet } from '../../live/shared/processes.js';
 
-export const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 export const PYTHON_DIR = join(ROOT_DIR, 'python');
 export const PYTHON_BIN = join(PYTHON_DIR, '.venv', 'bin', 'python');
-export const MODEL_CACHE_DIR = join(PYTHON_DIR, '.cache', 'models');
 /** The key the load generator sends; the gateway is configured to accept it. */
 export const LIVE_API_KEY = 'live-scenario-key-0123456789';
 
 const READY_TIMEOUT_MS = 180_000;
-const LOCK_STALE_MS = 600_000;
 
 export const pythonEnv = (): NodeJS.ProcessEnv => ({ ...process.env, PYTHONPATH: PYTHON_DIR, PYTHONUNBUFFERED: '1' });
 
-/** Builds (or reuses) the project's model of this size; returns its directory. */
-export function ensureModel(size: 'tiny' | 'small', log: (m: string) => void): string {
-  const setup = spawnSync('bash', [join(PYTHON_DIR, 'setup.sh')], { encoding: 'utf8', timeout: 1_800_000 });
-  if (setup.status !== 0) throw new LiveRunError('fault', `python/setup.sh failed (${setup.status}): ${setup.stderr.slice(-2000)}`);
-  mkdirSync(MODEL_CACHE_DIR, { recursive: true });
-  const out = join(MODEL_CACHE_DIR, size);
-  // The same lock directory as live/worker/test-support.ts: one build at a time.
-  const lock = join(MODEL_CACHE_DIR, `.${size}.lock`);
-  const deadline = Date.now() + 900_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) rmSync(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new LiveRunError('fault', `model build lock ${lock} held too long`);
-      spawnSync('sleep', ['0.5']);
-    }
-  }
+/** Builds (or reuses) the project's model of this size (live/shared/model.ts); a build failure is a fault. */
+export function ensureModel(size: ModelSize, log: (m: string) => void): string {
   try {
-    log(`model: building or reusing ${size} in ${out}`);
-    const code = `import sys; from pathlib import Path; from mlx_runtime.build_model import ensure_built; ensure_built(sys.argv[1], Path(sys.argv[2]))`;
-    const r = spawnSync(PYTHON_BIN, ['-c', code, size, out], { cwd: PYTHON_DIR, env: pythonEnv(), encoding: 'utf8', timeout: 1_800_000 });
-    if (r.status !== 0) throw new LiveRunError('fault', `building the ${size} model failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
+    return ensureSharedModel(size, log);
+  } catch (err) {
+    throw new LiveRunError('fault', (err as Error).message, { cause: err });
   }
-  return out;
 }
 
 /** A model directory must hold config.json and weights; otherwise a clear input error. */

@@ -1,0 +1,43 @@
+// The project's own model (python/build-model.sh: a Llama-architecture model built from a fixed seed,
+// loaded by mlx_lm.load like any other), built once per size into a git-ignored cache shared by every
+// process: tests, `npm run cluster`, live scenarios, calibration, the reliability runs. A lock
+// directory serialises builds across processes; build-model.sh reuses an up-to-date build (it stamps
+// the output), so a cached model costs about a second.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PYTHON_DIR } from '../worker/runtime-process.js';
+
+export type ModelSize = 'tiny' | 'small';
+export const MODEL_CACHE_DIR = join(PYTHON_DIR, '.cache', 'models');
+
+/** A lock older than this was left by a killed build (small takes minutes to build on a CPU). */
+const LOCK_STALE_MS: Record<ModelSize, number> = { tiny: 120_000, small: 600_000 };
+const LOCK_WAIT_MS = 900_000;
+const BUILD_TIMEOUT_MS = 1_800_000;
+
+/** Builds (or reuses) the model of this size; returns its directory. Throws with build-model.sh's stderr. */
+export function ensureModel(size: ModelSize, log: (m: string) => void = () => {}): string {
+  mkdirSync(MODEL_CACHE_DIR, { recursive: true });
+  const out = join(MODEL_CACHE_DIR, size);
+  const lock = join(MODEL_CACHE_DIR, `.${size}.lock`);
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS[size]) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`model build lock ${lock} held too long`);
+      spawnSync('sleep', ['0.2']);
+    }
+  }
+  try {
+    log(`model: building or reusing ${size} in ${out}`);
+    const r = spawnSync('bash', [join(PYTHON_DIR, 'build-model.sh'), '--size', size, '--out', out, '--if-changed'], { encoding: 'utf8', timeout: BUILD_TIMEOUT_MS });
+    if (r.status !== 0) throw new Error(`building the ${size} model failed (build-model.sh status ${r.status}): ${(r.stderr ?? '').slice(-2000)}`);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+  return out;
+}
