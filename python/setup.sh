@@ -20,5 +20,13 @@ echo "[setup] installing python requirements" >&2
 "$VENV/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip >&2
 "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$HERE/requirements.txt" >&2
 # Linux: patch the OpenBLAS copy that mlx_runtime loads ahead of the reference BLAS.
-(cd "$HERE" && "$VENV/bin/python" -c "from mlx_runtime import blas; print('[setup]', blas.prepare())" >&2)
+# Then probe it once on this CPU (a sgemm in a subprocess; the answer is cached next to the library):
+# a CPU it cannot run on gets the reference BLAS instead of a SIGILL.
+(cd "$HERE" && "$VENV/bin/python" -c "
+from mlx_runtime import blas, blas_probe
+print('[setup]', blas.prepare())
+if blas.target_path().exists():
+    ok, why = blas_probe.check(blas.target_path())
+    print('[setup] openblas probe:', why if ok else f'failed ({why}): the runtime will use the reference BLAS')
+" >&2)
 echo "$HASH" > "$STAMP"

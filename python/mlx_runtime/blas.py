@@ -12,7 +12,18 @@ mlx wheel (with `patchelf`). `activate()` (run when mlx_runtime is imported, bef
 scope first, so libmlx's `cblas_sgemm` binds to OpenBLAS. mlx, mlx-lm and every
 Python code path are unchanged; only the BLAS library behind them differs.
 
-Set MLX_RUNTIME_BLAS=reference to keep the wheel's reference BLAS.
+cmeel-openblas is a single-target build (`openblas_get_config()`: "OpenBLAS 0.3.31
+NO_AFFINITY SKYLAKEX MAX_THREADS=4", no DYNAMIC_ARCH: OPENBLAS_CORETYPE is ignored), so
+on a CPU without AVX-512 its sgemm dies with SIGILL. Before loading it, `activate()`
+therefore runs a probe (`mlx_runtime.blas_probe`): a 256x256 sgemm through mlx with this
+library preloaded, in a subprocess. If that process dies (a signal), answers wrongly or
+times out, the reference BLAS is kept and the reason is logged once to stderr. The
+probe's answer is cached next to the library (`*.probe.json`), keyed by this CPU's model
+and flags and the library's hash, so it runs once per machine and library.
+
+Set MLX_RUNTIME_BLAS=reference to keep the wheel's reference BLAS;
+MLX_RUNTIME_BLAS_PROBE=fail makes the probe's subprocess die of SIGILL as on such a CPU
+(tests of the fallback path; the cache is then neither read nor written).
 """
 
 from __future__ import annotations
@@ -24,6 +35,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from . import blas_probe
 
 _state = {"blas": "platform-default", "path": None}
 
@@ -78,6 +91,12 @@ def activate() -> str:
     path = target_path()
     if not path.exists():
         _state["blas"] = "reference (run python/setup.sh to enable openblas)"
+        return _state["blas"]
+    ok, reason = blas_probe.check(path)
+    if not ok:
+        _state["blas"] = f"reference (openblas probe failed: {reason})"
+        print(f"[mlx_runtime] openblas disabled, using the reference BLAS: probe failed: {reason}",
+              file=sys.stderr, flush=True)
         return _state["blas"]
     try:
         ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)

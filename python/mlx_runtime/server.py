@@ -178,7 +178,7 @@ class Server:
         return self.engine.embed(params)
 
     def m_stats(self, params: dict) -> dict:
-        return self.engine.stats()
+        return {**self.engine.stats(), "blas": BLAS}  # which BLAS runs the CPU matmuls (mlx_runtime.blas)
 
     def m_health(self, params: dict) -> dict:
         return self.engine.health()
