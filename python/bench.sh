@@ -5,8 +5,8 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
-bash "$HERE/setup.sh"
+. "$HERE/interpreter.sh"
 export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$ROOT/reports/out"
 cd "$HERE"
-exec "$HERE/.venv/bin/python" -m mlx_runtime.bench --json "$ROOT/reports/out/bench-runtime.json" "$@"
+exec "$MLX_PY" -m mlx_runtime.bench --json "$ROOT/reports/out/bench-runtime.json" "$@"

@@ -32,6 +32,8 @@ export interface StartedProcess {
   readonly proc: ManagedProcess;
   /** The worker's gRPC address, or the gateway's base URL. */
   readonly address: string;
+  /** The process's ready line (a worker node's lists `devices`: the MLX devices of its runtimes). */
+  readonly ready: Record<string, unknown>;
 }
 
 export async function startWorkerProcess(ps: ProcessSet, o: WorkerProcessOptions): Promise<StartedProcess> {
@@ -51,7 +53,7 @@ export async function startWorkerProcess(ps: ProcessSet, o: WorkerProcessOptions
   }
   const proc = ps.start(`worker node ${o.id}`, process.execPath, args, { cwd: ROOT_DIR, stdinPipe: true, ...(o.onLine !== undefined && { onLine: o.onLine }) });
   const ready = await waitForReadyLine(proc, READY_TIMEOUT_MS, o.signal);
-  return { proc, address: typeof ready.address === 'string' ? ready.address : o.address };
+  return { proc, address: typeof ready.address === 'string' ? ready.address : o.address, ready };
 }
 
 /** Writes `config` (a live gateway config) to `dir`/gateway.json and starts the gateway on it. */
@@ -62,5 +64,5 @@ export async function startGatewayProcess(ps: ProcessSet, config: Record<string,
   const ready = await waitForReadyLine(proc, READY_TIMEOUT_MS, signal);
   const url = typeof ready.url === 'string' ? ready.url.replace('localhost', '127.0.0.1') : undefined;
   if (url === undefined) throw new Error(`gateway ready line without a url: ${JSON.stringify(ready)}`);
-  return { proc, address: url };
+  return { proc, address: url, ready };
 }

@@ -6,13 +6,19 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PYTHON_DIR } from '../worker/runtime-process.js';
+import { PYTHON_DIR } from './python.js';
 
-export type ModelSize = 'tiny' | 'small';
+/** tiny, small: CPU sizes (tests, this machine's live runs); gpu-1b, gpu-8b: bf16, for a GPU host (python/mlx_runtime/build_model.py). */
+export const MODEL_SIZES = ['tiny', 'small', 'gpu-1b', 'gpu-8b'] as const;
+export type ModelSize = (typeof MODEL_SIZES)[number];
+export const isModelSize = (s: string): s is ModelSize => (MODEL_SIZES as readonly string[]).includes(s);
 export const MODEL_CACHE_DIR = join(PYTHON_DIR, '.cache', 'models');
 
-/** A lock older than this was left by a killed build (small takes minutes to build on a CPU). */
-const LOCK_STALE_MS: Record<ModelSize, number> = { tiny: 120_000, small: 600_000 };
+/**
+ * A lock older than this was left by a killed build (small takes minutes to build on a CPU; gpu-1b
+ * seconds and gpu-8b about a minute on the 16-core GPU host, writing 2.1 / 14 GB).
+ */
+const LOCK_STALE_MS: Record<ModelSize, number> = { tiny: 120_000, small: 600_000, 'gpu-1b': 600_000, 'gpu-8b': 1_200_000 };
 const LOCK_WAIT_MS = 900_000;
 const BUILD_TIMEOUT_MS = 1_800_000;
 

@@ -158,6 +158,8 @@ export interface WorkerStatusMsg {
   activeSequences: number;
   runtimesAlive: number;
   runtimesTotal: number;
+  /** MLX device(s) the runtimes reported (e.g. "Device(gpu, 0)"); "" before any came up. */
+  device?: string;
 }
 
 export interface HealthResponseMsg {

@@ -9,5 +9,6 @@ export {
   type GenerateParams, type GenerateResult, type TokensNotification, type RuntimeMethods, type RuntimeClientOptions,
 } from './runtime-client.js';
 export { RuntimeProcess, PYTHON_DIR, DEFAULT_PYTHON, type RuntimeSpawnOptions } from './runtime-process.js';
+export { pythonBin, configuredPython, probeDevice } from '../shared/python.js';
 export { RuntimePool, type RuntimeSlot, type PoolParams } from './runtime-pool.js';
 export { WarmupScheduler, warmupGenerate, type WarmupParams } from './warmup.js';

@@ -3,6 +3,7 @@
 //     [--model other=/path --runtimes 2 --max-concurrent 64 --kv-capacity-bytes N]
 //     [--nats nats://127.0.0.1:4222 --heartbeat-ms 5000 --advertise host:port] [--config worker.json]
 //     [--exit-with-parent]  (shut down when stdin closes: the parent that spawned us died)
+//     [--python PATH]  (the runtimes' interpreter; default MLX_SERVING_PYTHON, else python/.venv/bin/python)
 // `--config` is a JSON WorkerNodeOptions (see config.ts); flags override it.
 // Prints one line `{"ready":true,"id":…,"address":…}` on stdout once serving (parents wait for it);
 // logs go to stderr as JSON lines. SIGTERM/SIGINT: drain, deregister, stop the runtimes, exit.
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     config: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
     'exit-with-parent': { type: 'boolean', default: false },
+    python: { type: 'string' },
   },
 });
 
@@ -58,6 +60,7 @@ const options: WorkerNodeOptions = {
   ...(models.length > 0 && { models }),
   ...(values['max-concurrent'] !== undefined && { maxConcurrent: Number(values['max-concurrent']) }),
   ...(values['kv-capacity-bytes'] !== undefined && { kvCapacityBytes: Number(values['kv-capacity-bytes']) }),
+  ...(values.python !== undefined && { pythonPath: values.python }),
 };
 
 let worker;
@@ -71,7 +74,7 @@ try {
 } catch (err) {
   fail(`worker ${id} failed to start: ${(err as Error).message}`);
 }
-process.stdout.write(`${JSON.stringify({ ready: true, id: worker.id, address: worker.address })}\n`);
+process.stdout.write(`${JSON.stringify({ ready: true, id: worker.id, address: worker.address, devices: worker.node.devices() })}\n`);
 log.info({ worker: worker.id, address: worker.address, models: worker.node.modelInfos().map((m) => m.id) }, 'worker serving');
 
 let exiting = false;

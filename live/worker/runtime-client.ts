@@ -102,6 +102,12 @@ export interface RuntimeHealth {
   readonly models: readonly string[];
   readonly active_sequences: number;
   readonly pid: number;
+  /** str(mx.default_device()), e.g. "Device(gpu, 0)". */
+  readonly device?: string;
+  readonly mlx_version?: string;
+  readonly mlx_lm_version?: string | null;
+  readonly blas?: string;
+  readonly uptime_ms?: number;
 }
 
 export interface EmbedResult {

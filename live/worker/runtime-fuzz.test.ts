@@ -6,7 +6,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PYTHON_DIR, DEFAULT_PYTHON } from './runtime-process.js';
+import { PYTHON_DIR } from './runtime-process.js';
+import { pythonBin, pythonEnv } from '../shared/python.js';
 import { ensureTinyModel } from './test-support.js';
 
 const METHODS = ['generate', 'cancel', 'load_model', 'unload_model', 'list_models', 'tokenize', 'embed', 'stats', 'health'] as const;
@@ -76,8 +77,8 @@ interface Runtime {
 }
 
 function startRuntime(model: string): Runtime {
-  const child = spawn(DEFAULT_PYTHON, ['-m', 'mlx_runtime.server', '--model', model, '--name', 'tiny', '--max-sequences', '16'], {
-    cwd: PYTHON_DIR, env: { ...process.env, PYTHONPATH: PYTHON_DIR, PYTHONUNBUFFERED: '1', OPENBLAS_NUM_THREADS: '1' }, stdio: ['pipe', 'pipe', 'pipe'],
+  const child = spawn(pythonBin(), ['-m', 'mlx_runtime.server', '--model', model, '--name', 'tiny', '--max-sequences', '16'], {
+    cwd: PYTHON_DIR, env: { ...pythonEnv(), OPENBLAS_NUM_THREADS: '1' }, stdio: ['pipe', 'pipe', 'pipe'],
   });
   const rt: Runtime = { child, lines: [], badLines: [], exited: false };
   // never leave a runtime behind, even when the test process is torn down before afterAll

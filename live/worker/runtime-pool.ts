@@ -51,6 +51,8 @@ export class RuntimePool {
   readonly slots: RuntimeSlot[];
   /** Model facts from the first runtime that came up (KV bytes per token, context, size). */
   info: RuntimeModelInfo | undefined;
+  /** The MLX device the latest runtime to come up reported in its `health` (e.g. "Device(gpu, 0)"). */
+  device: string | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly waiters = new Set<() => void>();
   private stopped = false;
@@ -134,6 +136,7 @@ export class RuntimePool {
     void proc.exited.then(({ code, signal }) => this.onExit(slot, proc, signal ?? `code ${code}`));
     try {
       await proc.ready();
+      this.device = proc.health?.device ?? this.device;
       if (this.info === undefined) {
         const list = await proc.client.call('list_models', {}, { timeoutMs: 30_000 });
         this.info = list.models.find((m) => m.name === this.modelId);

@@ -6,16 +6,18 @@
 // whose parent dies gets EOF on stdin and exits by itself, so a killed worker node leaves no
 // python processes behind.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { RuntimeClient, RuntimeGoneError } from './runtime-client.js';
+import { PYTHON_DIR, pythonBin, pythonEnv, VENV_PYTHON } from '../shared/python.js';
+import { RuntimeClient, RuntimeGoneError, type RuntimeHealth } from './runtime-client.js';
 
-export const PYTHON_DIR = fileURLToPath(new URL('../../python/', import.meta.url));
-export const DEFAULT_PYTHON = `${PYTHON_DIR}.venv/bin/python`;
+export { PYTHON_DIR };
+/** python/.venv/bin/python; the interpreter actually used is MLX_SERVING_PYTHON when set (live/shared/python.ts). */
+export const DEFAULT_PYTHON = VENV_PYTHON;
 
 export interface RuntimeSpawnOptions {
   /** Model directory loaded at start-up, served under `modelId`. */
   readonly modelPath: string;
   readonly modelId: string;
+  /** The interpreter (default: MLX_SERVING_PYTHON, else python/.venv/bin/python). */
   readonly pythonPath?: string;
   readonly maxSequences?: number;
   readonly maxKvBytes?: number;
@@ -38,15 +40,17 @@ export class RuntimeProcess {
   private readonly child: ChildProcess;
   private readonly stderrTail: string[] = [];
   private exitedFlag = false;
+  /** The runtime's `health` answer at start-up (device, mlx versions, BLAS); set once ready() resolved. */
+  health: RuntimeHealth | undefined;
 
   constructor(private readonly opts: RuntimeSpawnOptions) {
     const args = ['-m', 'mlx_runtime.server', '--model', opts.modelPath, '--name', opts.modelId];
     if (opts.maxSequences !== undefined) args.push('--max-sequences', String(opts.maxSequences));
     if (opts.maxKvBytes !== undefined) args.push('--max-kv-bytes', String(opts.maxKvBytes));
     args.push(...(opts.extraArgs ?? []));
-    this.child = spawn(opts.pythonPath ?? DEFAULT_PYTHON, args, {
+    this.child = spawn(opts.pythonPath ?? pythonBin(), args, {
       cwd: PYTHON_DIR,
-      env: { ...process.env, PYTHONPATH: PYTHON_DIR, PYTHONUNBUFFERED: '1' },
+      env: pythonEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.pid = this.child.pid;
@@ -80,7 +84,7 @@ export class RuntimeProcess {
   async ready(): Promise<void> {
     const timeoutMs = this.opts.readyTimeoutMs ?? 120_000;
     try {
-      await Promise.race([
+      this.health = await Promise.race([
         this.client.call('health', {}, { timeoutMs }),
         this.exited.then(({ code, signal }) => { throw new RuntimeGoneError(`runtime exited during start-up (${signal ?? `code ${code}`})`); }),
       ]);

@@ -612,7 +612,15 @@ export class WorkerNode {
     return {
       workerId: this.cfg.id, models: [...this.models.keys(), ...this.idleUnloadedModels()], maxConcurrent: this.cfg.maxConcurrent, healthy: this.healthy(), draining: this.draining,
       kvUsedBytes: this.governor.usedBytes(), kvCapacityBytes: this.cfg.kvCapacityBytes, activeSequences: this.jobs.size, runtimesAlive: alive, runtimesTotal: total,
+      device: this.devices().join(', '),
     };
+  }
+
+  /** The MLX devices the runtimes reported in their `health` answers (distinct, e.g. ["Device(gpu, 0)"]). */
+  devices(): string[] {
+    const seen = new Set<string>();
+    for (const m of this.models.values()) if (m.pool.device !== undefined) seen.add(m.pool.device);
+    return [...seen].sort();
   }
 
   /** Unhealthy when a model has no runtime alive and every one of them failed UNHEALTHY_FAILURES starts in a row. */

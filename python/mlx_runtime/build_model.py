@@ -1,6 +1,7 @@
 """Build the project's own Llama-architecture model directory.
 
-    python -m mlx_runtime.build_model --size tiny|small --out DIR [--if-changed]
+    python -m mlx_runtime.build_model --size tiny|small|gpu-1b|gpu-8b --out DIR [--if-changed]
+    python -m mlx_runtime.build_model --size gpu-8b --describe    (shape and parameter count only)
 
 Writes config.json (model_type "llama"), model.safetensors (random weights from a
 fixed seed), tokenizer.json (byte-level BPE trained with `tokenizers` on the corpus
@@ -12,6 +13,10 @@ Random weights produce gibberish text. The output rows of the special tokens
 (bos, eos, pad, unk, role markers) in lm_head are zero, so their logit is exactly 0
 while the best ordinary token's logit is positive: greedy decoding never emits eos
 and streams run to max_tokens (sampling at temperature > 0 can still end on eos).
+
+The bfloat16 sizes (gpu-1b, gpu-8b: for a GPU host, never built in CI) are written by
+`bf16_writer`: weights generated in chunks on all cores and streamed into the safetensors file
+as bfloat16, so an 8B model (14 GB) builds in about a minute without holding it in memory.
 """
 
 from __future__ import annotations
@@ -70,6 +75,15 @@ SIZES = {
     # mlx's CPU matmul goes through BLAS sgemm only for float32.)
     "small": Size("small", hidden=768, layers=12, heads=12, kv_heads=4,
                   intermediate=2048, vocab=4096, dtype="float32"),
+    # GPU sizes (bfloat16, Llama shapes; built on the GPU host, never in CI). The shipped corpus gives
+    # the tokenizer only ~1.2 k tokens whatever vocab is asked for, so the embedding and lm_head are
+    # small: gpu-1b has ~0.98 B parameters (Llama-3.2-1B's shape without its 128 k vocabulary, which is
+    # ~21 % of that model's weights), gpu-8b ~6.98 B (Llama-3-8B's shape; its vocab is 6.5 % of 8 B).
+    # A context of 40 k positions: the phase workloads bound a conversation at 32 k tokens.
+    "gpu-1b": Size("gpu-1b", hidden=2048, layers=16, heads=32, kv_heads=8, intermediate=8192,
+                   vocab=4096, dtype="bfloat16", max_positions=40960),
+    "gpu-8b": Size("gpu-8b", hidden=4096, layers=32, heads=32, kv_heads=8, intermediate=14336,
+                   vocab=4096, dtype="bfloat16", max_positions=40960),
 }
 
 
@@ -135,6 +149,36 @@ def _init_weights(size: Size, vocab: int, special_ids: list[int]) -> dict[str, n
     return w
 
 
+def weight_specs(size: Size, vocab: int) -> list[tuple[str, tuple[int, ...], float | None]]:
+    """(name, shape, std) of every weight, sorted by name; std None = ones (norms)."""
+    head_dim = size.hidden // size.heads
+    std = 0.02
+    out_std = std / float(np.sqrt(2 * size.layers))
+    specs: list[tuple[str, tuple[int, ...], float | None]] = [
+        ("model.embed_tokens.weight", (vocab, size.hidden), 1.0),
+        ("model.norm.weight", (size.hidden,), None),
+        ("lm_head.weight", (vocab, size.hidden), 1.0 / float(np.sqrt(size.hidden))),
+    ]
+    for i in range(size.layers):
+        p = f"model.layers.{i}."
+        specs += [
+            (p + "input_layernorm.weight", (size.hidden,), None),
+            (p + "post_attention_layernorm.weight", (size.hidden,), None),
+            (p + "self_attn.q_proj.weight", (size.heads * head_dim, size.hidden), std),
+            (p + "self_attn.k_proj.weight", (size.kv_heads * head_dim, size.hidden), std),
+            (p + "self_attn.v_proj.weight", (size.kv_heads * head_dim, size.hidden), std),
+            (p + "self_attn.o_proj.weight", (size.hidden, size.heads * head_dim), out_std),
+            (p + "mlp.gate_proj.weight", (size.intermediate, size.hidden), std),
+            (p + "mlp.up_proj.weight", (size.intermediate, size.hidden), std),
+            (p + "mlp.down_proj.weight", (size.hidden, size.intermediate), out_std),
+        ]
+    return sorted(specs)
+
+
+def param_count(size: Size, vocab: int) -> int:
+    return sum(int(np.prod(shape)) for _, shape, _ in weight_specs(size, vocab))
+
+
 def _save_safetensors(weights: dict[str, np.ndarray], dtype: str, path: Path) -> None:
     import mlx.core as mx
 
@@ -144,7 +188,10 @@ def _save_safetensors(weights: dict[str, np.ndarray], dtype: str, path: Path) ->
 
 
 def build(size_name: str, out: Path) -> Path:
-    size = SIZES[size_name]
+    return build_size(SIZES[size_name], out)
+
+
+def build_size(size: Size, out: Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=str(out.parent)))
@@ -201,9 +248,14 @@ def build(size_name: str, out: Path) -> Path:
             {"bos_token_id": bos_id, "eos_token_id": [eos_id, end_id], "pad_token_id": pad_id},
             indent=2, sort_keys=True) + "\n")
 
-        weights = _init_weights(size, vocab, special_ids)
-        _save_safetensors(weights, size.dtype, tmp / "model.safetensors")
-        del weights
+        if size.dtype == "bfloat16":
+            from .bf16_writer import write_random_bf16
+            write_random_bf16(weight_specs(size, vocab), tmp / "model.safetensors", SEED,
+                              zero_rows={"lm_head.weight": special_ids})
+        else:
+            weights = _init_weights(size, vocab, special_ids)
+            _save_safetensors(weights, size.dtype, tmp / "model.safetensors")
+            del weights
 
         if out.exists():
             shutil.rmtree(out)
@@ -219,6 +271,8 @@ def fingerprint(size_name: str) -> str:
     h = hashlib.sha256()
     h.update(repr((BUILDER_VERSION, SEED, SIZES[size_name], CHAT_TEMPLATE, SPECIAL_TOKENS)).encode())
     h.update(Path(__file__).read_bytes())
+    if SIZES[size_name].dtype == "bfloat16":
+        h.update((Path(__file__).parent / "bf16_writer.py").read_bytes())
     for f in _corpus_files():
         h.update(Path(f).read_bytes())
     return h.hexdigest()[:16]
@@ -236,12 +290,30 @@ def ensure_built(size_name: str, out: Path) -> Path:
     return out
 
 
+def describe(size_name: str) -> dict:
+    """The model a size builds: shape, the vocab the tokenizer gives, parameters and bytes."""
+    size = SIZES[size_name]
+    vocab = train_tokenizer(size.vocab).get_vocab_size()
+    params = param_count(size, vocab)
+    per = {"float32": 4, "float16": 2, "bfloat16": 2}[size.dtype]
+    return {"size": size.name, "hidden": size.hidden, "layers": size.layers, "heads": size.heads,
+            "kv_heads": size.kv_heads, "intermediate": size.intermediate, "vocab": vocab,
+            "dtype": size.dtype, "max_positions": size.max_positions, "params": params,
+            "weight_bytes": params * per}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m mlx_runtime.build_model", description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", choices=sorted(SIZES), default="tiny")
-    ap.add_argument("--out", required=True, help="output model directory (replaced if it exists)")
+    ap.add_argument("--out", help="output model directory (replaced if it exists)")
     ap.add_argument("--if-changed", action="store_true", help="keep an existing build of this exact model (its fingerprint stamp matches)")
+    ap.add_argument("--describe", action="store_true", help="print the shape, parameter count and size, build nothing")
     args = ap.parse_args(argv)
+    if args.describe:
+        print(json.dumps(describe(args.size), indent=2))
+        return 0
+    if args.out is None:
+        ap.error("--out is required")
     out = ensure_built(args.size, Path(args.out)) if args.if_changed else build(args.size, Path(args.out))
     total = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     print(f"{'model' if args.if_changed else 'built'} {args.size} in {out} ({total / 1e6:.1f} MB)", file=sys.stderr)

@@ -12,18 +12,17 @@
 // baseline several times slower — an unfair baseline.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT_DIR, startGatewayProcess, startWorkerProcess } from '../../live/shared/launch.js';
+import { startGatewayProcess, startWorkerProcess } from '../../live/shared/launch.js';
 import { ensureModel as ensureSharedModel, type ModelSize } from '../../live/shared/model.js';
 import { checkPortFree, LiveRunError, waitForHttp, type ManagedProcess, type ProcessSet } from '../../live/shared/processes.js';
+import { PYTHON_DIR, pythonBin, pythonEnv } from '../../live/shared/python.js';
 
-export const PYTHON_DIR = join(ROOT_DIR, 'python');
-export const PYTHON_BIN = join(PYTHON_DIR, '.venv', 'bin', 'python');
+export { PYTHON_DIR, pythonEnv };
 /** The key the load generator sends; the gateway is configured to accept it. */
 export const LIVE_API_KEY = 'live-scenario-key-0123456789';
 
 const READY_TIMEOUT_MS = 180_000;
 
-export const pythonEnv = (): NodeJS.ProcessEnv => ({ ...process.env, PYTHONPATH: PYTHON_DIR, PYTHONUNBUFFERED: '1' });
 
 /** Builds (or reuses) the project's model of this size (live/shared/model.ts); a build failure is a fault. */
 export function ensureModel(size: ModelSize, log: (m: string) => void): string {
@@ -47,20 +46,30 @@ export interface Server {
   /** The `model` value clients send. */
   readonly model: string;
   readonly processes: readonly ManagedProcess[];
+  /** The MLX device the serving python process(es) reported, e.g. "Device(gpu, 0)" ("unknown" if none did). */
+  readonly device: string;
 }
 
 export async function startBaseline(ps: ProcessSet, o: { modelDir: string; port: number; maxSequences: number; signal?: AbortSignal }): Promise<Server> {
   await checkPortFree(o.port, '127.0.0.1', 'mlx_lm.server (baseline)');
   // mlx_lm.server loads the model in its generation thread: a failed load leaves the HTTP server up
   // (health answers) with no thread to serve; its traceback on stderr is the only sign (`fatal`).
-  const boot = "import sys, mlx_runtime; sys.argv[0] = 'mlx_lm.server'; from mlx_lm.server import main; main()";
-  const p = ps.start('mlx_lm.server', PYTHON_BIN, [
+  // It prints its MLX default device first (the device its model and generation run on).
+  const boot = "import sys, mlx_runtime, mlx.core as mx; print('mlx-serving device:', mx.default_device(), file=sys.stderr, flush=True); sys.argv[0] = 'mlx_lm.server'; from mlx_lm.server import main; main()";
+  let device = 'unknown';
+  const p = ps.start('mlx_lm.server', pythonBin(), [
     '-c', boot, '--model', o.modelDir, '--host', '127.0.0.1', '--port', String(o.port),
     '--decode-concurrency', String(o.maxSequences), '--prompt-concurrency', '8', '--prompt-cache-size', '64', '--max-tokens', '4096', '--log-level', 'WARNING',
-  ], { cwd: PYTHON_DIR, env: pythonEnv(), fatal: /generation thread died|^Exception in thread|^Traceback \(most recent call last\)/ });
+  ], {
+    cwd: PYTHON_DIR, env: pythonEnv(), fatal: /generation thread died|^Exception in thread|^Traceback \(most recent call last\)/,
+    onLine: (l) => {
+      const m = /^mlx-serving device: (.+)$/.exec(l);
+      if (m !== null) device = m[1]!.trim();
+    },
+  });
   const baseUrl = `http://127.0.0.1:${o.port}`;
   await waitForHttp(p, `${baseUrl}/health`, READY_TIMEOUT_MS, o.signal);
-  return { baseUrl, model: 'default_model', processes: [p] };
+  return { baseUrl, model: 'default_model', processes: [p], get device() { return device; } };
 }
 
 export interface ClusterOptions {
@@ -84,5 +93,7 @@ export async function startCluster(ps: ProcessSet, o: ClusterOptions): Promise<S
   })));
   const workers = started.map((w, i) => ({ id: `w${i}`, address: w.address }));
   const gw = await startGatewayProcess(ps, { listen: { host: '127.0.0.1', port: o.port }, auth: { apiKeys: [LIVE_API_KEY] }, workers, logLevel: 'warn', core: o.core }, o.runDir, o.signal);
-  return { baseUrl: gw.address, model: o.modelId, processes: [...started.map((w) => w.proc), gw.proc] };
+  // Each worker node's ready line lists the devices its runtimes reported in `health`.
+  const devices = [...new Set(started.flatMap((w) => (Array.isArray(w.ready.devices) ? w.ready.devices.map(String) : [])))].sort();
+  return { baseUrl: gw.address, model: o.modelId, processes: [...started.map((w) => w.proc), gw.proc], device: devices.length > 0 ? devices.join(', ') : 'unknown' };
 }
