@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['core/**/*.test.ts', 'sim/**/*.test.ts', 'live/**/*.test.ts', 'scenarios/**/*.test.ts', 'reports/**/*.test.ts'],
     testTimeout: 30_000,
+    // The live tests' prerequisites (venv, tiny model, nats-server), provided or checked once up front.
+    globalSetup: ['live/shared/test-prereqs.ts'],
     // One retry: the live tests run real processes (python runtimes, gRPC servers, nats-server) on
     // whatever CPU CI gives them, and a rare scheduling stall can miss a deadline. A test that fails
     // for a real reason fails twice; the pure tests (core/, sim/) are deterministic anyway.

@@ -15,8 +15,12 @@ if (existsSync(dir)) {
     if (name.endsWith('.json')) {
       const r = JSON.parse(text);
       passed += r.numPassedTests ?? 0;
-      // A suite that fails to load has no failed tests of its own: count it once.
-      failed += (r.numFailedTests ?? 0) || (r.numFailedTestSuites ?? 0);
+      // Every failed test, and once each failed file with no failed test of its own: one that
+      // failed to load, or whose beforeAll threw (its tests show as skipped).
+      for (const f of r.testResults ?? []) {
+        const bad = (f.assertionResults ?? []).filter((a) => a.status === 'failed').length;
+        failed += bad > 0 ? bad : f.status === 'failed' ? 1 : 0;
+      }
     } else if (name.endsWith('.xml')) {
       for (const m of text.matchAll(/<testsuite\b[^>]*>/g)) {
         const attr = (k) => Number((m[0].match(new RegExp(`\\b${k}="(\\d+)"`)) ?? [])[1] ?? 0);
