@@ -10,6 +10,9 @@ import { getHardware, withMemoryGB } from '../sim/profiles/hardware.js';
 import type { PolicySetDef, ScenarioDef, WorkloadDef } from './define.js';
 import type { Curve, Percentiles, RunSummary } from './result.js';
 import * as faultFigures from './fault-figures.js';
+import { DEFAULT_STEP_PLANNER } from '../core/scheduling/defaults.js';
+import { MLX_LM_SERVER } from '../sim/worker/mlx-lm-server.js';
+import { plannerPriorFrom } from '../sim/worker/planner-prior.js';
 
 export interface SimRunOutput {
   readonly summary: RunSummary;
@@ -49,7 +52,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
       workers: Array.from({ length: workers }, (_, i) => ({
         id: `w${String(i).padStart(3, '0')}`,
         latency,
-        maxSequences: over.maxSequences ?? def.cluster.maxSequences,
+        ...workerLoop(def, policy, latency, over.maxSequences),
         maxQueuedSequences: 10_000,
         memory: memories[i]!,
         startWarm: (policy.kind === 'gateway' ? policy.startWarm : undefined) ?? def.cluster.startWarm ?? true,
@@ -95,6 +98,26 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
     ...(asksFor(def, 'extra.refusal') && faultFigures.refusals(cluster, summary.failed)),
   };
   return { raw, summary: { ...summary, extra } };
+}
+
+/**
+ * The worker's step loop: the direct engine is mlx_lm.server with its defaults (decode concurrency
+ * 32, prefill chunks of 2048 for up to 8 prompts, a 10-entry prompt cache); mlx-serving's workers run
+ * the step planner with its defaults (core/scheduling/defaults.ts). `maxSequences` (sim-vs-live with
+ * a calibrated machine) overrides both batch limits.
+ */
+function workerLoop(def: ScenarioDef, policy: PolicySetDef, latency: LatencyModel, maxSequences: number | undefined) {
+  const cap = maxSequences ?? def.cluster.maxSequences;
+  if (policy.kind === 'direct') {
+    return {
+      maxSequences: maxSequences ?? Math.min(cap, MLX_LM_SERVER.decodeConcurrency),
+      prefillStepTokens: MLX_LM_SERVER.prefillStepTokens,
+      prefillBatchSize: MLX_LM_SERVER.promptConcurrency,
+      prefixCacheSessions: MLX_LM_SERVER.promptCacheEntries,
+    };
+  }
+  const planner = { ...DEFAULT_STEP_PLANNER, maxSequences: Math.min(cap, DEFAULT_STEP_PLANNER.maxSequences) };
+  return { maxSequences: planner.maxSequences, planner: { config: planner, prior: plannerPriorFrom(latency) } };
 }
 
 export function toRunSummary(policy: string, workers: number, s: SimSummary, m: SimMetrics, unfinished: number): RunSummary {

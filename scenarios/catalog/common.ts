@@ -3,7 +3,7 @@ import type { ClusterDef, PolicySetDef } from '../define.js';
 
 /** The PRD's benchmark model (Qwen3-30B-A3B, MLX 4-bit) on an M3 Ultra (819 GB/s, 96 GB). */
 export const QWEN3_MOE_ON_M3_ULTRA: ClusterDef = {
-  hardware: 'm3-ultra', model: 'qwen3-30b-a3b', quantization: 'mlx-4bit', kvPrecision: 'fp16', maxSequences: 32,
+  hardware: 'm3-ultra', model: 'qwen3-30b-a3b', quantization: 'mlx-4bit', kvPrecision: 'fp16', maxSequences: 128,
   network: { baseLatencyMs: 0.3, jitterMs: 0.2, jitter: 'uniform' },
 };
 

@@ -49,3 +49,29 @@ export function planChunk(seq: SimSequence, lat: LatencyModel, stepTokens: numbe
   seq.prefillComputeMs += costMs;
   return costMs;
 }
+
+/**
+ * The step planner's prefill (core/scheduling/step-planner.ts): every uncached prompt token goes
+ * through chunks, the last chunk computes the first output token (no join pass). Sets up a sequence
+ * at admission; returns the request overhead to charge once.
+ */
+export function startPlannedPrefill(seq: SimSequence, lat: LatencyModel): number {
+  seq.prefillLeftTokens = seq.input.promptTokens - seq.cachedTokens;
+  seq.prefillChargedTokens = 0;
+  seq.prefillComputeMs = lat.requestOverheadMs;
+  return lat.requestOverheadMs;
+}
+
+/** Charges a planned chunk of `chunk` tokens; the sequence joins the decode batch when it was its last. Returns its cost (ms). */
+export function chargePlannedChunk(seq: SimSequence, lat: LatencyModel, chunk: number): number {
+  seq.stepChunkTokens = chunk;
+  seq.joining = chunk > 0 && chunk === seq.prefillLeftTokens;
+  if (chunk === 0) return 0;
+  const cached = seq.cachedTokens;
+  const from = seq.prefillChargedTokens;
+  const to = from + chunk;
+  const costMs = lat.prefillMs(cached + to, cached) - lat.prefillMs(cached + from, cached);
+  seq.prefillChargedTokens = to;
+  seq.prefillComputeMs += costMs;
+  return costMs;
+}

@@ -39,12 +39,7 @@ export class SessionPrefixCache {
     }
     this.entries.delete(sessionId); // LRU touch
     this.entries.set(sessionId, e);
-    const n = Math.min(e.blocks.length, blocks.length);
-    let shared = 0;
-    while (shared < n && e.blocks[shared] === blocks[shared]) shared++;
-    const fullStored = Math.floor(e.promptTokens / this.blockTokens);
-    let cached = (fullStored > 0 && shared >= fullStored) || (shared === e.blocks.length && shared > 0) ? e.contextTokens : shared * this.blockTokens;
-    cached = Math.min(cached, promptTokens - 1);
+    const cached = this.cachedOf(e, blocks, promptTokens);
     if (cached <= 0) {
       this.misses++;
       return 0;
@@ -52,6 +47,22 @@ export class SessionPrefixCache {
     this.hits++;
     this.tokensSaved += cached;
     return cached;
+  }
+
+  /** What lookup would return, without touching the LRU order or the counters (for planning). */
+  peek(sessionId: string | undefined, blocks: readonly number[], promptTokens: number): number {
+    if (sessionId === undefined || this.maxSessions === 0) return 0;
+    const e = this.entries.get(sessionId);
+    return e ? Math.max(0, this.cachedOf(e, blocks, promptTokens)) : 0;
+  }
+
+  private cachedOf(e: Entry, blocks: readonly number[], promptTokens: number): number {
+    const n = Math.min(e.blocks.length, blocks.length);
+    let shared = 0;
+    while (shared < n && e.blocks[shared] === blocks[shared]) shared++;
+    const fullStored = Math.floor(e.promptTokens / this.blockTokens);
+    const cached = (fullStored > 0 && shared >= fullStored) || (shared === e.blocks.length && shared > 0) ? e.contextTokens : shared * this.blockTokens;
+    return Math.min(cached, promptTokens - 1);
   }
 
   store(sessionId: string | undefined, blocks: readonly number[], promptTokens: number, contextTokens: number): void {

@@ -27,7 +27,9 @@ import type { LatencyModel } from '../latency/latency-model.js';
 import { CapacityAdmission, type MemoryAdmission } from './memory.js';
 import { SessionPrefixCache } from './prefix-cache.js';
 import { validateSlowdown, type SlowdownWindow } from './faults.js';
-import { PREFILL_BATCH_SIZE_DEFAULT, PREFILL_STEP_TOKENS_DEFAULT, planChunk, startPrefill } from './prefill-chunks.js';
+import { PREFILL_BATCH_SIZE_DEFAULT, PREFILL_STEP_TOKENS_DEFAULT, chargePlannedChunk, planChunk, startPlannedPrefill, startPrefill } from './prefill-chunks.js';
+import { StepCostModel, type StepCostOptions, type StepCostPrior } from '../../core/scheduling/step-cost.js';
+import { planStep, validatePlannerConfig, type PrefillingSeq, type StepPlannerConfig, type WaitingSeq } from '../../core/scheduling/step-planner.js';
 import { DueHeap, Ring, SimSequence, WorkerEventKind, type SequenceInput, type WorkerErrorCode, type WorkerOutput } from './sequence.js';
 
 export { SimSequence, WorkerEventKind, WorkerOutput, type SequenceInput, type WorkerErrorCode } from './sequence.js';
@@ -68,6 +70,18 @@ export interface WorkerConfig {
   /** Emit a `tokens` event every N generated tokens per sequence (0: never). */
   readonly tokensEventEvery?: number;
   readonly observer?: StepObserver;
+  /**
+   * Plan every step with core's step planner, as the mlx-serving runtime does (a token budget from
+   * the ITL target, FCFS chunks, a latency-sized batch, no join pass); its cost model learns from the
+   * simulated step times, starting from `prior`. Absent: mlx-lm's BatchGenerator loop (above).
+   */
+  readonly planner?: WorkerPlannerConfig;
+}
+
+export interface WorkerPlannerConfig {
+  readonly config: StepPlannerConfig;
+  readonly prior: StepCostPrior;
+  readonly options?: StepCostOptions;
 }
 
 export type WorkerState = 'cold' | 'loading' | 'idle' | 'busy' | 'down';
@@ -134,6 +148,11 @@ export class SimWorker {
   private stepStartMs = 0;
   private stepContinuing = 0;
   private stepPrefillTokens = 0;
+  private stepContext = 0;
+  private readonly planner: { config: StepPlannerConfig; cost: StepCostModel } | undefined;
+  private readonly planPrefilling: PrefillingSeq[] = [];
+  private readonly planWaiting: WaitingSeq[] = [];
+  private readonly planWaitingSeqs: SimSequence[] = [];
   private queuedLive = 0;
   /** Id of the pending wake; a wake event carrying another id is stale. */
   wakeId = 0;
@@ -173,6 +192,10 @@ export class SimWorker {
     this.observer = c.observer;
     this.retryMs = c.admissionRetryMs ?? 50;
     this.stateNow = c.startWarm === false ? 'cold' : 'idle';
+    if (c.planner !== undefined) {
+      validatePlannerConfig(c.planner.config);
+      this.planner = { config: c.planner.config, cost: new StepCostModel(c.planner.prior, c.planner.options) };
+    }
     this.stats = {
       busyMs: 0, steps: 0, outputTokens: 0, coldStarts: 0, crashes: 0, completed: 0, failed: 0,
       timeByBatchMs: new Float64Array(c.maxSequences + 1),
@@ -379,6 +402,7 @@ export class SimWorker {
     // Every decoding sequence has its first token by now (joiners get it at the end of their join step).
     const continuing = nDecoding;
     let workMs = nDecoding > 0 ? lat.decodeStepMs(nDecoding, this.totalContext) : 0;
+    if (this.planner !== undefined) return this.startPlannedStep(nowMs, workMs);
     workMs += this.admit(nowMs);
     const prefilling = this.prefilling;
     let budget = this.maxPrefillTokens;
@@ -408,10 +432,66 @@ export class SimWorker {
     return this.setWake(nowMs + stepMs);
   }
 
+  /** The step planner's step: admission and chunks from core's planStep; the last chunk yields the first token. */
+  private startPlannedStep(nowMs: number, decodeMs: number): number {
+    const { config, cost } = this.planner!;
+    const lat = this.latency;
+    const prefilling = this.prefilling;
+    const pre = this.planPrefilling;
+    const wait = this.planWaiting;
+    const waitSeqs = this.planWaitingSeqs;
+    pre.length = 0;
+    wait.length = 0;
+    waitSeqs.length = 0;
+    for (const seq of prefilling) pre.push({ leftTokens: seq.prefillLeftTokens, promptTokens: seq.input.promptTokens });
+    const room = config.maxSequences - this.decodingCount - prefilling.length;
+    for (let i = 0; i < this.queue.size && waitSeqs.length < room; i++) {
+      const seq = this.queue.at(i);
+      if (seq.cancelled) continue;
+      const inp = seq.input;
+      wait.push({ prefillTokens: inp.promptTokens - this.prefixCache.peek(inp.sessionId, inp.prefixBlocks, inp.promptTokens), promptTokens: inp.promptTokens });
+      waitSeqs.push(seq);
+    }
+    const plan = planStep(config, cost, { decoding: this.decodingCount, decodeContextTokens: this.totalContext, prefilling: pre, waiting: wait });
+    let workMs = decodeMs;
+    for (let j = 0; j < plan.admit; j++) {
+      const seq = waitSeqs[j]!;
+      const inp = seq.input;
+      const kv = (inp.promptTokens + inp.outputTokens) * lat.kvBytesPerToken;
+      if (!this.memory.canAdmit(kv, nowMs)) break;
+      while (this.queue.peek() !== seq) this.queue.shift(); // cancelled ones ahead of it
+      this.queue.shift();
+      this.queuedLive--;
+      this.memory.reserve(kv, nowMs, inp.requestId, inp.sessionId);
+      seq.kvBytes = kv;
+      seq.cachedTokens = this.prefixCache.lookup(inp.sessionId, inp.prefixBlocks, inp.promptTokens);
+      seq.admitMs = nowMs;
+      workMs += startPlannedPrefill(seq, lat);
+      prefilling.push(seq);
+    }
+    let prefillTokens = 0;
+    for (let i = 0; i < prefilling.length; i++) {
+      const chunk = plan.chunks[i] ?? 0;
+      workMs += chargePlannedChunk(prefilling[i]!, lat, chunk);
+      prefillTokens += chunk;
+    }
+    if (this.decodingCount === 0 && prefillTokens === 0) {
+      this.stateNow = 'idle';
+      return this.queuedLive > 0 ? this.setWake(nowMs + this.retryMs) : NO_WAKE;
+    }
+    this.stateNow = 'busy';
+    this.stepStartMs = nowMs;
+    this.stepContinuing = this.decodingCount;
+    this.stepContext = this.totalContext;
+    this.stepPrefillTokens = prefillTokens;
+    return this.setWake(nowMs + workMs * (this.slowdowns.length > 0 ? this.slowFactor(nowMs) : 1));
+  }
+
   private finishStep(nowMs: number, out: WorkerOutput): void {
     this.advancePrefill();
     const n = this.decodingCount; // the step's decode batch (less any cancelled during the step) plus the joiners
     const durationMs = nowMs - this.stepStartMs;
+    if (this.planner !== undefined) this.planner.cost.observe(this.stepContinuing, this.stepContext, this.stepPrefillTokens, durationMs);
     const st = this.stats;
     st.busyMs += durationMs;
     st.steps++;
