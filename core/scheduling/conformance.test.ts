@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { conformanceCases } from './conformance.js';
+
+describe('step planner conformance table', () => {
+  it('the committed table (python/tests/data/step_planner_cases.json) is what core generates now: run `npm run gen:conformance` after changing the planner', () => {
+    const committed = JSON.parse(readFileSync('python/tests/data/step_planner_cases.json', 'utf8')) as { cases: unknown };
+    expect(committed.cases).toEqual(JSON.parse(JSON.stringify(conformanceCases())));
+  });
+
+  it('covers idle workers, admissions, over-budget decode batches and the batch cap', () => {
+    const plans = conformanceCases().flatMap((c) => c.plans.map((p) => ({ ...p, cfg: c.config })));
+    expect(plans.some((p) => p.state.decoding === 0 && p.plan.tokenBudget === p.cfg.maxChunkTokens)).toBe(true);
+    expect(plans.some((p) => p.plan.admit > 0)).toBe(true);
+    expect(plans.some((p) => p.plan.admit > 0 && p.plan.admit < p.state.waiting.length)).toBe(true);
+    expect(plans.some((p) => p.state.decoding > 0 && p.plan.tokenBudget === p.cfg.minChunkTokens)).toBe(true);
+    expect(plans.some((p) => p.state.decoding > 0 && p.plan.tokenBudget > p.cfg.minChunkTokens && p.plan.tokenBudget < p.cfg.maxChunkTokens)).toBe(true);
+  });
+});
