@@ -160,6 +160,8 @@ export interface WorkerStatusMsg {
   runtimesTotal: number;
   /** MLX device(s) the runtimes reported (e.g. "Device(gpu, 0)"); "" before any came up. */
   device?: string;
+  /** BLAS the runtimes reported ("openblas", "reference", "reference (openblas probe failed: …)"); "" before any came up. */
+  blas?: string;
 }
 
 export interface HealthResponseMsg {

@@ -53,6 +53,8 @@ export class RuntimePool {
   info: RuntimeModelInfo | undefined;
   /** The MLX device the latest runtime to come up reported in its `health` (e.g. "Device(gpu, 0)"). */
   device: string | undefined;
+  /** The BLAS the latest runtime to come up reported in its `health` ("openblas", "reference (…)"). */
+  blas: string | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly waiters = new Set<() => void>();
   private stopped = false;
@@ -137,6 +139,7 @@ export class RuntimePool {
     try {
       await proc.ready();
       this.device = proc.health?.device ?? this.device;
+      this.blas = proc.health?.blas ?? this.blas;
       if (this.info === undefined) {
         const list = await proc.client.call('list_models', {}, { timeoutMs: 30_000 });
         this.info = list.models.find((m) => m.name === this.modelId);

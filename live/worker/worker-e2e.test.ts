@@ -106,6 +106,10 @@ describe('worker node end to end (python runtime, tiny model)', () => {
     expect(slot.starts).toBe(startsBefore + 1);
     const st = await callUnary(grpcClient, grpcClient.stats, {}, 2_000);
     expect(st).toMatchObject({ runtimesAlive: 1, runtimesTotal: 1, healthy: true });
+    // The worker node's status names the BLAS its runtime reported (python/mlx_runtime/blas.py).
+    const health = await slot.proc!.client.call('health', {});
+    expect(st.blas).toMatch(/^(openblas|reference)/);
+    expect(st.blas).toBe(health.blas);
   }, 60_000);
 
   it('a runtime killed mid-stream ends that stream with a runtime_crashed Error event, and comes back', async () => {

@@ -613,6 +613,7 @@ export class WorkerNode {
       workerId: this.cfg.id, models: [...this.models.keys(), ...this.idleUnloadedModels()], maxConcurrent: this.cfg.maxConcurrent, healthy: this.healthy(), draining: this.draining,
       kvUsedBytes: this.governor.usedBytes(), kvCapacityBytes: this.cfg.kvCapacityBytes, activeSequences: this.jobs.size, runtimesAlive: alive, runtimesTotal: total,
       device: this.devices().join(', '),
+      blas: [...new Set([...this.models.values()].flatMap((m) => (m.pool.blas === undefined ? [] : [m.pool.blas])))].sort().join(', '),
     };
   }
 
