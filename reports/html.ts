@@ -5,6 +5,7 @@
 import type { ReportMeta, RenderedChart, RenderedScenario } from './model.js';
 import { escapeHtml as esc } from './format.js';
 import { capacityTable, comparisonTable, runsTable, summaryTable, verdictText, type Table } from './tables.js';
+import { liveInfoText, repetitionsTable } from './repetitions.js';
 
 const STYLE = `
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
@@ -61,13 +62,15 @@ function scenarioSection({ result, slug, charts }: RenderedScenario): string {
     `<section class="scenario" id="scenario-${esc(slug)}">`,
     `<h2>${esc(result.title)} <code>${esc(result.scenario)}</code></h2>`,
     ...result.description.split(/\n\s*\n/).map((p) => `<p>${esc(p)}</p>`),
-    `<p class="meta">mode: ${esc(result.mode)} · seed: ${esc(String(result.seed))}</p>`,
+    `<p class="meta">mode: ${esc(result.mode)} · seed: ${esc(String(result.seed))}${liveInfoText(result) !== null ? ` · ${esc(liveInfoText(result)!)}` : ''}</p>`,
     `<p><span class="verdict ${verdictClass}">${esc(verdictText(result))}</span></p>`,
     '<h3>Comparison</h3>',
     result.rows.length > 0 ? htmlTable(comparisonTable(result.rows)) : '<p><em>No comparison rows.</em></p>',
     '<h3>Runs</h3>',
     htmlTable(runsTable(result)),
   ];
+  const reps = repetitionsTable(result);
+  if (reps !== null) parts.push('<h3>Repetitions</h3>', htmlTable(reps));
   if (result.notes.length > 0) parts.push('<h3>Notes</h3>', `<ul>\n${result.notes.map((n) => `<li>${esc(n)}</li>`).join('\n')}\n</ul>`);
   if (result.capacity.length > 0) parts.push('<h3>Capacity</h3>', htmlTable(capacityTable(result.capacity)));
   if (charts.length > 0) parts.push('<h3>Charts</h3>', ...charts.map(figure));

@@ -4,6 +4,7 @@
 import type { ResultRow } from '../scenarios/result.js';
 import type { ReportMeta, RenderedScenario } from './model.js';
 import { capacityTable, comparisonTable, runsTable, summaryTable, verdictText, type Table } from './tables.js';
+import { liveInfoText, repetitionsTable } from './repetitions.js';
 
 /** The comparison table (metric, unit, baseline, candidate, ratio, target, pass/fail, shortfall). */
 export function renderMarkdownTable(rows: readonly ResultRow[]): string {
@@ -33,13 +34,15 @@ function scenarioSection({ result, charts }: RenderedScenario): string {
   const parts = [
     `## ${text(result.title)} (${code(result.scenario)})`,
     block(result.description),
-    `- mode: ${result.mode}\n- seed: ${result.seed}`,
+    `- mode: ${result.mode}\n- seed: ${result.seed}${liveInfoText(result) !== null ? `\n- ${text(liveInfoText(result)!)}` : ''}`,
     `**${text(verdictText(result))}**`,
     '### Comparison',
     result.rows.length > 0 ? markdownTable(comparisonTable(result.rows)) : '_No comparison rows._',
     '### Runs',
     markdownTable(runsTable(result)),
   ];
+  const reps = repetitionsTable(result);
+  if (reps !== null) parts.push('### Repetitions', 'Each figure per repetition (b→c: baseline ran first), the paired ratio candidate ÷ baseline, and min / median / max; the tables above hold the medians.', markdownTable(reps));
   if (result.notes.length > 0) parts.push('### Notes', result.notes.map((n) => `- ${text(n)}`).join('\n'));
   if (result.capacity.length > 0) parts.push('### Capacity', markdownTable(capacityTable(result.capacity)));
   if (charts.length > 0) {

@@ -11,6 +11,8 @@ import { ProgressBar } from './progress.js';
 import type { ScenarioResult } from './result.js';
 import { runCount, runScenarioSim } from './run.js';
 import { runLiveMode } from './live/live-mode.js';
+import { MODEL_CHOICES, parseModelOverride, parseProfileChoice } from './live/profile.js';
+import { PYTHON_ENV_VAR } from '../live/shared/python.js';
 
 const HELP = `usage: npm run scenario -- [name ...] [options]
 
@@ -27,6 +29,13 @@ options:
   --port-base P     live: gateway on port P, mlx_lm.server on P+1 (default: free ports)
   --model-dir DIR   live: serve this model directory instead of building the scenario's model
   --profile FILE    both: the local profile (default reports/out/calibration/local-<size>.json)
+  --repeat N        live: run each side N times per scenario (alternating which goes first) and
+                    report the median of each figure with its min/max (default 1)
+  --live-profile P  live: which live section, auto (default: gpu when the runtime's MLX device is a
+                    CUDA GPU), cpu (the small-machine section) or gpu (full-size workload, gpu-1b)
+  --live-model M    live: serve this model size instead of the section's (${MODEL_CHOICES})
+  --python PATH     the python interpreter for the runtime, mlx_lm.server and the model builder
+                    (sets ${PYTHON_ENV_VAR}; default python/.venv/bin/python)
   --out DIR         where to write the report (default reports/out/<mode>)
   --json            print the results as JSON on stdout instead of tables
   --help            this text
@@ -47,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
         list: { type: 'boolean' }, all: { type: 'boolean' }, seed: { type: 'string' }, mode: { type: 'string', default: 'sim' },
         out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
         'port-base': { type: 'string' }, 'model-dir': { type: 'string' }, profile: { type: 'string' },
+        repeat: { type: 'string' }, 'live-profile': { type: 'string', default: 'auto' }, 'live-model': { type: 'string' }, python: { type: 'string' },
       },
     });
   } catch (e) {
@@ -98,8 +108,27 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  const repeat = o.repeat === undefined ? undefined : Number(o.repeat);
+  if (repeat !== undefined && !(Number.isInteger(repeat) && repeat >= 1 && repeat <= 100)) {
+    console.error(`--repeat must be an integer in [1, 100], got ${o.repeat}`);
+    return 2;
+  }
+  const liveProfile = parseProfileChoice(o['live-profile']);
+  if (liveProfile === undefined) {
+    console.error(`--live-profile must be auto, cpu or gpu, got ${o['live-profile']}`);
+    return 2;
+  }
+  const liveModel = o['live-model'] === undefined ? undefined : parseModelOverride(o['live-model']);
+  if (o['live-model'] !== undefined && liveModel === undefined) {
+    console.error(`--live-model must be one of ${MODEL_CHOICES}, got ${o['live-model']}`);
+    return 2;
+  }
+  if (o.python !== undefined) process.env[PYTHON_ENV_VAR] = o.python;
   if (live) {
-    const outcome = await runLiveMode(chosen, { mode: o.mode as 'live' | 'both', ...(seed !== undefined && { seed }), ...(portBase !== undefined && { portBase }), ...(o['model-dir'] !== undefined && { modelDir: o['model-dir'] }), ...(o.profile !== undefined && { profile: o.profile }) });
+    const outcome = await runLiveMode(chosen, {
+      mode: o.mode as 'live' | 'both', liveProfile, ...(liveModel !== undefined && { liveModel }), ...(repeat !== undefined && { repeat }),
+      ...(seed !== undefined && { seed }), ...(portBase !== undefined && { portBase }), ...(o['model-dir'] !== undefined && { modelDir: o['model-dir'] }), ...(o.profile !== undefined && { profile: o.profile }),
+    });
     if (typeof outcome === 'number') return outcome;
     return finish(outcome.results, argv, o, outcome.extraFiles);
   }

@@ -11,6 +11,7 @@ import { validateClosedLoop } from '../sim/workload/closed-loop.js';
 import { validateOpenLoop } from '../sim/workload/open-loop.js';
 import { validateFaultPlan, type RollingRestartFault } from '../sim/worker/faults.js';
 import type { ClosedLoopConfig, OpenLoopConfig } from '../sim/workload/types.js';
+import { isModelSize, MODEL_SIZES, type ModelSize } from '../live/shared/model.js';
 
 export type WorkloadDef = OpenLoopConfig | ClosedLoopConfig;
 
@@ -70,9 +71,9 @@ export interface FaultDef {
  * run takes minutes on the project's own model. Lengths are multiplied by tokenScale (prompt, output,
  * user turn, shared prefix, context bound); users/rps/duration/requests replace the sim values.
  */
-export interface LiveDef {
+export interface LiveSectionDef {
   /** The project's model the run builds (python/build-model.sh --size). */
-  readonly model: 'tiny' | 'small';
+  readonly model: ModelSize;
   readonly durationMs: number;
   /** Closed loop: concurrent users (default: the sim value). */
   readonly users?: number;
@@ -85,6 +86,15 @@ export interface LiveDef {
   readonly rampUpMs?: number;
   /** Sequences the runtime (and mlx_lm.server's --decode-concurrency) batches at once (default cluster.maxSequences). */
   readonly maxSequences?: number;
+}
+
+/**
+ * The section above is the `cpu` profile (a small machine: this 2-core CPU, or a Mac); `gpu` is the
+ * profile for a machine whose MLX runs on a CUDA GPU (scenarios/live/profile.ts chooses). A scenario
+ * without `gpu` runs its one section everywhere.
+ */
+export interface LiveDef extends LiveSectionDef {
+  readonly gpu?: LiveSectionDef;
 }
 
 export interface ScenarioDef {
@@ -157,14 +167,19 @@ export function defineScenario(def: ScenarioDef): ScenarioDef {
   return def;
 }
 
-function checkLive(l: LiveDef, fail: (field: string, reason: string) => never): void {
-  if (l.model !== 'tiny' && l.model !== 'small') fail('live.model', `must be 'tiny' or 'small', got ${JSON.stringify(l.model)}`);
-  if (!(l.durationMs > 0 && l.durationMs <= 3_600_000)) fail('live.durationMs', `must be in (0, 3600000], got ${l.durationMs}`);
-  const ints: [string, number | undefined][] = [['live.users', l.users], ['live.requestsMax', l.requestsMax], ['live.maxSequences', l.maxSequences]];
+function checkLive(l: LiveSectionDef, fail: (field: string, reason: string) => never, at = 'live'): void {
+  if (!isModelSize(l.model)) fail(`${at}.model`, `must be one of ${MODEL_SIZES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(l.model)}`);
+  if (!(l.durationMs > 0 && l.durationMs <= 3_600_000)) fail(`${at}.durationMs`, `must be in (0, 3600000], got ${l.durationMs}`);
+  const ints: [string, number | undefined][] = [[`${at}.users`, l.users], [`${at}.requestsMax`, l.requestsMax], [`${at}.maxSequences`, l.maxSequences]];
   for (const [f, v] of ints) if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 10_000)) fail(f, `must be an integer in [1, 10000], got ${v}`);
-  if (l.rps !== undefined && !(l.rps > 0 && l.rps <= 10_000)) fail('live.rps', `must be in (0, 10000], got ${l.rps}`);
-  if (l.tokenScale !== undefined && !(l.tokenScale > 0 && l.tokenScale <= 1)) fail('live.tokenScale', `must be in (0, 1], got ${l.tokenScale}`);
-  if (l.rampUpMs !== undefined && !(l.rampUpMs >= 0)) fail('live.rampUpMs', `must be >= 0, got ${l.rampUpMs}`);
+  if (l.rps !== undefined && !(l.rps > 0 && l.rps <= 10_000)) fail(`${at}.rps`, `must be in (0, 10000], got ${l.rps}`);
+  if (l.tokenScale !== undefined && !(l.tokenScale > 0 && l.tokenScale <= 1)) fail(`${at}.tokenScale`, `must be in (0, 1], got ${l.tokenScale}`);
+  if (l.rampUpMs !== undefined && !(l.rampUpMs >= 0)) fail(`${at}.rampUpMs`, `must be >= 0, got ${l.rampUpMs}`);
+  const gpu = (l as LiveDef).gpu;
+  if (gpu !== undefined) {
+    if (at !== 'live') fail(`${at}.gpu`, 'cannot be nested');
+    checkLive(gpu, fail, 'live.gpu');
+  }
 }
 
 function wrap(scenario: string, field: string, check: () => unknown): void {

@@ -1,6 +1,7 @@
 // The result of one scenario run: what the runner prints, what reports/ renders, what the CI gate
 // compares with committed reference results. Plain JSON; key order is stable so the same run gives
 // byte-identical output.
+import type { Repetitions } from './live/repeat.js';
 
 /** Summary metrics of one policy set's run (sim or live use the same names). */
 export interface RunSummary {
@@ -88,4 +89,17 @@ export interface ScenarioResult {
   readonly passed: boolean;
   /** Free-text notes the report shows verbatim (assumptions, where the design document is contradicted). */
   readonly notes: readonly string[];
+  /** Live runs: the section used, the devices each side ran on, and the repetitions behind the medians. */
+  readonly live?: LiveRunInfo;
+}
+
+export interface LiveRunInfo {
+  /** The live profile (`cpu` or `gpu` section) and why it was chosen. */
+  readonly profile: 'cpu' | 'gpu';
+  readonly profileReason: string;
+  /** The project's model size served. */
+  readonly model: string;
+  /** MLX device each side's python reported (mlx_lm.server at start-up; the runtimes in `health`). */
+  readonly devices: { readonly baseline: string; readonly candidate: string };
+  readonly repetitions: Repetitions;
 }

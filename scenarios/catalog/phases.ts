@@ -23,8 +23,10 @@ export const phase1DuplicateHeavy = defineScenario({
     { metric: 'outputTokPerS', kind: 'ratio-min', value: 1.1 },
     { metric: 'successRate', kind: 'min', value: 100 },
   ],
-  // Live on this 2-core CPU: the small model, lengths ÷ 10, 16 users, 60 s.
-  live: { model: 'small', users: 16, durationMs: 60_000, tokenScale: 0.1 },
+  // Live on this 2-core CPU: the small model, lengths ÷ 10, 16 users, 60 s. On a CUDA GPU (`gpu`):
+  // the sim workload unscaled on gpu-1b — a Llama-shaped bf16 model that keeps a run of both sides to
+  // ~2 min of H200 time per repetition (gpu-8b, `--live-model gpu-8b`, decodes ~3× slower).
+  live: { model: 'small', users: 16, durationMs: 60_000, tokenScale: 0.1, gpu: { model: 'gpu-1b', users: 32, durationMs: 45_000, tokenScale: 1 } },
   inDefaultSuite: true,
 });
 
@@ -48,7 +50,8 @@ export const phase2Mixed = defineScenario({
     { metric: 'e2eP95', kind: 'ratio-max', value: 1.0 },
     { metric: 'successRate', kind: 'min', value: 100 },
   ],
-  live: { model: 'small', users: 16, durationMs: 60_000, tokenScale: 0.1 },
+  // GPU: the sim workload unscaled on gpu-1b (see phase 1), 40 s: its long answers (up to 2,048 tokens) drain after it.
+  live: { model: 'small', users: 16, durationMs: 60_000, tokenScale: 0.1, gpu: { model: 'gpu-1b', users: 48, durationMs: 40_000, tokenScale: 1 } },
   inDefaultSuite: true,
 });
 
@@ -74,6 +77,7 @@ export const phase3HighConcurrency = defineScenario({
   ],
   sweep: { over: 'users', values: [16, 32, 64, 128, 192] },
   // 128 users do not fit this CPU in minutes: 32 users (the batch limit), lengths ÷ 10, 90 s.
-  live: { model: 'small', users: 32, durationMs: 90_000, tokenScale: 0.1 },
+  // GPU: all 128 users, the sim workload unscaled, on gpu-1b (see phase 1).
+  live: { model: 'small', users: 32, durationMs: 90_000, tokenScale: 0.1, gpu: { model: 'gpu-1b', users: 128, durationMs: 45_000, tokenScale: 1 } },
   inDefaultSuite: true,
 });

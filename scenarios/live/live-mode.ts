@@ -5,7 +5,10 @@ import type { ScenarioDef } from '../define.js';
 import type { ScenarioResult } from '../result.js';
 import { loadProfileFor, renderErrorTable, runScenarioSimLocal, simVsLive, type ErrorRow } from './compare.js';
 import { runScenarioLive } from './live-run.js';
+import { chooseLiveProfile, withLiveSection, type LiveProfileChoice } from './profile.js';
 import { LiveRunError } from '../../live/shared/processes.js';
+import type { ModelSize } from '../../live/shared/model.js';
+import { probeDevice, type DeviceProbe } from '../../live/shared/python.js';
 
 export interface LiveModeOptions {
   readonly mode: 'live' | 'both';
@@ -13,6 +16,12 @@ export interface LiveModeOptions {
   readonly portBase?: number;
   readonly modelDir?: string;
   readonly profile?: string;
+  /** Which live section: auto (default: gpu when MLX runs on a CUDA GPU), cpu or gpu. */
+  readonly liveProfile?: LiveProfileChoice;
+  /** Serve this model size instead of the section's. */
+  readonly liveModel?: ModelSize;
+  /** Runs of each side per scenario (default 1). */
+  readonly repeat?: number;
 }
 
 export interface LiveModeOutcome {
@@ -37,7 +46,19 @@ export async function runLiveMode(chosen: readonly ScenarioDef[], o: LiveModeOpt
   const results: ScenarioResult[] = [];
   const errors: { scenario: string; rows: ErrorRow[] }[] = [];
   try {
-    for (const def of chosen) {
+    const choice = o.liveProfile ?? 'auto';
+    let probe: DeviceProbe | undefined;
+    if (choice === 'auto' && chosen.some((d) => d.live?.gpu !== undefined)) {
+      try {
+        probe = probeDevice();
+      } catch (e) {
+        throw new LiveRunError('fault', (e as Error).message, { cause: e });
+      }
+    }
+    const chosenProfile = chooseLiveProfile(choice, probe);
+    console.error(`live profile ${chosenProfile.profile} (${chosenProfile.reason})${o.liveModel !== undefined ? `, model ${o.liveModel}` : ''}`);
+    for (const given of chosen) {
+      const def = withLiveSection(given, chosenProfile.profile, o.liveModel);
       const log = (m: string) => console.error(`[${def.name}] ${m}`);
       let sim: ScenarioResult | undefined;
       if (o.mode === 'both') {
@@ -46,7 +67,7 @@ export async function runLiveMode(chosen: readonly ScenarioDef[], o: LiveModeOpt
         sim = runScenarioSimLocal(def, latency, o.seed ?? def.seed);
       }
       const live = await runScenarioLive(def, {
-        signal: ac.signal, log,
+        signal: ac.signal, log, profile: chosenProfile, ...(o.repeat !== undefined && { repeat: o.repeat }),
         ...(o.seed !== undefined && { seed: o.seed }), ...(o.portBase !== undefined && { portBase: o.portBase }), ...(o.modelDir !== undefined && { modelDir: o.modelDir }),
       });
       if (sim !== undefined) {

@@ -2,7 +2,8 @@
 // (mlx_lm.server for a `direct` policy set; gateway + worker node(s) + python runtimes for a
 // `gateway` one) serving the same model, driven by the same load generator with the same seeded
 // workload (the scenario's, scaled by its `live` section). Servers are stopped after their run and,
-// whatever happens (a failure, Ctrl-C), before this returns or throws.
+// whatever happens (a failure, Ctrl-C), before this returns or throws. With `repeat` N both sides run
+// N times, alternating which goes first; the result holds the medians (see repeat.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import type { ScenarioResult } from '../result.js';
 import { buildRows } from '../targets.js';
 import { freePort, LiveRunError, ProcessSet, type ManagedProcess } from '../../live/shared/processes.js';
 import { liveMaxSequences, liveSection, liveWorkload } from './scale.js';
+import { aggregateRepetitions, orderOf, repetitionCurves, type RepetitionPair } from './repeat.js';
 import { checkModelDir, ensureModel, LIVE_API_KEY, startBaseline, startCluster, type Server } from './servers.js';
 
 export interface LiveRunOptions {
@@ -26,6 +28,10 @@ export interface LiveRunOptions {
   readonly log?: (message: string) => void;
   /** Per-request timeout (default 120 s). */
   readonly requestTimeoutMs?: number;
+  /** Runs of each side (default 1), alternating which side goes first. */
+  readonly repeat?: number;
+  /** The live profile whose section `def.live` is (scenarios/live/profile.ts), for the report. */
+  readonly profile?: { readonly profile: 'cpu' | 'gpu'; readonly reason: string };
 }
 
 export const BASELINE_FLAGS_NOTE = 'Baseline: mlx_lm.server (mlx-lm 0.32.2) on the same model directory, `--decode-concurrency <maxSequences> --prompt-concurrency 8 --prompt-cache-size 64 --max-tokens 4096`, started after `import mlx_runtime` so it uses the same OpenBLAS as the runtime on Linux.';
@@ -42,23 +48,50 @@ export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {
   const baselinePort = opts.portBase !== undefined ? opts.portBase + 1 : await freePort();
   const side = (policy: PolicySetDef, port: number) =>
     runSide(def, policy, { workload, seed, modelDir, modelId: live.model, port, opts, log });
-  const baseline = await side(def.baseline, def.baseline.kind === 'direct' ? baselinePort : gatewayPort);
-  const candidate = await side(def.candidate, gatewayPort);
-  const rows = buildRows(baseline.summary, candidate.summary, def.targets);
+  const repeat = opts.repeat ?? 1;
+  const pairs: RepetitionPair[] = [];
+  const errors: string[] = [];
+  const devices = { baseline: new Set<string>(), candidate: new Set<string>() };
+  for (let rep = 1; rep <= repeat; rep++) {
+    const order = orderOf(rep);
+    if (repeat > 1) log(`repetition ${rep} of ${repeat} (${order})`);
+    const runBaseline = () => side(def.baseline, def.baseline.kind === 'direct' ? baselinePort : gatewayPort);
+    const runCandidate = () => side(def.candidate, gatewayPort);
+    let b: SideResult;
+    let c: SideResult;
+    if (order === 'baseline-first') {
+      b = await runBaseline();
+      c = await runCandidate();
+    } else {
+      c = await runCandidate();
+      b = await runBaseline();
+    }
+    pairs.push({ order, baseline: b.load.summary, candidate: c.load.summary });
+    devices.baseline.add(b.device);
+    devices.candidate.add(c.device);
+    const tag = repeat > 1 ? ` (repetition ${rep})` : '';
+    errors.push(...errorNotes(`baseline${tag}`, b.load), ...errorNotes(`candidate${tag}`, c.load));
+  }
+  const { baseline, candidate, repetitions } = aggregateRepetitions(pairs);
+  const rows = buildRows(baseline, candidate, def.targets);
   const w = workload;
+  const device = { baseline: [...devices.baseline].join(', '), candidate: [...devices.candidate].join(', ') };
   const notes = [
     ...(def.notes ?? []),
     `Live run on this machine: the project's ${live.model} model (${modelDir}), ${w.type === 'closed' ? `${w.users} closed-loop users` : 'open-loop arrivals'}, ${w.durationMs / 1000} s, token lengths × ${live.tokenScale ?? 1} of the sim workload, ${liveMaxSequences(def)} sequences per batch.`,
+    ...(opts.profile !== undefined ? [`Live profile ${opts.profile.profile} (${opts.profile.reason}).`] : []),
+    `MLX device: baseline ${device.baseline}, candidate ${device.candidate}.`,
+    ...(repeat > 1 ? [`${repeat} repetitions of each side, alternating which side runs first; every figure is the median of the repetitions (the CDFs and timeline: the median-throughput repetition); per-repetition figures and min/median/max below.`] : []),
     BASELINE_FLAGS_NOTE,
     'Latencies are measured by the client (TTFT to the first content chunk, ITL between content chunks, E2E to the last byte); queue wait is not observable from the client and shows 0.',
     ...(def.sweep !== undefined ? ['The sweep curve is drawn in sim only.'] : []),
-    ...errorNotes('baseline', baseline),
-    ...errorNotes('candidate', candidate),
+    ...errors,
   ];
   return {
     scenario: def.name, title: def.title, description: def.description, mode: 'live', seed,
-    baseline: baseline.summary, candidate: candidate.summary, rows, curves: [], capacity: [],
+    baseline, candidate, rows, curves: repeat > 1 ? repetitionCurves(repetitions, { baseline: baseline.policy, candidate: candidate.policy }) : [], capacity: [],
     passed: rows.every((r) => r.pass !== false), notes,
+    live: { profile: opts.profile?.profile ?? 'cpu', profileReason: opts.profile?.reason ?? 'default', model: live.model, devices: device, repetitions },
   };
 }
 
@@ -77,7 +110,13 @@ interface SideContext {
   readonly log: (m: string) => void;
 }
 
-async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): Promise<LoadRunResult> {
+interface SideResult {
+  readonly load: LoadRunResult;
+  /** The MLX device the side's server reported. */
+  readonly device: string;
+}
+
+async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): Promise<SideResult> {
   const ps = new ProcessSet();
   const runDir = mkdtempSync(join(tmpdir(), 'mlx-live-'));
   const signal = c.opts.signal;
@@ -129,8 +168,8 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
     if (signal?.aborted === true) throw new LiveRunError('interrupted', `interrupted during the ${policy.name} run`);
     if (dead !== undefined) throw new LiveRunError('fault', `${dead.describeExit()} during the ${policy.name} run of ${def.name}:\n${dead.stderrTail()}`);
     const s = result.summary;
-    c.log(`${policy.name}: ${s.succeeded}/${s.requests} ok, ${s.outputTokPerS.toFixed(1)} output tok/s, TTFT p95 ${s.ttftMs.p95.toFixed(0)} ms, ITL p95 ${s.itlMs.p95.toFixed(1)} ms`);
-    return result;
+    c.log(`${policy.name}: ${s.succeeded}/${s.requests} ok, ${s.outputTokPerS.toFixed(1)} output tok/s, TTFT p95 ${s.ttftMs.p95.toFixed(0)} ms, ITL p95 ${s.itlMs.p95.toFixed(1)} ms (${server.device})`);
+    return { load: result, device: server.device };
   } finally {
     await ps.stopAll();
     rmSync(runDir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 // (ratios computed, every process stopped), and bad input / faults ending with a clear error and
 // no stray process: a port in use, a missing model, a baseline that fails to start.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { runScenarioLive } from './live-run.js';
 import { freePort, LiveRunError } from '../../live/shared/processes.js';
 import { liveWorkload } from './scale.js';
 import { ensureModel } from './servers.js';
+import { VENV_PYTHON } from '../../live/shared/python.js';
 
 /** Command lines of running processes that mention `needle`. */
 function processesWith(needle: string): string[] {
@@ -82,6 +83,36 @@ describe('live mode', () => {
       }
     }, 120_000);
   });
+
+  it('--repeat through a configured interpreter: both sides twice, alternating, devices and medians recorded', async () => {
+    // MLX_SERVING_PYTHON = a wrapper that logs its arguments and execs the venv's python: every python
+    // process (mlx_lm.server, the worker node's runtime) must go through it.
+    const dir = mkdtempSync(join(tmpdir(), 'live-python-'));
+    const calls = join(dir, 'calls.log');
+    const wrapper = join(dir, 'python');
+    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${VENV_PYTHON}' "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const saved = process.env.MLX_SERVING_PYTHON;
+    process.env.MLX_SERVING_PYTHON = wrapper;
+    try {
+      const def = { ...liveSmoke, live: { model: 'tiny' as const, users: 2, durationMs: 3_000 } };
+      const r = await runScenarioLive(def, { modelDir, repeat: 2, profile: { profile: 'cpu', reason: 'test' } });
+      expect(r.live?.repetitions.count).toBe(2);
+      expect(r.live?.repetitions.runs.map((x) => x.order)).toEqual(['baseline-first', 'candidate-first']);
+      expect(r.live?.devices).toEqual({ baseline: 'Device(cpu, 0)', candidate: 'Device(cpu, 0)' });
+      const tok = r.live!.repetitions.spread.candidate.outputTokPerS!;
+      expect(r.candidate.outputTokPerS).toBeCloseTo(tok.median, 2);
+      expect(r.curves.map((c) => c.name)).toEqual(['output tok/s by repetition', 'ITL p95 by repetition']);
+      expect(r.notes.some((n) => n.includes('MLX device: baseline Device(cpu, 0), candidate Device(cpu, 0)'))).toBe(true);
+      const lines = readFileSync(calls, 'utf8').split('\n');
+      expect(lines.filter((l) => l.includes('mlx_lm.server')).length).toBe(2);
+      expect(lines.filter((l) => l.includes('-m mlx_runtime.server')).length).toBe(2);
+    } finally {
+      if (saved === undefined) delete process.env.MLX_SERVING_PYTHON;
+      else process.env.MLX_SERVING_PYTHON = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 
   it('scales the workload by the live section', () => {
     const w = liveWorkload(liveSmoke);
