@@ -31,7 +31,7 @@ export function runScenarioSim(def: ScenarioDef, opts: RunOptions = {}): Scenari
   tick();
   const candidate = runPolicySet(def, def.candidate, seed).summary;
   tick();
-  const curve = runSweep(def, seed, tick);
+  const curves = runSweep(def, seed, tick);
   const rows = buildRows(baseline, candidate, def.targets, def.report);
   return {
     scenario: def.name,
@@ -42,7 +42,7 @@ export function runScenarioSim(def: ScenarioDef, opts: RunOptions = {}): Scenari
     baseline,
     candidate,
     rows,
-    curves: curve === undefined ? [] : [curve],
+    curves,
     capacity: [],
     passed: rows.every((r) => r.pass !== false),
     notes: [...(def.notes ?? [])],

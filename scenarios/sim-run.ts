@@ -6,6 +6,7 @@ import { SimCluster, type ClusterMode } from '../sim/cluster/cluster.js';
 import { createLatencyModel, type AnalyticLatencyModel, type LatencyModel } from '../sim/latency/latency-model.js';
 import { GovernedAdmission, UngovernedAdmission } from '../sim/worker/governed-admission.js';
 import { SimMetrics, type SimSummary } from '../sim/metrics/index.js';
+import { GOODPUT_TPOT_MS } from '../sim/metrics/names.js';
 import { getHardware, withMemoryGB } from '../sim/profiles/hardware.js';
 import type { PolicySetDef, ScenarioDef, WorkloadDef } from './define.js';
 import type { Curve, Percentiles, RunSummary } from './result.js';
@@ -143,6 +144,7 @@ export function toRunSummary(policy: string, workers: number, s: SimSummary, m: 
     promptTokensCachedFraction: round3(promptTokens > 0 ? c.prompt_tokens_cached / promptTokens : 0),
     retries: c.retries,
     workerCrashes: c.worker_crashes,
+    goodputTokPerS: round3(c.goodput_output_tokens / (s.durationMs / 1000)),
     meanBatch: round3(s.workers.perWorker.reduce((a, w) => a + w.meanBatch, 0) / Math.max(1, s.workers.perWorker.length)),
     utilisation: s.workers.utilisation.mean,
     unfinished,
@@ -180,20 +182,32 @@ function timeline(s: SimSummary): RunSummary['timeline'] {
   });
 }
 
-/** Runs the candidate for each sweep value; the baseline's value is drawn as its own series. */
-export function runSweep(def: ScenarioDef, seed: number, onProgress: () => void): Curve | undefined {
+/**
+ * Runs the candidate for each sweep value; the baseline's value is drawn as its own series. A users
+ * sweep also gives the goodput curve: output tok/s of requests within the latency bound
+ * (GOODPUT_TPOT_MS), baseline and candidate side by side.
+ */
+export function runSweep(def: ScenarioDef, seed: number, onProgress: () => void): Curve[] {
   const sweep = def.sweep;
-  if (sweep === undefined) return undefined;
+  if (sweep === undefined) return [];
   const points: { series: string; x: number; y: number }[] = [];
+  const goodput: { series: string; x: number; y: number }[] = [];
   for (const v of sweep.values) {
     const over = sweep.over === 'workers' ? { workers: v } : { workload: withUsers(def.workload, v) };
     const cand = runPolicySet(def, def.candidate, seed, over).summary;
     points.push({ series: def.candidate.name, x: v, y: cand.outputTokPerS });
-    if (sweep.over === 'users') points.push({ series: def.baseline.name, x: v, y: runPolicySet(def, def.baseline, seed, over).summary.outputTokPerS });
+    if (sweep.over === 'users') {
+      const base = runPolicySet(def, def.baseline, seed, over).summary;
+      points.push({ series: def.baseline.name, x: v, y: base.outputTokPerS });
+      goodput.push({ series: def.candidate.name, x: v, y: cand.extra.goodputTokPerS ?? 0 }, { series: def.baseline.name, x: v, y: base.extra.goodputTokPerS ?? 0 });
+    }
     onProgress();
   }
-  const xLabel = sweep.over === 'workers' ? 'workers' : 'concurrent users';
-  return { name: sweep.over === 'workers' ? 'scaling' : 'throughput-vs-concurrency', xLabel, yLabel: 'output tok/s', points };
+  if (sweep.over === 'workers') return [{ name: 'scaling', xLabel: 'workers', yLabel: 'output tok/s', points }];
+  return [
+    { name: 'throughput-vs-concurrency', xLabel: 'concurrent users', yLabel: 'output tok/s', points },
+    { name: `goodput-vs-concurrency (requests within ${GOODPUT_TPOT_MS} ms per output token)`, xLabel: 'concurrent users', yLabel: 'goodput, output tok/s', points: goodput },
+  ];
 }
 
 function withUsers(w: WorkloadDef, users: number): WorkloadDef {

@@ -21,8 +21,15 @@ export const COUNTER_NAMES = [
   'retries',
   'worker_crashes',
   'cold_starts',
+  'goodput_output_tokens',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
+
+/**
+ * Goodput: output tokens of requests whose mean time per output token after the first, as the client
+ * saw it, is within the performance PRD's interactive bound (P95 ITL < 120 ms, applied per request).
+ */
+export const GOODPUT_TPOT_MS = 120;
 
 /** Named constants, so call sites read `Metric.ttftMs` and a typo does not compile. */
 export const Metric = {

@@ -1,7 +1,7 @@
 // The metrics sink interface: passed in to whoever records (the driver, the worker via StepObserver),
 // never a global. SimMetrics is the in-memory implementation; a no-op sink is provided for benches.
 import type { StepObserver } from '../worker/worker.js';
-import type { CounterName, HistogramName } from './names.js';
+import { GOODPUT_TPOT_MS, type CounterName, type HistogramName } from './names.js';
 
 export interface MetricsSink extends StepObserver {
   /** Records a latency sample (ms) `count` times at virtual time nowMs. */
@@ -40,6 +40,7 @@ export function recordCompletion(sink: MetricsSink, t: RequestTiming, nowMs: num
   sink.observe('decode_ms', t.decodeMs, nowMs);
   sink.add('requests_completed', 1, nowMs);
   sink.add('output_tokens', t.outputTokens, nowMs);
+  if (t.outputTokens <= 1 || (t.endMs - t.firstTokenMs) / (t.outputTokens - 1) <= GOODPUT_TPOT_MS) sink.add('goodput_output_tokens', t.outputTokens, nowMs);
   sink.add('prompt_tokens', t.promptTokens, nowMs);
   if (t.cachedPromptTokens > 0) {
     sink.add('prompt_tokens_cached', t.cachedPromptTokens, nowMs);
