@@ -110,6 +110,9 @@ describe('worker node end to end (python runtime, tiny model)', () => {
     const health = await slot.proc!.client.call('health', {});
     expect(st.blas).toMatch(/^(openblas|reference)/);
     expect(st.blas).toBe(health.blas);
+    // … and the MLX device (issue 15: the live report records which device each side ran on).
+    expect(st.device).toBe('Device(cpu, 0)');
+    expect(st.device).toBe(health.device);
   }, 60_000);
 
   it('a runtime killed mid-stream ends that stream with a runtime_crashed Error event, and comes back', async () => {
