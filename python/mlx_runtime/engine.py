@@ -1,9 +1,10 @@
 """The inference engine: loaded models, continuous batching, limits, prompt cache.
 
-All methods run on one thread (the engine thread). Every loaded model has one
-`mlx_lm.generate.BatchGenerator`; `step()` advances each of them by one decode
-step (plus, inside mlx_lm, one prefill chunk for waiting prompts), so requests
-join the running batch between steps and finished ones leave it.
+All methods run on one thread (the engine thread). Every loaded model has one step
+loop (planned_loop.py): the runtime's own planned loop (scheduler "planner": decode
+first, prefill chunks in the token budget the step planner leaves) or mlx-lm's
+`BatchGenerator` (scheduler "batch-generator"); `step()` advances each of them by one
+step, so requests join the running batch between steps and finished ones leave it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any, Callable, Dict, List, Optional
 
 import mlx.core as mx
 import mlx_lm
-from mlx_lm.generate import BatchGenerator
 from mlx_lm.utils import load as mlx_lm_load
 
 from . import blas
@@ -36,8 +36,11 @@ from .errors import (
     RpcError,
     invalid_param,
 )
+from .planned_loop import SCHEDULERS, BatchGeneratorLoop, PlannedLoop
 from .prompt_cache import SessionPromptCache
 from .sampling import make_request_sampler
+from .step_cost import StepCostPrior
+from .step_planner import StepPlannerConfig
 
 Send = Callable[[dict], None]
 
@@ -67,6 +70,48 @@ class EngineConfig:
     default_max_tokens: int = 256
     max_tokens_limit: int = 1 << 20
     enable_fault_injection: bool = False
+    # step loop: "planner" (the runtime's own loop, step_planner.py) | "batch-generator" (mlx-lm's)
+    scheduler: str = "planner"
+    itl_target_ms: float = 100.0
+    decode_share_max: float = 0.8
+    min_chunk_tokens: int = 32
+    max_chunk_tokens: int = 2048
+    # step cost prior (ms); learned online from every step's measured wall time
+    cost_base_ms: float = 10.0
+    cost_per_sequence_ms: float = 1.0
+    cost_per_kilo_context_ms: float = 1.0
+    cost_prefill_pass_ms: float = 5.0
+    cost_per_kilo_prefill_tokens_ms: float = 200.0
+
+    def planner_config(self) -> StepPlannerConfig:
+        return StepPlannerConfig(itl_target_ms=float(self.itl_target_ms), decode_share_max=float(self.decode_share_max),
+                                 max_sequences=int(self.max_sequences), min_chunk_tokens=int(self.min_chunk_tokens),
+                                 max_chunk_tokens=int(self.max_chunk_tokens))
+
+    def cost_prior(self) -> StepCostPrior:
+        return StepCostPrior(base_ms=float(self.cost_base_ms), per_sequence_ms=float(self.cost_per_sequence_ms),
+                             per_kilo_context_ms=float(self.cost_per_kilo_context_ms),
+                             prefill_pass_ms=float(self.cost_prefill_pass_ms),
+                             per_kilo_prefill_tokens_ms=float(self.cost_per_kilo_prefill_tokens_ms))
+
+    def validate(self) -> None:
+        if self.scheduler not in SCHEDULERS:
+            raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}, got {self.scheduler!r}")
+        self.planner_config().validate()
+        for k, v in self.cost_prior().__dict__.items():
+            if not math.isfinite(v) or v < 0:
+                raise ValueError(f"cost prior {k} must be a finite number >= 0, got {v}")
+
+    def describe(self) -> dict:
+        out: dict = {"scheduler": self.scheduler, "max_sequences": self.max_sequences}
+        if self.scheduler == "planner":
+            out["planner"] = {"itl_target_ms": self.itl_target_ms, "decode_share_max": self.decode_share_max,
+                              "min_chunk_tokens": self.min_chunk_tokens, "max_chunk_tokens": self.max_chunk_tokens}
+            out["cost_prior"] = {k: v for k, v in self.cost_prior().__dict__.items()}
+        else:
+            out["batch_generator"] = {"prefill_step_size": self.prefill_step_size,
+                                      "prefill_batch_size": self.prefill_batch_size}
+        return out
 
     def resolved_max_kv_bytes(self) -> int:
         return int(self.max_kv_bytes) if self.max_kv_bytes else _physical_memory() // 4
@@ -93,15 +138,18 @@ class LoadedModel:
         self.max_context = int(config.get("max_position_embeddings") or 4096)
         self.vocab_size = int(args.vocab_size)
         self.eos_token_ids = sorted(int(t) for t in tokenizer.eos_token_ids)
-        self.bg = BatchGenerator(
-            model,
-            max_tokens=engine_cfg.default_max_tokens,
-            stop_tokens=[[t] for t in self.eos_token_ids],
-            completion_batch_size=engine_cfg.max_sequences,
-            prefill_batch_size=engine_cfg.prefill_batch_size,
-            prefill_step_size=engine_cfg.prefill_step_size,
-        )
+        self.engine_cfg = engine_cfg
+        self.sched = self.make_scheduler()
         self.active: Dict[int, "Request"] = {}  # BatchGenerator uid -> request
+
+    def make_scheduler(self):
+        c = self.engine_cfg
+        if c.scheduler == "batch-generator":
+            return BatchGeneratorLoop(self.model, eos_token_ids=self.eos_token_ids, max_sequences=c.max_sequences,
+                                      default_max_tokens=c.default_max_tokens,
+                                      prefill_batch_size=c.prefill_batch_size, prefill_step_size=c.prefill_step_size)
+        return PlannedLoop(self.model, eos_token_ids=self.eos_token_ids, planner=c.planner_config(),
+                           cost_prior=c.cost_prior())
 
     def describe(self) -> dict:
         return {
@@ -120,10 +168,7 @@ class LoadedModel:
         }
 
     def close(self) -> None:
-        try:
-            self.bg.close()
-        except Exception:  # pragma: no cover
-            pass
+        self.sched.close()
 
 
 def _tree_leaves(tree, prefix=""):
@@ -162,9 +207,13 @@ class Request:
 
 
 class Engine:
-    def __init__(self, cfg: EngineConfig, send: Send):
+    def __init__(self, cfg: EngineConfig, send: Send, send_many: Optional[Callable[[List[dict]], None]] = None):
+        cfg.validate()
         self.cfg = cfg
         self.send = send
+        self._send_direct = send
+        # one write of several protocol lines (server.Output.send_many); per-step notifications use it
+        self._send_many = send_many or (lambda objs: [send(o) for o in objs])
         self.max_kv_bytes = cfg.resolved_max_kv_bytes()
         self.models: Dict[str, LoadedModel] = {}
         self.default_model: Optional[str] = None
@@ -408,13 +457,7 @@ class Engine:
             received_at=received_at, admitted_at=now, reserved_kv_bytes=need, fault_after=fault_after,
         )
         req.detok = lm.tokenizer.detokenizer
-        (uid,) = lm.bg.insert_segments(
-            segments=[[prompt[n_cached:]]],
-            max_tokens=[req.max_tokens],
-            caches=[cache] if cache is not None else None,
-            all_tokens=[prompt[:n_cached]],
-            samplers=[sampler],
-        )
+        uid = lm.sched.insert(prompt, n_cached, cache, sampler, req.max_tokens)
         req.uid = uid
         lm.active[uid] = req
         self.requests[request_id] = req
@@ -437,27 +480,28 @@ class Engine:
         return n
 
     def step(self) -> None:
-        """One decode step for every model with work (prefill chunks included)."""
+        """One step for every model with work (decode + prefill chunks)."""
         for lm in list(self.models.values()):
             if not lm.active:
                 continue
             try:
-                _, gen_responses = lm.bg.next()
+                lm.sched.step(lambda rs, lm=lm: self._on_responses(lm, rs))
             except Exception as e:  # the whole batch is broken: fail its requests
                 log("batch step failed:", traceback.format_exc())
                 for req in list(lm.active.values()):
                     self._fail(req, f"batch step failed: {e}", remove_from_batch=False)
-                lm.close()
-                lm.bg = BatchGenerator(
-                    lm.model, max_tokens=self.cfg.default_max_tokens,
-                    stop_tokens=[[t] for t in lm.eos_token_ids],
-                    completion_batch_size=self.cfg.max_sequences,
-                    prefill_batch_size=self.cfg.prefill_batch_size,
-                    prefill_step_size=self.cfg.prefill_step_size)
-                continue
-            if gen_responses:
-                self.counters["decode_steps"] += 1
-            now = time.perf_counter()
+                lm.sched.reset()
+
+    def _on_responses(self, lm: LoadedModel, gen_responses: List[Any]) -> None:
+        """The tokens of one step (all sequences of one model): called by the step loop while the
+        next step computes. Messages are collected and written in one write at the end."""
+        if not gen_responses:
+            return
+        self.counters["decode_steps"] += 1
+        now = time.perf_counter()
+        outbox: List[dict] = []
+        self.send = outbox.append
+        try:
             for r in gen_responses:
                 req = lm.active.get(r.uid)
                 if req is None or req.finished:
@@ -467,6 +511,10 @@ class Engine:
                 except Exception as e:
                     log(f"request {req.request_id} failed:", traceback.format_exc())
                     self._fail(req, str(e), remove_from_batch=r.finish_reason is None)
+        finally:
+            self.send = self._send_direct
+            if outbox:
+                self._send_many(outbox)
 
     # ------------------------------------------------------------- internals
     def _on_token(self, req: Request, r: Any, now: float) -> None:
@@ -529,9 +577,9 @@ class Engine:
         lm = req.lm
         want_cache = keep_cache and req.session_id is not None
         if remove_from_batch:
-            caches = lm.bg.remove([req.uid], return_prompt_caches=want_cache)
-            if want_cache and req.uid in caches:
-                cache_tokens = caches[req.uid]
+            got = lm.sched.remove(req.uid, want_cache)
+            if want_cache and got is not None:
+                cache_tokens = got
         lm.active.pop(req.uid, None)
         self.requests.pop(req.request_id, None)
         if want_cache and cache_tokens is not None:
@@ -603,7 +651,7 @@ class Engine:
         total = 0
         for lm in self.models.values():
             try:
-                total += int(lm.bg.prompt_cache_nbytes)
+                total += int(lm.sched.nbytes)
             except Exception:  # pragma: no cover
                 pass
         return total
@@ -612,14 +660,13 @@ class Engine:
         per_model = []
         batch_size = prefilling = waiting = 0
         for lm in self.models.values():
-            g = len(lm.bg._generation_batch)
-            p = len(lm.bg._prompt_batch)
-            w = len(lm.bg._unprocessed_sequences)
+            g, p, w = lm.sched.counts()
             batch_size += g
             prefilling += p
             waiting += w
             per_model.append({"name": lm.name, "active_sequences": len(lm.active), "batch_size": g,
-                              "prefilling": p, "waiting": w, "model_bytes": lm.model_bytes})
+                              "prefilling": p, "waiting": w, "model_bytes": lm.model_bytes,
+                              **lm.sched.describe()})
         kv_in_use = self.kv_bytes_in_use()
         return {
             "active_sequences": self.active_sequences(),
@@ -627,6 +674,7 @@ class Engine:
             "prefilling_sequences": prefilling,
             "waiting_sequences": waiting,
             "max_sequences": self.cfg.max_sequences,
+            "scheduler": self.cfg.describe(),
             "kv_bytes_in_use": kv_in_use,
             "kv_bytes_reserved": self._kv_reserved(),
             "prompt_cache_bytes": int(self.prompt_cache.nbytes),
@@ -651,6 +699,8 @@ class Engine:
             "mlx_lm_version": getattr(mlx_lm, "__version__", None),
             "device": str(mx.default_device()),
             "blas": blas.status(),
+            "scheduler": {**self.cfg.describe(),
+                          "models": {lm.name: lm.sched.describe() for lm in self.models.values()}},
         }
 
 

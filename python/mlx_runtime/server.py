@@ -45,8 +45,19 @@ class Output:
         self._lock = threading.Lock()
         self.broken = False
 
+    @staticmethod
+    def _line(obj: dict) -> bytes:
+        return (json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
+
     def send(self, obj: dict) -> None:
-        data = (json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
+        self._write(self._line(obj))
+
+    def send_many(self, objs: list) -> None:
+        """Several protocol lines in one write (the engine's per-step notifications)."""
+        if objs:
+            self._write(b"".join(self._line(o) for o in objs))
+
+    def _write(self, data: bytes) -> None:
         with self._lock:
             if self.broken:
                 return
@@ -92,8 +103,18 @@ class Server:
             prefill_batch_size=args.prefill_batch_size,
             default_max_tokens=args.default_max_tokens,
             enable_fault_injection=args.enable_fault_injection,
+            scheduler=args.scheduler,
+            itl_target_ms=args.itl_target_ms,
+            decode_share_max=args.decode_share_max,
+            min_chunk_tokens=args.min_chunk_tokens,
+            max_chunk_tokens=args.max_chunk_tokens,
+            cost_base_ms=args.cost_base_ms,
+            cost_per_sequence_ms=args.cost_per_sequence_ms,
+            cost_per_kilo_context_ms=args.cost_per_kilo_context_ms,
+            cost_prefill_pass_ms=args.cost_prefill_pass_ms,
+            cost_per_kilo_prefill_tokens_ms=args.cost_per_kilo_prefill_tokens_ms,
         )
-        self.engine = Engine(cfg, out.send)
+        self.engine = Engine(cfg, out.send, out.send_many)
         self.shutdown_waiters: list = []  # rpc ids of shutdown calls to answer on exit
         self.exit_requested = False
 
@@ -233,14 +254,43 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     ap.add_argument("--max-kv-bytes", type=int, default=None,
                     help="KV-cache budget in bytes for admitted sequences + prompt cache (default: 25%% of RAM)")
     ap.add_argument("--prompt-cache-entries", type=int, default=64, help="session prompt-cache entries (LRU)")
-    ap.add_argument("--prefill-step-size", type=int, default=512, help="prompt tokens per prefill chunk")
-    ap.add_argument("--prefill-batch-size", type=int, default=8, help="prompts prefilled together")
+    ap.add_argument("--scheduler", choices=["planner", "batch-generator"], default="planner",
+                    help="step loop: the runtime's planned loop (default) or mlx-lm's BatchGenerator (A/B)")
+    ap.add_argument("--itl-target-ms", type=float, default=100.0,
+                    help="planner: inter-token latency target a step is sized to (default 100)")
+    ap.add_argument("--decode-share-max", type=float, default=0.8,
+                    help="planner: largest share of the ITL target the decode pass may take when admitting (0.8)")
+    ap.add_argument("--min-chunk-tokens", type=int, default=32, help="planner: smallest prefill token budget (32)")
+    ap.add_argument("--max-chunk-tokens", type=int, default=2048, help="planner: largest prefill token budget (2048)")
+    ap.add_argument("--cost-base-ms", type=float, default=10.0, help="step cost prior: fixed ms per step")
+    ap.add_argument("--cost-per-sequence-ms", type=float, default=1.0, help="step cost prior: ms per decoding sequence")
+    ap.add_argument("--cost-per-kilo-context-ms", type=float, default=1.0,
+                    help="step cost prior: ms per 1024 context tokens of the decode batch")
+    ap.add_argument("--cost-prefill-pass-ms", type=float, default=5.0,
+                    help="step cost prior: fixed ms of a step with prefill")
+    ap.add_argument("--cost-per-kilo-prefill-tokens-ms", type=float, default=200.0,
+                    help="step cost prior: ms per 1024 prefill tokens")
+    ap.add_argument("--prefill-step-size", type=int, default=512,
+                    help="batch-generator: prompt tokens per prefill chunk")
+    ap.add_argument("--prefill-batch-size", type=int, default=8, help="batch-generator: prompts prefilled together")
     ap.add_argument("--default-max-tokens", type=int, default=256)
     ap.add_argument("--enable-fault-injection", action="store_true",
                     help="accept generate's `fault` param (tests only)")
     args = ap.parse_args(argv)
     if args.max_sequences < 1:
         ap.error("--max-sequences must be >= 1")
+    from .step_planner import StepPlannerConfig
+    try:
+        StepPlannerConfig(itl_target_ms=args.itl_target_ms, decode_share_max=args.decode_share_max,
+                          max_sequences=args.max_sequences, min_chunk_tokens=args.min_chunk_tokens,
+                          max_chunk_tokens=args.max_chunk_tokens).validate()
+    except ValueError as e:
+        ap.error(str(e))
+    for k in ("cost_base_ms", "cost_per_sequence_ms", "cost_per_kilo_context_ms", "cost_prefill_pass_ms",
+              "cost_per_kilo_prefill_tokens_ms"):
+        v = getattr(args, k)
+        if not (v >= 0 and v < float("inf")):
+            ap.error(f"--{k.replace('_', '-')} must be a finite number >= 0")
     return args
 
 
