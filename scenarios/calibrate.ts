@@ -1,4 +1,4 @@
-// `npm run calibrate [-- --size tiny|small --out FILE]`: measures this machine's MLX runtime through
+// `npm run calibrate [-- --size tiny|small|gpu-1b|gpu-8b --out FILE --python PATH]`: measures this machine's MLX runtime through
 // the real python runtime (JSON-RPC on stdio, the same process the worker nodes run) and writes a
 // `local` profile (sim/profiles/local.ts) that the simulator can use (`--mode both`).
 // Default output: reports/out/calibration/local-<size>.json (git-ignored).
@@ -17,12 +17,16 @@ import { RuntimeProcess } from '../live/worker/runtime-process.js';
 import { LOCAL_PROFILE_FORMAT, parseLocalProfile, type LocalProfile } from '../sim/profiles/local.js';
 import { profilePathFor } from './live/compare.js';
 import { ensureModel } from './live/servers.js';
+import { isModelSize, MODEL_SIZES } from '../live/shared/model.js';
+import { PYTHON_ENV_VAR } from '../live/shared/python.js';
 
-const HELP = `usage: npm run calibrate -- [--size tiny|small] [--out FILE] [--max-sequences N]
+const HELP = `usage: npm run calibrate -- [--size ${MODEL_SIZES.join('|')}] [--out FILE] [--max-sequences N] [--python PATH]
 
 Measures prefill rate, decode step time (by batch size and context) and per-request overhead of
 the python MLX runtime on this machine, and writes a local profile (default
-reports/out/calibration/local-<size>.json) for \`npm run scenario -- NAME --mode both\`.`;
+reports/out/calibration/local-<size>.json) for \`npm run scenario -- NAME --mode both\`.
+--python (or ${PYTHON_ENV_VAR}) runs the runtime with that interpreter instead of python/.venv; the
+profile's hardware is named after the MLX device the runtime reports (<host>-gpu or <host>-cpu).`;
 
 interface Sample {
   readonly batch: number;
@@ -31,16 +35,17 @@ interface Sample {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values: o } = parseArgs({ args: argv, options: { size: { type: 'string', default: 'small' }, out: { type: 'string' }, 'max-sequences': { type: 'string', default: '32' }, help: { type: 'boolean', short: 'h' } } });
+  const { values: o } = parseArgs({ args: argv, options: { size: { type: 'string', default: 'small' }, out: { type: 'string' }, 'max-sequences': { type: 'string', default: '32' }, python: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (o.help === true) {
     console.log(HELP);
     return 0;
   }
   const size = o.size;
-  if (size !== 'tiny' && size !== 'small') {
-    console.error(`--size must be tiny or small, got ${size}\n\n${HELP}`);
+  if (!isModelSize(size)) {
+    console.error(`--size must be one of ${MODEL_SIZES.join(', ')}, got ${size}\n\n${HELP}`);
     return 2;
   }
+  if (o.python !== undefined) process.env[PYTHON_ENV_VAR] = o.python;
   const maxSeq = Number(o['max-sequences']);
   if (!Number.isInteger(maxSeq) || maxSeq < 1 || maxSeq > 256) {
     console.error(`--max-sequences must be an integer in [1, 256]`);
@@ -54,11 +59,13 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', stop);
   try {
     await rt.ready();
+    const device = rt.health?.device ?? 'unknown device';
+    const onGpu = /gpu/i.test(device);
     const info = (await rt.client.call('list_models', {})).models[0]!;
     let seq = 0;
     const gen = (promptTokens: number, maxTokens: number, key: string): Promise<GenerateResult> =>
       rt.client.generate({ request_id: `cal-${seq++}`, prompt: textOfTokens(key, seq, promptTokens), max_tokens: maxTokens, temperature: 0, stream: false }, () => undefined, { timeoutMs: 600_000 }).result;
-    log(`model ${size}: ${(info.model_bytes / 1e6).toFixed(1)} MB, ${info.kv_bytes_per_token} KV bytes/token; warming up`);
+    log(`model ${size} on ${device}: ${(info.model_bytes / 1e6).toFixed(1)} MB, ${info.kv_bytes_per_token} KV bytes/token; warming up`);
     await gen(32, 4, 'warm');
     await Promise.all([gen(32, 4, 'warm2'), gen(32, 4, 'warm3')]);
 
@@ -99,8 +106,8 @@ async function main(argv: string[]): Promise<number> {
     const lone = pre.map((p) => p.queueMs);
     const profile: LocalProfile = {
       format: LOCAL_PROFILE_FORMAT,
-      source: `npm run calibrate on ${hostname()} (${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}), ${new Date().toISOString()}, python runtime of mlx-serving`,
-      hardware: { name: `${hostname()}-cpu`, memoryBytes: totalmem() },
+      source: `npm run calibrate on ${hostname()} (${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}; MLX ${device}), ${new Date().toISOString()}, python runtime of mlx-serving`,
+      hardware: { name: `${hostname()}-${onGpu ? 'gpu' : 'cpu'}`, memoryBytes: totalmem() },
       model: { id: `mlx-serving-${size}`, modelBytes: info.model_bytes, kvBytesPerToken: info.kv_bytes_per_token, contextTokensMax: info.max_context },
       prefillTokensPerSec: round3(prefillTokensPerSec),
       decodeStepMs: { a: round3(step.a), bPerSequence: round3(step.b), cPerKiloContextToken: round3(step.c) },

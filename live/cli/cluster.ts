@@ -31,7 +31,7 @@ import { buildGateway, type Gateway } from '../gateway/gateway.js';
 import { startNatsServer, type NatsServer } from '../registry/nats-server.js';
 import { resolveLiveConfig } from '../shared/config.js';
 import { startWorkerProcess as launchWorker } from '../shared/launch.js';
-import { ensureModel } from '../shared/model.js';
+import { ensureModel, isModelSize, MODEL_SIZES } from '../shared/model.js';
 import { ProcessSet, type ManagedProcess } from '../shared/processes.js';
 
 const WORKERS_MAX = 64;
@@ -129,11 +129,11 @@ function int(name: string, v: unknown, min: number, max: number): number {
   return n;
 }
 
-/** "tiny" / "small": built (or reused) in python/.cache/models; anything else: a model directory. */
+/** A model size (tiny, small, gpu-1b, gpu-8b): built (or reused) in python/.cache/models; anything else: a model directory. */
 function resolveModel(arg: string): { id: string; path: string } {
-  if (arg === 'tiny' || arg === 'small') return { id: arg, path: ensureModel(arg, log) };
+  if (isModelSize(arg)) return { id: arg, path: ensureModel(arg, log) };
   const path = resolve(arg);
-  if (!existsSync(join(path, 'config.json'))) throw new Error(`--model ${arg}: not tiny|small and no model directory (config.json) there`);
+  if (!existsSync(join(path, 'config.json'))) throw new Error(`--model ${arg}: not ${MODEL_SIZES.join('|')} and no model directory (config.json) there`);
   return { id: path.split('/').filter((p) => p.length > 0).at(-1)!, path };
 }
 
