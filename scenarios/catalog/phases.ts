@@ -75,7 +75,7 @@ export const phase3HighConcurrency = defineScenario({
     { metric: 'itlP95', kind: 'max', value: 120 },
     { metric: 'successRate', kind: 'min', value: 100 },
   ],
-  sweep: { over: 'users', values: [16, 32, 64, 128, 192] },
+  sweep: { over: 'users', values: [16, 32, 64, 128, 192, 256] },
   // 128 users do not fit this CPU in minutes: 32 users (the batch limit), lengths ÷ 10, 90 s.
   // GPU: all 128 users, the sim workload unscaled, on gpu-1b (see phase 1).
   live: { model: 'small', users: 32, durationMs: 90_000, tokenScale: 0.1, gpu: { model: 'gpu-1b', users: 128, durationMs: 45_000, tokenScale: 1 } },
