@@ -3,11 +3,11 @@
 // Also the line naming the live profile, model and devices.
 
 import type { ScenarioResult } from '../scenarios/result.js';
-import { formatNumber, formatRatio } from './format.js';
+import { formatNumber, formatRate, formatRatio } from './format.js';
 import type { Table } from './tables.js';
 
 const LABELS: Readonly<Record<string, string>> = {
-  outputTokPerS: 'output tok/s', successRate: 'success (%)', requests: 'requests', ttftP50: 'TTFT p50 (ms)', ttftP95: 'TTFT p95 (ms)',
+  outputTokPerS: 'output tok/s', successRate: 'success rate', requests: 'requests', ttftP50: 'TTFT p50 (ms)', ttftP95: 'TTFT p95 (ms)',
   itlP50: 'ITL p50 (ms)', itlP95: 'ITL p95 (ms)', e2eP50: 'E2E p50 (ms)', e2eP95: 'E2E p95 (ms)',
 };
 
@@ -24,9 +24,10 @@ export function repetitionsTable(result: ScenarioResult): Table | null {
   const reps = r.runs.map((x) => `rep ${x.rep} (${x.order === 'baseline-first' ? 'b→c' : 'c→b'})`);
   const rows: string[][] = [];
   for (const key of Object.keys(r.spread.baseline)) {
+    const fmt = key === 'successRate' ? formatRate : formatNumber; // a 0..1 fraction
     for (const side of ['baseline', 'candidate'] as const) {
       const s = r.spread[side][key]!;
-      rows.push([LABELS[key] ?? key, side, ...r.runs.map((x) => formatNumber(x[side][key] ?? null)), formatNumber(s.min), formatNumber(s.median), formatNumber(s.max)]);
+      rows.push([LABELS[key] ?? key, side, ...r.runs.map((x) => fmt(x[side][key] ?? null)), fmt(s.min), fmt(s.median), fmt(s.max)]);
     }
     const s = r.spread.ratio[key];
     rows.push([LABELS[key] ?? key, 'ratio', ...r.runs.map((x) => formatRatio(x.ratio[key] ?? null)), formatRatio(s?.min ?? null), formatRatio(s?.median ?? null), formatRatio(s?.max ?? null)]);

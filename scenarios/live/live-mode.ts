@@ -48,7 +48,7 @@ export async function runLiveMode(chosen: readonly ScenarioDef[], o: LiveModeOpt
   try {
     const choice = o.liveProfile ?? 'auto';
     let probe: DeviceProbe | undefined;
-    if (choice === 'auto' && chosen.some((d) => d.live?.gpu !== undefined)) {
+    if (choice === 'auto') {
       try {
         probe = probeDevice();
       } catch (e) {

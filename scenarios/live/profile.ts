@@ -30,7 +30,7 @@ export const MODEL_CHOICES = MODEL_SIZES.join('|');
 /** The profile for a run: the one asked for, or (auto) from the device the runtime's python reports. */
 export function chooseLiveProfile(choice: LiveProfileChoice, probe: DeviceProbe | undefined): ChosenProfile {
   if (choice !== 'auto') return { profile: choice, reason: `--live-profile ${choice}` };
-  if (probe === undefined) return { profile: 'cpu', reason: 'auto: no device probe (no scenario has a gpu section)' };
+  if (probe === undefined) return { profile: 'cpu', reason: 'auto: no device probe' };
   const seen = `auto: MLX default device ${probe.device} (${probe.backend}, ${probe.platform})`;
   if (probe.kind === 'gpu' && probe.backend === 'cuda') return { profile: 'gpu', reason: seen };
   if (probe.kind === 'gpu') return { profile: 'cpu', reason: `${seen}; a Metal GPU stays on the cpu sections (--live-profile gpu to override)` };

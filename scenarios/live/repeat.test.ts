@@ -8,7 +8,7 @@ const pct = (p50: number, p95: number) => ({ p50, p95, p99: p95 * 1.1, max: p95 
 function run(policy: string, tok: number, itl95: number, extra: Record<string, number> = {}): RunSummary {
   return {
     policy, workers: 1, requests: Math.round(tok), succeeded: Math.round(tok), failed: 0, rejected: 0, durationMs: 45_000, outputTokens: tok * 45,
-    outputTokPerS: tok, successRate: 100, ttftMs: pct(100, 300), itlMs: pct(itl95 / 2, itl95), e2eMs: pct(1000, 3000), queueMs: pct(0, 0), extra,
+    outputTokPerS: tok, successRate: 1, ttftMs: pct(100, 300), itlMs: pct(itl95 / 2, itl95), e2eMs: pct(1000, 3000), queueMs: pct(0, 0), extra,
     cdf: { ttftMs: [[tok, 1]], e2eMs: [], itlMs: [] }, timeline: [{ tMs: 0, outputTokPerS: tok, inFlight: 1 }],
   };
 }
@@ -65,6 +65,7 @@ describe('repetitions', () => {
     expect(t.header).toEqual(['figure', 'side', 'rep 1 (b→c)', 'rep 2 (c→b)', 'min', 'median', 'max']);
     expect(t.rows[0]).toEqual(['output tok/s', 'baseline', '100', '200', '100', '150', '200']);
     expect(t.rows[2]).toEqual(['output tok/s', 'ratio', '1.10×', '1.10×', '1.10×', '1.10×', '1.10×']);
+    expect(t.rows[3]).toEqual(['success rate', 'baseline', '100.0 %', '100.0 %', '100.0 %', '100.0 %', '100.0 %']);
     expect(repetitionsTable({ ...result, live: { ...result.live, repetitions: aggregateRepetitions(pairs.slice(0, 1)).repetitions } })).toBeNull();
   });
 });

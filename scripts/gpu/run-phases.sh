@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The issue-15 runs on the GPU host (an H200; see README "Live on a GPU"), stage by stage so that each
+# fits one device call of at most 10 minutes. From the project's root, after `source /root/gpu/env.sh`:
+#
+#   bash scripts/gpu/run-phases.sh env              # interpreter, MLX device, node (seconds)
+#   bash scripts/gpu/run-phases.sh smoke            # live-smoke (tiny model), 2 repetitions: the path works (~1.5 min)
+#   bash scripts/gpu/run-phases.sh build [SIZE]     # build gpu-1b (default) into python/.cache/models (~10 s; gpu-8b ~1–2 min)
+#   bash scripts/gpu/run-phases.sh phases 1         # phase 1 live, REPEAT (3) repetitions per side (~7 min)
+#   bash scripts/gpu/run-phases.sh phases 2         # … phase 2 (~7 min)
+#   bash scripts/gpu/run-phases.sh phases 3         # … phase 3 (~7 min)
+#   bash scripts/gpu/run-phases.sh calibrate        # npm run calibrate on the GPU with gpu-1b (~1–2 min)
+#   bash scripts/gpu/run-phases.sh both 1 2 3       # sim (calibrated profile) vs live, BOTH_REPEAT (1) repetition (~8 min)
+#   bash scripts/gpu/run-phases.sh pack             # tar reports/out/gpu into $OUT/gpu-results.tar.gz
+#   bash scripts/gpu/run-phases.sh all              # everything above in order (~30 min: not in one device call)
+#
+# Several stages in one call: `run-phases.sh build phases 1` (a stage's arguments are the numbers and
+# sizes after it). Every call ends with `pack`, so each device call brings back everything so far.
+# Results: reports/out/gpu/<stage>/ (results.json, report.md, charts/*.svg), reports/out/gpu/timings.tsv.
+# Environment: MLX_SERVING_PYTHON (default python3: the host's, with mlx on PYTHONPATH from env.sh),
+# LIVE_MODEL (default gpu-1b), LIVE_PROFILE (gpu), REPEAT (3), BOTH_REPEAT (1), OUT (where the tarball
+# goes; default reports/out).
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
+export MLX_SERVING_PYTHON="${MLX_SERVING_PYTHON:-python3}"
+MODEL="${LIVE_MODEL:-gpu-1b}"
+REPEAT="${REPEAT:-3}"
+BOTH_REPEAT="${BOTH_REPEAT:-1}"
+PROFILE="${LIVE_PROFILE:-gpu}"
+RESULTS=reports/out/gpu
+TARBALL="${OUT:-reports/out}/gpu-results.tar.gz"
+PHASES=(_ phase1-duplicate-heavy phase2-mixed phase3-high-concurrency)
+mkdir -p "$RESULTS"
+[ -f "$RESULTS/timings.tsv" ] || printf 'stage\tstatus\tseconds\tstarted\n' > "$RESULTS/timings.tsv"
+command -v tsx >/dev/null || [ ! -x node_modules/.bin/tsx ] || PATH="$PWD/node_modules/.bin:$PATH"
+command -v tsx >/dev/null || { echo "tsx not on PATH: source /root/gpu/env.sh first" >&2; exit 2; }
+
+# timed NAME CMD…: runs CMD, prints and records its wall time and exit status (1 = a target missed: not an error).
+timed() {
+  local name="$1"; shift
+  local t0 started rc ms
+  t0=$(date +%s%N); started=$(date -u +%FT%TZ)
+  echo "==> [$started] $name: $*" >&2
+  "$@"; rc=$?
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  printf '%s\t%s\t%d.%01d\t%s\n' "$name" "$rc" $((ms / 1000)) $((ms % 1000 / 100)) "$started" >> "$RESULTS/timings.tsv"
+  echo "<== $name: exit $rc in $((ms / 1000)) s" >&2
+  return 0
+}
+
+scenario_names() { local n; for n in "$@"; do [ -n "${PHASES[$n]:-}" ] && [ "$n" -ge 1 ] || { echo "phase must be 1, 2 or 3, got $n" >&2; exit 2; }; echo "${PHASES[$n]}"; done; }
+
+stage_env() {
+  timed env bash -c "echo \"python: \$(command -v \"$MLX_SERVING_PYTHON\")\"; PYTHONPATH=python\${PYTHONPATH:+:\$PYTHONPATH} \"$MLX_SERVING_PYTHON\" -c 'import mlx.core as mx, mlx_lm, sys; print(\"mlx\", mx.__version__, \"mlx-lm\", mlx_lm.__version__, \"device\", mx.default_device(), \"python\", sys.version.split()[0])'; echo \"node: \$(node --version)\"; nvidia-smi --query-gpu=name,memory.total,memory.used --format=csv,noheader 2>/dev/null || true" \
+    2>&1 | tee "$RESULTS/env.txt"
+}
+
+stage_build() {
+  local size="${1:-$MODEL}"
+  timed "build-$size" bash python/build-model.sh --size "$size" --out "python/.cache/models/$size" --if-changed
+}
+
+stage_phases() {
+  local names; names=$(scenario_names "$@") || exit 2
+  local tag; tag="live-phase$(IFS=-; echo "$*")"
+  # shellcheck disable=SC2086
+  timed "$tag" tsx scenarios/cli.ts $names --mode live --repeat "$REPEAT" --live-profile "$PROFILE" --live-model "$MODEL" --out "$RESULTS/$tag"
+}
+
+stage_smoke() {
+  timed live-smoke tsx scenarios/cli.ts live-smoke --mode live --repeat 2 --out "$RESULTS/live-smoke"
+}
+
+stage_calibrate() {
+  mkdir -p "$RESULTS/calibration"
+  timed "calibrate-$MODEL" tsx scenarios/calibrate.ts --size "$MODEL" --out "$RESULTS/calibration/local-$MODEL.json"
+}
+
+stage_both() {
+  local names; names=$(scenario_names "$@") || exit 2
+  local tag; tag="both-phase$(IFS=-; echo "$*")"
+  local profile="$RESULTS/calibration/local-$MODEL.json"
+  [ -f "$profile" ] || { echo "no profile at $profile: run the calibrate stage first" >&2; return 0; }
+  # shellcheck disable=SC2086
+  timed "$tag" tsx scenarios/cli.ts $names --mode both --repeat "$BOTH_REPEAT" --live-profile "$PROFILE" --live-model "$MODEL" --profile "$profile" --out "$RESULTS/$tag"
+}
+
+stage_pack() {
+  mkdir -p "$(dirname "$TARBALL")"
+  # Reports only (results.json, report.md, charts, sim-vs-live, calibration, timings): never the models.
+  tar czf "$TARBALL" --exclude='index.html' "$RESULTS" && echo "packed $(du -h "$TARBALL" | cut -f1) into $TARBALL" >&2
+  column -t -s $'\t' "$RESULTS/timings.tsv" >&2 || cat "$RESULTS/timings.tsv" >&2
+}
+
+[ $# -gt 0 ] || { sed -n '2,24p' "$0"; exit 2; }
+if [ "$1" = all ]; then set -- env smoke build phases 1 phases 2 phases 3 calibrate both 1 2 3; fi
+while [ $# -gt 0 ]; do
+  stage="$1"; shift
+  args=()
+  while [ $# -gt 0 ] && [[ "$1" =~ ^([0-9]+|gpu-1b|gpu-8b|tiny|small)$ ]]; do args+=("$1"); shift; done
+  case "$stage" in
+    env) stage_env ;;
+    smoke) stage_smoke ;;
+    build) stage_build "${args[@]+"${args[@]}"}" ;;
+    phases) [ ${#args[@]} -gt 0 ] || args=(1 2 3); stage_phases "${args[@]}" ;;
+    calibrate) stage_calibrate ;;
+    both) [ ${#args[@]} -gt 0 ] || args=(1 2 3); stage_both "${args[@]}" ;;
+    pack) ;;
+    *) echo "unknown stage $stage (env, smoke, build [SIZE], phases N…, calibrate, both N…, pack, all)" >&2; exit 2 ;;
+  esac
+done
+stage_pack
