@@ -131,6 +131,10 @@ def main(argv=None) -> int:
     ap.add_argument("--single-tokens", type=int, default=96)
     ap.add_argument("--batch-tokens", type=int, default=64)
     ap.add_argument("--concurrency", default="1,4,16,32")
+    ap.add_argument("--scheduler", default=None, choices=["planner", "batch-generator"],
+                    help="the runtime's step loop (default: the runtime's default, planner)")
+    ap.add_argument("--runtime-arg", action="append", default=[],
+                    help="extra runtime flag, repeatable, e.g. --runtime-arg=--itl-target-ms=1000")
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
 
@@ -144,7 +148,9 @@ def main(argv=None) -> int:
 
     levels = [int(x) for x in args.concurrency.split(",") if x]
     direct_runner = Direct(model_dir)
-    rt = StampingClient("--model", model_dir, "--max-sequences", str(max(levels + [1])),
+    extra = (["--scheduler", args.scheduler] if args.scheduler else []) + list(args.runtime_arg)
+    print(f"runtime flags: {' '.join(extra) or '(defaults)'}", flush=True)
+    rt = StampingClient("--model", model_dir, "--max-sequences", str(max(levels + [1])), *extra,
                         stderr=open(os.devnull, "wb"))
     direct, single, agg = [], [], {}
     try:
@@ -183,7 +189,7 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({
-            "model_dir": model_dir, "blas": mlx_runtime.BLAS,
+            "model_dir": model_dir, "blas": mlx_runtime.BLAS, "runtime_flags": extra,
             "single_stream": {"direct_tok_s": direct, "runtime_tok_s": single, "overhead_pct": overhead},
             "aggregate": {str(c): {"tok_s": agg[c][0], "max_batch": agg[c][1]} for c in levels},
         }, indent=2))
