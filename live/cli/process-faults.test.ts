@@ -19,7 +19,7 @@ describe('faults over real processes', () => {
     expect(r.timings.orphanedRuntimeExitedAfterKillMs, show).not.toBeNull();
     expect(r.timings.breakerClosedAndServingAfterRestartMs, show).not.toBeNull();
     expect(r.leaked, show).toBe(0);
-  }, 240_000);
+  }, 90_000);
 
   it('a short soak: no failed request, flat memory and descriptors, every process gone after SIGTERM', async () => {
     const r = await processSoak({ durationMs: 15_000, sampleEveryMs: 3_000, concurrency: 4 });
@@ -30,5 +30,5 @@ describe('faults over real processes', () => {
     expect(r.failures, show).toEqual([]);
     expect(r.leftAfterStop, show).toBe(0);
     expect(r.pass, show).toBe(true);
-  }, 240_000);
+  }, 90_000);
 });

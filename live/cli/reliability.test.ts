@@ -20,7 +20,7 @@ describe('reliability under faults (real processes)', () => {
     expect(r.load.ok + r.load.failedClear, show(r)).toBe(r.load.sent);
     expect(r.timings.breakerOpenAfterKillMs, show(r)).not.toBeNull();
     expect(r.timings.breakerClosedAfterRestartMs, show(r)).not.toBeNull();
-  }, 120_000);
+  }, 60_000);
 
   it('a python runtime SIGKILLed under load: 0 retryable requests lost, the runtime comes back', async () => {
     const r = await runtimeKillScenario({ warmMs: 1500, tailMs: 1000, concurrency: 4 });
@@ -28,7 +28,7 @@ describe('reliability under faults (real processes)', () => {
     expect(r.load.lost, show(r)).toBe(0);
     expect(r.load.hangs, show(r)).toBe(0);
     expect(r.timings.runtimeBackAfterKillMs, show(r)).not.toBeNull();
-  }, 240_000);
+  }, 90_000);
 
   it('a rolling restart of 3 workers under load: 0 failed requests, every worker restarted', async () => {
     const r = await rollingRestartScenario(SMALL);
@@ -36,7 +36,7 @@ describe('reliability under faults (real processes)', () => {
     expect(r.notes[1], show(r)).toBe('workers restarted: 3');
     expect(r.load.sent, show(r)).toBeGreaterThan(20);
     expect(r.load.ok, show(r)).toBe(r.load.sent);
-  }, 120_000);
+  }, 60_000);
 
   it('the watchdog refuses to take a worker out below minHealthyWorkers', async () => {
     const r = await rollingRestartScenario({ warmMs: 200, tailMs: 100, concurrency: 2 }, { workers: 2, minHealthyWorkers: 2 });

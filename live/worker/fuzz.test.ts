@@ -45,7 +45,7 @@ describe('worker fuzz (random GenerateRequests through Session)', () => {
   beforeAll(async () => {
     worker = await startWorker({ id: 'fuzz', models: [{ id: 'tiny', path: ensureTinyModel() }], maxConcurrent: 16, warmup: { idleCheckMs: 0 } });
     client = createWorkerClient(worker.address);
-  }, 120_000);
+  }, 60_000);
   afterAll(async () => {
     client?.close();
     await worker?.stop(1_000);
@@ -112,7 +112,7 @@ describe('worker fuzz (random GenerateRequests through Session)', () => {
       c.on('error', reject);
     });
     expect(done.at(-1)!.kind).toBe('done');
-  }, 120_000);
+  }, 60_000);
 
   it('maps the runtime\'s invalid-params error (-32602) to a client-fault Error event', async () => {
     const evs = await new Promise<GenerateEventMsg[]>((resolve, reject) => {

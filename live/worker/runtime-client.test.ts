@@ -86,7 +86,7 @@ describe('RuntimeClient against the python runtime', () => {
     const dir = ensureTinyModel();
     rt = new RuntimeProcess({ modelPath: dir, modelId: 'tiny', maxSequences: 8 });
     await rt.ready();
-  }, 120_000);
+  }, 60_000);
   afterAll(async () => {
     await rt?.stop();
   });

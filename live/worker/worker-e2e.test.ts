@@ -46,7 +46,7 @@ describe('worker node end to end (python runtime, tiny model)', () => {
     url = await gw.start();
     grpcClient = createWorkerClient(worker.address);
     openai = new OpenAI({ apiKey: API_KEY, baseURL: `${url}/v1`, maxRetries: 0 });
-  }, 120_000);
+  }, 60_000);
 
   afterAll(async () => {
     grpcClient?.close();
