@@ -57,3 +57,15 @@ def test_runtime_reports_the_fallback_in_health_and_stats(tiny_model_dir):
         assert res["usage"]["completion_tokens"] == 4, res
     finally:
         rt.stop()
+
+
+def test_prepared_openblas_is_dynamic_arch_with_plain_names():
+    """setup.sh's copy picks kernels at run time (no SIGILL on a CPU without AVX-512) and exports the
+    names libmlx binds (cblas_sgemm, sgetrf_), its scipy_ prefix removed."""
+    code = ("import ctypes, sys; l = ctypes.CDLL(sys.argv[1]); l.openblas_get_config.restype = ctypes.c_char_p; "
+            "print(l.openblas_get_config().decode()); print(bool(l.cblas_sgemm) and bool(l.sgetrf_))")
+    r = subprocess.run([sys.executable, "-c", code, str(blas.target_path())], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    config, plain = r.stdout.strip().split("\n")
+    assert "DYNAMIC_ARCH" in config
+    assert plain == "True"
