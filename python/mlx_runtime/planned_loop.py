@@ -1,6 +1,6 @@
 """The runtime's step loops, one per loaded model, behind one interface (insert / remove / step).
 
-`PlannedLoop` (scheduler "planner", the default) is the runtime's own loop over mlx-lm's model and
+`PlannedLoop` (scheduler "planner", opt-in: see EngineConfig.scheduler) is the runtime's own loop over mlx-lm's model and
 KV-cache classes. Every step it asks the step planner (step_planner.py, the port of
 core/scheduling/step-planner.ts) for a plan from the decode batch (size, context tokens), the
 prefilling sequences and the head of the waiting FIFO, then:

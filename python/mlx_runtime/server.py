@@ -254,7 +254,7 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     ap.add_argument("--max-kv-bytes", type=int, default=None,
                     help="KV-cache budget in bytes for admitted sequences + prompt cache (default: 25%% of RAM)")
     ap.add_argument("--prompt-cache-entries", type=int, default=64, help="session prompt-cache entries (LRU)")
-    ap.add_argument("--scheduler", choices=["planner", "batch-generator"], default="planner",
+    ap.add_argument("--scheduler", choices=["planner", "batch-generator"], default=os.environ.get("MLX_RUNTIME_SCHEDULER", "batch-generator"),
                     help="step loop: the runtime's planned loop (default) or mlx-lm's BatchGenerator (A/B)")
     ap.add_argument("--itl-target-ms", type=float, default=100.0,
                     help="planner: inter-token latency target a step is sized to (default 100)")

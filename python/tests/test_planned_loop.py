@@ -30,6 +30,7 @@ class Counting:
 
 def make_engine(model_dir, **cfg):
     out = []
+    cfg.setdefault("scheduler", "planner")
     eng = Engine(EngineConfig(**cfg), out.append)
     eng.load_model(model_dir, "tiny")
     return eng, out
@@ -243,7 +244,7 @@ def test_server_flags(spawn):
     assert h["scheduler"]["scheduler"] == "batch-generator"
     r = rt.generate(prompt="Once upon a time", max_tokens=5)
     assert len(r["token_ids"]) == 5
-    rt2 = spawn("--itl-target-ms", "40", "--max-chunk-tokens", "256", "--cost-base-ms", "3")
+    rt2 = spawn("--scheduler", "planner", "--itl-target-ms", "40", "--max-chunk-tokens", "256", "--cost-base-ms", "3")
     s = rt2.call("stats")
     assert s["scheduler"]["planner"]["itl_target_ms"] == 40
     assert s["scheduler"]["planner"]["max_chunk_tokens"] == 256
