@@ -37,8 +37,8 @@ export function conformanceCases(): ConformanceCase[] {
   const cases: ConformanceCase[] = [];
   const configs: StepPlannerConfig[] = [
     DEFAULT_STEP_PLANNER,
-    { itlTargetMs: 40, decodeShareMax: 0.5, maxSequences: 8, minChunkTokens: 16, maxChunkTokens: 512 },
-    { itlTargetMs: 250, decodeShareMax: 1, maxSequences: 64, minChunkTokens: 1, maxChunkTokens: 4096 },
+    { itlTargetMs: 40, decodeShareMax: 0.5, maxSequences: 8, minChunkTokens: 16, maxChunkTokens: 512, latencyFloorFactor: 3 },
+    { itlTargetMs: 250, decodeShareMax: 1, maxSequences: 64, minChunkTokens: 1, maxChunkTokens: 4096, latencyFloorFactor: 1.5 },
   ];
   for (let c = 0; c < 12; c++) {
     const next = lcg(1000 + c);

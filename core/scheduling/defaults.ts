@@ -17,4 +17,7 @@ export const DEFAULT_STEP_PLANNER: StepPlannerConfig = {
   // mlx_lm.server's prefill_step_size (mlx_lm/server.py 0.32.2, --prefill-step-size default 2048):
   // the same activation memory bound as the baseline's chunk.
   maxChunkTokens: 2048,
+  // A machine whose single-sequence decode step is over half the target cannot meet it: work to twice
+  // that step instead (on a CPU the batch then still grows to ~16 sequences, as mlx_lm.server's would).
+  latencyFloorFactor: 2,
 };

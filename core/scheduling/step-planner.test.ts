@@ -4,7 +4,7 @@ import { planStep, tokenBudget, validatePlannerConfig, type StepPlannerConfig } 
 
 // decode = 10 + 1·B + 2·ctx/1024 ms; prefill = 5 ms a pass + 100 ms per 1024 tokens.
 const prior: StepCostPrior = { baseMs: 10, perSequenceMs: 1, perKiloContextMs: 2, prefillPassMs: 5, perKiloPrefillTokensMs: 100 };
-const cfg: StepPlannerConfig = { itlTargetMs: 100, decodeShareMax: 0.8, maxSequences: 64, minChunkTokens: 32, maxChunkTokens: 2048 };
+const cfg: StepPlannerConfig = { itlTargetMs: 100, decodeShareMax: 0.8, maxSequences: 64, minChunkTokens: 32, maxChunkTokens: 2048, latencyFloorFactor: 2 };
 
 describe('step cost model', () => {
   it('predicts from its prior before any observation', () => {
@@ -72,6 +72,19 @@ describe('step planner', () => {
     expect(capped.admit).toBe(2);
   });
 
+  it('on a machine too slow for the target, works to a multiple of one sequence\'s decode step instead', () => {
+    // decode(1) = 90 ms (a CPU): the 100 ms target would hold the batch at one sequence and prefill at 32 tokens.
+    const slow = new StepCostModel({ baseMs: 86, perSequenceMs: 4, perKiloContextMs: 0, prefillPassMs: 0, perKiloPrefillTokensMs: 1024 });
+    const waiting = Array.from({ length: 40 }, () => ({ prefillTokens: 4, promptTokens: 64 }));
+    const plan = planStep(cfg, slow, { decoding: 1, decodeContextTokens: 64, prefilling: [], waiting });
+    // target 180 ms: admit while 86 + 4·(B+1) ≤ 144 → B ≤ 14; budget (180 − 90) ms at 1 ms a token = 90 tokens
+    expect(plan.tokenBudget).toBe(90);
+    expect(1 + plan.admit).toBe(14);
+    const strict = planStep({ ...cfg, latencyFloorFactor: 1 }, slow, { decoding: 1, decodeContextTokens: 64, prefilling: [], waiting });
+    expect(strict.admit).toBe(0);
+    expect(strict.tokenBudget).toBe(cfg.minChunkTokens);
+  });
+
   it('always admits the first sequence of an idle worker', () => {
     const huge = new StepCostModel({ ...prior, baseMs: 1000 });
     expect(planStep(cfg, huge, { decoding: 0, decodeContextTokens: 0, prefilling: [], waiting: [{ prefillTokens: 10, promptTokens: 10 }] }).admit).toBe(1);
@@ -81,5 +94,6 @@ describe('step planner', () => {
     expect(() => validatePlannerConfig({ ...cfg, itlTargetMs: 0 })).toThrow(/itlTargetMs/);
     expect(() => validatePlannerConfig({ ...cfg, minChunkTokens: 4096 })).toThrow(/minChunkTokens/);
     expect(() => validatePlannerConfig({ ...cfg, decodeShareMax: 2 })).toThrow(/decodeShareMax/);
+    expect(() => validatePlannerConfig({ ...cfg, latencyFloorFactor: 0 })).toThrow(/latencyFloorFactor/);
   });
 });

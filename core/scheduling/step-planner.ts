@@ -8,14 +8,16 @@
 // prefill_step_size (2048 in the server) tokens for each of up to 8 prompts, with no shared budget,
 // and a prompt's last token takes an extra forward pass of its own when it joins the decode batch.
 // Here:
-//   - token budget: T = (itlTargetMs − decodeMs(B, ctx) − prefillPassMs) / msPerPrefillToken,
+//   - target: L = max(itlTargetMs, latencyFloorFactor × decodeMs(1, 0)) — a target the machine cannot
+//     meet even for one sequence gives way to a multiple of its fastest step;
+//   - token budget: T = (L − decodeMs(B, ctx) − prefillPassMs) / msPerPrefillToken,
 //     clamped to [minChunkTokens, maxChunkTokens]; with nothing decoding, T = maxChunkTokens;
 //   - order: prefilling sequences take the budget in admission order, then waiting ones are admitted
 //     in arrival order (FCFS: a long prompt is never passed over, so it cannot starve);
 //   - admission: a waiting sequence joins only if it gets prefill tokens this step (no KV held by
 //     sequences that are not progressing), if the batch stays under maxSequences, and if the decode
 //     pass of the batch it would join (context included) is predicted to stay within
-//     decodeShareMax × itlTargetMs — the batch is as large as the latency target allows;
+//     decodeShareMax × L — the batch is as large as the latency target allows;
 //   - the chunk that completes a prompt computes its last token too, and samples the first output
 //     token from it: no extra forward pass to join the decode batch.
 // Pure and deterministic; python/mlx_runtime/step_planner.py carries the same policy, kept equal by
@@ -33,6 +35,12 @@ export interface StepPlannerConfig {
   readonly minChunkTokens: number;
   /** Prefill tokens per step at most (activation memory; also the budget when nothing decodes). */
   readonly maxChunkTokens: number;
+  /**
+   * The target the planner works to is never below this many times the decode pass of one sequence:
+   * on a machine too slow for itlTargetMs (a CPU), it keeps batching and prefilling as the baseline
+   * does instead of shrinking the batch to one and prefill to minChunkTokens.
+   */
+  readonly latencyFloorFactor: number;
 }
 
 export interface PrefillingSeq {
@@ -76,13 +84,20 @@ export function validatePlannerConfig(c: StepPlannerConfig): void {
   pos('maxSequences', c.maxSequences, true);
   pos('minChunkTokens', c.minChunkTokens, true);
   pos('maxChunkTokens', c.maxChunkTokens, true);
+  pos('latencyFloorFactor', c.latencyFloorFactor, false);
   if (c.minChunkTokens > c.maxChunkTokens) throw new Error(`step planner: minChunkTokens (${c.minChunkTokens}) must be <= maxChunkTokens (${c.maxChunkTokens})`);
+}
+
+/** The step time the planner works to: the ITL target, or a multiple of one sequence's decode pass when the machine is too slow for it. */
+export function effectiveTargetMs(cfg: StepPlannerConfig, cost: StepCostModel): number {
+  const floor = cfg.latencyFloorFactor * cost.decodeMs(1, 0);
+  return floor > cfg.itlTargetMs ? floor : cfg.itlTargetMs;
 }
 
 /** Prefill tokens this step may process, given the decode batch. */
 export function tokenBudget(cfg: StepPlannerConfig, cost: StepCostModel, decoding: number, decodeContextTokens: number): number {
   if (decoding === 0) return cfg.maxChunkTokens;
-  const spareMs = cfg.itlTargetMs - cost.decodeMs(decoding, decodeContextTokens) - cost.prefillPassMs();
+  const spareMs = effectiveTargetMs(cfg, cost) - cost.decodeMs(decoding, decodeContextTokens) - cost.prefillPassMs();
   const t = Math.floor(spareMs / cost.msPerPrefillToken());
   return t < cfg.minChunkTokens ? cfg.minChunkTokens : t > cfg.maxChunkTokens ? cfg.maxChunkTokens : t;
 }
@@ -101,7 +116,7 @@ export function planStep(cfg: StepPlannerConfig, cost: StepCostModel, s: Planner
     batch++;
     context += p.promptTokens;
   }
-  const decodeMaxMs = cfg.decodeShareMax * cfg.itlTargetMs;
+  const decodeMaxMs = cfg.decodeShareMax * effectiveTargetMs(cfg, cost);
   let admit = 0;
   for (const w of s.waiting) {
     if (left <= 0 || batch >= cfg.maxSequences) break;

@@ -20,6 +20,7 @@ class StepPlannerConfig:
     max_sequences: int = 128
     min_chunk_tokens: int = 32
     max_chunk_tokens: int = 2048
+    latency_floor_factor: float = 2.0
 
     def validate(self) -> None:
         def pos(k: str, v, integer: bool) -> None:
@@ -33,6 +34,7 @@ class StepPlannerConfig:
         pos("max_sequences", self.max_sequences, True)
         pos("min_chunk_tokens", self.min_chunk_tokens, True)
         pos("max_chunk_tokens", self.max_chunk_tokens, True)
+        pos("latency_floor_factor", self.latency_floor_factor, False)
         if self.min_chunk_tokens > self.max_chunk_tokens:
             raise ValueError(f"step planner: min_chunk_tokens ({self.min_chunk_tokens}) must be <= "
                              f"max_chunk_tokens ({self.max_chunk_tokens})")
@@ -59,10 +61,15 @@ class StepPlan:
     predicted_ms: float
 
 
+def effective_target_ms(cfg: StepPlannerConfig, cost: StepCostModel) -> float:
+    floor = cfg.latency_floor_factor * cost.decode_ms(1, 0)
+    return floor if floor > cfg.itl_target_ms else cfg.itl_target_ms
+
+
 def token_budget(cfg: StepPlannerConfig, cost: StepCostModel, decoding: int, decode_context_tokens: int) -> int:
     if decoding == 0:
         return cfg.max_chunk_tokens
-    spare_ms = cfg.itl_target_ms - cost.decode_ms(decoding, decode_context_tokens) - cost.prefill_pass_ms()
+    spare_ms = effective_target_ms(cfg, cost) - cost.decode_ms(decoding, decode_context_tokens) - cost.prefill_pass_ms()
     t = math.floor(spare_ms / cost.ms_per_prefill_token())
     return cfg.min_chunk_tokens if t < cfg.min_chunk_tokens else cfg.max_chunk_tokens if t > cfg.max_chunk_tokens else int(t)
 
@@ -80,7 +87,7 @@ def plan_step(cfg: StepPlannerConfig, cost: StepCostModel, decoding: int, decode
         left -= c
         batch += 1
         context += p.prompt_tokens
-    decode_max_ms = cfg.decode_share_max * cfg.itl_target_ms
+    decode_max_ms = cfg.decode_share_max * effective_target_ms(cfg, cost)
     admit = 0
     for w in waiting:
         if left <= 0 or batch >= cfg.max_sequences:

@@ -15,7 +15,7 @@ CASES = json.loads((Path(__file__).parent / "data" / "step_planner_cases.json").
 def _config(c: dict) -> StepPlannerConfig:
     return StepPlannerConfig(itl_target_ms=c["itlTargetMs"], decode_share_max=c["decodeShareMax"],
                              max_sequences=c["maxSequences"], min_chunk_tokens=c["minChunkTokens"],
-                             max_chunk_tokens=c["maxChunkTokens"])
+                             max_chunk_tokens=c["maxChunkTokens"], latency_floor_factor=c["latencyFloorFactor"])
 
 
 def test_table_is_not_empty():
