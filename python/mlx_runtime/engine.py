@@ -23,6 +23,7 @@ import mlx_lm
 from mlx_lm.utils import load as mlx_lm_load
 
 from . import blas
+from .kv_budget import KvBudget, current_kv_budget
 from .errors import (
     CONTEXT_LENGTH_EXCEEDED,
     DUPLICATE_REQUEST_ID,
@@ -53,17 +54,10 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 3)
 
 
-def _physical_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        return 16 << 30
-
-
 @dataclass
 class EngineConfig:
     max_sequences: int = 64
-    max_kv_bytes: Optional[int] = None  # None: 25 % of physical memory
+    max_kv_bytes: Optional[int] = None  # None: sized from the device's memory (kv_budget.py)
     prompt_cache_entries: int = 64
     prefill_step_size: int = 512
     prefill_batch_size: int = 8
@@ -116,8 +110,9 @@ class EngineConfig:
                                       "prefill_batch_size": self.prefill_batch_size}
         return out
 
-    def resolved_max_kv_bytes(self) -> int:
-        return int(self.max_kv_bytes) if self.max_kv_bytes else _physical_memory() // 4
+    def kv_budget(self, model_bytes: int = 0) -> KvBudget:
+        """max_kv_bytes as configured, else sized from the default device's memory less the weights."""
+        return current_kv_budget(model_bytes, configured=int(self.max_kv_bytes) if self.max_kv_bytes else None)
 
 
 class LoadedModel:
@@ -217,7 +212,8 @@ class Engine:
         self._send_direct = send
         # one write of several protocol lines (server.Output.send_many); per-step notifications use it
         self._send_many = send_many or (lambda objs: [send(o) for o in objs])
-        self.max_kv_bytes = cfg.resolved_max_kv_bytes()
+        self.kv_budget: KvBudget = cfg.kv_budget(0)
+        self.max_kv_bytes = self.kv_budget.bytes
         self.models: Dict[str, LoadedModel] = {}
         self.default_model: Optional[str] = None
         self.requests: Dict[str, Request] = {}  # request_id -> request
@@ -260,6 +256,7 @@ class Engine:
             self.default_model = name
         log(f"loaded model {name!r} from {path} in {lm.load_ms:.0f} ms "
             f"({lm.model_bytes / 1e6:.1f} MB, blas={blas.status()})")
+        self._resize_kv_budget()
         return {**lm.describe(), "already_loaded": False}
 
     def unload_model(self, name: str) -> dict:
@@ -276,6 +273,7 @@ class Engine:
         if self.default_model == name:
             self.default_model = next(iter(self.models), None)
         mx.clear_cache()
+        self._resize_kv_budget()
         return {"name": name, "unloaded": True, "cancelled": cancelled}
 
     def list_models(self) -> dict:
@@ -366,6 +364,20 @@ class Engine:
             v = v / mx.maximum(mx.linalg.norm(v), 1e-12)
             out.append(v.tolist())
         return {"model": lm.name, "embeddings": out, "dim": len(out[0]), "usage": {"prompt_tokens": n_tokens}}
+
+    def _resize_kv_budget(self) -> None:
+        """The default budget depends on the weights loaded: sized again after a load or unload."""
+        try:
+            budget = self.cfg.kv_budget(sum(lm.model_bytes for lm in self.models.values()))
+        except Exception:  # pragma: no cover - keep the budget we have
+            log("sizing the KV budget failed:", traceback.format_exc())
+            return
+        self.kv_budget = budget
+        self.max_kv_bytes = budget.bytes
+        log(f"KV budget {budget.bytes / 2**30:.2f} GiB ({budget.source}"
+            + (f", memory {budget.memory_bytes / 2**30:.2f} GiB" if budget.memory_bytes else "")
+            + (" capped by mlx's memory limit" if budget.capped_by_memory_limit else "")
+            + (f", weights {budget.model_bytes / 2**30:.2f} GiB, x{budget.fraction}" if budget.fraction else "") + ")")
 
     # -------------------------------------------------------------- generation
     def _kv_reserved(self) -> int:
@@ -682,6 +694,8 @@ class Engine:
             "kv_bytes_reserved": self._kv_reserved(),
             "prompt_cache_bytes": int(self.prompt_cache.nbytes),
             "max_kv_bytes": self.max_kv_bytes,
+            "kv_budget_source": self.kv_budget.source,
+            "kv_budget": self.kv_budget.describe(),
             "prompt_cache": self.prompt_cache.stats(),
             "model_bytes": sum(lm.model_bytes for lm in self.models.values()),
             "models": per_model,
@@ -702,6 +716,9 @@ class Engine:
             "mlx_lm_version": getattr(mlx_lm, "__version__", None),
             "device": str(mx.default_device()),
             "blas": blas.status(),
+            "max_kv_bytes": self.max_kv_bytes,
+            "kv_budget_source": self.kv_budget.source,
+            "kv_budget": self.kv_budget.describe(),
             "scheduler": {**self.cfg.describe(),
                           "models": {lm.name: lm.sched.describe() for lm in self.models.values()}},
         }

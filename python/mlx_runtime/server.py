@@ -252,7 +252,8 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     ap.add_argument("--name", help="name of the start-up model (default: directory name)")
     ap.add_argument("--max-sequences", type=int, default=64, help="max concurrent sequences (default 64)")
     ap.add_argument("--max-kv-bytes", type=int, default=None,
-                    help="KV-cache budget in bytes for admitted sequences + prompt cache (default: 25%% of RAM)")
+                    help="KV-cache budget in bytes for admitted sequences + prompt cache (default: on a GPU 90%% of "
+                         "its memory less the weights, on the CPU 25%% of RAM; see mlx_runtime/kv_budget.py)")
     ap.add_argument("--prompt-cache-entries", type=int, default=64, help="session prompt-cache entries (LRU)")
     ap.add_argument("--scheduler", choices=["planner", "batch-generator"], default=os.environ.get("MLX_RUNTIME_SCHEDULER", "batch-generator"),
                     help="step loop: the runtime's planned loop (default) or mlx-lm's BatchGenerator (A/B)")
