@@ -1,4 +1,6 @@
 // The worker model: what one Mac running the MLX runtime does with the sequences it is given.
+// (One file: the two step loops below share the batch, queue and KV state they mutate every step;
+// the policy pieces live beside it: prefill-chunks.ts, core/scheduling/, memory.ts, prefix-cache.ts.)
 // A state machine driven by the engine (no clock, no heap of its own):
 //   submit(seq, nowMs, out)       -> wake time to schedule, or NO_WAKE
 //   onWake(nowMs, wakeId, out)    -> next wake time, or NO_WAKE   (stale wake ids are ignored)
@@ -381,19 +383,29 @@ export class SimWorker {
         this.queue.shift();
         continue;
       }
-      const inp = seq.input;
-      const kv = (inp.promptTokens + inp.outputTokens) * lat.kvBytesPerToken;
-      if (!this.memory.canAdmit(kv, nowMs)) break;
-      this.queue.shift();
-      this.queuedLive--;
-      this.memory.reserve(kv, nowMs, inp.requestId, inp.sessionId);
-      seq.kvBytes = kv;
-      seq.cachedTokens = this.prefixCache.lookup(inp.sessionId, inp.prefixBlocks, inp.promptTokens);
-      seq.admitMs = nowMs;
+      if (!this.admitHead(seq, nowMs)) break;
       overheadMs += startPrefill(seq, lat);
       prefilling.push(seq);
     }
     return overheadMs;
+  }
+
+  /**
+   * Moves `seq` (the queue's first live sequence) into the prompt batch if KV memory admits it:
+   * reserves its worst-case KV and looks up its prefix cache. Returns false (nothing changed) if not.
+   */
+  private admitHead(seq: SimSequence, nowMs: number): boolean {
+    const inp = seq.input;
+    const kv = (inp.promptTokens + inp.outputTokens) * this.latency.kvBytesPerToken;
+    if (!this.memory.canAdmit(kv, nowMs)) return false;
+    while (this.queue.peek() !== seq) this.queue.shift(); // cancelled ones ahead of it
+    this.queue.shift();
+    this.queuedLive--;
+    this.memory.reserve(kv, nowMs, inp.requestId, inp.sessionId);
+    seq.kvBytes = kv;
+    seq.cachedTokens = this.prefixCache.lookup(inp.sessionId, inp.prefixBlocks, inp.promptTokens);
+    seq.admitMs = nowMs;
+    return true;
   }
 
   private startStep(nowMs: number): number {
@@ -456,16 +468,7 @@ export class SimWorker {
     let workMs = decodeMs;
     for (let j = 0; j < plan.admit; j++) {
       const seq = waitSeqs[j]!;
-      const inp = seq.input;
-      const kv = (inp.promptTokens + inp.outputTokens) * lat.kvBytesPerToken;
-      if (!this.memory.canAdmit(kv, nowMs)) break;
-      while (this.queue.peek() !== seq) this.queue.shift(); // cancelled ones ahead of it
-      this.queue.shift();
-      this.queuedLive--;
-      this.memory.reserve(kv, nowMs, inp.requestId, inp.sessionId);
-      seq.kvBytes = kv;
-      seq.cachedTokens = this.prefixCache.lookup(inp.sessionId, inp.prefixBlocks, inp.promptTokens);
-      seq.admitMs = nowMs;
+      if (!this.admitHead(seq, nowMs)) break;
       workMs += startPlannedPrefill(seq, lat);
       prefilling.push(seq);
     }
