@@ -20,8 +20,13 @@ export interface WorkerNodeConfig {
   readonly maxConcurrent: number;
   /** Sequences one runtime process runs at once (its --max-sequences). */
   readonly runtimeMaxSequences: number;
-  /** KV-cache budget of this node (the MemoryGovernor's capacity). */
-  readonly kvCapacityBytes: number;
+  /**
+   * KV-cache budget of this node (the MemoryGovernor's capacity), also given to every runtime as its
+   * --max-kv-bytes. Undefined (the default): each runtime sizes its own budget from the device it
+   * computes on (GPU memory less weights, or 25 % of RAM on the CPU) and the node adopts the smallest
+   * one its runtimes report; until one has, it governs with HOST_KV_FALLBACK_FRACTION of the host's RAM.
+   */
+  readonly kvCapacityBytes: number | undefined;
   readonly watermarkFraction: number;
   readonly idleSessionsMax: number;
   readonly modelsMax: number;
@@ -72,6 +77,13 @@ export type WorkerNodeOptions = Partial<Omit<WorkerNodeConfig, 'restart' | 'warm
 
 const MEM = DEFAULT_GATEWAY_CONFIG.memory;
 
+/** The node's KV capacity before any runtime reported its budget (kvCapacityBytes not configured). */
+export const HOST_KV_FALLBACK_FRACTION = 0.25;
+
+export function hostKvFallbackBytes(): number {
+  return Math.floor(totalmem() * HOST_KV_FALLBACK_FRACTION);
+}
+
 export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
   const maxConcurrent = o.maxConcurrent ?? 64;
   const idleUnloadMs = o.idleUnloadMs ?? MEM.idleUnloadMs;
@@ -81,8 +93,7 @@ export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
     pythonPath: o.pythonPath,
     maxConcurrent,
     runtimeMaxSequences: o.runtimeMaxSequences ?? maxConcurrent,
-    // The runtime's own default budget: a quarter of RAM.
-    kvCapacityBytes: o.kvCapacityBytes ?? Math.floor(totalmem() / 4),
+    kvCapacityBytes: o.kvCapacityBytes,
     watermarkFraction: o.watermarkFraction ?? MEM.watermarkFraction,
     idleSessionsMax: o.idleSessionsMax ?? MEM.idleSessionsMax,
     modelsMax: o.modelsMax ?? MEM.modelsPerWorkerMax,
@@ -111,7 +122,7 @@ export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
   for (const [k, v] of Object.entries({ maxConcurrent: cfg.maxConcurrent, runtimeMaxSequences: cfg.runtimeMaxSequences, waitingMax: cfg.waitingMax, defaultMaxTokens: cfg.defaultMaxTokens })) {
     check(Number.isInteger(v) && v >= 1 && v <= 1_000_000, k, `must be an integer in [1, 1000000], got ${v}`);
   }
-  check(cfg.kvCapacityBytes > 0, 'kvCapacityBytes', 'must be > 0');
+  check(cfg.kvCapacityBytes === undefined || cfg.kvCapacityBytes > 0, 'kvCapacityBytes', 'must be > 0');
   check(cfg.watermarkFraction > 0 && cfg.watermarkFraction <= 1, 'watermarkFraction', 'must be in (0, 1]');
   check(Number.isFinite(cfg.idleUnloadMs) && cfg.idleUnloadMs >= 0, 'idleUnloadMs', 'must be a finite number ≥ 0 (0 disables)');
   check(cfg.idleCheckMs >= 10, 'idleCheckMs', 'must be ≥ 10');

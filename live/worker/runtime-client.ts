@@ -93,6 +93,8 @@ export interface RuntimeStats {
   readonly kv_bytes_reserved: number;
   readonly prompt_cache_bytes: number;
   readonly max_kv_bytes: number;
+  /** Where max_kv_bytes came from: "configured", "gpu:total_memory", "cpu:physical_memory", … (runtimes since issue 15). */
+  readonly kv_budget_source?: string;
   readonly model_bytes: number;
   readonly counters: Readonly<Record<string, number>>;
 }
@@ -108,6 +110,9 @@ export interface RuntimeHealth {
   readonly mlx_lm_version?: string | null;
   readonly blas?: string;
   readonly uptime_ms?: number;
+  /** The KV budget, as in stats (runtimes since issue 15). */
+  readonly max_kv_bytes?: number;
+  readonly kv_budget_source?: string;
 }
 
 export interface EmbedResult {

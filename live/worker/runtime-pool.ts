@@ -43,6 +43,9 @@ export interface RuntimeSlot {
   aliveSinceMs: number;
   lastUsedMs: number;
   lastError: string | undefined;
+  /** The KV budget its runtime reported (stats `max_kv_bytes`, `kv_budget_source`) when it came up. */
+  maxKvBytes: number | undefined;
+  kvBudgetSource: string | undefined;
 }
 
 const RESTART_EXPONENT_MAX = 20;
@@ -69,6 +72,7 @@ export class RuntimePool {
     if (!(p.size >= 1 && p.size <= 64)) throw new Error(`runtime pool size must be in [1, 64], got ${p.size}`);
     this.slots = Array.from({ length: p.size }, (_, index) => ({
       index, modelId, state: 'starting' as SlotState, proc: undefined, inFlight: 0, starts: 0, failures: 0, aliveSinceMs: 0, lastUsedMs: 0, lastError: undefined,
+      maxKvBytes: undefined, kvBudgetSource: undefined,
     }));
   }
 
@@ -78,6 +82,16 @@ export class RuntimePool {
     if (this.aliveCount() > 0) return;
     const err = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     throw new Error(`model ${this.modelId}: no runtime started: ${(err?.reason as Error | undefined)?.message ?? 'unknown'}`);
+  }
+
+  /** The smallest KV budget reported by an alive runtime of this pool (undefined if none reported). */
+  reportedMaxKvBytes(): { bytes: number; source: string } | undefined {
+    let best: { bytes: number; source: string } | undefined;
+    for (const s of this.slots) {
+      if (s.state !== 'alive' || s.maxKvBytes === undefined) continue;
+      if (best === undefined || s.maxKvBytes < best.bytes) best = { bytes: s.maxKvBytes, source: s.kvBudgetSource ?? 'unknown' };
+    }
+    return best;
   }
 
   aliveCount(): number {
@@ -144,6 +158,10 @@ export class RuntimePool {
         const list = await proc.client.call('list_models', {}, { timeoutMs: 30_000 });
         this.info = list.models.find((m) => m.name === this.modelId);
       }
+      // The budget the runtime sized for itself (after its model loaded): the node may adopt it.
+      const st = await proc.client.call('stats', {}, { timeoutMs: 30_000 });
+      slot.maxKvBytes = Number.isFinite(st.max_kv_bytes) && st.max_kv_bytes > 0 ? st.max_kv_bytes : undefined;
+      slot.kvBudgetSource = st.kv_budget_source;
       await this.hooks.prepare?.(proc.client);
     } catch (err) {
       slot.lastError = (err as Error).message;

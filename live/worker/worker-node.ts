@@ -37,7 +37,7 @@ import type { Clock } from '../shared/clock.js';
 import type {
   DoneMsg, EmbedRequestMsg, EmbedResponseMsg, GenerateEventIn, GenerateRequestMsg, HealthResponseMsg, ModelInfoMsg, WorkerStatusMsg,
 } from '../shared/proto.js';
-import type { ModelSpec, WorkerNodeConfig } from './config.js';
+import { hostKvFallbackBytes, type ModelSpec, type WorkerNodeConfig } from './config.js';
 import { toWorkerError, WorkerError } from './errors.js';
 import { RuntimeGoneError, type GenerateParams, type GenerateResult, type TokensNotification } from './runtime-client.js';
 import { RuntimePool, type RuntimeSlot } from './runtime-pool.js';
@@ -122,6 +122,14 @@ const STOP_MAX_DEFAULT = 16;
 export class WorkerNode {
   readonly models = new Map<string, ModelEntry>();
   readonly governor: MemoryGovernor;
+  /**
+   * Where the governor's capacity came from: 'configured' (kvCapacityBytes), 'runtime:<source>' (the
+   * smallest budget the runtimes reported, e.g. runtime:gpu:total_memory) or 'host-fallback' (a
+   * quarter of the host's RAM, until a runtime reports).
+   */
+  kvCapacitySource: string;
+  /** The governor's parameters: the governor reads kvCapacityBytes from here at every call, so adopting a runtime's budget is one assignment. */
+  private readonly governorParams: { kvCapacityBytes: number; watermarkFraction: number; idleSessionsMax: number; modelsMax: number; idleUnloadMs: number };
   readonly warmup: WarmupScheduler;
   readonly counters: WorkerCounters = { requests: 0, completed: 0, failed: 0, cancelled: 0, refused: 0, crashRetries: 0, deadlineExceeded: 0 };
   private readonly jobs = new Map<string, Job>();
@@ -146,10 +154,12 @@ export class WorkerNode {
     private readonly log: WorkerLogger,
   ) {
     // The governor counts bytes (kvBytesPerToken = 1): models on one node differ in bytes per token.
-    this.governor = new MemoryGovernor({
-      kvCapacityBytes: cfg.kvCapacityBytes, watermarkFraction: cfg.watermarkFraction, idleSessionsMax: cfg.idleSessionsMax,
+    this.governorParams = {
+      kvCapacityBytes: cfg.kvCapacityBytes ?? hostKvFallbackBytes(), watermarkFraction: cfg.watermarkFraction, idleSessionsMax: cfg.idleSessionsMax,
       modelsMax: cfg.modelsMax, idleUnloadMs: cfg.idleUnloadMs > 0 ? cfg.idleUnloadMs : Number.POSITIVE_INFINITY,
-    }, 1);
+    };
+    this.kvCapacitySource = cfg.kvCapacityBytes !== undefined ? 'configured' : 'host-fallback';
+    this.governor = new MemoryGovernor(this.governorParams, 1);
     this.warmup = new WarmupScheduler(cfg.maxConcurrent, cfg.warmup, clock, {
       idle: () => this.jobs.size === 0 && !this.draining,
       idlestRuntime: () => this.idlestRuntime(),
@@ -164,6 +174,33 @@ export class WorkerNode {
       this.idleTimer = setInterval(() => this.idleTick(), this.cfg.idleCheckMs);
       this.idleTimer.unref();
     }
+  }
+
+  /** The node's KV capacity now (the governor's). */
+  get kvCapacityBytes(): number {
+    return this.governorParams.kvCapacityBytes;
+  }
+
+  /**
+   * kvCapacityBytes not configured: govern with the smallest KV budget the alive runtimes reported
+   * (all runtimes of a node share its device, so the node must not hand out more than the most
+   * cautious one sized for itself). Called when a runtime comes up and after a load or unload.
+   */
+  private adoptRuntimeKvBudget(): void {
+    if (this.cfg.kvCapacityBytes !== undefined) return;
+    let best: { bytes: number; source: string } | undefined;
+    for (const m of this.models.values()) {
+      const r = m.pool.reportedMaxKvBytes();
+      if (r !== undefined && (best === undefined || r.bytes < best.bytes)) best = r;
+    }
+    if (best === undefined) return;
+    const source = `runtime:${best.source}`;
+    if (best.bytes === this.governorParams.kvCapacityBytes && source === this.kvCapacitySource) return;
+    const previous = { bytes: this.governorParams.kvCapacityBytes, source: this.kvCapacitySource };
+    this.governorParams.kvCapacityBytes = best.bytes;
+    this.kvCapacitySource = source;
+    this.log.info({ worker: this.cfg.id, kvCapacityBytes: best.bytes, source, previousBytes: previous.bytes, previousSource: previous.source },
+      `KV capacity ${(best.bytes / 2 ** 30).toFixed(2)} GiB adopted from the runtimes' budget (${best.source})`);
   }
 
   get isDraining(): boolean {
@@ -257,7 +294,7 @@ export class WorkerNode {
     const tokens = Math.ceil(promptBytes / BYTES_PER_TOKEN_ESTIMATE) + (params.max_tokens ?? this.cfg.defaultMaxTokens);
     const kvBytes = tokens * Math.max(1, model.kvBytesPerToken);
     const admission = this.governor.admit(key, sessionKey, kvBytes, nowMs, model.id);
-    if (!admission.ok) return refused(new WorkerError('kv_capacity', `request needs ~${admission.neededBytes} KV bytes; ${Math.max(0, admission.freeBytes)} of ${this.cfg.kvCapacityBytes} free`));
+    if (!admission.ok) return refused(new WorkerError('kv_capacity', `request needs ~${admission.neededBytes} KV bytes; ${Math.max(0, admission.freeBytes)} of ${this.kvCapacityBytes} free`));
     if (admission.reusedTokens === 0) this.warmup.onNewSession();
 
     const job: Job = {
@@ -466,13 +503,14 @@ export class WorkerNode {
     for (const victim of use.unload) if (this.models.has(victim)) await this.unloadModel(victim);
     const pool = new RuntimePool(spec.id, {
       modelPath: spec.path, modelId: spec.id, pythonPath: this.cfg.pythonPath, maxSequences: this.cfg.runtimeMaxSequences,
-      maxKvBytes: this.cfg.kvCapacityBytes, readyTimeoutMs: this.cfg.readyTimeoutMs,
+      ...(this.cfg.kvCapacityBytes !== undefined && { maxKvBytes: this.cfg.kvCapacityBytes }), readyTimeoutMs: this.cfg.readyTimeoutMs,
       onLog: (line) => {
         if (/error|Traceback|exception/i.test(line)) this.log.warn({ worker: this.cfg.id, model: spec.id, line }, 'runtime log');
       },
     }, { size: spec.runtimes ?? 1, restartBaseMs: this.cfg.restart.baseMs, restartMaxMs: this.cfg.restart.maxMs, stableAfterMs: this.cfg.restart.stableAfterMs }, this.clock, {
       ...(this.cfg.warmup.onStart && { prepare: (client) => warmupGenerate(client, spec.id, this.cfg.warmup.requestTimeoutMs) }),
       log: (level, obj, msg) => this.log[level]({ worker: this.cfg.id, ...obj }, msg),
+      onSlotUp: () => this.adoptRuntimeKvBudget(),
     });
     const entry: ModelEntry = { id: spec.id, path: spec.path, version, bytes, pool, kvBytesPerToken: 1 };
     this.models.set(spec.id, entry);
@@ -488,6 +526,7 @@ export class WorkerNode {
     this.idleUnloaded.delete(spec.id);
     this.governor.useModel(spec.id, this.clock.nowMs()); // loading took time: idleness counts from now
     entry.kvBytesPerToken = pool.info?.kv_bytes_per_token ?? 1;
+    this.adoptRuntimeKvBudget();
     this.onModelsChanged?.();
     return entry;
   }
@@ -509,6 +548,7 @@ export class WorkerNode {
       this.end(job, new WorkerError('model_not_loaded', `model ${id} was unloaded`));
     }
     await entry.pool.stop();
+    this.adoptRuntimeKvBudget();
     this.onModelsChanged?.();
     return true;
   }
@@ -611,7 +651,7 @@ export class WorkerNode {
     }
     return {
       workerId: this.cfg.id, models: [...this.models.keys(), ...this.idleUnloadedModels()], maxConcurrent: this.cfg.maxConcurrent, healthy: this.healthy(), draining: this.draining,
-      kvUsedBytes: this.governor.usedBytes(), kvCapacityBytes: this.cfg.kvCapacityBytes, activeSequences: this.jobs.size, runtimesAlive: alive, runtimesTotal: total,
+      kvUsedBytes: this.governor.usedBytes(), kvCapacityBytes: this.kvCapacityBytes, activeSequences: this.jobs.size, runtimesAlive: alive, runtimesTotal: total,
       device: this.devices().join(', '),
       blas: [...new Set([...this.models.values()].flatMap((m) => (m.pool.blas === undefined ? [] : [m.pool.blas])))].sort().join(', '),
     };

@@ -67,6 +67,12 @@ class Output:
                 self.broken = True
 
 
+def _env_int(name: str):
+    """A positive integer from the environment, else None (unset, empty or not a positive integer)."""
+    v = os.environ.get(name, "").strip()
+    return int(v) if v.isdigit() and int(v) > 0 else None
+
+
 def _reader(stream, inbox: "queue.Queue", out: Output) -> None:
     for raw in stream:
         t = time.perf_counter()
@@ -251,9 +257,10 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     ap.add_argument("--model", help="model directory to load at start-up (optional; see load_model)")
     ap.add_argument("--name", help="name of the start-up model (default: directory name)")
     ap.add_argument("--max-sequences", type=int, default=64, help="max concurrent sequences (default 64)")
-    ap.add_argument("--max-kv-bytes", type=int, default=None,
-                    help="KV-cache budget in bytes for admitted sequences + prompt cache (default: on a GPU 90%% of "
-                         "its memory less the weights, on the CPU 25%% of RAM; see mlx_runtime/kv_budget.py)")
+    ap.add_argument("--max-kv-bytes", type=int, default=_env_int("MLX_RUNTIME_MAX_KV_BYTES"),
+                    help="KV-cache budget in bytes for admitted sequences + prompt cache (default: "
+                         "MLX_RUNTIME_MAX_KV_BYTES, else on a GPU 90%% of its memory less the weights, on the CPU "
+                         "25%% of RAM; see mlx_runtime/kv_budget.py)")
     ap.add_argument("--prompt-cache-entries", type=int, default=64, help="session prompt-cache entries (LRU)")
     ap.add_argument("--scheduler", choices=["planner", "batch-generator"], default=os.environ.get("MLX_RUNTIME_SCHEDULER", "batch-generator"),
                     help="step loop: the runtime's planned loop (default) or mlx-lm's BatchGenerator (A/B)")
