@@ -129,13 +129,51 @@ def test_joiners_take_no_extra_forward_pass(tiny_model_dir, scheduler, extra):
     # pass, its joiners' separate first decode of the last prompt token
     assert lm.model.calls == 1 + n + extra
     assert len(results(out)["x"]["token_ids"]) == n
-    # two joiners in the same step: planner: one prefill pass each (single-sequence caches), then shared
-    # decode passes; BatchGenerator: one batched (padded) prefill pass + the joiners' extra pass
+    # two joiners in the same step: one batched (right-padded) prefill pass for both, then shared decode
+    # passes; BatchGenerator: the same + the joiners' extra pass
     lm.model.calls = 0
     gen(eng, "y", ids(20, 1), n)
     gen(eng, "z", ids(30, 2), n)
     run(eng)
-    assert lm.model.calls == 2 + n
+    assert lm.model.calls == 1 + n + extra
+
+
+def test_chunks_of_different_lengths_batched_over_several_steps(tiny_model_dir):
+    # budget 64 a step, FCFS: prompts of different lengths share steps with different chunk sizes;
+    # some finish their prompt (join the decode batch, first token from their last real position)
+    # while others in the same forward pass continue next step from their own cache
+    prompts = {"p3": ids(3, 6), "p40": ids(40, 7), "p70": ids(70, 8), "p100": ids(100, 9),
+               "p150": ids(150, 10), "p33": ids(33, 11), "p64": ids(64, 12)}
+    ref_eng, ref_out = make_engine(tiny_model_dir, scheduler="batch-generator")
+    for rid, p in prompts.items():
+        gen(ref_eng, rid, p, 12)
+    run(ref_eng)
+    ref = {rid: r["token_ids"] for rid, r in results(ref_out).items()}
+
+    eng, out = make_engine(tiny_model_dir, max_chunk_tokens=64, min_chunk_tokens=16)
+    lm = eng.models["tiny"]
+    lm.model = Counting(lm.model)
+    lm.sched = lm.make_scheduler()
+    lm.sched.trace = []
+    for rid, p in prompts.items():
+        gen(eng, rid, p, 12)
+    gen(eng, "sampled", ids(50, 13), 12, temperature=0.8, seed=7)
+    decode_passes = 0
+    while eng.has_work():
+        before = lm.model.calls
+        had_decode = len(lm.sched.decode) > 0
+        eng.step()
+        decode_passes += had_decode
+        chunks = lm.sched.trace[-1][3]
+        # every step: at most one decode pass and one prefill pass, whatever the number of chunks
+        assert lm.model.calls - before == had_decode + (1 if chunks else 0)
+    res = results(out)
+    for rid in prompts:
+        assert res[rid]["token_ids"] == ref[rid], rid
+    assert len(res["sampled"]["token_ids"]) == 12
+    multi = [done for _, _, _, done in lm.sched.trace if len(done) > 1]
+    assert multi and any(len({c for _, c in done}) > 1 for done in multi)  # several chunks, different sizes
+    assert sum(c for _, _, _, done in lm.sched.trace for _, c in done) == sum(map(len, prompts.values())) + 50
 
 
 def test_cancel_waiting_prefilling_decoding(tiny_model_dir):
