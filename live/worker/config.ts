@@ -39,6 +39,14 @@ export interface WorkerNodeConfig {
   readonly runtimeWaitMs: number;
   /** Requests waiting for a runtime, all models; beyond: Error `queue_full`. */
   readonly waitingMax: number;
+  /**
+   * A request the governor cannot give KV to now, though it would fit in an empty node, waits in the
+   * node (first come, first served) until running requests free enough KV: at most kvWaitMs (or its
+   * deadline), then Error `kv_capacity`. 0: refuse at once (the behaviour before issue 15).
+   */
+  readonly kvWaitMs: number;
+  /** Requests waiting for KV at most; beyond: Error `kv_capacity` at once. They count toward maxConcurrent. */
+  readonly kvWaitingMax: number;
   readonly warmup: {
     readonly poolFraction: number;
     readonly refillMs: number;
@@ -102,6 +110,8 @@ export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
     crashRetriesMax: o.crashRetriesMax ?? 1,
     runtimeWaitMs: o.runtimeWaitMs ?? 30_000,
     waitingMax: o.waitingMax ?? 1024,
+    kvWaitMs: o.kvWaitMs ?? 60_000,
+    kvWaitingMax: o.kvWaitingMax ?? maxConcurrent,
     warmup: { poolFraction: MEM.warmupPoolFraction, refillMs: MEM.warmupRefillMs, idleCheckMs: 1000, requestTimeoutMs: 30_000, onStart: true, ...o.warmup },
     readyTimeoutMs: o.readyTimeoutMs ?? 120_000,
     idleUnloadMs,
@@ -119,10 +129,11 @@ export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
     check(Number.isInteger(m.runtimes) && m.runtimes >= 1 && m.runtimes <= 64, 'models[].runtimes', 'must be an integer in [1, 64]');
   }
   check(cfg.models.length <= cfg.modelsMax, 'models', `more start-up models than modelsMax (${cfg.modelsMax})`);
-  for (const [k, v] of Object.entries({ maxConcurrent: cfg.maxConcurrent, runtimeMaxSequences: cfg.runtimeMaxSequences, waitingMax: cfg.waitingMax, defaultMaxTokens: cfg.defaultMaxTokens })) {
+  for (const [k, v] of Object.entries({ maxConcurrent: cfg.maxConcurrent, runtimeMaxSequences: cfg.runtimeMaxSequences, waitingMax: cfg.waitingMax, kvWaitingMax: cfg.kvWaitingMax, defaultMaxTokens: cfg.defaultMaxTokens })) {
     check(Number.isInteger(v) && v >= 1 && v <= 1_000_000, k, `must be an integer in [1, 1000000], got ${v}`);
   }
   check(cfg.kvCapacityBytes === undefined || cfg.kvCapacityBytes > 0, 'kvCapacityBytes', 'must be > 0');
+  check(Number.isFinite(cfg.kvWaitMs) && cfg.kvWaitMs >= 0, 'kvWaitMs', 'must be a finite number ≥ 0 (0 refuses at once)');
   check(cfg.watermarkFraction > 0 && cfg.watermarkFraction <= 1, 'watermarkFraction', 'must be in (0, 1]');
   check(Number.isFinite(cfg.idleUnloadMs) && cfg.idleUnloadMs >= 0, 'idleUnloadMs', 'must be a finite number ≥ 0 (0 disables)');
   check(cfg.idleCheckMs >= 10, 'idleCheckMs', 'must be ≥ 10');

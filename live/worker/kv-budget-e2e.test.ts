@@ -1,12 +1,13 @@
 // The node's KV capacity when kvCapacityBytes is not configured (issue 15): the node adopts the
 // budget its runtimes report (stats max_kv_bytes, sized by the runtime from the device it computes
 // on), not a quarter of the host's RAM; a configured value still wins and is given to the runtimes.
-// Real python runtimes on the tiny model.
+// And a request the node cannot give KV to now waits for running requests to free it (kvWaitMs)
+// instead of being refused with kv_capacity at once. Real python runtimes on the tiny model.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { callUnary, createWorkerClient } from '../shared/proto.js';
+import { callUnary, createWorkerClient, type GenerateEventMsg, type WorkerClient } from '../shared/proto.js';
 import { ensureTinyModel } from './test-support.js';
 import { startWorker, type Worker } from './worker.js';
 import type { WorkerLogger } from './worker-node.js';
@@ -91,5 +92,79 @@ describe('worker KV capacity from the runtimes (python runtime, tiny model)', ()
     expect(st!.kv_budget_source).toBe('configured');
     expect(w.node.kvCapacityBytes).toBe(9_000_000);
     expect(w.node.kvCapacitySource).toBe('configured');
+  }, 120_000);
+});
+
+function generate(client: WorkerClient, requestId: string, maxTokens: number, prompt = 'Hello there'): Promise<GenerateEventMsg[]> {
+  return new Promise((resolve, reject) => {
+    const evs: GenerateEventMsg[] = [];
+    const c = client.generate({ requestId, model: 'tiny', prompt, maxTokens, temperature: 0 });
+    c.on('data', (ev: GenerateEventMsg) => evs.push(ev));
+    c.on('end', () => resolve(evs));
+    c.on('error', reject);
+  });
+}
+
+/** The Error of a stream's terminal event, if it ended with one. */
+function errorOf(evs: readonly GenerateEventMsg[]): { code: string; message: string } | undefined {
+  const e = evs.at(-1);
+  return e?.kind === 'error' ? e.error : undefined;
+}
+
+const KV_PER_TOKEN = 512; // the tiny model: 2 layers x 2 KV heads x 16 dims x 4 bytes x (K + V)
+// 'Hello there' is estimated at 4 tokens: 4 + 100 = 104 tokens reserve 53 248 bytes; two do not fit in 150 tokens.
+const CAPACITY = KV_PER_TOKEN * 150;
+
+describe('waiting for KV instead of refusing (python runtime, tiny model)', () => {
+  it('a request that does not fit beside the running ones waits for them and is served', async () => {
+    const w = await start({ id: 'w-kvwait', models: [{ id: 'tiny', path: ensureTinyModel() }], kvCapacityBytes: CAPACITY, warmup: { idleCheckMs: 0 } });
+    expect(w.node.models.get('tiny')!.kvBytesPerToken).toBe(KV_PER_TOKEN);
+    const client = createWorkerClient(w.address);
+    try {
+      const results = await Promise.all([generate(client, 'a', 100), generate(client, 'b', 100), generate(client, 'c', 100)]);
+      for (const evs of results) expect(evs.at(-1)!.kind).toBe('done');
+      expect(w.node.counters.kvWaits).toBeGreaterThanOrEqual(1);
+      expect(w.node.counters.kvWaitAdmitted).toBe(w.node.counters.kvWaits);
+      expect(w.node.counters.refused).toBe(0);
+      expect(w.node.kvWaiting).toBe(0);
+      expect(w.node.governor.stats().refusals).toBeGreaterThanOrEqual(1);
+    } finally {
+      client.close();
+    }
+  }, 120_000);
+
+  it('refused at once when it would not fit in an empty node, when kvWaitMs is 0, or after kvWaitMs', async () => {
+    const w = await start({ id: 'w-kvwait2', models: [{ id: 'tiny', path: ensureTinyModel() }], kvCapacityBytes: CAPACITY, kvWaitMs: 300, warmup: { idleCheckMs: 0 } });
+    const client = createWorkerClient(w.address);
+    try {
+      // 4 + 200 tokens never fit in 150
+      const big = await generate(client, 'big', 200);
+      expect(errorOf(big)?.code).toBe('kv_capacity');
+      expect(errorOf(big)?.message).toContain('would not fit even in an empty node');
+      // a request that keeps its KV for longer than kvWaitMs: the waiter behind it gives up with kv_capacity
+      const long = generate(client, 'long', 140, 'x');
+      await new Promise((r) => setTimeout(r, 20));
+      const waiter = await generate(client, 'waiter', 100);
+      const longEvs = await long;
+      expect(longEvs.at(-1)!.kind).toBe('done');
+      if (w.node.counters.kvWaits > 0 && w.node.counters.kvWaitAdmitted === 0) {
+        expect(errorOf(waiter)?.code).toBe('kv_capacity');
+        expect(errorOf(waiter)?.message).toContain('kvWaitMs (300 ms)');
+      } else {
+        // the long request finished within 300 ms on this machine: the waiter was admitted
+        expect(waiter.at(-1)!.kind).toBe('done');
+      }
+    } finally {
+      client.close();
+    }
+    const w0 = await start({ id: 'w-kvwait3', models: [{ id: 'tiny', path: ensureTinyModel() }], kvCapacityBytes: CAPACITY, kvWaitMs: 0, warmup: { idleCheckMs: 0 } });
+    const c0 = createWorkerClient(w0.address);
+    try {
+      const [a, b] = await Promise.all([generate(c0, 'a', 100), generate(c0, 'b', 100)]);
+      expect([a.at(-1)!.kind, b.at(-1)!.kind].sort()).toEqual(['done', 'error']);
+      expect(errorOf(a)?.code ?? errorOf(b)?.code).toBe('kv_capacity');
+    } finally {
+      c0.close();
+    }
   }, 120_000);
 });

@@ -4,9 +4,13 @@
 //
 // One request, from arrival to its one terminal event:
 //   1. refused at once (an Error event) when the node is draining, the request is malformed, the model
-//      is not loaded, maxConcurrent sequences run, its deadline has passed, or core's MemoryGovernor
-//      cannot reserve KV for prompt + max_tokens (the prompt is estimated at 1 token per 3 UTF-8
-//      bytes, an over-estimate for BPE tokenizers, so the reservation errs on the safe side);
+//      is not loaded, maxConcurrent sequences run or wait, or its deadline has passed. Core's
+//      MemoryGovernor reserves KV for prompt + max_tokens (the prompt is estimated at 1 token per 3
+//      UTF-8 bytes, an over-estimate for BPE tokenizers, so the reservation errs on the safe side);
+//      when it cannot now, the request waits in the node, first come first served, until running
+//      requests free the KV (kvWaitMs at most, or its deadline; kvWaitingMax waiters): a busy node
+//      delays it instead of failing it. It is refused with `kv_capacity` at once only when it would
+//      not fit even in an empty node, the KV wait queue is full, or kvWaitMs is 0;
 //   2. run on the alive runtime of its model with the fewest requests, or wait (bounded by
 //      waitingMax and runtimeWaitMs) for one to come up or free;
 //   3. tokens are forwarded as they come; the runtime's final result becomes Done;
@@ -90,6 +94,25 @@ export interface WorkerCounters {
   refused: number;
   crashRetries: number;
   deadlineExceeded: number;
+  /** Requests that waited for KV (kvWaitMs), and of those, the ones admitted in the end. */
+  kvWaits: number;
+  kvWaitAdmitted: number;
+}
+
+/** A request admitted by every check but KV, waiting for the governor to find room (FIFO). */
+interface KvWaiter {
+  readonly key: string;
+  readonly req: GenerateRequestMsg;
+  readonly sink: EventSink;
+  readonly model: ModelEntry;
+  readonly params: Omit<GenerateParams, 'request_id'>;
+  readonly sessionKey: string | undefined;
+  readonly kvBytes: number;
+  readonly arrivedAtMs: number;
+  readonly refused: (e: WorkerError) => JobHandle;
+  timer: NodeJS.Timeout | undefined;
+  /** The job it became once admitted. */
+  job: JobHandle | undefined;
 }
 
 interface Job {
@@ -131,8 +154,11 @@ export class WorkerNode {
   /** The governor's parameters: the governor reads kvCapacityBytes from here at every call, so adopting a runtime's budget is one assignment. */
   private readonly governorParams: { kvCapacityBytes: number; watermarkFraction: number; idleSessionsMax: number; modelsMax: number; idleUnloadMs: number };
   readonly warmup: WarmupScheduler;
-  readonly counters: WorkerCounters = { requests: 0, completed: 0, failed: 0, cancelled: 0, refused: 0, crashRetries: 0, deadlineExceeded: 0 };
+  readonly counters: WorkerCounters = { requests: 0, completed: 0, failed: 0, cancelled: 0, refused: 0, crashRetries: 0, deadlineExceeded: 0, kvWaits: 0, kvWaitAdmitted: 0 };
   private readonly jobs = new Map<string, Job>();
+  /** Requests waiting for KV, in arrival order. */
+  private readonly kvWaiters = new Map<string, KvWaiter>();
+  private admittingKvWaiters = false;
   private readonly drainWaiters = new Set<() => void>();
   readonly lifecycle: ModelLifecycleCounters = { idleUnloads: 0, reloads: 0, prewarms: 0, prewarmFailures: 0 };
   private readonly idleUnloaded = new Map<string, IdleModel>();
@@ -199,6 +225,7 @@ export class WorkerNode {
     const previous = { bytes: this.governorParams.kvCapacityBytes, source: this.kvCapacitySource };
     this.governorParams.kvCapacityBytes = best.bytes;
     this.kvCapacitySource = source;
+    this.admitKvWaiters();
     this.log.info({ worker: this.cfg.id, kvCapacityBytes: best.bytes, source, previousBytes: previous.bytes, previousSource: previous.source },
       `KV capacity ${(best.bytes / 2 ** 30).toFixed(2)} GiB adopted from the runtimes' budget (${best.source})`);
   }
@@ -208,7 +235,12 @@ export class WorkerNode {
   }
 
   get inFlight(): number {
-    return this.jobs.size;
+    return this.jobs.size + this.kvWaiters.size;
+  }
+
+  /** Requests waiting for KV now. */
+  get kvWaiting(): number {
+    return this.kvWaiters.size;
   }
 
   // ───────────────────────────── generate ─────────────────────────────
@@ -283,7 +315,9 @@ export class WorkerNode {
 
   private admit(req: GenerateRequestMsg, sink: EventSink, model: ModelEntry, refused: (e: WorkerError) => JobHandle): JobHandle {
     if (this.draining || this.stopped) return refused(new WorkerError('draining'));
-    if (this.jobs.size >= this.cfg.maxConcurrent) return refused(new WorkerError('overloaded', `${this.jobs.size} sequences running (maxConcurrent ${this.cfg.maxConcurrent})`));
+    if (this.jobs.size + this.kvWaiters.size >= this.cfg.maxConcurrent) {
+      return refused(new WorkerError('overloaded', `${this.jobs.size} sequences running, ${this.kvWaiters.size} waiting for KV (maxConcurrent ${this.cfg.maxConcurrent})`));
+    }
     if (req.deadlineUnixMs > 0 && req.deadlineUnixMs <= this.clock.wallMs()) return refused(new WorkerError('deadline_exceeded'));
 
     const key = `j${(this.seq++).toString(36)}`;
@@ -293,12 +327,89 @@ export class WorkerNode {
     const promptBytes = req.messages.length > 0 ? req.messages.reduce((n, m) => n + Buffer.byteLength(m.content) + 8, 0) : Buffer.byteLength(req.prompt);
     const tokens = Math.ceil(promptBytes / BYTES_PER_TOKEN_ESTIMATE) + (params.max_tokens ?? this.cfg.defaultMaxTokens);
     const kvBytes = tokens * Math.max(1, model.kvBytesPerToken);
-    const admission = this.governor.admit(key, sessionKey, kvBytes, nowMs, model.id);
-    if (!admission.ok) return refused(new WorkerError('kv_capacity', `request needs ~${admission.neededBytes} KV bytes; ${Math.max(0, admission.freeBytes)} of ${this.kvCapacityBytes} free`));
-    if (admission.reusedTokens === 0) this.warmup.onNewSession();
+    // FIFO: a newcomer does not overtake requests already waiting for KV.
+    const admission = this.kvWaiters.size > 0 ? undefined : this.governor.admit(key, sessionKey, kvBytes, nowMs, model.id);
+    if (admission === undefined || !admission.ok) {
+      const free = admission === undefined ? this.governor.freeBytes() : admission.freeBytes;
+      const why = `request needs ~${kvBytes} KV bytes; ${Math.max(0, free)} of ${this.kvCapacityBytes} free`;
+      if (kvBytes > this.kvCapacityBytes) return refused(new WorkerError('kv_capacity', `${why}: it would not fit even in an empty node`));
+      if (this.cfg.kvWaitMs <= 0) return refused(new WorkerError('kv_capacity', why));
+      if (this.kvWaiters.size >= this.cfg.kvWaitingMax) return refused(new WorkerError('kv_capacity', `${why}, and ${this.kvWaiters.size} requests already wait for KV (kvWaitingMax ${this.cfg.kvWaitingMax})`));
+      return this.waitForKv({ key, req, sink, model, params, sessionKey, kvBytes, arrivedAtMs: nowMs, refused, timer: undefined, job: undefined });
+    }
+    return this.startJob(key, req, sink, model, params, sessionKey, nowMs, admission.reusedTokens);
+  }
 
+  /** Parks a request until the governor can reserve its KV (admitKvWaiters), kvWaitMs or its deadline. */
+  private waitForKv(w: KvWaiter): JobHandle {
+    this.counters.kvWaits++;
+    this.kvWaiters.set(w.key, w);
+    let waitMs = this.cfg.kvWaitMs;
+    let byDeadline = false;
+    if (w.req.deadlineUnixMs > 0 && w.req.deadlineUnixMs - this.clock.wallMs() < waitMs) {
+      waitMs = Math.max(0, w.req.deadlineUnixMs - this.clock.wallMs());
+      byDeadline = true;
+    }
+    w.timer = setTimeout(() => {
+      w.timer = undefined;
+      if (!this.kvWaiters.delete(w.key)) return;
+      if (byDeadline) {
+        this.counters.deadlineExceeded++;
+        w.refused(new WorkerError('deadline_exceeded', `request ${w.req.requestId} passed its deadline while waiting for KV memory`));
+      } else {
+        w.refused(new WorkerError('kv_capacity', `request needs ~${w.kvBytes} KV bytes; none freed within kvWaitMs (${this.cfg.kvWaitMs} ms); ${Math.max(0, this.governor.freeBytes())} of ${this.kvCapacityBytes} free`));
+      }
+      this.notifyDrained();
+    }, waitMs);
+    return {
+      cancel: () => {
+        if (w.job !== undefined) {
+          w.job.cancel();
+          return;
+        }
+        if (!this.kvWaiters.delete(w.key)) return;
+        if (w.timer !== undefined) clearTimeout(w.timer);
+        this.counters.cancelled++;
+        this.notifyDrained();
+      },
+    };
+  }
+
+  /** KV was freed (a request ended, the capacity changed): admit waiters in arrival order while they fit. */
+  private admitKvWaiters(): void {
+    if (this.admittingKvWaiters || this.kvWaiters.size === 0 || this.stopped) return;
+    this.admittingKvWaiters = true;
+    try {
+      for (const w of [...this.kvWaiters.values()]) {
+        if (!this.kvWaiters.has(w.key)) continue;
+        if (w.kvBytes > this.kvCapacityBytes) {
+          this.dropKvWaiter(w);
+          w.refused(new WorkerError('kv_capacity', `request needs ~${w.kvBytes} KV bytes: more than the node's capacity (${this.kvCapacityBytes})`));
+          continue;
+        }
+        const a = this.governor.admit(w.key, w.sessionKey, w.kvBytes, this.clock.nowMs(), w.model.id);
+        if (!a.ok) break;
+        this.dropKvWaiter(w);
+        this.counters.kvWaitAdmitted++;
+        w.job = this.startJob(w.key, w.req, w.sink, w.model, w.params, w.sessionKey, w.arrivedAtMs, a.reusedTokens);
+      }
+    } finally {
+      this.admittingKvWaiters = false;
+    }
+  }
+
+  private dropKvWaiter(w: KvWaiter): void {
+    this.kvWaiters.delete(w.key);
+    if (w.timer !== undefined) clearTimeout(w.timer);
+    w.timer = undefined;
+  }
+
+  private startJob(key: string, req: GenerateRequestMsg, sink: EventSink, model: ModelEntry, params: Omit<GenerateParams, 'request_id'>,
+    sessionKey: string | undefined, arrivedAtMs: number, reusedTokens: number): JobHandle {
+    if (reusedTokens === 0) this.warmup.onNewSession();
+    const nowMs = this.clock.nowMs();
     const job: Job = {
-      key, req, sink, model, params, sessionKey, arrivedAtMs: nowMs, state: 'waiting', attempt: 0, slot: undefined, runtimeRequestId: undefined,
+      key, req, sink, model, params, sessionKey, arrivedAtMs, state: 'waiting', attempt: 0, slot: undefined, runtimeRequestId: undefined,
       tokensSent: 0, startedAtMs: nowMs, deadlineTimer: undefined, waitTimer: undefined, unsubscribe: undefined,
     };
     this.jobs.set(key, job);
@@ -450,7 +561,12 @@ export class WorkerNode {
     } else if (done !== undefined) {
       job.sink({ requestId: job.req.requestId, ...done });
     }
-    if (this.jobs.size === 0) for (const w of [...this.drainWaiters]) w();
+    this.admitKvWaiters();
+    this.notifyDrained();
+  }
+
+  private notifyDrained(): void {
+    if (this.jobs.size === 0 && this.kvWaiters.size === 0) for (const w of [...this.drainWaiters]) w();
   }
 
   // ───────────────────────────── models ─────────────────────────────
@@ -542,6 +658,11 @@ export class WorkerNode {
       return wasIdle;
     }
     this.models.delete(id);
+    for (const w of [...this.kvWaiters.values()]) {
+      if (w.model !== entry) continue;
+      this.dropKvWaiter(w);
+      w.refused(new WorkerError('model_not_loaded', `model ${id} was unloaded`));
+    }
     for (const job of [...this.jobs.values()]) {
       if (job.model !== entry) continue;
       this.cancelOnRuntime(job);
@@ -572,7 +693,7 @@ export class WorkerNode {
     for (const id of this.governor.idleModels(nowMs)) {
       const entry = this.models.get(id);
       if (entry === undefined) continue;
-      if (this.loading.has(id) || [...this.jobs.values()].some((j) => j.model === entry)) {
+      if (this.loading.has(id) || [...this.jobs.values()].some((j) => j.model === entry) || [...this.kvWaiters.values()].some((w) => w.model === entry)) {
         this.governor.useModel(id, nowMs);
         continue;
       }
@@ -695,7 +816,7 @@ export class WorkerNode {
 
   /** Resolves when no request is in flight (or after timeoutMs; returns whether it drained). */
   drained(timeoutMs: number): Promise<boolean> {
-    if (this.jobs.size === 0) return Promise.resolve(true);
+    if (this.jobs.size === 0 && this.kvWaiters.size === 0) return Promise.resolve(true);
     return new Promise((res) => {
       const done = (ok: boolean) => {
         clearTimeout(timer);
@@ -717,6 +838,10 @@ export class WorkerNode {
     this.idleTimer = undefined;
     await this.drained(graceMs);
     this.stopped = true;
+    for (const w of [...this.kvWaiters.values()]) {
+      this.dropKvWaiter(w);
+      w.refused(new WorkerError('draining', 'the worker is shutting down'));
+    }
     for (const job of [...this.jobs.values()]) {
       this.cancelOnRuntime(job);
       this.end(job, new WorkerError('draining', 'the worker is shutting down'));
