@@ -65,6 +65,12 @@ function needsLive(project: TestProject): boolean {
   return filters.length === 0 || filters.some((f) => /live|scenarios|^\.?\/?$/.test(f));
 }
 
+const DONE = Symbol.for('mlx-serving.test-prereqs.done');
+
 export default function setup(project: TestProject): void {
-  if (needsLive(project)) ensurePrerequisites();
+  // Once per run: vitest calls a global setup for the root config and for each project.
+  const g = globalThis as { [DONE]?: boolean };
+  if (g[DONE] === true || !needsLive(project)) return;
+  ensurePrerequisites();
+  g[DONE] = true;
 }
