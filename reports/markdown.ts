@@ -4,7 +4,7 @@
 import type { ResultRow } from '../scenarios/result.js';
 import type { ReportMeta, RenderedScenario } from './model.js';
 import { capacityTable, comparisonTable, runsTable, summaryTable, verdictText, type Table } from './tables.js';
-import { liveInfoText, repetitionsTable } from './repetitions.js';
+import { errorCodesTable, liveInfoText, repetitionsTable } from './repetitions.js';
 
 /** The comparison table (metric, unit, baseline, candidate, ratio, target, pass/fail, shortfall). */
 export function renderMarkdownTable(rows: readonly ResultRow[]): string {
@@ -41,6 +41,11 @@ function scenarioSection({ result, charts }: RenderedScenario): string {
     '### Runs',
     markdownTable(runsTable(result)),
   ];
+  const errs = errorCodesTable(result);
+  if (errs !== null) {
+    const reps = result.live?.repetitions.count ?? 1;
+    parts.push('### Failures by code', `Requests that did not succeed, by the code the client saw${reps > 1 ? `, summed over the ${reps} repetitions` : ''} (rejected: HTTP 429/503; failed: any other error, a broken stream or a timeout).`, markdownTable(errs));
+  }
   const reps = repetitionsTable(result);
   if (reps !== null) parts.push('### Repetitions', 'Each figure per repetition (b→c: baseline ran first), the paired ratio candidate ÷ baseline, and min / median / max; the tables above hold the medians.', markdownTable(reps));
   if (result.notes.length > 0) parts.push('### Notes', result.notes.map((n) => `- ${text(n)}`).join('\n'));

@@ -18,6 +18,17 @@ export function liveInfoText(result: ScenarioResult): string | null {
   return `live profile ${l.profile} (${l.profileReason}), model ${l.model}; MLX device: baseline ${l.devices.baseline}, candidate ${l.devices.candidate}; ${l.repetitions.count} repetition(s)`;
 }
 
+/** Failed and rejected requests by code, per side (live runs that had any); null otherwise. */
+export function errorCodesTable(result: ScenarioResult): Table | null {
+  const e = result.live?.errors;
+  if (e === undefined || (e.baseline.length === 0 && e.candidate.length === 0)) return null;
+  const rows: string[][] = [];
+  for (const side of ['baseline', 'candidate'] as const) {
+    for (const c of e[side]) rows.push([side, c.code, String(c.failed), String(c.rejected), String(c.failed + c.rejected)]);
+  }
+  return { header: ['side', 'code', 'failed', 'rejected', 'total'], align: ['left', 'left', 'right', 'right', 'right'], rows, failing: rows.map(() => false) };
+}
+
 export function repetitionsTable(result: ScenarioResult): Table | null {
   const r = result.live?.repetitions;
   if (r === undefined || r.count < 2) return null;

@@ -102,4 +102,16 @@ export interface LiveRunInfo {
   /** MLX device each side's python reported (mlx_lm.server at start-up; the runtimes in `health`). */
   readonly devices: { readonly baseline: string; readonly candidate: string };
   readonly repetitions: Repetitions;
+  /**
+   * Requests that did not succeed, by code, summed over the repetitions (most frequent first): the
+   * code the client saw (the gateway's error code, mlx_lm.server's, `http_<status>`, `timeout`, …).
+   * Absent in results written before issue 15.
+   */
+  readonly errors?: { readonly baseline: readonly LiveErrorCount[]; readonly candidate: readonly LiveErrorCount[] };
+}
+
+export interface LiveErrorCount {
+  readonly code: string;
+  readonly failed: number;
+  readonly rejected: number;
 }

@@ -13,7 +13,7 @@ import { ClosedLoopWorkload } from '../../sim/workload/closed-loop.js';
 import { OpenLoopWorkload } from '../../sim/workload/open-loop.js';
 import type { ClosedLoopConfig, OpenLoopConfig, SimRequest } from '../../sim/workload/types.js';
 import { streamChat, type ChatMessage, type ChatOutcome } from './client.js';
-import { LoadMetrics } from './metrics.js';
+import { LoadMetrics, type ErrorCodeCount } from './metrics.js';
 import { textOfTokens } from './text.js';
 
 export interface LoadTarget {
@@ -46,6 +46,8 @@ export interface LoadRunResult {
   readonly summary: RunSummary;
   /** Error messages and how often each was seen (most frequent first). */
   readonly errors: readonly (readonly [string, number])[];
+  /** Requests that did not succeed, by code (ChatOutcome.code) and kind, most frequent first. */
+  readonly errorCodes: readonly ErrorCodeCount[];
   readonly aborted: boolean;
 }
 
@@ -107,7 +109,7 @@ export function runLoad(o: LoadRunOptions): Promise<LoadRunResult> {
       o.signal?.removeEventListener('abort', onAbort);
       const durationMs = Math.max(1, lastEndMs - t0);
       const errors = [...metrics.errors.entries()].sort((a, b) => b[1] - a[1]);
-      resolve({ summary: metrics.summary(o.target.name, o.target.workers, durationMs), errors, aborted: o.signal?.aborted === true });
+      resolve({ summary: metrics.summary(o.target.name, o.target.workers, durationMs), errors, errorCodes: metrics.errorCodeCounts(), aborted: o.signal?.aborted === true });
     };
     const check = () => {
       if (scheduled === 0 && inFlight === 0 && (closed !== undefined || exhausted)) finish();
@@ -135,7 +137,7 @@ export function runLoad(o: LoadRunOptions): Promise<LoadRunResult> {
       metrics.sent(now());
       const out: ChatOutcome =
         open !== undefined && inFlight > inFlightMax
-          ? { kind: 'failed', status: 0, error: `client: more than ${inFlightMax} requests in flight`, sentMs: now(), firstTokenMs: undefined, endMs: now(), chunkMs: [], text: '', completionTokens: 0, promptTokens: undefined, cachedTokens: undefined }
+          ? { kind: 'failed', status: 0, error: `client: more than ${inFlightMax} requests in flight`, code: 'client_overload', sentMs: now(), firstTokenMs: undefined, endMs: now(), chunkMs: [], text: '', completionTokens: 0, promptTokens: undefined, cachedTokens: undefined }
           : await streamChat({
               url, model: o.target.model, messages, maxTokens: req.sampling.maxTokens, temperature: req.sampling.temperature,
               timeoutMs: o.requestTimeoutMs, signal,

@@ -48,6 +48,16 @@ export interface LoadCounters {
   unfinished: number;
 }
 
+/** Requests that did not succeed with one code: failed (5xx, stream errors, timeouts) and rejected (429/503). */
+export interface ErrorCodeCount {
+  readonly code: string;
+  readonly failed: number;
+  readonly rejected: number;
+}
+
+/** Codes counted at most (any further code counts as `other`). */
+const ERROR_CODES_MAX = 50;
+
 export class LoadMetrics {
   private readonly ttft = new Hist();
   private readonly itl = new Hist();
@@ -57,6 +67,7 @@ export class LoadMetrics {
   private readonly tokensPerBucket: number[] = [];
   private readonly events: { tMs: number; delta: number }[] = [];
   readonly errors = new Map<string, number>();
+  private readonly codes = new Map<string, { failed: number; rejected: number }>();
 
   /** `startMs`: the run's origin on the same clock as the outcomes. */
   constructor(private readonly startMs: number, private readonly bucketMs: number) {}
@@ -84,9 +95,21 @@ export class LoadMetrics {
     } else {
       if (o.kind === 'rejected') c.rejected++;
       else c.failed++;
+      let code = o.code ?? (o.status > 0 ? `http_${o.status}` : 'unknown');
+      if (!this.codes.has(code) && this.codes.size >= ERROR_CODES_MAX) code = 'other';
+      let n = this.codes.get(code);
+      if (n === undefined) this.codes.set(code, (n = { failed: 0, rejected: 0 }));
+      if (o.kind === 'rejected') n.rejected++;
+      else n.failed++;
       const key = (o.error ?? `HTTP ${o.status}`).slice(0, 120);
       if (this.errors.size < 100 || this.errors.has(key)) this.errors.set(key, (this.errors.get(key) ?? 0) + 1);
     }
+  }
+
+  /** Failed and rejected requests by code, most frequent first (ties by code). */
+  errorCodeCounts(): ErrorCodeCount[] {
+    return [...this.codes.entries()].map(([code, n]) => ({ code, ...n }))
+      .sort((a, b) => b.failed + b.rejected - (a.failed + a.rejected) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
   }
 
   private addTokens(tMs: number, n: number): void {

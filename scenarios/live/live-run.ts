@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runLoad, type LoadRunResult } from '../../live/load/index.js';
 import { streamChat } from '../../live/load/client.js';
 import type { PolicySetDef, ScenarioDef, WorkloadDef } from '../define.js';
-import type { ScenarioResult } from '../result.js';
+import type { LiveErrorCount, ScenarioResult } from '../result.js';
 import { buildRows } from '../targets.js';
 import { freePort, LiveRunError, ProcessSet, type ManagedProcess } from '../../live/shared/processes.js';
 import { liveMaxSequences, liveSection, liveWorkload } from './scale.js';
@@ -52,6 +52,7 @@ export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {
   const pairs: RepetitionPair[] = [];
   const errors: string[] = [];
   const devices = { baseline: new Set<string>(), candidate: new Set<string>() };
+  const errorCodes = { baseline: [] as LiveErrorCount[], candidate: [] as LiveErrorCount[] };
   for (let rep = 1; rep <= repeat; rep++) {
     const order = orderOf(rep);
     if (repeat > 1) log(`repetition ${rep} of ${repeat} (${order})`);
@@ -71,6 +72,8 @@ export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {
     devices.candidate.add(c.device);
     const tag = repeat > 1 ? ` (repetition ${rep})` : '';
     errors.push(...errorNotes(`baseline${tag}`, b.load), ...errorNotes(`candidate${tag}`, c.load));
+    errorCodes.baseline.push(...b.load.errorCodes);
+    errorCodes.candidate.push(...c.load.errorCodes);
   }
   const { baseline, candidate, repetitions } = aggregateRepetitions(pairs);
   const rows = buildRows(baseline, candidate, def.targets);
@@ -91,8 +94,22 @@ export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {
     scenario: def.name, title: def.title, description: def.description, mode: 'live', seed,
     baseline, candidate, rows, curves: repeat > 1 ? repetitionCurves(repetitions, { baseline: baseline.policy, candidate: candidate.policy }) : [], capacity: [],
     passed: rows.every((r) => r.pass !== false), notes,
-    live: { profile: opts.profile?.profile ?? 'cpu', profileReason: opts.profile?.reason ?? 'default', model: live.model, devices: device, repetitions },
+    live: {
+      profile: opts.profile?.profile ?? 'cpu', profileReason: opts.profile?.reason ?? 'default', model: live.model, devices: device, repetitions,
+      errors: { baseline: sumErrorCodes(errorCodes.baseline), candidate: sumErrorCodes(errorCodes.candidate) },
+    },
   };
+}
+
+/** Counts of the same code added up (over repetitions), most frequent first, ties by code. */
+export function sumErrorCodes(counts: readonly LiveErrorCount[]): LiveErrorCount[] {
+  const by = new Map<string, { failed: number; rejected: number }>();
+  for (const c of counts) {
+    const n = by.get(c.code) ?? { failed: 0, rejected: 0 };
+    by.set(c.code, { failed: n.failed + c.failed, rejected: n.rejected + c.rejected });
+  }
+  return [...by.entries()].map(([code, n]) => ({ code, ...n }))
+    .sort((a, b) => b.failed + b.rejected - (a.failed + a.rejected) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
 }
 
 function errorNotes(which: string, r: LoadRunResult): string[] {
