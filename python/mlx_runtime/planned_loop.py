@@ -153,6 +153,12 @@ class PlannedLoop:
 
     def remove(self, uid: int, return_cache: bool) -> Optional[CacheTokens]:
         """Remove a sequence wherever it is; with return_cache, (its KV cache, the tokens it holds)."""
+        out = self._remove(uid, return_cache)
+        if self._prev is not None and not self.decode.uids and not self.prefilling and not self.waiting:
+            self._prev = None  # no next step to observe the last one: the loop may now idle for long
+        return out
+
+    def _remove(self, uid: int, return_cache: bool) -> Optional[CacheTokens]:
         for i, s in enumerate(self.waiting):
             if s.uid == uid:
                 del self.waiting[i]
