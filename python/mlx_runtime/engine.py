@@ -5,6 +5,8 @@ loop (planned_loop.py): the runtime's own planned loop (scheduler "planner": dec
 first, prefill chunks in the token budget the step planner leaves) or mlx-lm's
 `BatchGenerator` (scheduler "batch-generator"); `step()` advances each of them by one
 step, so requests join the running batch between steps and finished ones leave it.
+Long because request validation, limits, the prompt cache and the JSON-RPC result shapes all
+work on the same request table; the step loops live in planned_loop.py.
 """
 
 from __future__ import annotations
