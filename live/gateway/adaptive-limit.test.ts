@@ -26,11 +26,15 @@ describe('adaptive concurrency limit', () => {
     const limitNow = () => h!.gw.core.workerInfo(systemClock.nowMs())[0]!;
     expect(limitNow().maxConcurrent).toBe(16);
     let running = true;
+    // Requests dispatched before a cut finish on their own, so in-flight may exceed a new limit for a
+    // moment; once it has drained down to the minimum, the gateway must keep it there.
     let maxInFlightAtMin = 0;
+    let drainedToMin = false;
     const watcher = (async () => {
       while (running) {
         const w = limitNow();
-        if (w.maxConcurrent === 2) maxInFlightAtMin = Math.max(maxInFlightAtMin, w.inFlight);
+        if (w.maxConcurrent === 2 && w.inFlight <= 2) drainedToMin = true;
+        if (w.maxConcurrent === 2 && drainedToMin) maxInFlightAtMin = Math.max(maxInFlightAtMin, w.inFlight);
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
