@@ -30,7 +30,19 @@ export function latencyModelFor(def: ScenarioDef): AnalyticLatencyModel {
  * Runs one policy set on the scenario's workload (optionally with another workload or worker count,
  * or — for sim-vs-live checks — a calibrated latency model and batch limit of the local machine).
  */
-export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: number, over: { workload?: WorkloadDef; workers?: number; latency?: LatencyModel; maxSequences?: number } = {}): SimRunOutput {
+/**
+ * For sim-vs-live: the loops the live run actually uses, where they differ from the scenario's sim
+ * defaults (the live baseline's prompt cache, the runtime's step loop).
+ */
+export interface LiveLoops {
+  readonly baselinePromptCacheEntries: number;
+  readonly candidateScheduler: 'planner' | 'batch-generator';
+}
+
+/** python/mlx_runtime/engine.py EngineConfig defaults for its BatchGenerator loop. */
+const RUNTIME_BATCH_GENERATOR = { prefillStepTokens: 512, prefillBatchSize: 8, promptCacheEntries: 64 } as const;
+
+export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: number, over: { workload?: WorkloadDef; workers?: number; latency?: LatencyModel; maxSequences?: number; liveLoops?: LiveLoops } = {}): SimRunOutput {
   const latency = over.latency ?? latencyModelFor(def);
   const workload = over.workload ?? def.workload;
   const workers = policy.kind === 'direct' ? 1 : (over.workers ?? policy.workers);
@@ -53,7 +65,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
       workers: Array.from({ length: workers }, (_, i) => ({
         id: `w${String(i).padStart(3, '0')}`,
         latency,
-        ...workerLoop(def, policy, latency, over.maxSequences),
+        ...workerLoop(def, policy, latency, over.maxSequences, over.liveLoops),
         maxQueuedSequences: 10_000,
         memory: memories[i]!,
         startWarm: (policy.kind === 'gateway' ? policy.startWarm : undefined) ?? def.cluster.startWarm ?? true,
@@ -107,15 +119,19 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
  * the step planner with its defaults (core/scheduling/defaults.ts). `maxSequences` (sim-vs-live with
  * a calibrated machine) overrides both batch limits.
  */
-function workerLoop(def: ScenarioDef, policy: PolicySetDef, latency: LatencyModel, maxSequences: number | undefined) {
+function workerLoop(def: ScenarioDef, policy: PolicySetDef, latency: LatencyModel, maxSequences: number | undefined, live: LiveLoops | undefined) {
   const cap = maxSequences ?? def.cluster.maxSequences;
   if (policy.kind === 'direct') {
     return {
       maxSequences: maxSequences ?? Math.min(cap, MLX_LM_SERVER.decodeConcurrency),
       prefillStepTokens: MLX_LM_SERVER.prefillStepTokens,
       prefillBatchSize: MLX_LM_SERVER.promptConcurrency,
-      prefixCacheSessions: MLX_LM_SERVER.promptCacheEntries,
+      prefixCacheSessions: live?.baselinePromptCacheEntries ?? MLX_LM_SERVER.promptCacheEntries,
     };
+  }
+  if (live?.candidateScheduler === 'batch-generator') {
+    const r = RUNTIME_BATCH_GENERATOR;
+    return { maxSequences: cap, prefillStepTokens: r.prefillStepTokens, prefillBatchSize: r.prefillBatchSize, prefixCacheSessions: r.promptCacheEntries };
   }
   const planner = { ...DEFAULT_STEP_PLANNER, maxSequences: Math.min(cap, DEFAULT_STEP_PLANNER.maxSequences) };
   return { maxSequences: planner.maxSequences, planner: { config: planner, prior: plannerPriorFrom(latency) } };

@@ -50,6 +50,9 @@ export interface Server {
   readonly device: string;
 }
 
+/** The baseline's --prompt-cache-size (sim-vs-live models the same). */
+export const BASELINE_PROMPT_CACHE_ENTRIES = 64;
+
 export async function startBaseline(ps: ProcessSet, o: { modelDir: string; port: number; maxSequences: number; signal?: AbortSignal }): Promise<Server> {
   await checkPortFree(o.port, '127.0.0.1', 'mlx_lm.server (baseline)');
   // mlx_lm.server loads the model in its generation thread: a failed load leaves the HTTP server up
@@ -59,7 +62,7 @@ export async function startBaseline(ps: ProcessSet, o: { modelDir: string; port:
   let device = 'unknown';
   const p = ps.start('mlx_lm.server', pythonBin(), [
     '-c', boot, '--model', o.modelDir, '--host', '127.0.0.1', '--port', String(o.port),
-    '--decode-concurrency', String(o.maxSequences), '--prompt-concurrency', '8', '--prompt-cache-size', '64', '--max-tokens', '4096', '--log-level', 'WARNING',
+    '--decode-concurrency', String(o.maxSequences), '--prompt-concurrency', '8', '--prompt-cache-size', String(BASELINE_PROMPT_CACHE_ENTRIES), '--max-tokens', '4096', '--log-level', 'WARNING',
   ], {
     cwd: PYTHON_DIR, env: pythonEnv(), fatal: /generation thread died|^Exception in thread|^Traceback \(most recent call last\)/,
     onLine: (l) => {
