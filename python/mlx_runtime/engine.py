@@ -56,6 +56,12 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 3)
 
 
+# The step planner's and cost model's defaults, from their own modules (one place each).
+_PLANNER = StepPlannerConfig()
+_PRIOR = StepCostPrior(base_ms=10.0, per_sequence_ms=1.0, per_kilo_context_ms=1.0, prefill_pass_ms=5.0,
+                       per_kilo_prefill_tokens_ms=200.0)  # a small model on a CPU; learned online anyway
+
+
 @dataclass
 class EngineConfig:
     max_sequences: int = 64
@@ -66,26 +72,27 @@ class EngineConfig:
     default_max_tokens: int = 256
     max_tokens_limit: int = 1 << 20
     enable_fault_injection: bool = False
-    # step loop: "planner" (the runtime's own loop, step_planner.py) | "batch-generator" (mlx-lm's)
-    # Default batch-generator: measured faster than the planner loop on the CPU (105 vs 35 tok/s at 16
-    # sequences, small model) and on an H200 (phase 1 live: 1.56x vs 0.56x mlx_lm.server); the planner
-    # loop prefills one sequence per forward pass and syncs every step (reports/reference/gpu/README.md).
+    # step loop: "batch-generator" (mlx-lm's BatchGenerator, the default until a GPU A/B of the
+    # rewritten planner loop says otherwise: reports/reference/gpu/README.md) | "planner" (the
+    # runtime's own loop, planned_loop.py, every step planned by step_planner.py)
     scheduler: str = "batch-generator"
-    itl_target_ms: float = 100.0
-    decode_share_max: float = 0.8
-    min_chunk_tokens: int = 32
-    max_chunk_tokens: int = 2048
-    # step cost prior (ms); learned online from every step's measured wall time
-    cost_base_ms: float = 10.0
-    cost_per_sequence_ms: float = 1.0
-    cost_per_kilo_context_ms: float = 1.0
-    cost_prefill_pass_ms: float = 5.0
-    cost_per_kilo_prefill_tokens_ms: float = 200.0
+    # planner settings and the step cost prior (ms); defaults are step_planner.py's and step_cost.py's
+    itl_target_ms: float = _PLANNER.itl_target_ms
+    decode_share_max: float = _PLANNER.decode_share_max
+    min_chunk_tokens: int = _PLANNER.min_chunk_tokens
+    max_chunk_tokens: int = _PLANNER.max_chunk_tokens
+    latency_floor_factor: float = _PLANNER.latency_floor_factor
+    cost_base_ms: float = _PRIOR.base_ms
+    cost_per_sequence_ms: float = _PRIOR.per_sequence_ms
+    cost_per_kilo_context_ms: float = _PRIOR.per_kilo_context_ms
+    cost_prefill_pass_ms: float = _PRIOR.prefill_pass_ms
+    cost_per_kilo_prefill_tokens_ms: float = _PRIOR.per_kilo_prefill_tokens_ms
 
     def planner_config(self) -> StepPlannerConfig:
         return StepPlannerConfig(itl_target_ms=float(self.itl_target_ms), decode_share_max=float(self.decode_share_max),
                                  max_sequences=int(self.max_sequences), min_chunk_tokens=int(self.min_chunk_tokens),
-                                 max_chunk_tokens=int(self.max_chunk_tokens))
+                                 max_chunk_tokens=int(self.max_chunk_tokens),
+                                 latency_floor_factor=float(self.latency_floor_factor))
 
     def cost_prior(self) -> StepCostPrior:
         return StepCostPrior(base_ms=float(self.cost_base_ms), per_sequence_ms=float(self.cost_per_sequence_ms),
@@ -104,8 +111,7 @@ class EngineConfig:
     def describe(self) -> dict:
         out: dict = {"scheduler": self.scheduler, "max_sequences": self.max_sequences}
         if self.scheduler == "planner":
-            out["planner"] = {"itl_target_ms": self.itl_target_ms, "decode_share_max": self.decode_share_max,
-                              "min_chunk_tokens": self.min_chunk_tokens, "max_chunk_tokens": self.max_chunk_tokens}
+            out["planner"] = {k: v for k, v in self.planner_config().__dict__.items() if k != "max_sequences"}
             out["cost_prior"] = {k: v for k, v in self.cost_prior().__dict__.items()}
         else:
             out["batch_generator"] = {"prefill_step_size": self.prefill_step_size,

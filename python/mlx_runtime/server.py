@@ -95,31 +95,29 @@ def _reader(stream, inbox: "queue.Queue", out: Output) -> None:
     inbox.put((time.perf_counter(), _EOF))
 
 
+def engine_config(args: argparse.Namespace):
+    """The EngineConfig the command line asks for (the engine module is imported after the BLAS)."""
+    from .engine import EngineConfig
+
+    return EngineConfig(
+        max_sequences=args.max_sequences, max_kv_bytes=args.max_kv_bytes, prompt_cache_entries=args.prompt_cache_entries,
+        prefill_step_size=args.prefill_step_size, prefill_batch_size=args.prefill_batch_size,
+        default_max_tokens=args.default_max_tokens, enable_fault_injection=args.enable_fault_injection,
+        scheduler=args.scheduler, itl_target_ms=args.itl_target_ms, decode_share_max=args.decode_share_max,
+        min_chunk_tokens=args.min_chunk_tokens, max_chunk_tokens=args.max_chunk_tokens,
+        latency_floor_factor=args.latency_floor_factor, cost_base_ms=args.cost_base_ms,
+        cost_per_sequence_ms=args.cost_per_sequence_ms, cost_per_kilo_context_ms=args.cost_per_kilo_context_ms,
+        cost_prefill_pass_ms=args.cost_prefill_pass_ms, cost_per_kilo_prefill_tokens_ms=args.cost_per_kilo_prefill_tokens_ms,
+    )
+
+
 class Server:
     def __init__(self, args: argparse.Namespace, out: Output):
-        from .engine import Engine, EngineConfig
+        from .engine import Engine
 
         self.out = out
         self.inbox: "queue.Queue" = queue.Queue()
-        cfg = EngineConfig(
-            max_sequences=args.max_sequences,
-            max_kv_bytes=args.max_kv_bytes,
-            prompt_cache_entries=args.prompt_cache_entries,
-            prefill_step_size=args.prefill_step_size,
-            prefill_batch_size=args.prefill_batch_size,
-            default_max_tokens=args.default_max_tokens,
-            enable_fault_injection=args.enable_fault_injection,
-            scheduler=args.scheduler,
-            itl_target_ms=args.itl_target_ms,
-            decode_share_max=args.decode_share_max,
-            min_chunk_tokens=args.min_chunk_tokens,
-            max_chunk_tokens=args.max_chunk_tokens,
-            cost_base_ms=args.cost_base_ms,
-            cost_per_sequence_ms=args.cost_per_sequence_ms,
-            cost_per_kilo_context_ms=args.cost_per_kilo_context_ms,
-            cost_prefill_pass_ms=args.cost_prefill_pass_ms,
-            cost_per_kilo_prefill_tokens_ms=args.cost_per_kilo_prefill_tokens_ms,
-        )
+        cfg = engine_config(args)
         self.engine = Engine(cfg, out.send, out.send_many)
         self.shutdown_waiters: list = []  # rpc ids of shutdown calls to answer on exit
         self.exit_requested = False
@@ -262,21 +260,28 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
                          "MLX_RUNTIME_MAX_KV_BYTES, else on a GPU 90%% of its memory less the weights, on the CPU "
                          "25%% of RAM; see mlx_runtime/kv_budget.py)")
     ap.add_argument("--prompt-cache-entries", type=int, default=64, help="session prompt-cache entries (LRU)")
-    ap.add_argument("--scheduler", choices=["planner", "batch-generator"], default=os.environ.get("MLX_RUNTIME_SCHEDULER", "batch-generator"),
-                    help="step loop: the runtime's planned loop (default) or mlx-lm's BatchGenerator (A/B)")
-    ap.add_argument("--itl-target-ms", type=float, default=100.0,
-                    help="planner: inter-token latency target a step is sized to (default 100)")
-    ap.add_argument("--decode-share-max", type=float, default=0.8,
-                    help="planner: largest share of the ITL target the decode pass may take when admitting (0.8)")
-    ap.add_argument("--min-chunk-tokens", type=int, default=32, help="planner: smallest prefill token budget (32)")
-    ap.add_argument("--max-chunk-tokens", type=int, default=2048, help="planner: largest prefill token budget (2048)")
-    ap.add_argument("--cost-base-ms", type=float, default=10.0, help="step cost prior: fixed ms per step")
-    ap.add_argument("--cost-per-sequence-ms", type=float, default=1.0, help="step cost prior: ms per decoding sequence")
-    ap.add_argument("--cost-per-kilo-context-ms", type=float, default=1.0,
+    from .engine import EngineConfig
+    from .planned_loop import SCHEDULERS
+
+    d = EngineConfig()
+    ap.add_argument("--scheduler", choices=list(SCHEDULERS), default=os.environ.get("MLX_RUNTIME_SCHEDULER", d.scheduler),
+                    help=f"step loop: mlx-lm's BatchGenerator or the runtime's planned loop (default: "
+                         f"MLX_RUNTIME_SCHEDULER, else {d.scheduler})")
+    ap.add_argument("--itl-target-ms", type=float, default=d.itl_target_ms,
+                    help=f"planner: inter-token latency target a step is sized to ({d.itl_target_ms:g})")
+    ap.add_argument("--decode-share-max", type=float, default=d.decode_share_max,
+                    help=f"planner: largest share of the target the decode pass may take when admitting ({d.decode_share_max:g})")
+    ap.add_argument("--min-chunk-tokens", type=int, default=d.min_chunk_tokens, help=f"planner: smallest prefill token budget ({d.min_chunk_tokens})")
+    ap.add_argument("--max-chunk-tokens", type=int, default=d.max_chunk_tokens, help=f"planner: largest prefill token budget ({d.max_chunk_tokens})")
+    ap.add_argument("--latency-floor-factor", type=float, default=d.latency_floor_factor,
+                    help=f"planner: the target is at least this many times one sequence's decode step ({d.latency_floor_factor:g})")
+    ap.add_argument("--cost-base-ms", type=float, default=d.cost_base_ms, help="step cost prior: fixed ms per step")
+    ap.add_argument("--cost-per-sequence-ms", type=float, default=d.cost_per_sequence_ms, help="step cost prior: ms per decoding sequence")
+    ap.add_argument("--cost-per-kilo-context-ms", type=float, default=d.cost_per_kilo_context_ms,
                     help="step cost prior: ms per 1024 context tokens of the decode batch")
-    ap.add_argument("--cost-prefill-pass-ms", type=float, default=5.0,
+    ap.add_argument("--cost-prefill-pass-ms", type=float, default=d.cost_prefill_pass_ms,
                     help="step cost prior: fixed ms of a step with prefill")
-    ap.add_argument("--cost-per-kilo-prefill-tokens-ms", type=float, default=200.0,
+    ap.add_argument("--cost-per-kilo-prefill-tokens-ms", type=float, default=d.cost_per_kilo_prefill_tokens_ms,
                     help="step cost prior: ms per 1024 prefill tokens")
     ap.add_argument("--prefill-step-size", type=int, default=512,
                     help="batch-generator: prompt tokens per prefill chunk")
@@ -287,18 +292,10 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.max_sequences < 1:
         ap.error("--max-sequences must be >= 1")
-    from .step_planner import StepPlannerConfig
     try:
-        StepPlannerConfig(itl_target_ms=args.itl_target_ms, decode_share_max=args.decode_share_max,
-                          max_sequences=args.max_sequences, min_chunk_tokens=args.min_chunk_tokens,
-                          max_chunk_tokens=args.max_chunk_tokens).validate()
+        engine_config(args).validate()
     except ValueError as e:
         ap.error(str(e))
-    for k in ("cost_base_ms", "cost_per_sequence_ms", "cost_per_kilo_context_ms", "cost_prefill_pass_ms",
-              "cost_per_kilo_prefill_tokens_ms"):
-        v = getattr(args, k)
-        if not (v >= 0 and v < float("inf")):
-            ap.error(f"--{k.replace('_', '-')} must be a finite number >= 0")
     return args
 
 

@@ -232,7 +232,8 @@ def test_cost_model_learns_and_stats_report_it(tiny_model_dir):
     s0 = eng.stats()
     assert s0["scheduler"]["scheduler"] == "planner"
     assert s0["scheduler"]["planner"] == {"itl_target_ms": 50, "decode_share_max": 0.8,
-                                          "min_chunk_tokens": 32, "max_chunk_tokens": 2048}
+                                          "min_chunk_tokens": 32, "max_chunk_tokens": 2048,
+                                          "latency_floor_factor": 2.0}
     m0 = s0["models"][0]
     assert m0["cost_model"]["observations"] == 0
     gen(eng, "a", ids(50), 20)
