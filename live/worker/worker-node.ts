@@ -102,13 +102,7 @@ export interface WorkerCounters {
 }
 
 /** A request admitted by every check but KV, waiting for the governor to find room (FIFO). */
-interface KvWaiter {
-  readonly key: string;
-  readonly req: GenerateRequestMsg;
-  readonly sink: EventSink;
-  readonly model: ModelEntry;
-  readonly params: Omit<GenerateParams, 'request_id'>;
-  readonly sessionKey: string | undefined;
+interface KvWaiter extends Pick<Job, 'key' | 'req' | 'sink' | 'model' | 'params' | 'sessionKey'> {
   readonly kvBytes: number;
   readonly arrivedAtMs: number;
   readonly refused: (e: WorkerError) => JobHandle;
