@@ -50,8 +50,9 @@ export const phase2Mixed = defineScenario({
     { metric: 'e2eP95', kind: 'ratio-max', value: 1.0 },
     { metric: 'successRate', kind: 'min', value: 100 },
   ],
-  // GPU: the sim workload unscaled on gpu-1b (see phase 1), 40 s: its long answers (up to 2,048 tokens) drain after it.
-  live: { model: 'small', users: 16, durationMs: 60_000, tokenScale: 0.1, gpu: { model: 'gpu-1b', users: 48, durationMs: 40_000, tokenScale: 1 } },
+  // GPU: the sim workload unscaled on gpu-1b (see phase 1), 30 s: its long answers (up to 2,048 tokens) drain after it
+  // (up to 60 s), so that 3 repetitions of both sides fit one 10-minute device call.
+  live: { model: 'small', users: 16, durationMs: 60_000, tokenScale: 0.1, gpu: { model: 'gpu-1b', users: 48, durationMs: 30_000, tokenScale: 1 } },
   inDefaultSuite: true,
 });
 

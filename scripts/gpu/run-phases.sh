@@ -18,13 +18,18 @@
 # Results: reports/out/gpu/<stage>/ (results.json, report.md, charts/*.svg), reports/out/gpu/timings.tsv.
 # Environment: MLX_SERVING_PYTHON (default python3: the host's, with mlx on PYTHONPATH from env.sh),
 # LIVE_MODEL (default gpu-1b), LIVE_PROFILE (gpu), REPEAT (3), BOTH_REPEAT (1), OUT (where the tarball
-# goes; default reports/out).
+# goes; default reports/out), STAGE_TIMEOUT (570 s: a stage is interrupted (SIGINT: every live process
+# stopped) before the device call's 600 s limit, so that `pack` still runs and the stage's log, with the
+# per-side figures printed as each side ends, comes back), CALIBRATE_MAX_SEQUENCES (128).
+# Each stage's output is also written to reports/out/gpu/<stage>.log.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
 export MLX_SERVING_PYTHON="${MLX_SERVING_PYTHON:-python3}"
 MODEL="${LIVE_MODEL:-gpu-1b}"
 REPEAT="${REPEAT:-3}"
 BOTH_REPEAT="${BOTH_REPEAT:-1}"
+STAGE_TIMEOUT="${STAGE_TIMEOUT:-570}"
+CALIBRATE_MAX_SEQUENCES="${CALIBRATE_MAX_SEQUENCES:-128}"
 PROFILE="${LIVE_PROFILE:-gpu}"
 RESULTS=reports/out/gpu
 TARBALL="${OUT:-reports/out}/gpu-results.tar.gz"
@@ -40,7 +45,8 @@ timed() {
   local t0 started rc ms
   t0=$(date +%s%N); started=$(date -u +%FT%TZ)
   echo "==> [$started] $name: $*" >&2
-  "$@"; rc=$?
+  # SIGINT first (the scenario CLI stops its processes), SIGKILL 20 s later.
+  timeout --signal=INT --kill-after=20 "$STAGE_TIMEOUT" "$@" 2>&1 | tee "$RESULTS/$name.log" >&2; rc=${PIPESTATUS[0]}
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   printf '%s\t%s\t%d.%01d\t%s\n' "$name" "$rc" $((ms / 1000)) $((ms % 1000 / 100)) "$started" >> "$RESULTS/timings.tsv"
   echo "<== $name: exit $rc in $((ms / 1000)) s" >&2
@@ -50,7 +56,7 @@ timed() {
 scenario_names() { local n; for n in "$@"; do [ -n "${PHASES[$n]:-}" ] && [ "$n" -ge 1 ] || { echo "phase must be 1, 2 or 3, got $n" >&2; exit 2; }; echo "${PHASES[$n]}"; done; }
 
 stage_env() {
-  timed env bash -c "echo \"python: \$(command -v \"$MLX_SERVING_PYTHON\")\"; PYTHONPATH=python\${PYTHONPATH:+:\$PYTHONPATH} \"$MLX_SERVING_PYTHON\" -c 'import mlx.core as mx, mlx_lm, sys; print(\"mlx\", mx.__version__, \"mlx-lm\", mlx_lm.__version__, \"device\", mx.default_device(), \"python\", sys.version.split()[0])'; echo \"node: \$(node --version)\"; nvidia-smi --query-gpu=name,memory.total,memory.used --format=csv,noheader 2>/dev/null || true" \
+  timed env bash -c "echo \"python: \$(command -v \"$MLX_SERVING_PYTHON\")\"; PYTHONPATH=python\${PYTHONPATH:+:\$PYTHONPATH} \"$MLX_SERVING_PYTHON\" -c 'import mlx.core as mx, mlx_lm, sys; print(\"mlx\", mx.__version__, \"mlx-lm\", mlx_lm.__version__, \"device\", mx.default_device(), \"python\", sys.version.split()[0]); print(\"device_info\", mx.device_info(), \"memory_limit\", mx.get_memory_limit()); from mlx_runtime.kv_budget import current_kv_budget; print(\"kv_budget\", current_kv_budget(0).describe())'; free -g | head -2; echo \"node: \$(node --version)\"; nvidia-smi --query-gpu=name,memory.total,memory.used --format=csv,noheader 2>/dev/null || true" \
     2>&1 | tee "$RESULTS/env.txt"
 }
 
@@ -72,7 +78,7 @@ stage_smoke() {
 
 stage_calibrate() {
   mkdir -p "$RESULTS/calibration"
-  timed "calibrate-$MODEL" tsx scenarios/calibrate.ts --size "$MODEL" --out "$RESULTS/calibration/local-$MODEL.json"
+  timed "calibrate-$MODEL" tsx scenarios/calibrate.ts --size "$MODEL" --max-sequences "$CALIBRATE_MAX_SEQUENCES" --out "$RESULTS/calibration/local-$MODEL.json"
 }
 
 stage_both() {
@@ -88,7 +94,7 @@ stage_pack() {
   mkdir -p "$(dirname "$TARBALL")"
   # Reports only (results.json, report.md, charts, sim-vs-live, calibration, timings): never the models.
   tar czf "$TARBALL" --exclude='index.html' "$RESULTS" && echo "packed $(du -h "$TARBALL" | cut -f1) into $TARBALL" >&2
-  column -t -s $'\t' "$RESULTS/timings.tsv" >&2 || cat "$RESULTS/timings.tsv" >&2
+  cat "$RESULTS/timings.tsv" >&2
 }
 
 [ $# -gt 0 ] || { sed -n '2,24p' "$0"; exit 2; }
