@@ -9,10 +9,10 @@ const short = { ...phase2Mixed.workload, durationMs: 60_000 };
 describe('sim-run worker loops', () => {
   it('models the live baseline\'s prompt cache and the runtime\'s BatchGenerator loop when asked', () => {
     const base = runPolicySet(phase2Mixed, phase2Mixed.baseline, 7, { workload: short }).summary;
-    const baseLive = runPolicySet(phase2Mixed, phase2Mixed.baseline, 7, { workload: short, liveLoops: { baselinePromptCacheEntries: 64, candidateScheduler: 'planner' } }).summary;
+    const baseLive = runPolicySet(phase2Mixed, phase2Mixed.baseline, 7, { workload: short, liveLoops: { baselinePromptCacheEntries: 64, baselinePrefillStepTokens: 512, candidateScheduler: 'planner' } }).summary;
     expect(baseLive.extra.prefixCacheHitRate!).toBeGreaterThan(base.extra.prefixCacheHitRate! + 0.2);
     const planned = runPolicySet(phase2Mixed, phase2Mixed.candidate, 7, { workload: short }).summary;
-    const batchGen = runPolicySet(phase2Mixed, phase2Mixed.candidate, 7, { workload: short, liveLoops: { baselinePromptCacheEntries: 64, candidateScheduler: 'batch-generator' } }).summary;
+    const batchGen = runPolicySet(phase2Mixed, phase2Mixed.candidate, 7, { workload: short, liveLoops: { baselinePromptCacheEntries: 64, baselinePrefillStepTokens: 512, candidateScheduler: 'batch-generator' } }).summary;
     expect(planned.itlMs.p95).toBeLessThan(120);
     expect(batchGen.itlMs.p95).toBeGreaterThan(planned.itlMs.p95 * 1.5); // 512-token chunks for up to 8 prompts per step
   });

@@ -36,6 +36,7 @@ export function latencyModelFor(def: ScenarioDef): AnalyticLatencyModel {
  */
 export interface LiveLoops {
   readonly baselinePromptCacheEntries: number;
+  readonly baselinePrefillStepTokens: number;
   readonly candidateScheduler: 'planner' | 'batch-generator';
 }
 
@@ -124,7 +125,7 @@ function workerLoop(def: ScenarioDef, policy: PolicySetDef, latency: LatencyMode
   if (policy.kind === 'direct') {
     return {
       maxSequences: maxSequences ?? Math.min(cap, MLX_LM_SERVER.decodeConcurrency),
-      prefillStepTokens: MLX_LM_SERVER.prefillStepTokens,
+      prefillStepTokens: live?.baselinePrefillStepTokens ?? MLX_LM_SERVER.prefillStepTokens,
       prefillBatchSize: MLX_LM_SERVER.promptConcurrency,
       prefixCacheSessions: live?.baselinePromptCacheEntries ?? MLX_LM_SERVER.promptCacheEntries,
     };

@@ -6,6 +6,10 @@
 //   --decode-concurrency N   = the runtime's --max-sequences (the scenario's maxSequences), default 32
 //   --prompt-concurrency 8   (its default; the runtime's --prefill-batch-size is also 8)
 //   --prompt-cache-size 64   (default 10; the runtime keeps 64 session prompt caches)
+//   --prefill-step-size 512  (default 2048; the runtime's chunk is 512). With 2048 the server ran out
+//                            of the H200's 141 GB in phases 2 and 3 (reports/reference/gpu/README.md):
+//                            MLX's attention over 8 right-padded prompts materialises
+//                            8 x heads x 2048 x context scores per layer, tens of GB at 8k contexts.
 //   --max-tokens 4096        (default 512; every request sends its own max_tokens anyway)
 // It is started through `import mlx_runtime` first, so on Linux its mlx uses the same OpenBLAS as
 // the runtime (python/mlx_runtime/blas.py); without it, mlx[cpu]'s reference BLAS would make the
@@ -52,6 +56,8 @@ export interface Server {
 
 /** The baseline's --prompt-cache-size (sim-vs-live models the same). */
 export const BASELINE_PROMPT_CACHE_ENTRIES = 64;
+/** The baseline's --prefill-step-size (sim-vs-live models the same). */
+export const BASELINE_PREFILL_STEP_TOKENS = 512;
 
 export async function startBaseline(ps: ProcessSet, o: { modelDir: string; port: number; maxSequences: number; signal?: AbortSignal }): Promise<Server> {
   await checkPortFree(o.port, '127.0.0.1', 'mlx_lm.server (baseline)');
@@ -62,7 +68,8 @@ export async function startBaseline(ps: ProcessSet, o: { modelDir: string; port:
   let device = 'unknown';
   const p = ps.start('mlx_lm.server', pythonBin(), [
     '-c', boot, '--model', o.modelDir, '--host', '127.0.0.1', '--port', String(o.port),
-    '--decode-concurrency', String(o.maxSequences), '--prompt-concurrency', '8', '--prompt-cache-size', String(BASELINE_PROMPT_CACHE_ENTRIES), '--max-tokens', '4096', '--log-level', 'WARNING',
+    '--decode-concurrency', String(o.maxSequences), '--prompt-concurrency', '8', '--prompt-cache-size', String(BASELINE_PROMPT_CACHE_ENTRIES),
+    '--prefill-step-size', String(BASELINE_PREFILL_STEP_TOKENS), '--max-tokens', '4096', '--log-level', 'WARNING',
   ], {
     cwd: PYTHON_DIR, env: pythonEnv(), fatal: /generation thread died|^Exception in thread|^Traceback \(most recent call last\)/,
     onLine: (l) => {
