@@ -24,7 +24,7 @@ import mlx.core as mx
 import mlx_lm
 from mlx_lm.utils import load as mlx_lm_load
 
-from . import blas
+from . import blas, cache_limit
 from .kv_budget import KvBudget, current_kv_budget
 from .errors import (
     CONTEXT_LENGTH_EXCEEDED,
@@ -221,6 +221,8 @@ class Engine:
         # one write of several protocol lines (server.Output.send_many); per-step notifications use it
         self._send_many = send_many or (lambda objs: [send(o) for o in objs])
         self.kv_budget: KvBudget = cfg.kv_budget(0)
+        # MLX's buffer cache bounded on a GPU (cache_limit.py: unbounded, mlx-lm's growing KV fills it)
+        self.cache_limit = cache_limit.apply()
         self.max_kv_bytes = self.kv_budget.bytes
         self.models: Dict[str, LoadedModel] = {}
         self.default_model: Optional[str] = None
@@ -709,7 +711,7 @@ class Engine:
             "models": per_model,
             "counters": dict(self.counters),
             "memory": {"active_bytes": int(mx.get_active_memory()), "peak_bytes": int(mx.get_peak_memory()),
-                       "cache_bytes": int(mx.get_cache_memory())},
+                       "cache_bytes": int(mx.get_cache_memory()), "cache_limit_bytes": self.cache_limit["cache_limit_bytes"]},
             "uptime_ms": _ms(time.perf_counter() - self.started_at),
         }
 
@@ -727,6 +729,7 @@ class Engine:
             "max_kv_bytes": self.max_kv_bytes,
             "kv_budget_source": self.kv_budget.source,
             "kv_budget": self.kv_budget.describe(),
+            "cache_limit": self.cache_limit,
             "scheduler": {**self.cfg.describe(),
                           "models": {lm.name: lm.sched.describe() for lm in self.models.values()}},
         }

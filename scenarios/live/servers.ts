@@ -11,6 +11,8 @@
 //                            MLX's attention over 8 right-padded prompts materialises
 //                            8 x heads x 2048 x context scores per layer, tens of GB at 8k contexts.
 //   --max-tokens 4096        (default 512; every request sends its own max_tokens anyway)
+// On a GPU it gets the runtime's bound on MLX's buffer cache (python/mlx_runtime/cache_limit.py):
+// unbounded, mlx-lm's growing KV cache filled an H200 and the server died out of memory.
 // It is started through `import mlx_runtime` first, so on Linux its mlx uses the same OpenBLAS as
 // the runtime (python/mlx_runtime/blas.py); without it, mlx[cpu]'s reference BLAS would make the
 // baseline several times slower — an unfair baseline.
@@ -64,7 +66,7 @@ export async function startBaseline(ps: ProcessSet, o: { modelDir: string; port:
   // mlx_lm.server loads the model in its generation thread: a failed load leaves the HTTP server up
   // (health answers) with no thread to serve; its traceback on stderr is the only sign (`fatal`).
   // It prints its MLX default device first (the device its model and generation run on).
-  const boot = "import sys, mlx_runtime, mlx.core as mx; print('mlx-serving device:', mx.default_device(), file=sys.stderr, flush=True); sys.argv[0] = 'mlx_lm.server'; from mlx_lm.server import main; main()";
+  const boot = "import sys, mlx_runtime, mlx_runtime.cache_limit, mlx.core as mx; mlx_runtime.cache_limit.apply(); print('mlx-serving device:', mx.default_device(), file=sys.stderr, flush=True); sys.argv[0] = 'mlx_lm.server'; from mlx_lm.server import main; main()";
   let device = 'unknown';
   const p = ps.start('mlx_lm.server', pythonBin(), [
     '-c', boot, '--model', o.modelDir, '--host', '127.0.0.1', '--port', String(o.port),
