@@ -31,6 +31,7 @@ options:
   --profile FILE    both: the local profile (default reports/out/calibration/local-<size>.json)
   --repeat N        live: run each side N times per scenario (alternating which goes first) and
                     report the median of each figure with its min/max (default 1)
+  --first SIDE      live: baseline (default) or candidate runs first in the first repetition
   --live-profile P  live: which live section, auto (default: gpu when the runtime's MLX device is a
                     CUDA GPU), cpu (the small-machine section) or gpu (full-size workload, gpu-1b)
   --live-model M    live: serve this model size instead of the section's (${MODEL_CHOICES})
@@ -56,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
         list: { type: 'boolean' }, all: { type: 'boolean' }, seed: { type: 'string' }, mode: { type: 'string', default: 'sim' },
         out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
         'port-base': { type: 'string' }, 'model-dir': { type: 'string' }, profile: { type: 'string' },
-        repeat: { type: 'string' }, 'live-profile': { type: 'string', default: 'auto' }, 'live-model': { type: 'string' }, python: { type: 'string' },
+        repeat: { type: 'string' }, first: { type: 'string' }, 'live-profile': { type: 'string', default: 'auto' }, 'live-model': { type: 'string' }, python: { type: 'string' },
       },
     });
   } catch (e) {
@@ -113,6 +114,11 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--repeat must be an integer in [1, 100], got ${o.repeat}`);
     return 2;
   }
+  if (o.first !== undefined && o.first !== 'baseline' && o.first !== 'candidate') {
+    console.error(`--first must be baseline or candidate, got ${o.first}`);
+    return 2;
+  }
+  const first = o.first as 'baseline' | 'candidate' | undefined;
   const liveProfile = parseProfileChoice(o['live-profile']);
   if (liveProfile === undefined) {
     console.error(`--live-profile must be auto, cpu or gpu, got ${o['live-profile']}`);
@@ -126,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
   if (o.python !== undefined) process.env[PYTHON_ENV_VAR] = o.python;
   if (live) {
     const outcome = await runLiveMode(chosen, {
-      mode: o.mode as 'live' | 'both', liveProfile, ...(liveModel !== undefined && { liveModel }), ...(repeat !== undefined && { repeat }),
+      mode: o.mode as 'live' | 'both', liveProfile, ...(liveModel !== undefined && { liveModel }), ...(repeat !== undefined && { repeat }), ...(first !== undefined && { first }),
       ...(seed !== undefined && { seed }), ...(portBase !== undefined && { portBase }), ...(o['model-dir'] !== undefined && { modelDir: o['model-dir'] }), ...(o.profile !== undefined && { profile: o.profile }),
     });
     if (typeof outcome === 'number') return outcome;

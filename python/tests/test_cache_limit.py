@@ -57,3 +57,23 @@ def test_apply_unconfigured_follows_the_device():
             assert mx.set_cache_limit(before) == before  # untouched
     finally:
         mx.set_cache_limit(before)
+
+
+def test_memlog_writes_mlx_counters_when_asked(tmp_path, monkeypatch):
+    import time
+
+    from mlx_runtime import memlog
+
+    monkeypatch.delenv(memlog.ENV_VAR, raising=False)
+    assert memlog.start("off") is False
+    monkeypatch.setenv(memlog.ENV_VAR, str(tmp_path))
+    assert memlog.start("probe") is True
+    deadline = time.time() + 5
+    lines: list = []
+    while time.time() < deadline and len(lines) < 2:
+        files = list(tmp_path.glob("probe-*.log"))
+        lines = files[0].read_text().splitlines() if files else []
+        time.sleep(0.05)
+    assert lines[0] == "seconds active_bytes cache_bytes peak_bytes"
+    fields = lines[1].split()
+    assert len(fields) == 4 and all(int(x) >= 0 for x in fields[1:])

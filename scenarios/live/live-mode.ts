@@ -22,6 +22,8 @@ export interface LiveModeOptions {
   readonly liveModel?: ModelSize;
   /** Runs of each side per scenario (default 1). */
   readonly repeat?: number;
+  /** The side that runs first in repetition 1. */
+  readonly first?: 'baseline' | 'candidate';
 }
 
 export interface LiveModeOutcome {
@@ -67,7 +69,7 @@ export async function runLiveMode(chosen: readonly ScenarioDef[], o: LiveModeOpt
         sim = runScenarioSimLocal(def, latency, o.seed ?? def.seed);
       }
       const live = await runScenarioLive(def, {
-        signal: ac.signal, log, profile: chosenProfile, ...(o.repeat !== undefined && { repeat: o.repeat }),
+        signal: ac.signal, log, profile: chosenProfile, ...(o.repeat !== undefined && { repeat: o.repeat }), ...(o.first !== undefined && { first: o.first }),
         ...(o.seed !== undefined && { seed: o.seed }), ...(o.portBase !== undefined && { portBase: o.portBase }), ...(o.modelDir !== undefined && { modelDir: o.modelDir }),
       });
       if (sim !== undefined) {

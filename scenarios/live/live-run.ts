@@ -30,11 +30,13 @@ export interface LiveRunOptions {
   readonly requestTimeoutMs?: number;
   /** Runs of each side (default 1), alternating which side goes first. */
   readonly repeat?: number;
+  /** The side that runs first in repetition 1 (default baseline); later repetitions alternate. */
+  readonly first?: 'baseline' | 'candidate';
   /** The live profile whose section `def.live` is (scenarios/live/profile.ts), for the report. */
   readonly profile?: { readonly profile: 'cpu' | 'gpu'; readonly reason: string };
 }
 
-export const BASELINE_FLAGS_NOTE = 'Baseline: mlx_lm.server (mlx-lm 0.32.2) on the same model directory, `--decode-concurrency <maxSequences> --prompt-concurrency 8 --prompt-cache-size 64 --max-tokens 4096`, started after `import mlx_runtime` so it uses the same OpenBLAS as the runtime on Linux.';
+export const BASELINE_FLAGS_NOTE = 'Baseline: mlx_lm.server (mlx-lm 0.32.2) on the same model directory, `--decode-concurrency <maxSequences> --prompt-concurrency 8 --prompt-cache-size 64 --prefill-step-size 512 --max-tokens 4096`, started after `import mlx_runtime` so it uses the same OpenBLAS as the runtime on Linux and, on a GPU, the same bound on the MLX buffer cache (python/mlx_runtime/cache_limit.py).';
 
 export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {}): Promise<ScenarioResult> {
   const live = liveSection(def);
@@ -54,7 +56,7 @@ export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {
   const devices = { baseline: new Set<string>(), candidate: new Set<string>() };
   const errorCodes = { baseline: [] as LiveErrorCount[], candidate: [] as LiveErrorCount[] };
   for (let rep = 1; rep <= repeat; rep++) {
-    const order = orderOf(rep);
+    const order = orderOf(rep, opts.first);
     if (repeat > 1) log(`repetition ${rep} of ${repeat} (${order})`);
     const runBaseline = () => side(def.baseline, def.baseline.kind === 'direct' ? baselinePort : gatewayPort);
     const runCandidate = () => side(def.candidate, gatewayPort);

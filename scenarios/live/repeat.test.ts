@@ -15,7 +15,8 @@ function run(policy: string, tok: number, itl95: number, extra: Record<string, n
 
 describe('repetitions', () => {
   it('alternates which side runs first', () => {
-    expect([1, 2, 3, 4].map(orderOf)).toEqual(['baseline-first', 'candidate-first', 'baseline-first', 'candidate-first']);
+    expect([1, 2, 3, 4].map((r) => orderOf(r))).toEqual(['baseline-first', 'candidate-first', 'baseline-first', 'candidate-first']);
+    expect([1, 2, 3].map((r) => orderOf(r, 'candidate'))).toEqual(['candidate-first', 'baseline-first', 'candidate-first']);
   });
 
   it('median of odd and even counts', () => {

@@ -9,7 +9,9 @@ import type { Curve, Percentiles, RunSummary } from '../result.js';
 
 export type SideOrder = 'baseline-first' | 'candidate-first';
 
-export const orderOf = (rep: number): SideOrder => (rep % 2 === 1 ? 'baseline-first' : 'candidate-first');
+/** Repetition `rep` (from 1) runs `first` first when odd, the other side first when even. */
+export const orderOf = (rep: number, first: 'baseline' | 'candidate' = 'baseline'): SideOrder =>
+  (rep % 2 === 1) === (first === 'baseline') ? 'baseline-first' : 'candidate-first';
 
 /** The figures a repetition is summarised by (RunSummary fields; names as the targets name them). */
 export const FIGURES: readonly (readonly [string, (s: RunSummary) => number])[] = [
