@@ -2,8 +2,11 @@
 // the real python runtime (JSON-RPC on stdio, the same process the worker nodes run) and writes a
 // `local` profile (sim/profiles/local.ts) that the simulator can use (`--mode both`).
 // Default output: reports/out/calibration/local-<size>.json (git-ignored).
-//   prefill: prompts of ~64…512 tokens, max_tokens 1, no cache; fit prefill_ms = o + n ÷ rate.
-//   decode:  B concurrent sequences (B = 1…maxSequences) with short and long contexts; each
+//   prefill: prompts of ~64…512 tokens (on a GPU 512…8192: shorter ones are all per-request overhead
+//            there), max_tokens 1, no cache; fit prefill_ms = o + n ÷ rate. A fit whose time does not
+//            grow with the length fails the calibration (no rate can be read from it).
+//   decode:  B concurrent sequences (B = 1…maxSequences, up to 128) with short and long contexts (long:
+//            384 tokens up to B = 8; on a GPU 2,048 tokens up to B = 32); each
 //            request's decode_ms ÷ (tokens − 1) is one step at batch ≈ B; least squares fit of
 //            stepMs = a + b·B + c·(B × mean context) ÷ 1000 (b, c ≥ 0).
 //   requestOverheadMs: the prefill fit's intercept + the median queue time of a lone request.
@@ -73,7 +76,8 @@ async function main(argv: string[]): Promise<number> {
     // The median of 3 runs per length (a shared CPU is noisy); a negative intercept means noise:
     // then the rate is fitted through the origin.
     const pre: { n: number; ms: number; queueMs: number }[] = [];
-    for (const n of [64, 128, 256, 512]) {
+    const prefillLengths = onGpu ? [512, 2048, 4096, 8192] : [64, 128, 256, 512];
+    for (const n of prefillLengths) {
       const reps: { n: number; ms: number; queueMs: number }[] = [];
       for (let rep = 0; rep < 3; rep++) {
         const r = await gen(n, 1, `prefill-${n}-${rep}`);
@@ -83,17 +87,21 @@ async function main(argv: string[]): Promise<number> {
     }
     let pf = linearFit(pre.map((p) => [p.n]), pre.map((p) => p.ms));
     if (pf.intercept < 0) pf = { intercept: 0, coef: [pre.reduce((a, p) => a + p.ms, 0) / pre.reduce((a, p) => a + p.n, 0)] };
-    const msPerToken = Math.max(1e-6, pf.coef[0]!);
+    if (!(pf.coef[0]! > 0)) {
+      throw new Error(`prefill time does not grow with the prompt length over ${prefillLengths.join(', ')} tokens (${pre.map((p) => `${p.n}: ${p.ms.toFixed(1)} ms`).join(', ')}): per-request overhead hides the rate; no profile written`);
+    }
+    const msPerToken = pf.coef[0]!;
     const prefillTokensPerSec = 1000 / msPerToken;
     log(`prefill: ${prefillTokensPerSec.toFixed(0)} tok/s (intercept ${pf.intercept.toFixed(1)} ms)`);
 
     // Decode.
     const samples: Sample[] = [];
     const decodeTokens = 24;
-    const batches = [1, 2, 4, 8, 16, 32, 64].filter((b) => b <= maxSeq);
-    for (const prompt of [32, 384]) {
+    const batches = [1, 2, 4, 8, 16, 32, 64, 128].filter((b) => b <= maxSeq);
+    const longPrompt = onGpu ? 2048 : 384;
+    for (const prompt of [32, longPrompt]) {
       for (const b of batches) {
-        if (prompt > 32 && b > 8) continue; // long contexts at small batches only (time)
+        if (prompt > 32 && b > (onGpu ? 32 : 8)) continue; // long contexts at smaller batches only (time)
         const rs = await Promise.all(Array.from({ length: b }, (_, i) => gen(prompt, decodeTokens, `decode-${prompt}-${b}-${i}`)));
         const ctx = rs.reduce((a, r) => a + r.usage.prompt_tokens + r.usage.completion_tokens / 2, 0) / rs.length;
         const steps = rs.map((r) => r.timings.decode_ms / Math.max(1, r.usage.completion_tokens - 1));

@@ -31,12 +31,10 @@ export function latencyModelFor(def: ScenarioDef): AnalyticLatencyModel {
  * or — for sim-vs-live checks — a calibrated latency model and batch limit of the local machine).
  */
 /**
- * For sim-vs-live: the loops the live run actually uses, where they differ from the scenario's sim
- * defaults (the live baseline's prompt cache, the runtime's step loop).
+ * For sim-vs-live: the loop the live runtime actually uses, where it differs from the scenario's sim
+ * default (the step planner). The live baseline is mlx_lm.server with its defaults, as in sim.
  */
 export interface LiveLoops {
-  readonly baselinePromptCacheEntries: number;
-  readonly baselinePrefillStepTokens: number;
   readonly candidateScheduler: 'planner' | 'batch-generator';
 }
 
@@ -124,10 +122,10 @@ function workerLoop(def: ScenarioDef, policy: PolicySetDef, latency: LatencyMode
   const cap = maxSequences ?? def.cluster.maxSequences;
   if (policy.kind === 'direct') {
     return {
-      maxSequences: maxSequences ?? Math.min(cap, MLX_LM_SERVER.decodeConcurrency),
-      prefillStepTokens: live?.baselinePrefillStepTokens ?? MLX_LM_SERVER.prefillStepTokens,
+      maxSequences: Math.min(cap, MLX_LM_SERVER.decodeConcurrency),
+      prefillStepTokens: MLX_LM_SERVER.prefillStepTokens,
       prefillBatchSize: MLX_LM_SERVER.promptConcurrency,
-      prefixCacheSessions: live?.baselinePromptCacheEntries ?? MLX_LM_SERVER.promptCacheEntries,
+      prefixCacheSessions: MLX_LM_SERVER.promptCacheEntries,
     };
   }
   if (live?.candidateScheduler === 'batch-generator') {

@@ -8,7 +8,6 @@ import { runPolicySet } from '../sim-run.js';
 import { buildRows } from '../targets.js';
 import { LiveRunError } from '../../live/shared/processes.js';
 import { liveMaxSequences, liveSection, liveWorkload } from './scale.js';
-import { BASELINE_PREFILL_STEP_TOKENS, BASELINE_PROMPT_CACHE_ENTRIES } from './servers.js';
 
 export const DEFAULT_PROFILE_DIR = 'reports/out/calibration';
 export const profilePathFor = (size: string) => `${DEFAULT_PROFILE_DIR}/local-${size}.json`;
@@ -32,7 +31,7 @@ export function runScenarioSimLocal(def: ScenarioDef, latency: LocalLatencyModel
   // The loops the live run uses: the baseline's flags (servers.ts) and the runtime's step loop (the
   // runtime reads MLX_RUNTIME_SCHEDULER; its default is batch-generator).
   const scheduler = process.env.MLX_RUNTIME_SCHEDULER === 'planner' ? 'planner' : 'batch-generator';
-  const over = { workload, latency, maxSequences: liveMaxSequences(def), liveLoops: { baselinePromptCacheEntries: BASELINE_PROMPT_CACHE_ENTRIES, baselinePrefillStepTokens: BASELINE_PREFILL_STEP_TOKENS, candidateScheduler: scheduler } as const };
+  const over = { workload, latency, maxSequences: liveMaxSequences(def), liveLoops: { candidateScheduler: scheduler } as const };
   const baseline = runPolicySet(def, def.baseline, seed, over).summary;
   const candidate = runPolicySet(def, def.candidate, seed, over).summary;
   const rows = buildRows(baseline, candidate, def.targets);

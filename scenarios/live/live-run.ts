@@ -36,7 +36,7 @@ export interface LiveRunOptions {
   readonly profile?: { readonly profile: 'cpu' | 'gpu'; readonly reason: string };
 }
 
-export const BASELINE_FLAGS_NOTE = 'Baseline: mlx_lm.server (mlx-lm 0.32.2) on the same model directory, `--decode-concurrency <maxSequences> --prompt-concurrency 8 --prompt-cache-size 64 --prefill-step-size 512 --max-tokens 4096`, started after `import mlx_runtime` so it uses the same OpenBLAS as the runtime on Linux and, on a GPU, the same bound on the MLX buffer cache (python/mlx_runtime/cache_limit.py).';
+export const BASELINE_FLAGS_NOTE = 'Baseline: mlx_lm.server (mlx-lm 0.32.2) on the same model directory, its defaults (`--decode-concurrency 32 --prompt-concurrency 8 --prefill-step-size 2048 --prompt-cache-size 10`, what the simulator models) and `--max-tokens 4096`, started after `import mlx_runtime` so it uses the same OpenBLAS as the runtime on Linux and, on a GPU, the same bound on the MLX buffer cache (python/mlx_runtime/cache_limit.py).';
 
 export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {}): Promise<ScenarioResult> {
   const live = liveSection(def);
@@ -144,7 +144,7 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
     const maxSequences = liveMaxSequences(def);
     const server: Server =
       policy.kind === 'direct'
-        ? await startBaseline(ps, { modelDir: c.modelDir, port: c.port, maxSequences, ...(signal !== undefined && { signal }) })
+        ? await startBaseline(ps, { modelDir: c.modelDir, port: c.port, ...(signal !== undefined && { signal }) })
         : await startCluster(ps, { modelDir: c.modelDir, modelId: c.modelId, port: c.port, workers: policy.workers, maxSequences, core: policy.gateway, runDir, ...(signal !== undefined && { signal }) });
     await warmUp(server, signal);
     const died = new AbortController();

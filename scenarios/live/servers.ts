@@ -2,17 +2,14 @@
 // git-ignored cache), the candidate cluster (gateway + worker node(s), each node driving its python
 // runtime) and the baseline, mlx_lm.server on the same model directory.
 //
-// mlx_lm.server flags (mlx-lm 0.32.2; set as a user serving many users would):
-//   --decode-concurrency N   = the runtime's --max-sequences (the scenario's maxSequences), default 32
-//   --prompt-concurrency 8   (its default; the runtime's --prefill-batch-size is also 8)
-//   --prompt-cache-size 64   (default 10; the runtime keeps 64 session prompt caches)
-//   --prefill-step-size 512  (default 2048; the runtime's chunk is 512). With 2048 the server ran out
-//                            of the H200's 141 GB in phases 2 and 3 (reports/reference/gpu/README.md):
-//                            MLX's attention over 8 right-padded prompts materialises
-//                            8 x heads x 2048 x context scores per layer, tens of GB at 8k contexts.
-//   --max-tokens 4096        (default 512; every request sends its own max_tokens anyway)
-// On a GPU it gets the runtime's bound on MLX's buffer cache (python/mlx_runtime/cache_limit.py):
-// unbounded, mlx-lm's growing KV cache filled an H200 and the server died out of memory.
+// mlx_lm.server runs with its defaults (mlx-lm 0.32.2: --decode-concurrency 32, --prompt-concurrency 8,
+// --prefill-step-size 2048, --prompt-cache-size 10), the engine the simulator's direct baseline models
+// (sim/worker/mlx-lm-server.ts), plus --max-tokens 4096 (default 512; every request sends its own).
+// Larger settings are not safe: on an H200 at --decode-concurrency 128 / --prompt-cache-size 64 it
+// ran out of the GPU's 141 GB in phases 2 and 3 (reports/reference/gpu/README.md: mlx-lm's batched
+// KV cache pads every sequence to the longest one in the batch).
+// On a GPU it gets the runtime's bound on MLX's buffer cache (python/mlx_runtime/cache_limit.py), so
+// both sides run the same allocator settings.
 // It is started through `import mlx_runtime` first, so on Linux its mlx uses the same OpenBLAS as
 // the runtime (python/mlx_runtime/blas.py); without it, mlx[cpu]'s reference BLAS would make the
 // baseline several times slower — an unfair baseline.
@@ -56,12 +53,8 @@ export interface Server {
   readonly device: string;
 }
 
-/** The baseline's --prompt-cache-size (sim-vs-live models the same). */
-export const BASELINE_PROMPT_CACHE_ENTRIES = 64;
-/** The baseline's --prefill-step-size (sim-vs-live models the same). */
-export const BASELINE_PREFILL_STEP_TOKENS = 512;
 
-export async function startBaseline(ps: ProcessSet, o: { modelDir: string; port: number; maxSequences: number; signal?: AbortSignal }): Promise<Server> {
+export async function startBaseline(ps: ProcessSet, o: { modelDir: string; port: number; signal?: AbortSignal }): Promise<Server> {
   await checkPortFree(o.port, '127.0.0.1', 'mlx_lm.server (baseline)');
   // mlx_lm.server loads the model in its generation thread: a failed load leaves the HTTP server up
   // (health answers) with no thread to serve; its traceback on stderr is the only sign (`fatal`).
@@ -70,8 +63,7 @@ export async function startBaseline(ps: ProcessSet, o: { modelDir: string; port:
   let device = 'unknown';
   const p = ps.start('mlx_lm.server', pythonBin(), [
     '-c', boot, '--model', o.modelDir, '--host', '127.0.0.1', '--port', String(o.port),
-    '--decode-concurrency', String(o.maxSequences), '--prompt-concurrency', '8', '--prompt-cache-size', String(BASELINE_PROMPT_CACHE_ENTRIES),
-    '--prefill-step-size', String(BASELINE_PREFILL_STEP_TOKENS), '--max-tokens', '4096', '--log-level', 'WARNING',
+    '--max-tokens', '4096', '--log-level', 'WARNING',
   ], {
     cwd: PYTHON_DIR, env: pythonEnv(), fatal: /generation thread died|^Exception in thread|^Traceback \(most recent call last\)/,
     onLine: (l) => {
