@@ -258,3 +258,22 @@ describe('MemoryGovernor: invariants under random sequences', () => {
     );
   });
 });
+
+describe('MemoryGovernor with a padded batch layout (mlx-lm)', () => {
+  it('counts a short sequence beside a long one at the long one\'s length, and gives it back when the long one ends', () => {
+    const g = new MemoryGovernor({ ...P, kvCapacityBytes: 10_000, batchLayout: 'padded' }, 1);
+    expect(g.admit('long', undefined, 4000, 0, 'm').ok).toBe(true); // 1 x 4000 x 2 = 8000
+    const short = g.admit('short', undefined, 10, 0, 'm'); // packed: 4010; padded: 2 x 4000 x 2 = 16000
+    expect(short).toEqual({ ok: false, reason: 'kv-memory', neededBytes: 8000, freeBytes: 2000 });
+    g.abort('long');
+    expect(g.usedBytes()).toBe(0);
+    expect(g.admit('short', undefined, 10, 0, 'm').ok).toBe(true);
+    expect(g.usedBytes()).toBe(20);
+  });
+  it('packed (the default) admits the same pair', () => {
+    const g = new MemoryGovernor({ ...P, kvCapacityBytes: 10_000 }, 1);
+    expect(g.admit('long', undefined, 4000, 0, 'm').ok).toBe(true);
+    expect(g.admit('short', undefined, 10, 0, 'm').ok).toBe(true);
+    expect(g.usedBytes()).toBe(4010);
+  });
+});

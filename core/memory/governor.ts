@@ -5,8 +5,11 @@
 // - above the watermark (default 80 % of capacity) idle sessions are evicted, least recent first;
 // - a sequence is refused when, even after evicting every idle session, it would not fit:
 //   refusing is how out-of-memory is avoided;
-// - at most `modelsMax` models are loaded; idle models unload after `idleUnloadMs`.
+// - at most `modelsMax` models are loaded; idle models unload after `idleUnloadMs`;
+// - what the running sequences cost depends on the engine's batch layout (batch-layout.ts): packed
+//   (the sum) or padded (mlx-lm's batch, every sequence at the longest one's length).
 import { invariant } from '../util/assert.js';
+import { reservedBytes, type BatchLayout } from './batch-layout.js';
 import { Lru } from '../caching/lru.js';
 
 export interface GovernorParams {
@@ -15,6 +18,8 @@ export interface GovernorParams {
   readonly idleSessionsMax: number;
   readonly modelsMax: number;
   readonly idleUnloadMs: number;
+  /** How the engine lays its decode batch out (default packed). */
+  readonly batchLayout?: BatchLayout;
 }
 
 export type Admission =
@@ -38,10 +43,13 @@ export class MemoryGovernor {
   private refusals = 0;
   private readonly models = new Map<string, { lastUsedMs: number; activeSequences: number }>();
 
+  private readonly layout: BatchLayout;
+
   constructor(
     private readonly p: GovernorParams,
     private readonly kvBytesPerToken: number,
   ) {
+    this.layout = p.batchLayout ?? 'packed';
     this.idleSessions = new Lru(p.idleSessionsMax, (_k, v) => {
       this.idleBytes -= v.bytes;
       this.evictions++;
@@ -54,7 +62,9 @@ export class MemoryGovernor {
    */
   admit(seqId: string, sessionId: string | undefined, tokens: number, nowMs: number, model?: string): Admission {
     invariant(!this.active.has(seqId), `sequence ${seqId} admitted twice`);
-    const needed = tokens * this.kvBytesPerToken;
+    const own = tokens * this.kvBytesPerToken;
+    // What admitting it adds: its own bytes (packed), or the padded batch's growth (padded).
+    const needed = this.layout === 'packed' ? own : reservedBytes('padded', [...this.active.values(), { model, bytes: own }]) - this.activeBytes;
     let reusedTokens = 0;
     const reused = sessionId === undefined ? undefined : this.idleSessions.peek(sessionId);
     if (reused !== undefined && sessionId !== undefined) {
@@ -76,8 +86,8 @@ export class MemoryGovernor {
       const e = this.idleSessions.evictOldest();
       if (e !== undefined) evicted.push(e[0]);
     }
-    this.active.set(seqId, { bytes: needed, sessionId, model });
-    this.activeBytes += needed;
+    this.active.set(seqId, { bytes: own, sessionId, model });
+    this.activeBytes = this.layout === 'packed' ? this.activeBytes + own : reservedBytes('padded', this.active.values());
     this.peakBytes = Math.max(this.peakBytes, this.activeBytes + this.idleBytes);
     const m = model === undefined ? undefined : this.models.get(model);
     if (m !== undefined) {
@@ -112,7 +122,7 @@ export class MemoryGovernor {
 
   private end(a: Active, seqId: string): void {
     this.active.delete(seqId);
-    this.activeBytes -= a.bytes;
+    this.activeBytes = this.layout === 'packed' ? this.activeBytes - a.bytes : reservedBytes('padded', this.active.values());
     const m = a.model === undefined ? undefined : this.models.get(a.model);
     if (m !== undefined && m.activeSequences > 0) m.activeSequences--;
   }
@@ -160,6 +170,11 @@ export class MemoryGovernor {
 
   loadedModels(): readonly string[] {
     return [...this.models.keys()];
+  }
+
+  /** What a sequence of `tokens` costs in an otherwise empty worker (padded: the merge copy counts). */
+  aloneBytes(tokens: number): number {
+    return reservedBytes(this.layout, [{ model: undefined, bytes: tokens * this.kvBytesPerToken }]);
   }
 
   usedBytes(): number {

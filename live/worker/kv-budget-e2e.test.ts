@@ -112,8 +112,9 @@ function errorOf(evs: readonly GenerateEventMsg[]): { code: string; message: str
 }
 
 const KV_PER_TOKEN = 512; // the tiny model: 2 layers x 2 KV heads x 16 dims x 4 bytes x (K + V)
-// 'Hello there' is estimated at 4 tokens: 4 + 100 = 104 tokens reserve 53 248 bytes; two do not fit in 150 tokens.
-const CAPACITY = KV_PER_TOKEN * 150;
+// 'Hello there' is estimated at 4 tokens: 4 + 100 = 104 tokens; the node counts mlx-lm's padded batch
+// (core/memory/batch-layout.ts: n x longest x 2), so one costs 208 tokens and fits in 300, two cost 416.
+const CAPACITY = KV_PER_TOKEN * 300;
 
 describe('waiting for KV instead of refusing (python runtime, tiny model)', () => {
   it('a request that does not fit beside the running ones waits for them and is served', async () => {
@@ -137,11 +138,11 @@ describe('waiting for KV instead of refusing (python runtime, tiny model)', () =
     const w = await start({ id: 'w-kvwait2', models: [{ id: 'tiny', path: ensureTinyModel() }], kvCapacityBytes: CAPACITY, kvWaitMs: 300, warmup: { idleCheckMs: 0 } });
     const client = createWorkerClient(w.address);
     try {
-      // 4 + 200 tokens never fit in 150
+      // 4 + 200 tokens (x2: 408) never fit in 300
       const big = await generate(client, 'big', 200);
       expect(errorOf(big)?.code).toBe('kv_capacity');
       expect(errorOf(big)?.message).toContain('would not fit even in an empty node');
-      // a request that keeps its KV for longer than kvWaitMs: the waiter behind it gives up with kv_capacity
+      // a request that keeps its KV for longer than kvWaitMs (~142 tokens: 284 alone, 568 with the waiter): the waiter behind it gives up with kv_capacity
       const long = generate(client, 'long', 140, 'x');
       await new Promise((r) => setTimeout(r, 20));
       const waiter = await generate(client, 'waiter', 100);

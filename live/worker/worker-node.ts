@@ -148,7 +148,7 @@ export class WorkerNode {
    */
   kvCapacitySource: string;
   /** The governor's parameters: the governor reads kvCapacityBytes from here at every call, so adopting a runtime's budget is one assignment. */
-  private readonly governorParams: { kvCapacityBytes: number; watermarkFraction: number; idleSessionsMax: number; modelsMax: number; idleUnloadMs: number };
+  private readonly governorParams: { kvCapacityBytes: number; watermarkFraction: number; idleSessionsMax: number; modelsMax: number; idleUnloadMs: number; batchLayout: 'padded' };
   readonly warmup: WarmupScheduler;
   readonly counters: WorkerCounters = { requests: 0, completed: 0, failed: 0, cancelled: 0, refused: 0, crashRetries: 0, deadlineExceeded: 0, kvWaits: 0, kvWaitAdmitted: 0 };
   private readonly jobs = new Map<string, Job>();
@@ -179,6 +179,9 @@ export class WorkerNode {
     this.governorParams = {
       kvCapacityBytes: cfg.kvCapacityBytes ?? hostKvFallbackBytes(), watermarkFraction: cfg.watermarkFraction, idleSessionsMax: cfg.idleSessionsMax,
       modelsMax: cfg.modelsMax, idleUnloadMs: cfg.idleUnloadMs > 0 ? cfg.idleUnloadMs : Number.POSITIVE_INFINITY,
+      // The runtimes batch with mlx-lm's padded BatchKVCache (core/memory/batch-layout.ts), as the
+      // runtime's own admission counts it (python/mlx_runtime/kv_accounting.py).
+      batchLayout: 'padded',
     };
     this.kvCapacitySource = cfg.kvCapacityBytes !== undefined ? 'configured' : 'host-fallback';
     this.governor = new MemoryGovernor(this.governorParams, 1);
@@ -328,7 +331,7 @@ export class WorkerNode {
     if (admission === undefined || !admission.ok) {
       const free = admission === undefined ? this.governor.freeBytes() : admission.freeBytes;
       const why = `request needs ~${kvBytes} KV bytes; ${Math.max(0, free)} of ${this.kvCapacityBytes} free`;
-      if (kvBytes > this.kvCapacityBytes) return refused(new WorkerError('kv_capacity', `${why}: it would not fit even in an empty node`));
+      if (this.governor.aloneBytes(kvBytes) > this.kvCapacityBytes) return refused(new WorkerError('kv_capacity', `${why}: it would not fit even in an empty node`));
       if (this.cfg.kvWaitMs <= 0) return refused(new WorkerError('kv_capacity', why));
       if (this.kvWaiters.size >= this.cfg.kvWaitingMax) return refused(new WorkerError('kv_capacity', `${why}, and ${this.kvWaiters.size} requests already wait for KV (kvWaitingMax ${this.cfg.kvWaitingMax})`));
       return this.waitForKv({ key, req, sink, model, params, sessionKey, kvBytes, arrivedAtMs: nowMs, refused, timer: undefined, job: undefined });
@@ -378,9 +381,9 @@ export class WorkerNode {
     try {
       for (const w of [...this.kvWaiters.values()]) {
         if (!this.kvWaiters.has(w.key)) continue;
-        if (w.kvBytes > this.kvCapacityBytes) {
+        if (this.governor.aloneBytes(w.kvBytes) > this.kvCapacityBytes) {
           this.dropKvWaiter(w);
-          w.refused(new WorkerError('kv_capacity', `request needs ~${w.kvBytes} KV bytes: more than the node's capacity (${this.kvCapacityBytes})`));
+          w.refused(new WorkerError('kv_capacity', `request needs ~${this.governor.aloneBytes(w.kvBytes)} KV bytes: more than the node's capacity (${this.kvCapacityBytes})`));
           continue;
         }
         const a = this.governor.admit(w.key, w.sessionKey, w.kvBytes, this.clock.nowMs(), w.model.id);

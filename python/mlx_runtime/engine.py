@@ -18,13 +18,14 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import mlx.core as mx
 import mlx_lm
 from mlx_lm.utils import load as mlx_lm_load
 
 from . import blas, cache_limit
+from .kv_accounting import padded_batch_bytes
 from .kv_budget import KvBudget, current_kv_budget
 from .errors import (
     CONTEXT_LENGTH_EXCEEDED,
@@ -202,6 +203,7 @@ class Request:
     received_at: float
     admitted_at: float
     reserved_kv_bytes: int
+    reserved_tokens: int = 0  # prompt + max_tokens: the longest this sequence can get
     fault_after: Optional[int] = None
     uid: int = -1
     detok: Any = None
@@ -390,8 +392,16 @@ class Engine:
             + (f", weights {budget.model_bytes / 2**30:.2f} GiB, x{budget.fraction}" if budget.fraction else "") + ")")
 
     # -------------------------------------------------------------- generation
-    def _kv_reserved(self) -> int:
-        return sum(r.reserved_kv_bytes for r in self.requests.values())
+    def _kv_reserved(self, extra: Optional[Tuple[Any, int]] = None) -> int:
+        """The padded KV cost of the running batches (kv_accounting.py), with `extra` = (model,
+        reserved tokens) of a request being admitted counted in."""
+        by_model: Dict[str, Tuple[int, List[int]]] = {}
+        for r in self.requests.values():
+            by_model.setdefault(r.lm.name, (r.lm.kv_bytes_per_token, []))[1].append(r.reserved_tokens)
+        if extra is not None:
+            lm, tokens = extra
+            by_model.setdefault(lm.name, (lm.kv_bytes_per_token, []))[1].append(tokens)
+        return sum(padded_batch_bytes(toks, bpt) for bpt, toks in by_model.values())
 
     def active_sequences(self) -> int:
         return len(self.requests)
@@ -457,15 +467,19 @@ class Engine:
                            f"{self.active_sequences()} sequences in flight (max_sequences={self.cfg.max_sequences})",
                            {"request_id": request_id, "active_sequences": self.active_sequences(),
                             "max_sequences": self.cfg.max_sequences})
-        need = (len(prompt) + max_tokens) * lm.kv_bytes_per_token
-        while self._kv_reserved() + self.prompt_cache.nbytes + need > self.max_kv_bytes and len(self.prompt_cache):
+        # The padded cost of the batch with this request in it, minus without (kv_accounting.py).
+        reserve_tokens = len(prompt) + max_tokens
+        reserved_now = self._kv_reserved()
+        need = self._kv_reserved((lm, reserve_tokens)) - reserved_now
+        while reserved_now + self.prompt_cache.nbytes + need > self.max_kv_bytes and len(self.prompt_cache):
             self.prompt_cache.evict_one()
-        available = self.max_kv_bytes - self._kv_reserved() - self.prompt_cache.nbytes
+        available = self.max_kv_bytes - reserved_now - self.prompt_cache.nbytes
         if need > available:
             self.counters["requests_rejected"] += 1
             raise RpcError(KV_CAPACITY_EXCEEDED,
-                           f"request needs {need} KV bytes ((prompt {len(prompt)} + max_tokens {max_tokens}) x "
-                           f"{lm.kv_bytes_per_token} B/token) but only {max(available, 0)} of max_kv_bytes="
+                           f"request needs {need} KV bytes (prompt {len(prompt)} + max_tokens {max_tokens} at "
+                           f"{lm.kv_bytes_per_token} B/token in a batch padded to its longest sequence, x2 while "
+                           f"it is merged) but only {max(available, 0)} of max_kv_bytes="
                            f"{self.max_kv_bytes} are free",
                            {"request_id": request_id, "needed_bytes": need, "available_bytes": max(available, 0),
                             "max_kv_bytes": self.max_kv_bytes})
@@ -479,7 +493,7 @@ class Engine:
         req = Request(
             rpc_id=rpc_id, request_id=request_id, lm=lm, prompt=prompt, cached_tokens=n_cached,
             max_tokens=int(max_tokens), stop=stop, session_id=session_id, stream=stream,
-            received_at=received_at, admitted_at=now, reserved_kv_bytes=need, fault_after=fault_after,
+            received_at=received_at, admitted_at=now, reserved_kv_bytes=need, reserved_tokens=reserve_tokens, fault_after=fault_after,
         )
         req.detok = lm.tokenizer.detokenizer
         uid = lm.sched.insert(prompt, n_cached, cache, sampler, req.max_tokens)

@@ -55,8 +55,9 @@ def test_max_kv_bytes_refuses_with_error(spawn):
     assert err["data"]["needed_bytes"] > err["data"]["available_bytes"]
     assert err["data"]["max_kv_bytes"] == 300000
     # two that fit alone but not together: the second is refused while the first runs
-    first = rt.start_generate(prompt="The sea", max_tokens=700, request_id="big")
-    second = rt.call_raw("generate", {"prompt": "The sea", "max_tokens": 700})
+    # (alone: (3 + 250) x 512 B x 2 = 259 kB of 300 kB; together the batch is twice that)
+    first = rt.start_generate(prompt="The sea", max_tokens=250, request_id="big")
+    second = rt.call_raw("generate", {"prompt": "The sea", "max_tokens": 250})
     assert second["error"]["code"] == -32003
     rt.call("cancel", {"request_id": "big"})
     rt.wait(first)
@@ -66,8 +67,9 @@ def test_prompt_cache_is_evicted_to_admit_work(spawn):
     rt = spawn("--max-kv-bytes", "400000")
     rt.generate(prompt="A long conversation about the harbour " * 10, max_tokens=50, session_id="s")
     assert rt.call("stats")["prompt_cache"]["entries"] == 1
-    res = rt.generate(prompt="The sea", max_tokens=700)
-    assert res["usage"]["completion_tokens"] == 700
+    # (3 + 370) x 512 B x 2 = 382 kB: fits 400 kB alone, not beside the cached conversation
+    res = rt.generate(prompt="The sea", max_tokens=370)
+    assert res["usage"]["completion_tokens"] == 370
     st = rt.call("stats")
     assert st["prompt_cache"]["entries"] == 0 and st["prompt_cache"]["evictions"] == 1
 
@@ -86,3 +88,17 @@ def test_stats_fields(server):
     for k in ("entries", "hits", "misses", "bytes", "evictions"):
         assert k in st["prompt_cache"]
     assert st["model_bytes"] > 0
+
+
+def test_a_short_request_beside_a_long_one_costs_the_long_ones_length(spawn):
+    """mlx-lm pads a batch to its longest sequence (kv_accounting.py): beside a sequence reserving 403
+    tokens, a 5-token request costs 403 positions, so what the per-sequence sum would admit is refused."""
+    rt = spawn("--max-kv-bytes", "600000")
+    long_one = rt.start_generate(prompt="The sea", max_tokens=400, request_id="long")  # 403 x 512 x 2 = 412,672
+    msg = rt.call_raw("generate", {"prompt": "The sea", "max_tokens": 5})  # sum: +4,096; padded: +412,672
+    assert msg["error"]["code"] == errors.KV_CAPACITY_EXCEEDED
+    assert msg["error"]["data"]["needed_bytes"] == 403 * 512 * 2
+    assert "padded" in msg["error"]["message"]
+    rt.call("cancel", {"request_id": "long"})
+    rt.wait(long_one)
+    assert rt.generate(prompt="The sea", max_tokens=5)["usage"]["completion_tokens"] == 5
