@@ -47,11 +47,13 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
   const workers = policy.kind === 'direct' ? 1 : (over.workers ?? policy.workers);
   const mode: ClusterMode = policy.kind === 'direct' ? { type: 'direct' } : { type: 'gateway', config: resolveGatewayConfig(policy.gateway) };
   // The direct engine admits whatever its batch allows (mlx_lm.server has no memory governor); the
-  // gateway's workers admit through core's MemoryGovernor.
+  // gateway's workers admit through core's MemoryGovernor — for sim-vs-live with the padded cost of
+  // mlx-lm's batch, as the live worker node does (core/memory/batch-layout.ts).
+  const layout = over.liveLoops !== undefined ? 'padded' : 'packed';
   const memories = Array.from({ length: workers }, () =>
     mode.type === 'direct'
       ? new UngovernedAdmission(latency.kvCapacityBytes)
-      : new GovernedAdmission(latency.kvCapacityBytes, latency.kvBytesPerToken, mode.config.memory.watermarkFraction, mode.config.memory.idleSessionsMax),
+      : new GovernedAdmission(latency.kvCapacityBytes, latency.kvBytesPerToken, mode.config.memory.watermarkFraction, mode.config.memory.idleSessionsMax, layout),
   );
   const metrics = new SimMetrics({ intervalMs: Math.max(1000, Math.round(workload.durationMs / 60)) });
   const f = def.faults;

@@ -64,7 +64,7 @@ export class MemoryGovernor {
     invariant(!this.active.has(seqId), `sequence ${seqId} admitted twice`);
     const own = tokens * this.kvBytesPerToken;
     // What admitting it adds: its own bytes (packed), or the padded batch's growth (padded).
-    const needed = this.layout === 'packed' ? own : reservedBytes('padded', [...this.active.values(), { model, bytes: own }]) - this.activeBytes;
+    const needed = this.growthBytes(tokens, model);
     let reusedTokens = 0;
     const reused = sessionId === undefined ? undefined : this.idleSessions.peek(sessionId);
     if (reused !== undefined && sessionId !== undefined) {
@@ -170,6 +170,12 @@ export class MemoryGovernor {
 
   loadedModels(): readonly string[] {
     return [...this.models.keys()];
+  }
+
+  /** How much admitting a sequence of `tokens` would add to the running sequences' cost (layout-aware). */
+  growthBytes(tokens: number, model?: string): number {
+    const own = tokens * this.kvBytesPerToken;
+    return this.layout === 'packed' ? own : reservedBytes('padded', [...this.active.values(), { model, bytes: own }]) - this.activeBytes;
   }
 
   /** What a sequence of `tokens` costs in an otherwise empty worker (padded: the merge copy counts). */

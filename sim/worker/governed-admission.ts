@@ -3,6 +3,7 @@
 // A sequence is admitted while the running sequences' reservations plus its own fit in the KV
 // capacity (idle session caches are evicted, LRU, to make room); a finished sequence's context stays
 // as its session's idle cache until evicted.
+import type { BatchLayout } from '../../core/memory/batch-layout.js';
 import { MemoryGovernor } from '../../core/memory/governor.js';
 import type { MemoryAdmission } from './memory.js';
 
@@ -14,8 +15,9 @@ export class GovernedAdmission implements MemoryAdmission {
     private readonly kvBytesPerToken: number,
     watermarkFraction: number,
     idleSessionsMax: number,
+    batchLayout: BatchLayout = 'packed',
   ) {
-    this.governor = new MemoryGovernor({ kvCapacityBytes: capacityBytes, watermarkFraction, idleSessionsMax, modelsMax: 2, idleUnloadMs: Number.POSITIVE_INFINITY }, kvBytesPerToken);
+    this.governor = new MemoryGovernor({ kvCapacityBytes: capacityBytes, watermarkFraction, idleSessionsMax, modelsMax: 2, idleUnloadMs: Number.POSITIVE_INFINITY, batchLayout }, kvBytesPerToken);
   }
 
   get usedBytes(): number {
@@ -23,7 +25,7 @@ export class GovernedAdmission implements MemoryAdmission {
   }
 
   canAdmit(kvBytes: number): boolean {
-    return this.governor.stats().activeBytes + kvBytes <= this.capacityBytes;
+    return this.governor.stats().activeBytes + this.governor.growthBytes(kvBytes / this.kvBytesPerToken) <= this.capacityBytes;
   }
 
   reserve(kvBytes: number, nowMs: number, requestId: string, sessionId?: string): void {
