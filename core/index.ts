@@ -21,7 +21,7 @@ export { ResponseStore, type CachedAnswer } from './caching/response-store.js';
 export { Coalescer } from './caching/coalescer.js';
 
 export { CircuitBreaker, type BreakerState, type BreakerParams } from './breaker/circuit-breaker.js';
-export { fullJitterDelayMs } from './retry/backoff.js';
+export { cappedExponentialDelayMs, fullJitterDelayMs } from './retry/backoff.js';
 export { RetryBudget } from './retry/retry-budget.js';
 export { RetryPolicy } from './retry/retry-policy.js';
 export { TokenBucket } from './limits/token-bucket.js';

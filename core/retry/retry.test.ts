@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Rng } from '../types.js';
-import { fullJitterDelayMs } from './backoff.js';
+import { cappedExponentialDelayMs, EXPONENT_MAX, fullJitterDelayMs } from './backoff.js';
 import { RetryBudget } from './retry-budget.js';
 import { RetryPolicy, type RetryParams } from './retry-policy.js';
 
@@ -44,6 +44,16 @@ describe('fullJitterDelayMs', () => {
     for (let i = 0; i < n; i++) sum += fullJitterDelayMs(3, 100, 10_000, lcg);
     expect(sum / n).toBeGreaterThan(190);
     expect(sum / n).toBeLessThan(210);
+  });
+});
+
+describe('cappedExponentialDelayMs (a process\'s own reconnect and restart)', () => {
+  it('doubles from base per consecutive failure up to the cap, with no jitter', () => {
+    expect([0, 1, 2, 3, 4, 5].map((n) => cappedExponentialDelayMs(n, 250, 5_000))).toEqual([250, 500, 1_000, 2_000, 4_000, 5_000]);
+    expect(cappedExponentialDelayMs(-3, 100, 2_000)).toBe(100);
+  });
+  it('stays finite for any number of failures', () => {
+    expect(cappedExponentialDelayMs(10_000, 1, Number.POSITIVE_INFINITY)).toBe(2 ** EXPONENT_MAX);
   });
 });
 

@@ -7,6 +7,7 @@
 // stream is reopened after backoff: delay = min(reconnectMaxMs, reconnectBaseMs · 2^attempt).
 // A failed poll is reported as such (undefined): a missed heartbeat, which the core counts.
 import type * as grpc from '@grpc/grpc-js';
+import { cappedExponentialDelayMs } from '../../core/index.js';
 import type { GrpcLinkConfig, WorkerEndpoint } from '../shared/config.js';
 import {
   callUnary, createWorkerClient, type DrainResponseMsg, type EmbedRequestMsg, type EmbedResponseMsg, type EventBatchMsg, type GatewayMessageIn,
@@ -28,7 +29,6 @@ export interface LinkLogger {
 
 /** In-flight ids per link are bounded by the core's admission; this is the assertion's bound. */
 const IN_FLIGHT_MAX = 1_000_000;
-const RECONNECT_EXPONENT_MAX = 20;
 
 export class WorkerLink {
   readonly id: string;
@@ -174,7 +174,7 @@ export class WorkerLink {
     // Warn once per outage (a dead worker would otherwise log on every reconnect attempt).
     if (this.attempt === 0) this.log.warn({ worker: this.id, reason, inFlight: this.inFlight.size }, 'worker session stream broke');
     this.reportLost(reason);
-    const delayMs = Math.min(this.cfg.reconnectMaxMs, this.cfg.reconnectBaseMs * 2 ** Math.min(this.attempt, RECONNECT_EXPONENT_MAX));
+    const delayMs = cappedExponentialDelayMs(this.attempt, this.cfg.reconnectBaseMs, this.cfg.reconnectMaxMs);
     this.attempt++;
     this.reconnectTimer = setTimeout(() => this.reconnectNow(), delayMs);
     this.reconnectTimer.unref();

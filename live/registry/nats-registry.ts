@@ -22,6 +22,7 @@
 // heartbeat age restarts at 0), the watch is re-opened (current records first, then live updates) and
 // the clocks run again. Workers keep reconnecting (forever) and heartbeat at once when they are back.
 import { connect, type KV, type KvEntry, type NatsConnection, type QueuedIterator } from 'nats';
+import { cappedExponentialDelayMs } from '../../core/index.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { ModelInfoMsg, WorkerStatusMsg } from '../shared/proto.js';
 
@@ -328,7 +329,7 @@ export async function watchNatsRegistry(natsUrl: string, onChange: (change: Regi
           return;
         } catch (err) {
           if (attempt === 0) opts.onError?.(new Error(`registry: re-opening the watch after reconnect failed (retrying): ${(err as Error).message}`));
-          await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)).unref());
+          await new Promise((r) => setTimeout(r, cappedExponentialDelayMs(attempt, 100, 2_000)).unref());
         }
       }
     } finally {

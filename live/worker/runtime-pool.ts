@@ -10,6 +10,7 @@
 // The pool does not own requests: the worker node counts each slot's in-flight requests and learns
 // of a death from the failed calls (RuntimeGoneError) and from `onSlotDown`.
 import type { Clock } from '../shared/clock.js';
+import { cappedExponentialDelayMs } from '../../core/index.js';
 import { RuntimeProcess, type RuntimeSpawnOptions } from './runtime-process.js';
 import type { RuntimeClient, RuntimeModelInfo } from './runtime-client.js';
 
@@ -48,7 +49,6 @@ export interface RuntimeSlot {
   kvBudgetSource: string | undefined;
 }
 
-const RESTART_EXPONENT_MAX = 20;
 
 export class RuntimePool {
   readonly slots: RuntimeSlot[];
@@ -184,7 +184,7 @@ export class RuntimePool {
     if (this.stopped || slot.state === 'stopped') return;
     const nowMs = this.clock.nowMs();
     if (wasAlive && nowMs - slot.aliveSinceMs >= this.p.stableAfterMs) slot.failures = 0;
-    const delayMs = Math.min(this.p.restartMaxMs, this.p.restartBaseMs * 2 ** Math.min(slot.failures, RESTART_EXPONENT_MAX));
+    const delayMs = cappedExponentialDelayMs(slot.failures, this.p.restartBaseMs, this.p.restartMaxMs);
     slot.failures++;
     slot.state = 'backoff';
     slot.proc = undefined;
