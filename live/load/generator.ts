@@ -1,17 +1,15 @@
-// The live load generator: the scenario's own workload generator (sim/workload — the same seeded
-// stream of InferenceRequests the simulator runs) driven in real time over HTTP/SSE.
+// The live load generator: an arrival source (scenarios builds it from the simulator's workload —
+// the same seeded stream of InferenceRequests the simulator runs; scenarios/live/arrivals.ts) driven
+// in real time over HTTP/SSE.
 //   open loop:   each request is sent at its arrivalMs, whatever the server's state;
-//   closed loop: each user's next request is asked of the workload when its previous one ends
-//                (ClosedLoopWorkload.onFinished), and sent after the think time it returns.
+//   closed loop: each user's next request is asked of the source when its previous one ends
+//                (onFinished), and sent after the think time it returns.
 // Prompts become text (text.ts): duplicates are byte-identical, a session's turns resend the
 // conversation so far (earlier user messages and the answers actually received) plus the new user
 // message, with `x-session-id`. The run ends when the workload is exhausted and every request has
 // ended; requests still running at durationMs + drainMs are cut and counted as failed.
 import type { InferenceRequest } from '../../core/types.js';
 import type { RunSummary } from '../../scenarios/result.js';
-import { ClosedLoopWorkload } from '../../sim/workload/closed-loop.js';
-import { OpenLoopWorkload } from '../../sim/workload/open-loop.js';
-import type { ClosedLoopConfig, OpenLoopConfig, SimRequest } from '../../sim/workload/types.js';
 import { streamChat, type ChatMessage, type ChatOutcome } from './client.js';
 import { LoadMetrics, type ErrorCodeCount } from './metrics.js';
 import { textOfTokens } from './text.js';
@@ -28,9 +26,21 @@ export interface LoadTarget {
   readonly workers: number;
 }
 
+/** A request and when to send it (ms from the start of the run). */
+export interface Arrival {
+  readonly arrivalMs: number;
+  readonly request: InferenceRequest;
+}
+
+/** Where the requests come from: an open loop pulled one by one, or a closed loop of users. */
+export type ArrivalSource =
+  | { readonly kind: 'open'; readonly durationMs: number; next(): Arrival | undefined }
+  | { readonly kind: 'closed'; readonly durationMs: number; start(nowMs: number): readonly Arrival[]; onFinished(requestId: string, nowMs: number): Arrival | undefined };
+
 export interface LoadRunOptions {
   readonly target: LoadTarget;
-  readonly workload: OpenLoopConfig | ClosedLoopConfig;
+  readonly arrivals: ArrivalSource;
+  /** Seeds the prompt texts (text.ts). */
   readonly seed: number;
   readonly requestTimeoutMs: number;
   /** After workload.durationMs, requests still running get this long before they are cut. */
@@ -80,7 +90,7 @@ export class Conversations {
 }
 
 export function runLoad(o: LoadRunOptions): Promise<LoadRunResult> {
-  const w = o.workload;
+  const w = o.arrivals;
   const now = () => performance.now();
   const t0 = now();
   const metrics = new LoadMetrics(t0, Math.max(1000, Math.round(w.durationMs / 60)));
@@ -97,8 +107,8 @@ export function runLoad(o: LoadRunOptions): Promise<LoadRunResult> {
   let exhausted = false;
   let finished = false;
 
-  const closed = w.type === 'closed' ? new ClosedLoopWorkload(w, o.seed) : undefined;
-  const open = w.type === 'open' ? new OpenLoopWorkload(w, o.seed) : undefined;
+  const closed = w.kind === 'closed' ? w : undefined;
+  const open = w.kind === 'open' ? w : undefined;
 
   return new Promise<LoadRunResult>((resolve) => {
     const finish = () => {
@@ -114,7 +124,7 @@ export function runLoad(o: LoadRunOptions): Promise<LoadRunResult> {
     const check = () => {
       if (scheduled === 0 && inFlight === 0 && (closed !== undefined || exhausted)) finish();
     };
-    const schedule = (r: SimRequest) => {
+    const schedule = (r: Arrival) => {
       scheduled++;
       const t = setTimeout(() => {
         timers.delete(t);
@@ -129,7 +139,7 @@ export function runLoad(o: LoadRunOptions): Promise<LoadRunResult> {
       if (r === undefined) exhausted = true;
       else schedule(r);
     };
-    const send = async (r: SimRequest) => {
+    const send = async (r: Arrival) => {
       if (signal.aborted) return check();
       const req = r.request;
       const messages = conv.messagesFor(req);

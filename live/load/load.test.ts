@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClosedLoopConfig, OpenLoopConfig } from '../../sim/workload/types.js';
+import { arrivalsOf } from '../../scenarios/live/arrivals.js';
 import { runLoad, SseParser, textOfTokens } from './index.js';
 
 interface Seen {
@@ -87,7 +88,7 @@ describe('runLoad', () => {
       type: 'closed', ...CONTENT, users: 3, thinkTime: { type: 'fixed', ms: 5 }, rampUpMs: 10, durationMs: 600,
       turnsPerSession: { type: 'fixed', tokens: 3 }, userTokens: { type: 'fixed', tokens: 10 }, duplicates: { ratio: 0.3, hotSetSize: 2, zipfExponent: 1 },
     };
-    const r = await runLoad({ target: { name: 'fake', baseUrl, model: 'm', workers: 1 }, workload: w, seed: 5, requestTimeoutMs: 5000, drainMs: 5000 });
+    const r = await runLoad({ target: { name: 'fake', baseUrl, model: 'm', workers: 1 }, arrivals: arrivalsOf(w, 5), seed: 5, requestTimeoutMs: 5000, drainMs: 5000 });
     const s = r.summary;
     expect(s.requests).toBe(seen.length);
     expect(s.succeeded).toBe(s.requests);
@@ -114,7 +115,7 @@ describe('runLoad', () => {
   it('open loop: sends at the arrival times and counts rejections', async () => {
     seen.length = 0;
     const w: OpenLoopConfig = { type: 'open', ...CONTENT, rate: { type: 'constant', rps: 50 }, arrival: { type: 'poisson' }, durationMs: 400 };
-    const r = await runLoad({ target: { name: 'fake', baseUrl, model: 'm', workers: 1 }, workload: w, seed: 9, requestTimeoutMs: 5000, drainMs: 5000 });
+    const r = await runLoad({ target: { name: 'fake', baseUrl, model: 'm', workers: 1 }, arrivals: arrivalsOf(w, 9), seed: 9, requestTimeoutMs: 5000, drainMs: 5000 });
     expect(r.summary.requests).toBeGreaterThan(5);
     expect(r.summary.requests).toBe(seen.length);
     expect(r.summary.timeline.length).toBeGreaterThan(0);
@@ -122,7 +123,7 @@ describe('runLoad', () => {
 
   it('a server that refuses: rejected requests, a clear error count', async () => {
     const w: OpenLoopConfig = { type: 'open', ...CONTENT, rate: { type: 'constant', rps: 50 }, arrival: { type: 'poisson' }, durationMs: 200 };
-    const r = await runLoad({ target: { name: 'dead', baseUrl: 'http://127.0.0.1:1', model: 'm', workers: 1 }, workload: w, seed: 9, requestTimeoutMs: 2000, drainMs: 2000 });
+    const r = await runLoad({ target: { name: 'dead', baseUrl: 'http://127.0.0.1:1', model: 'm', workers: 1 }, arrivals: arrivalsOf(w, 9), seed: 9, requestTimeoutMs: 2000, drainMs: 2000 });
     expect(r.summary.succeeded).toBe(0);
     expect(r.summary.failed).toBe(r.summary.requests);
     expect(r.errors[0]![0]).toMatch(/fetch failed|ECONNREFUSED/);

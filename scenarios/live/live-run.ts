@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad, type LoadRunResult } from '../../live/load/index.js';
+import { arrivalsOf } from './arrivals.js';
 import { streamChat } from '../../live/load/client.js';
 import type { PolicySetDef, ScenarioDef, WorkloadDef } from '../define.js';
 import type { LiveErrorCount, ScenarioResult } from '../result.js';
@@ -173,7 +174,7 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
     try {
       result = await runLoad({
         target: { name: policy.name, baseUrl: server.baseUrl, model: server.model, apiKey: LIVE_API_KEY, workers: policy.kind === 'direct' ? 1 : policy.workers },
-        workload: c.workload, seed: c.seed, requestTimeoutMs: c.opts.requestTimeoutMs ?? 120_000, drainMs: 60_000,
+        arrivals: arrivalsOf(c.workload, c.seed), seed: c.seed, requestTimeoutMs: c.opts.requestTimeoutMs ?? 120_000, drainMs: 60_000,
         signal: signal === undefined ? died.signal : AbortSignal.any([signal, died.signal]),
         onRequestDone: (o, n) => {
           doneCount = n;
