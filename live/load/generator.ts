@@ -9,9 +9,8 @@
 // message, with `x-session-id`. The run ends when the workload is exhausted and every request has
 // ended; requests still running at durationMs + drainMs are cut and counted as failed.
 import type { InferenceRequest } from '../../core/types.js';
-import type { RunSummary } from '../../scenarios/result.js';
 import { streamChat, type ChatMessage, type ChatOutcome } from './client.js';
-import { LoadMetrics, type ErrorCodeCount } from './metrics.js';
+import { LoadMetrics, type ErrorCodeCount, type LoadSummary } from './metrics.js';
 import { textOfTokens } from './text.js';
 
 export interface LoadTarget {
@@ -53,7 +52,7 @@ export interface LoadRunOptions {
 }
 
 export interface LoadRunResult {
-  readonly summary: RunSummary;
+  readonly summary: LoadSummary;
   /** Error messages and how often each was seen (most frequent first). */
   readonly errors: readonly (readonly [string, number])[];
   /** Requests that did not succeed, by code (ChatOutcome.code) and kind, most frequent first. */

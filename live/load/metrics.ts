@@ -1,10 +1,42 @@
 // Client-side measurements of one load run, into HdrHistograms (hdr-histogram-js, µs, 3 significant
-// digits), and their summary in the scenario runner's RunSummary shape (scenarios/result.ts), so the
-// reports and targets work for live runs unchanged. Throughput = output tokens delivered to the
+// digits), and their summary (LoadSummary: the fields of the scenario runner's RunSummary, which
+// scenarios/live/live-run.ts maps it to, so the reports and targets work for live runs unchanged). Throughput = output tokens delivered to the
 // client ÷ the run's wall time (first request sent → last response ended), as in sim.
 // The queue wait is not observable from a client: queueMs is reported as zeros.
 import * as hdr from 'hdr-histogram-js';
-import type { Percentiles, RunSummary } from '../../scenarios/result.js';
+
+/** Latency percentiles in ms. */
+export interface Percentiles {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+/** What one load run measured, client side. */
+export interface LoadSummary {
+  readonly policy: string;
+  readonly workers: number;
+  readonly requests: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly rejected: number;
+  readonly durationMs: number;
+  readonly outputTokens: number;
+  readonly outputTokPerS: number;
+  readonly successRate: number;
+  readonly ttftMs: Percentiles;
+  readonly itlMs: Percentiles;
+  readonly e2eMs: Percentiles;
+  /** Not observable from a client: zeros. */
+  readonly queueMs: Percentiles;
+  readonly extra: Readonly<Record<string, number>>;
+  /** [valueMs, cumulative fraction] pairs, at most ~100 points each. */
+  readonly cdf: { readonly ttftMs: readonly (readonly [number, number])[]; readonly e2eMs: readonly (readonly [number, number])[]; readonly itlMs: readonly (readonly [number, number])[] };
+  /** Output tok/s and requests in flight per time bucket. */
+  readonly timeline: readonly { readonly tMs: number; readonly outputTokPerS: number; readonly inFlight: number }[];
+}
 import type { ChatOutcome } from './client.js';
 
 /** Latencies above this are clamped (1 h in µs); nothing in a bounded run takes longer. */
@@ -118,7 +150,7 @@ export class LoadMetrics {
     this.tokensPerBucket[b]! += n;
   }
 
-  summary(policy: string, workers: number, durationMs: number, extra: Record<string, number> = {}): RunSummary {
+  summary(policy: string, workers: number, durationMs: number, extra: Record<string, number> = {}): LoadSummary {
     const c = this.counters;
     const finished = c.succeeded + c.failed + c.rejected;
     return {
@@ -148,7 +180,7 @@ export class LoadMetrics {
     };
   }
 
-  private timeline(durationMs: number): RunSummary['timeline'] {
+  private timeline(durationMs: number): LoadSummary['timeline'] {
     const n = Math.min(TIMELINE_BUCKETS_MAX, Math.max(1, Math.ceil(durationMs / this.bucketMs)));
     const ev = [...this.events].sort((a, b) => a.tMs - b.tMs);
     const out: { tMs: number; outputTokPerS: number; inFlight: number }[] = [];

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad, type LoadRunResult } from '../../live/load/index.js';
 import { arrivalsOf } from './arrivals.js';
+import { runSummaryOfLoad } from './load-summary.js';
 import { streamChat } from '../../live/load/client.js';
 import type { PolicySetDef, ScenarioDef, WorkloadDef } from '../define.js';
 import type { LiveErrorCount, ScenarioResult } from '../result.js';
@@ -70,7 +71,7 @@ export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {
       c = await runCandidate();
       b = await runBaseline();
     }
-    pairs.push({ order, baseline: b.load.summary, candidate: c.load.summary });
+    pairs.push({ order, baseline: runSummaryOfLoad(b.load.summary), candidate: runSummaryOfLoad(c.load.summary) });
     devices.baseline.add(b.device);
     devices.candidate.add(c.device);
     const tag = repeat > 1 ? ` (repetition ${rep})` : '';
