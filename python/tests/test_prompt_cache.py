@@ -48,3 +48,44 @@ def test_identical_prompt_same_session_leaves_one_token(spawn):
     assert b["usage"]["prefill_tokens"] == 1
     assert b["usage"]["cached_tokens"] == b["usage"]["prompt_tokens"] - 1
     assert a["token_ids"] == b["token_ids"]
+
+
+def test_an_entry_holds_its_own_kv_not_the_batch_it_came_from():
+    # mlx-lm extracts a finished sequence lazily from the padded batch; an entry kept lazy pins the batch.
+    import gc
+
+    import mlx.core as mx
+    from mlx_lm.models.cache import KVCache
+
+    from mlx_runtime.prompt_cache import SessionPromptCache
+
+    mx.clear_cache()
+    base = mx.get_active_memory()
+    batch = mx.ones((64, 8, 4096, 64), dtype=mx.bfloat16)
+    mx.eval(batch)
+    c = KVCache()
+    c.keys = mx.contiguous(batch[3:4, :, 10:100])
+    c.values = mx.contiguous(batch[4:5, :, 10:100])
+    c.offset = 90
+    pc = SessionPromptCache(4)
+    pc.put("s", list(range(90)), [c])
+    del batch, c
+    gc.collect()
+    held = mx.get_active_memory() - base
+    assert held <= 4 * pc.nbytes, f"{held} bytes live for an entry of {pc.nbytes}"
+
+
+def test_finished_sessions_leave_only_their_own_kv_alive(spawn):
+    # Through the runtime: sequences of different lengths share one padded batch; when all have finished,
+    # the live arrays beyond the model are the prompt cache's entries, not copies of that batch.
+    rt = spawn("--prompt-cache-entries", "16")
+    ids = []
+    for i in range(8):
+        words = " ".join(["harvest", "river", "mill", "lantern"][j % 4] for j in range(40 + 120 * i))
+        ids.append(rt.start_generate(prompt=f"Session {i}: {words}", max_tokens=24, session_id=f"s{i}"))
+    for rpc_id in ids:
+        assert "result" in rt.wait(rpc_id, timeout=120)
+    st = rt.call("stats")
+    extra = st["memory"]["active_bytes"] - st["model_bytes"]
+    assert st["prompt_cache"]["entries"] == 8
+    assert extra <= 2 * st["prompt_cache_bytes"] + (1 << 20), (extra, st["prompt_cache_bytes"])
