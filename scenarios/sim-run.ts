@@ -38,8 +38,12 @@ export interface LiveLoops {
   readonly candidateScheduler: 'planner' | 'batch-generator';
 }
 
-/** python/mlx_runtime/engine.py EngineConfig defaults for its BatchGenerator loop. */
-const RUNTIME_BATCH_GENERATOR = { prefillStepTokens: 512, prefillBatchSize: 8, promptCacheEntries: 64 } as const;
+/**
+ * python/mlx_runtime/engine.py EngineConfig defaults for its BatchGenerator loop. Its prompt cache keeps
+ * the sessions the worker node's governor accounts for (`memory.idleSessionsMax`, passed as
+ * --prompt-cache-entries): see workerLoop.
+ */
+const RUNTIME_BATCH_GENERATOR = { prefillStepTokens: 512, prefillBatchSize: 8 } as const;
 
 export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: number, over: { workload?: WorkloadDef; workers?: number; latency?: LatencyModel; maxSequences?: number; liveLoops?: LiveLoops } = {}): SimRunOutput {
   const latency = over.latency ?? latencyModelFor(def);
@@ -132,7 +136,8 @@ function workerLoop(def: ScenarioDef, policy: PolicySetDef, latency: LatencyMode
   }
   if (live?.candidateScheduler === 'batch-generator') {
     const r = RUNTIME_BATCH_GENERATOR;
-    return { maxSequences: cap, prefillStepTokens: r.prefillStepTokens, prefillBatchSize: r.prefillBatchSize, prefixCacheSessions: r.promptCacheEntries };
+    const sessions = resolveGatewayConfig(policy.gateway).memory.idleSessionsMax;
+    return { maxSequences: cap, prefillStepTokens: r.prefillStepTokens, prefillBatchSize: r.prefillBatchSize, prefixCacheSessions: sessions };
   }
   const planner = { ...DEFAULT_STEP_PLANNER, maxSequences: Math.min(cap, DEFAULT_STEP_PLANNER.maxSequences) };
   return { maxSequences: planner.maxSequences, planner: { config: planner, prior: plannerPriorFrom(latency) } };

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_GATEWAY_CONFIG } from '../../core/index.js';
 import { callUnary, createWorkerClient, type GenerateEventMsg, type WorkerClient } from '../shared/proto.js';
 import { ensureTinyModel } from './test-support.js';
 import { startWorker, type Worker } from './worker.js';
@@ -43,6 +44,8 @@ describe('worker KV capacity from the runtimes (python runtime, tiny model)', ()
     expect(w.node.kvCapacityBytes).toBe(st!.max_kv_bytes);
     expect(w.node.kvCapacitySource).toBe(`runtime:${st!.kv_budget_source}`);
     expect(w.node.governor.stats().capacityBytes).toBe(st!.max_kv_bytes);
+    // the runtime's prompt cache keeps as many idle sessions as the governor accounts for
+    expect(st!.prompt_cache!.max_entries).toBe(DEFAULT_GATEWAY_CONFIG.memory.idleSessionsMax);
     const client = createWorkerClient(w.address);
     try {
       const status = await callUnary(client, client.stats, {}, 5_000);
@@ -85,10 +88,11 @@ describe('worker KV capacity from the runtimes (python runtime, tiny model)', ()
     }
   }, 120_000);
 
-  it('configured: kvCapacityBytes wins, on the node and on its runtimes', async () => {
-    const w = await start({ id: 'w-kvb3', models: [{ id: 'tiny', path: ensureTinyModel() }], kvCapacityBytes: 9_000_000, warmup: { idleCheckMs: 0 } });
+  it('configured: kvCapacityBytes and idleSessionsMax win, on the node and on its runtimes', async () => {
+    const w = await start({ id: 'w-kvb3', models: [{ id: 'tiny', path: ensureTinyModel() }], kvCapacityBytes: 9_000_000, idleSessionsMax: 12, warmup: { idleCheckMs: 0 } });
     const [st] = await runtimeStats(w);
     expect(st!.max_kv_bytes).toBe(9_000_000);
+    expect(st!.prompt_cache!.max_entries).toBe(12);
     expect(st!.kv_budget_source).toBe('configured');
     expect(w.node.kvCapacityBytes).toBe(9_000_000);
     expect(w.node.kvCapacitySource).toBe('configured');

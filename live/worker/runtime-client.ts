@@ -92,6 +92,8 @@ export interface RuntimeStats {
   readonly kv_bytes_in_use: number;
   readonly kv_bytes_reserved: number;
   readonly prompt_cache_bytes: number;
+  /** The session prompt cache: entries kept (at most max_entries, the node's idleSessionsMax), hits and misses. */
+  readonly prompt_cache?: { readonly entries: number; readonly max_entries: number; readonly hits: number; readonly misses: number; readonly evictions: number; readonly tokens_reused: number };
   readonly max_kv_bytes: number;
   /** Where max_kv_bytes came from: "configured", "gpu:total_memory", "cpu:physical_memory", … (runtimes since issue 15). */
   readonly kv_budget_source?: string;

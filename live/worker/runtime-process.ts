@@ -21,6 +21,8 @@ export interface RuntimeSpawnOptions {
   readonly pythonPath?: string;
   readonly maxSequences?: number;
   readonly maxKvBytes?: number;
+  /** Sessions the runtime's prompt cache keeps (its --prompt-cache-entries); bounded by KV bytes too. */
+  readonly promptCacheEntries?: number;
   readonly extraArgs?: readonly string[];
   /** Time allowed for start-up (imports + model load). */
   readonly readyTimeoutMs?: number;
@@ -47,6 +49,7 @@ export class RuntimeProcess {
     const args = ['-m', 'mlx_runtime.server', '--model', opts.modelPath, '--name', opts.modelId];
     if (opts.maxSequences !== undefined) args.push('--max-sequences', String(opts.maxSequences));
     if (opts.maxKvBytes !== undefined) args.push('--max-kv-bytes', String(opts.maxKvBytes));
+    if (opts.promptCacheEntries !== undefined) args.push('--prompt-cache-entries', String(opts.promptCacheEntries));
     args.push(...(opts.extraArgs ?? []));
     this.child = spawn(opts.pythonPath ?? pythonBin(), args, {
       cwd: PYTHON_DIR,

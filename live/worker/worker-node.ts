@@ -618,6 +618,8 @@ export class WorkerNode {
     for (const victim of use.unload) if (this.models.has(victim)) await this.unloadModel(victim);
     const pool = new RuntimePool(spec.id, {
       modelPath: spec.path, modelId: spec.id, pythonPath: this.cfg.pythonPath, maxSequences: this.cfg.runtimeMaxSequences,
+      // The runtime keeps as many idle sessions as the governor accounts for (both bounded by KV bytes).
+      promptCacheEntries: this.cfg.idleSessionsMax,
       ...(this.cfg.kvCapacityBytes !== undefined && { maxKvBytes: this.cfg.kvCapacityBytes }), readyTimeoutMs: this.cfg.readyTimeoutMs,
       onLog: (line) => {
         if (/error|Traceback|exception/i.test(line)) this.log.warn({ worker: this.cfg.id, model: spec.id, line }, 'runtime log');

@@ -67,7 +67,9 @@ _PRIOR = StepCostPrior(base_ms=10.0, per_sequence_ms=1.0, per_kilo_context_ms=1.
 class EngineConfig:
     max_sequences: int = 64
     max_kv_bytes: Optional[int] = None  # None: sized from the device's memory (kv_budget.py)
-    prompt_cache_entries: int = 64
+    # Sessions kept (LRU), also bounded by max_kv_bytes. The worker node passes its governor's
+    # memory.idleSessionsMax (core/config/defaults.ts, 4096); 64 made 128 users' turns all miss.
+    prompt_cache_entries: int = 4096
     prefill_step_size: int = 512
     prefill_batch_size: int = 8
     default_max_tokens: int = 256

@@ -260,7 +260,8 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
                     help="KV-cache budget in bytes for admitted sequences + prompt cache (default: "
                          "MLX_RUNTIME_MAX_KV_BYTES, else on a GPU 90%% of its memory less the weights, on the CPU "
                          "25%% of RAM; see mlx_runtime/kv_budget.py)")
-    ap.add_argument("--prompt-cache-entries", type=int, default=64, help="session prompt-cache entries (LRU)")
+    ap.add_argument("--prompt-cache-entries", type=int, default=4096,
+                    help="sessions the prompt cache keeps (LRU; also bounded by --max-kv-bytes)")
     from .engine import EngineConfig
     from .planned_loop import SCHEDULERS
 
