@@ -24,7 +24,7 @@ import mlx.core as mx
 import mlx_lm
 from mlx_lm.utils import load as mlx_lm_load
 
-from . import blas, cache_limit
+from . import blas, cache_limit, clear_cache
 from .kv_accounting import padded_batch_bytes
 from .kv_budget import KvBudget, current_kv_budget
 from .errors import (
@@ -227,6 +227,7 @@ class Engine:
         self.kv_budget: KvBudget = cfg.kv_budget(0)
         # MLX's buffer cache bounded on a GPU (cache_limit.py: unbounded, mlx-lm's growing KV fills it)
         self.cache_limit = cache_limit.apply()
+        self.cache_limit.update(clear_cache.apply())  # mlx-lm's clear_cache per prefill chunk (clear_cache.py)
         self.max_kv_bytes = self.kv_budget.bytes
         self.models: Dict[str, LoadedModel] = {}
         self.default_model: Optional[str] = None

@@ -285,8 +285,8 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
                     help="step cost prior: fixed ms of a step with prefill")
     ap.add_argument("--cost-per-kilo-prefill-tokens-ms", type=float, default=d.cost_per_kilo_prefill_tokens_ms,
                     help="step cost prior: ms per 1024 prefill tokens")
-    ap.add_argument("--prefill-step-size", type=int, default=512,
-                    help="batch-generator: prompt tokens per prefill chunk")
+    ap.add_argument("--prefill-step-size", type=int, default=_env_int("MLX_RUNTIME_PREFILL_STEP_SIZE") or 512,
+                    help="batch-generator: prompt tokens per prefill chunk (env MLX_RUNTIME_PREFILL_STEP_SIZE; 512)")
     ap.add_argument("--prefill-batch-size", type=int, default=8, help="batch-generator: prompts prefilled together")
     ap.add_argument("--default-max-tokens", type=int, default=256)
     ap.add_argument("--enable-fault-injection", action="store_true",
