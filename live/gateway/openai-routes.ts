@@ -31,7 +31,7 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
     const req = kind === 'chat' ? chatRequest(body as ChatBody, rc, ctx.config.limits) : completionRequest(body as CompletionBody, rc, ctx.config.limits);
     if (req.promptTokens > ctx.config.limits.promptTokensMax) {
       const param = kind === 'chat' ? 'messages' : 'prompt';
-      throw new GatewayHttpError('context_length_exceeded', `The prompt is about ${req.promptTokens} tokens (estimated as characters / 4); at most ${ctx.config.limits.promptTokensMax} are accepted.`, param);
+      throw new GatewayHttpError('context_length_exceeded', `The prompt is about ${req.promptTokens} tokens (estimated as UTF-8 bytes / 3); at most ${ctx.config.limits.promptTokensMax} are accepted.`, param);
     }
     const sink = new HttpSink(reply, {
       jobId: id, traceId: String(request.id), kind, stream: req.stream, includeUsage: body.stream_options?.include_usage === true, model: req.model, route,

@@ -1,16 +1,15 @@
 // OpenAI request bodies → the core's InferenceRequest, and the core's requests → the proto's
 // GenerateRequest. No decisions: a translation.
 //
-// Prompt tokens are estimated as ceil(chars / 4) (the runtime reports exact counts in Done; the core
-// only uses the estimate for rate limiting). Prefix blocks hash the rendered prompt text — for chat
+// Prompt tokens are estimated with core's one estimate (core/tokens/estimate.ts: UTF-8 bytes / 3), as
+// the worker node estimates for its KV reservation; the runtime reports exact counts in Done, and the
+// core uses the estimate for rate limiting and the early context-length check. Prefix blocks hash the rendered prompt text — for chat
 // "role: content\n" per message — with core's prefixBlocksOfText, as the simulator's cluster does.
-import { prefixBlocksOfText, type ChatMessage, type InferenceRequest, type PromptContent, type SamplingParams } from '../../core/index.js';
+import { estimateTokens, prefixBlocksOfText, type ChatMessage, type InferenceRequest, type PromptContent, type SamplingParams } from '../../core/index.js';
 import type { LimitsConfig } from '../shared/config.js';
 import type { GenerateRequestMsg } from '../shared/proto.js';
 import type { RequestSink } from './core-driver.js';
 import type { ChatBody, CompletionBody, ContentPart, SamplingBody } from './openai-schemas.js';
-
-export const CHARS_PER_TOKEN_ESTIMATE = 4;
 
 export interface RequestContext {
   readonly id: string;
@@ -66,7 +65,7 @@ function build(ctx: RequestContext, body: SamplingBody, prompt: PromptContent, r
     id: ctx.id,
     model: (body as { model: string }).model,
     prompt,
-    promptTokens: Math.max(1, Math.ceil(rendered.length / CHARS_PER_TOKEN_ESTIMATE)),
+    promptTokens: Math.max(1, estimateTokens(rendered)),
     prefixBlocks: prefixBlocksOfText(rendered),
     sampling,
     stream: body.stream === true,

@@ -37,7 +37,7 @@ export interface LimitsConfig {
   readonly embeddingInputsMax: number;
   /** Messages per chat request (param `messages`). */
   readonly messagesMax: number;
-  /** Estimated prompt tokens (ceil(chars / 4) of the rendered prompt) per request (param `messages` / `prompt`). */
+  /** Estimated prompt tokens (UTF-8 bytes / 3 of the rendered prompt: core/tokens/estimate.ts) per request (param `messages` / `prompt`). */
   readonly promptTokensMax: number;
   /** Stop sequences per request and characters per stop sequence (param `stop`). */
   readonly stopSequencesMax: number;

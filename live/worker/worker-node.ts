@@ -7,8 +7,8 @@
 // One request, from arrival to its one terminal event:
 //   1. refused at once (an Error event) when the node is draining, the request is malformed, the model
 //      is not loaded, maxConcurrent sequences run or wait, or its deadline has passed. Core's
-//      MemoryGovernor reserves KV for prompt + max_tokens (the prompt is estimated at 1 token per 3
-//      UTF-8 bytes, an over-estimate for BPE tokenizers, so the reservation errs on the safe side);
+//      MemoryGovernor reserves KV for prompt + max_tokens (the prompt estimated by core's one rule,
+//      core/tokens/estimate.ts: UTF-8 bytes / 3, high for BPE tokenizers, so it errs on the safe side);
 //      when it cannot now, the request waits in the node, first come first served, until running
 //      requests free the KV (kvWaitMs at most, or its deadline; kvWaitingMax waiters): a busy node
 //      delays it instead of failing it. It is refused with `kv_capacity` at once only when it would
@@ -38,7 +38,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { MemoryGovernor } from '../../core/index.js';
+import { estimateTokensOfBytes, MemoryGovernor } from '../../core/index.js';
 import type { Clock } from '../shared/clock.js';
 import type {
   DoneMsg, EmbedRequestMsg, EmbedResponseMsg, GenerateEventIn, GenerateRequestMsg, HealthResponseMsg, ModelInfoMsg, WorkerStatusMsg,
@@ -132,8 +132,6 @@ interface Job {
 
 /** setTimeout's largest delay (2^31 − 1 ms); later deadlines are not armed. */
 const TIMER_MS_MAX = 2_147_483_647;
-/** Prompt-token over-estimate for KV reservation: 1 token per this many UTF-8 bytes. */
-const BYTES_PER_TOKEN_ESTIMATE = 3;
 /** Model failures in a row after which the model (and the node) is reported unhealthy. */
 const UNHEALTHY_FAILURES = 3;
 const STOP_MAX_DEFAULT = 16;
@@ -324,7 +322,7 @@ export class WorkerNode {
     const sessionKey = req.sessionId.length > 0 ? `${model.id}\u0000${req.sessionId}` : undefined;
     const nowMs = this.clock.nowMs();
     const promptBytes = req.messages.length > 0 ? req.messages.reduce((n, m) => n + Buffer.byteLength(m.content) + 8, 0) : Buffer.byteLength(req.prompt);
-    const tokens = Math.ceil(promptBytes / BYTES_PER_TOKEN_ESTIMATE) + (params.max_tokens ?? this.cfg.defaultMaxTokens);
+    const tokens = estimateTokensOfBytes(promptBytes) + (params.max_tokens ?? this.cfg.defaultMaxTokens);
     const kvBytes = tokens * Math.max(1, model.kvBytesPerToken);
     // FIFO: a newcomer does not overtake requests already waiting for KV.
     const admission = this.kvWaiters.size > 0 ? undefined : this.governor.admit(key, sessionKey, kvBytes, nowMs, model.id);
