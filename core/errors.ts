@@ -19,6 +19,15 @@ export const ERRORS = {
   worker_error: { status: 502, fault: 'worker', message: 'The worker failed the request.' },
   worker_timeout: { status: 504, fault: 'worker', message: 'The worker made no progress within the timeout.' },
   client_cancelled: { status: 499, fault: 'client', message: 'The client cancelled the request.' },
+  // A worker's refusal that is the client's fault (core/worker/errors.ts), passed on with its code.
+  invalid_request: { status: 400, fault: 'client', message: 'The worker refused the request as invalid.' },
+  context_length_exceeded: { status: 400, fault: 'client', message: 'Prompt plus max_tokens exceed the model context.' },
+  kv_exceeds_capacity: { status: 400, fault: 'client', message: 'Prompt plus max_tokens need more KV-cache memory than the worker has.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/** The code the core answers a worker's client-fault refusal with: its own when the catalogue has it, else invalid_request. */
+export function clientErrorCodeOf(workerCode: string): ErrorCode {
+  return workerCode === 'context_length_exceeded' || workerCode === 'kv_exceeds_capacity' ? workerCode : 'invalid_request';
+}

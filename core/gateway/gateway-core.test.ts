@@ -218,6 +218,18 @@ describe('gateway core: failures', () => {
     const [d] = ofType(c.onRequestArrived(makeRequest('r'), 0), 'dispatch');
     const f = c.onWorkerEvent({ kind: 'error', workerId: d!.workerId, requestId: 'r', failure: { code: 'bad', message: 'x', clientFault: true } }, 1);
     expect(ofType(f, 'fail')).toHaveLength(1);
+    expect(ofType(f, 'fail')[0]).toMatchObject({ status: 400, code: 'invalid_request', message: 'x' });
+  });
+
+  it('answers a client-fault refusal with the worker’s 4xx code and message, and does not count it against the worker', () => {
+    const c = core({ breaker: { volumeMin: 1, errorRateMax: 0.5 } }, ['w1']);
+    for (const [i, code] of (['context_length_exceeded', 'kv_exceeds_capacity'] as const).entries()) {
+      const [d] = ofType(c.onRequestArrived(makeRequest(`r${i}`, { text: `t${i}` }), i * 10), 'dispatch');
+      const f = c.onWorkerEvent({ kind: 'error', workerId: d!.workerId, requestId: `r${i}`, failure: { code, message: `${code}: 9000 tokens`, clientFault: true } }, i * 10 + 1);
+      expect(ofType(f, 'fail')).toEqual([expect.objectContaining({ status: 400, code, message: `${code}: 9000 tokens` })]);
+    }
+    // the breaker (opened by one failure in one) stayed closed: the next request is dispatched to w1 at once
+    expect(ofType(c.onRequestArrived(makeRequest('next', { text: 'n' }), 100), 'dispatch')).toHaveLength(1);
   });
 
   it('moves a removed worker’s requests elsewhere', () => {

@@ -21,7 +21,7 @@ import { Coalescer } from '../caching/coalescer.js';
 import { fingerprint, isShareable } from '../caching/fingerprint.js';
 import { ResponseStore } from '../caching/response-store.js';
 import type { GatewayConfig } from '../config/types.js';
-import { ERRORS, type ErrorCode } from '../errors.js';
+import { clientErrorCodeOf, ERRORS, type ErrorCode } from '../errors.js';
 import { HeartbeatTracker } from '../health/heartbeat.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
 import { isRoutable, type CandidateState } from '../routing/candidates.js';
@@ -32,7 +32,7 @@ import type { InferenceRequest, RequestId, Rng, WorkerId } from '../types.js';
 import { invariant } from '../util/assert.js';
 import { Fifo } from '../util/fifo.js';
 import { MinHeap } from '../util/min-heap.js';
-import type { Command, GatewayEvent, WorkerEvent, WorkerStatus } from './messages.js';
+import type { Command, GatewayEvent, WorkerEvent, WorkerFailure, WorkerStatus } from './messages.js';
 import { OutcomeCounters } from './outcomes.js';
 
 /** waiting: in the batcher · routing: released by it, being placed · queued: no free worker yet. */
@@ -304,11 +304,16 @@ export class GatewayCore {
         this.outcomes.tokensSaved += o.completionTokens;
         this.out.push({ type: 'complete', requestId: f.req.id, usage, via: 'coalesced' });
       }
+    } else if (ev.failure.clientFault === true) {
+      // The worker answered, correctly: the request was bad. Not the worker's failure, and no retry.
+      w?.breaker.onSuccess(nowMs);
+      this.touch(w, nowMs);
+      this.failForClient(t, ev.failure);
     } else {
       w?.breaker.onFailure(nowMs);
       if (w !== undefined) this.wakeWhenBreakerCools(w, nowMs);
       this.touch(w, nowMs);
-      this.failAttempt(t, ev.failure.clientFault === true ? 'client' : 'worker', nowMs);
+      this.failAttempt(t, 'worker', nowMs);
     }
     this.drainQueues(nowMs);
     return this.flush();
@@ -600,23 +605,32 @@ export class GatewayCore {
   }
 
   /** An attempt failed (worker error, timeout, worker gone). Retry, or fail the job and its followers. */
-  private failAttempt(t: Tracked, fault: 'worker' | 'client' | 'timeout', nowMs: number): void {
+  private failAttempt(t: Tracked, fault: 'worker' | 'timeout', nowMs: number): void {
     const failedOn = t.workerId;
-    if (fault !== 'client') {
-      const d = this.retry.decide(t.attempt, t.tokensSent, this.rng);
-      if (d.retry) {
-        this.outcomes.retries++;
-        t.phase = 'backoff';
-        t.phaseSinceMs = nowMs;
-        if (failedOn !== undefined) (t.excluded ??= new Set()).add(failedOn);
-        this.arm(nowMs + d.delayMs, 'retry', t.req.id);
-        return;
-      }
+    const d = this.retry.decide(t.attempt, t.tokensSent, this.rng);
+    if (d.retry) {
+      this.outcomes.retries++;
+      t.phase = 'backoff';
+      t.phaseSinceMs = nowMs;
+      if (failedOn !== undefined) (t.excluded ??= new Set()).add(failedOn);
+      this.arm(nowMs + d.delayMs, 'retry', t.req.id);
+      return;
     }
     const code: ErrorCode = fault === 'timeout' ? 'worker_timeout' : 'worker_error';
     this.requests.delete(t.req.id);
     if (!t.clientGone) this.emitFail(t, code);
     for (const f of this.endGroup(t)) this.emitFail(f, code, t.tokensSent);
+  }
+
+  /**
+   * The worker refused the request as the client's fault (core/worker/errors.ts): the job and its
+   * followers fail with the worker's 4xx code and message, without a retry.
+   */
+  private failForClient(t: Tracked, failure: WorkerFailure): void {
+    const code = clientErrorCodeOf(failure.code);
+    this.requests.delete(t.req.id);
+    if (!t.clientGone) this.emitFail(t, code, t.tokensSent, failure.message);
+    for (const f of this.endGroup(t)) this.emitFail(f, code, t.tokensSent, failure.message);
   }
 
   /** Refuses a job that never ran to completion, and its followers, with the same code. */
@@ -874,11 +888,11 @@ export class GatewayCore {
     this.out.push({ type: 'reject', requestId, status: e.status, code, message: e.message, ...(retryAfterMs !== undefined && { retryAfterMs: Math.ceil(retryAfterMs) }) });
   }
 
-  private emitFail(t: Tracked, code: ErrorCode, tokensSent = t.tokensSent): void {
+  private emitFail(t: Tracked, code: ErrorCode, tokensSent = t.tokensSent, message?: string): void {
     this.outcomes.count(code === 'client_cancelled' ? 'cancelled' : 'failed');
     this.outcomes.countCode(code);
     const e = ERRORS[code];
-    this.out.push({ type: 'fail', requestId: t.req.id, status: e.status, code, message: e.message, tokensSent });
+    this.out.push({ type: 'fail', requestId: t.req.id, status: e.status, code, message: message ?? e.message, tokensSent });
   }
 
   /** Returns the commands collected during this event, plus a wakeAt if an earlier timer is due. */

@@ -1,29 +1,36 @@
-// The worker node's catalogue of Error-event codes (proto `Error{code, message, client_fault}`), and
-// the mapping from the runtime's JSON-RPC errors onto it. `clientFault` says whose fault it was: a
-// client fault means the request itself was bad, so retrying it on another worker cannot help (the
-// gateway answers 4xx); anything else is the worker's or a capacity problem (the gateway may retry).
+// The worker node's Error-event codes (proto `Error{code, message, client_fault}`): core's worker
+// catalogue (core/worker/errors.ts: whose fault each code is, its message) with the gRPC status the
+// node answers a unary call with; and the mapping from the runtime's JSON-RPC errors onto it.
 import * as grpc from '@grpc/grpc-js';
+import { WORKER_ERROR_CATALOGUE, type WorkerErrorCode } from '../../core/index.js';
 import { RPC, RuntimeGoneError, RuntimeRpcError, RuntimeTimeoutError } from './runtime-client.js';
 
-export const WORKER_ERRORS = {
-  invalid_request: { clientFault: true, grpc: grpc.status.INVALID_ARGUMENT, message: 'The request is invalid.' },
-  context_length_exceeded: { clientFault: true, grpc: grpc.status.INVALID_ARGUMENT, message: 'Prompt plus max_tokens exceed the model context.' },
-  duplicate_request: { clientFault: false, grpc: grpc.status.ALREADY_EXISTS, message: 'A request with this id is already running on this stream.' },
-  model_not_loaded: { clientFault: false, grpc: grpc.status.NOT_FOUND, message: 'The model is not loaded on this worker.' },
-  draining: { clientFault: false, grpc: grpc.status.UNAVAILABLE, message: 'The worker is draining and takes no new work.' },
-  overloaded: { clientFault: false, grpc: grpc.status.RESOURCE_EXHAUSTED, message: 'The worker runs its maximum number of sequences.' },
-  kv_capacity: { clientFault: false, grpc: grpc.status.RESOURCE_EXHAUSTED, message: 'Not enough KV-cache memory for this request.' },
-  queue_full: { clientFault: false, grpc: grpc.status.RESOURCE_EXHAUSTED, message: 'Too many requests are waiting for a runtime.' },
-  runtime_unavailable: { clientFault: false, grpc: grpc.status.UNAVAILABLE, message: 'No runtime of this model came up in time.' },
-  runtime_crashed: { clientFault: false, grpc: grpc.status.UNAVAILABLE, message: 'The runtime died while running the request.' },
-  runtime_timeout: { clientFault: false, grpc: grpc.status.DEADLINE_EXCEEDED, message: 'The runtime did not answer in time.' },
-  deadline_exceeded: { clientFault: false, grpc: grpc.status.DEADLINE_EXCEEDED, message: 'The request passed its deadline.' },
-  cancelled: { clientFault: false, grpc: grpc.status.CANCELLED, message: 'The runtime cancelled the request (shutting down).' },
-  generation_failed: { clientFault: false, grpc: grpc.status.INTERNAL, message: 'The runtime failed while generating.' },
-  internal_error: { clientFault: false, grpc: grpc.status.INTERNAL, message: 'An internal error in the worker or runtime.' },
-} as const satisfies Record<string, { clientFault: boolean; grpc: grpc.status; message: string }>;
+export type { WorkerErrorCode };
 
-export type WorkerErrorCode = keyof typeof WORKER_ERRORS;
+const GRPC_STATUS: Readonly<Record<WorkerErrorCode, grpc.status>> = {
+  invalid_request: grpc.status.INVALID_ARGUMENT,
+  context_length_exceeded: grpc.status.INVALID_ARGUMENT,
+  kv_exceeds_capacity: grpc.status.INVALID_ARGUMENT,
+  duplicate_request: grpc.status.ALREADY_EXISTS,
+  model_not_loaded: grpc.status.NOT_FOUND,
+  draining: grpc.status.UNAVAILABLE,
+  overloaded: grpc.status.RESOURCE_EXHAUSTED,
+  kv_capacity: grpc.status.RESOURCE_EXHAUSTED,
+  queue_full: grpc.status.RESOURCE_EXHAUSTED,
+  runtime_unavailable: grpc.status.UNAVAILABLE,
+  runtime_crashed: grpc.status.UNAVAILABLE,
+  runtime_timeout: grpc.status.DEADLINE_EXCEEDED,
+  deadline_exceeded: grpc.status.DEADLINE_EXCEEDED,
+  cancelled: grpc.status.CANCELLED,
+  generation_failed: grpc.status.INTERNAL,
+  internal_error: grpc.status.INTERNAL,
+  worker_crashed: grpc.status.UNAVAILABLE,
+  worker_down: grpc.status.UNAVAILABLE,
+};
+
+/** Each code: whose fault (core's catalogue), the gRPC status, the default message. */
+export const WORKER_ERRORS: Readonly<Record<WorkerErrorCode, { readonly clientFault: boolean; readonly grpc: grpc.status; readonly message: string }>> =
+  Object.fromEntries((Object.keys(WORKER_ERROR_CATALOGUE) as WorkerErrorCode[]).map((code) => [code, { ...WORKER_ERROR_CATALOGUE[code], grpc: GRPC_STATUS[code] }])) as Record<WorkerErrorCode, { clientFault: boolean; grpc: grpc.status; message: string }>;
 
 /** An expected failure of one request, as an Error event. */
 export class WorkerError extends Error {

@@ -81,7 +81,7 @@ describe('worker KV capacity from the runtimes (python runtime, tiny model)', ()
         c.on('end', () => resolve(out));
         c.on('error', reject);
       });
-      expect(evs.at(-1)?.error?.code).toBe('kv_capacity');
+      expect(evs.at(-1)?.error?.code).toBe('kv_exceeds_capacity');
       expect(evs.at(-1)?.error?.message).toContain('of 7340032 free');
     } finally {
       client.close();
@@ -144,7 +144,8 @@ describe('waiting for KV instead of refusing (python runtime, tiny model)', () =
     try {
       // 4 + 200 tokens (x2: 408) never fit in 300
       const big = await generate(client, 'big', 200);
-      expect(errorOf(big)?.code).toBe('kv_capacity');
+      expect(errorOf(big)?.code).toBe('kv_exceeds_capacity');
+      expect((errorOf(big) as { clientFault?: boolean } | undefined)?.clientFault).toBe(true);
       expect(errorOf(big)?.message).toContain('would not fit even in an empty node');
       // a request that keeps its KV for longer than kvWaitMs (~142 tokens: 284 alone, 568 with the waiter): the waiter behind it gives up with kv_capacity
       const long = generate(client, 'long', 140, 'x');

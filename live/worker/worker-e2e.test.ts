@@ -82,6 +82,20 @@ describe('worker node end to end (python runtime, tiny model)', () => {
     expect(worker.node.warmup.warmStarts + worker.node.warmup.coldStarts).toBeGreaterThan(0);
   });
 
+  it('a request the worker refuses as the client\'s fault is a 400 with the worker\'s code and message, not a 502', async () => {
+    // 20,000 tokens of KV never fit this node (10,000 tokens of KV): kv_exceeds_capacity, a client fault.
+    const err = await openai.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Too big.' }], max_tokens: 20_000, temperature: 0 }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    const e = err as InstanceType<typeof OpenAI.APIError>;
+    expect(e.status).toBe(400);
+    expect(e.code).toBe('kv_exceeds_capacity');
+    expect(e.type).toBe('invalid_request_error');
+    expect(e.message).toContain('would not fit even in an empty node');
+    // and the worker is still routable: the next request is served
+    const ok = await openai.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Small.' }], max_tokens: 2, temperature: 0 });
+    expect(ok.choices[0]!.finish_reason).toBeDefined();
+  });
+
   it('serves embeddings and lists models with their versions', async () => {
     const e = await openai.embeddings.create({ model: 'tiny', input: ['hello world', 'bye'], encoding_format: 'float' });
     expect(e.data).toHaveLength(2);
@@ -164,7 +178,7 @@ describe('worker node end to end (python runtime, tiny model)', () => {
     // 8 sequences of ~1000 tokens fit in 10,000 tokens of KV; one of 20,000 tokens alone cannot.
     s.write({ batch: { requests: [gen({ requestId: 'huge', prompt: 'x', maxTokens: 20_000 })] } });
     await until(() => terminal('huge') !== undefined);
-    expect(terminal('huge')).toMatchObject({ kind: 'error', error: { code: 'kv_capacity' } });
+    expect(terminal('huge')).toMatchObject({ kind: 'error', error: { code: 'kv_exceeds_capacity', clientFault: true } });
     // The cancels reach the runtime over its stdin and take effect between two decode steps: wait for
     // it (a one-shot read right after them raced with the runtime's engine loop under load).
     const client = worker.node.models.get('tiny')!.pool.slots[0]!.proc!.client;

@@ -329,7 +329,7 @@ export class WorkerNode {
     if (admission === undefined || !admission.ok) {
       const free = admission === undefined ? this.governor.freeBytes() : admission.freeBytes;
       const why = `request needs ~${kvBytes} KV bytes; ${Math.max(0, free)} of ${this.kvCapacityBytes} free`;
-      if (this.governor.aloneBytes(kvBytes) > this.kvCapacityBytes) return refused(new WorkerError('kv_capacity', `${why}: it would not fit even in an empty node`));
+      if (this.governor.aloneBytes(kvBytes) > this.kvCapacityBytes) return refused(new WorkerError('kv_exceeds_capacity', `${why}: it would not fit even in an empty node`));
       if (this.cfg.kvWaitMs <= 0) return refused(new WorkerError('kv_capacity', why));
       if (this.kvWaiters.size >= this.cfg.kvWaitingMax) return refused(new WorkerError('kv_capacity', `${why}, and ${this.kvWaiters.size} requests already wait for KV (kvWaitingMax ${this.cfg.kvWaitingMax})`));
       return this.waitForKv({ key, req, sink, model, params, sessionKey, kvBytes, arrivedAtMs: nowMs, refused, timer: undefined, job: undefined });
@@ -381,7 +381,7 @@ export class WorkerNode {
         if (!this.kvWaiters.has(w.key)) continue;
         if (this.governor.aloneBytes(w.kvBytes) > this.kvCapacityBytes) {
           this.dropKvWaiter(w);
-          w.refused(new WorkerError('kv_capacity', `request needs ~${this.governor.aloneBytes(w.kvBytes)} KV bytes: more than the node's capacity (${this.kvCapacityBytes})`));
+          w.refused(new WorkerError('kv_exceeds_capacity', `request needs ~${this.governor.aloneBytes(w.kvBytes)} KV bytes: more than the node's capacity (${this.kvCapacityBytes})`));
           continue;
         }
         const a = this.governor.admit(w.key, w.sessionKey, w.kvBytes, this.clock.nowMs(), w.model.id);

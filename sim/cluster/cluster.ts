@@ -12,6 +12,7 @@ import { GatewayCore } from '../../core/gateway/gateway-core.js';
 import type { Command, WorkerEvent as CoreWorkerEvent } from '../../core/gateway/messages.js';
 import type { GatewayConfig } from '../../core/config/types.js';
 import type { InferenceRequest, RequestId } from '../../core/types.js';
+import { isClientFault } from '../../core/worker/errors.js';
 import { EventLoop, type Scheduler } from '../engine/index.js';
 import type { EventView } from '../engine/heap.js';
 import { recordCompletion, type MetricsSink } from '../metrics/index.js';
@@ -384,7 +385,7 @@ export class SimCluster {
         ev = { kind: 'done', workerId: w.id, requestId, output: { promptTokens: seq.input.promptTokens, completionTokens: seq.generated, finishReason: 'length' } };
       } else if (kind === WorkerEventKind.error) {
         const code = out.codes[i] ?? 'worker_error';
-        ev = { kind: 'error', workerId: w.id, requestId, failure: { code, message: code, clientFault: code === 'context_too_long' || code === 'kv_exceeds_capacity' } };
+        ev = { kind: 'error', workerId: w.id, requestId, failure: { code, message: code, clientFault: isClientFault(code) } };
       }
       if (ev === undefined) continue;
       // Without a network model the event reaches the gateway at once; handling it inline saves a

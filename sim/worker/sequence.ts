@@ -1,6 +1,7 @@
 // A sequence on a simulated worker (its timing and prefill progress), the worker's event buffer and
 // its bounded waiting FIFO.
 import type { RequestId } from '../../core/types.js';
+import type { WorkerErrorCode as CoreWorkerErrorCode } from '../../core/worker/errors.js';
 
 export interface SequenceInput {
   readonly requestId: RequestId;
@@ -69,7 +70,8 @@ export class SimSequence {
 export const WorkerEventKind = { firstToken: 1, tokens: 2, done: 3, error: 4 } as const;
 export type WorkerEventKind = (typeof WorkerEventKind)[keyof typeof WorkerEventKind];
 
-export type WorkerErrorCode = 'worker_crashed' | 'worker_down' | 'injected_error' | 'queue_full' | 'kv_exceeds_capacity' | 'context_too_long';
+/** The codes the simulated worker ends a request with: names from core's worker catalogue (core/worker/errors.ts). */
+export type WorkerErrorCode = Extract<CoreWorkerErrorCode, 'worker_crashed' | 'worker_down' | 'generation_failed' | 'queue_full' | 'kv_exceeds_capacity' | 'context_length_exceeded'>;
 
 /** A reusable buffer of worker events (struct of arrays; read count entries, then reset). */
 export class WorkerOutput {

@@ -101,7 +101,7 @@ describe('SimWorker', () => {
       { atMs: 0, input: req('long', 200_000, 10) },
     ]);
     const errs = log.filter((l) => l.kind === 'error').map((l) => `${l.id}:${l.code}`);
-    expect(errs).toEqual(['big:kv_exceeds_capacity', 'over:queue_full', 'long:context_too_long']);
+    expect(errs).toEqual(['big:kv_exceeds_capacity', 'over:queue_full', 'long:context_length_exceeded']);
   });
 
   it('crash: in-flight sequences fail, submissions while down fail, restart is cold', () => {

@@ -233,7 +233,7 @@ export class SimWorker {
     const seq = new SimSequence(input, nowMs);
     if (this.faultRng && this.errorProbability > 0) seq.willFail = this.faultRng() < this.errorProbability;
     if (this.stateNow === 'down') return this.fail(seq, 'worker_down', nowMs, out);
-    if (input.promptTokens + input.outputTokens > this.latency.contextTokensMax) return this.fail(seq, 'context_too_long', nowMs, out);
+    if (input.promptTokens + input.outputTokens > this.latency.contextTokensMax) return this.fail(seq, 'context_length_exceeded', nowMs, out);
     if ((input.promptTokens + input.outputTokens) * this.latency.kvBytesPerToken > this.memory.capacityBytes) return this.fail(seq, 'kv_exceeds_capacity', nowMs, out);
     if (!this.queue.push(seq)) return this.fail(seq, 'queue_full', nowMs, out);
     this.queuedLive++;
@@ -527,7 +527,7 @@ export class SimWorker {
         this.unlinkDecoding(seq);
         tokens--;
         this.totalContext -= seq.input.promptTokens;
-        this.failRunning(seq, 'injected_error', nowMs, out);
+        this.failRunning(seq, 'generation_failed', nowMs, out);
         continue;
       }
       seq.firstTokenMs = nowMs;
