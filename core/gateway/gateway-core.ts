@@ -34,9 +34,7 @@ import { Fifo } from '../util/fifo.js';
 import { MinHeap } from '../util/min-heap.js';
 import type { Command, GatewayEvent, WorkerEvent, WorkerFailure, WorkerStatus } from './messages.js';
 import { OutcomeCounters } from './outcomes.js';
-
-/** waiting: in the batcher · routing: released by it, being placed · queued: no free worker yet. */
-type Phase = 'waiting' | 'routing' | 'queued' | 'backoff' | 'running' | 'following';
+import { countsByPhase, transition, type Phase } from './phases.js';
 
 interface Tracked {
   readonly req: InferenceRequest;
@@ -208,29 +206,25 @@ export class GatewayCore {
       }
     }
     if (this.noHealthyWorker(req.model, nowMs)) return this.finishReject(req.id, 'no_healthy_worker', nowMs, this.cooldownLeftMs(req.model, nowMs));
+    const following = fp !== undefined && caching.coalescing.enabled ? this.coalescer.join(fp, req.id) : undefined;
     const t: Tracked = {
-      req, arrivedAtMs: nowMs, fp, phase: 'waiting', attempt: 0, workerId: undefined, dispatchedAtMs: 0, firstTokenAtMs: undefined, lastProgressMs: nowMs,
+      req, arrivedAtMs: nowMs, fp, phase: following?.role === 'follower' ? 'following' : 'waiting', attempt: 0, workerId: undefined, dispatchedAtMs: 0, firstTokenAtMs: undefined, lastProgressMs: nowMs,
       phaseSinceMs: nowMs, tokensSent: 0, clientGone: false, leaderId: undefined, excluded: undefined, recipients: undefined,
     };
-    if (fp !== undefined && caching.coalescing.enabled) {
-      const j = this.coalescer.join(fp, req.id);
-      if (j.role === 'follower') {
-        t.phase = 'following';
-        t.leaderId = j.leaderId;
-        this.requests.set(req.id, t);
-        const leader = this.requests.get(j.leaderId)!;
-        leader.recipients = undefined;
-        this.out.push({ type: 'attachFollower', leaderId: j.leaderId, followerId: req.id });
-        this.arm(nowMs + caching.coalescing.followerTimeoutMs, 'follower', req.id);
-        return this.flush();
-      }
+    if (following?.role === 'follower') {
+      t.leaderId = following.leaderId;
+      this.requests.set(req.id, t);
+      this.requests.get(following.leaderId)!.recipients = undefined;
+      this.out.push({ type: 'attachFollower', leaderId: following.leaderId, followerId: req.id });
+      this.arm(nowMs + caching.coalescing.followerTimeoutMs, 'follower', req.id);
+      return this.flush();
     }
     if (this.queuedCount + this.waitingCount >= this.config.admission.queueMax) {
       if (fp !== undefined) this.coalescer.end(req.id);
       return this.finishReject(req.id, 'queue_full', nowMs, this.retryAfterEstimateMs(req.model, nowMs));
     }
     this.requests.set(req.id, t);
-    this.enterWaiting(t, nowMs);
+    this.joinBatcher(t, nowMs);
     this.releaseDueBatches(nowMs);
     return this.flush();
   }
@@ -428,7 +422,7 @@ export class GatewayCore {
 
   /** Requests tracked now, by phase. */
   activeByPhase(): Record<Phase, number> {
-    const r: Record<Phase, number> = { waiting: 0, routing: 0, queued: 0, backoff: 0, running: 0, following: 0 };
+    const r = countsByPhase();
     for (const t of this.requests.values()) r[t.phase]++;
     return r;
   }
@@ -440,8 +434,11 @@ export class GatewayCore {
   // ───────────────────────────── internals ─────────────────────────────
 
   private enterWaiting(t: Tracked, nowMs: number): void {
-    t.phase = 'waiting';
-    t.phaseSinceMs = nowMs;
+    transition(t, 'waiting', nowMs);
+    this.joinBatcher(t, nowMs);
+  }
+
+  private joinBatcher(t: Tracked, nowMs: number): void {
     this.waitingCount++;
     this.batcher.add(t.req, nowMs);
   }
@@ -455,7 +452,7 @@ export class GatewayCore {
           this.waitingCount--;
           const t = this.requests.get(req.id);
           invariant(t !== undefined && t.phase === 'waiting', `batched request ${req.id} is not waiting`);
-          t.phase = 'routing';
+          transition(t, 'routing', nowMs);
           this.placeOrQueue(t, nowMs, groups);
         }
       }
@@ -491,8 +488,7 @@ export class GatewayCore {
         return;
       }
     }
-    t.phase = 'queued';
-    t.phaseSinceMs = nowMs;
+    transition(t, 'queued', nowMs);
     let q = this.queues.get(t.req.model);
     if (q === undefined) this.queues.set(t.req.model, (q = new Fifo()));
     q.push(t.req.id);
@@ -563,8 +559,7 @@ export class GatewayCore {
   }
 
   private startOn(t: Tracked, w: WorkerState, nowMs: number): void {
-    t.phase = 'running';
-    t.phaseSinceMs = nowMs;
+    transition(t, 'running', nowMs);
     t.workerId = w.view.id;
     t.attempt++;
     t.dispatchedAtMs = nowMs;
@@ -610,8 +605,7 @@ export class GatewayCore {
     const d = this.retry.decide(t.attempt, t.tokensSent, this.rng);
     if (d.retry) {
       this.outcomes.retries++;
-      t.phase = 'backoff';
-      t.phaseSinceMs = nowMs;
+      transition(t, 'backoff', nowMs);
       if (failedOn !== undefined) (t.excluded ??= new Set()).add(failedOn);
       this.arm(nowMs + d.delayMs, 'retry', t.req.id);
       return;
