@@ -31,10 +31,10 @@ import { RetryPolicy } from '../retry/retry-policy.js';
 import type { InferenceRequest, RequestId, Rng, WorkerId } from '../types.js';
 import { invariant } from '../util/assert.js';
 import { Fifo } from '../util/fifo.js';
-import { MinHeap } from '../util/min-heap.js';
 import type { Command, GatewayEvent, WorkerEvent, WorkerFailure, WorkerStatus } from './messages.js';
 import { OutcomeCounters } from './outcomes.js';
 import { countsByPhase, transition, type Phase } from './phases.js';
+import { Timers, type Timer, type TimerKind } from './timers.js';
 
 interface Tracked {
   readonly req: InferenceRequest;
@@ -88,14 +88,6 @@ interface MutableView extends WorkerView {
   kvUsedFraction: number;
 }
 
-type TimerKind = 'batch' | 'retry' | 'queue' | 'progress' | 'follower' | 'heartbeat' | 'breaker';
-interface Timer {
-  readonly atMs: number;
-  readonly seq: number;
-  readonly kind: TimerKind;
-  readonly id: string;
-}
-
 export interface WorkerInfo {
   readonly id: WorkerId;
   readonly models: readonly string[];
@@ -132,9 +124,7 @@ export class GatewayCore {
   private readonly queuedByModel = new Map<string, number>();
   private readonly drainRates = new Map<string, DrainRate>();
   private waitingCount = 0;
-  private readonly timers = new MinHeap<Timer>((a, b) => a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq));
-  private timerSeq = 0;
-  private wakeRequestedMs: number | undefined;
+  private readonly timers = new Timers();
   private batchTimerAtMs: number | undefined;
   private out: Command[] = [];
 
@@ -366,11 +356,8 @@ export class GatewayCore {
   }
 
   onTimer(nowMs: number): Command[] {
-    if (this.wakeRequestedMs !== undefined && nowMs >= this.wakeRequestedMs) this.wakeRequestedMs = undefined;
-    for (let top = this.timers.peek(); top !== undefined && top.atMs <= nowMs; top = this.timers.peek()) {
-      this.timers.pop();
-      this.fire(top, nowMs);
-    }
+    this.timers.woke(nowMs);
+    for (let due = this.timers.popDue(nowMs); due !== undefined; due = this.timers.popDue(nowMs)) this.fire(due, nowMs);
     this.releaseDueBatches(nowMs);
     this.drainQueues(nowMs);
     return this.flush();
@@ -785,7 +772,7 @@ export class GatewayCore {
   }
 
   private arm(atMs: number, kind: TimerKind, id: string): void {
-    this.timers.push({ atMs, seq: this.timerSeq++, kind, id });
+    this.timers.arm(atMs, kind, id);
   }
 
   /**
@@ -892,11 +879,8 @@ export class GatewayCore {
   /** Returns the commands collected during this event, plus a wakeAt if an earlier timer is due. */
   private flush(extra?: Command[]): Command[] {
     if (extra !== undefined) this.out.push(...extra);
-    const next = this.timers.peek();
-    if (next !== undefined && (this.wakeRequestedMs === undefined || next.atMs < this.wakeRequestedMs)) {
-      this.wakeRequestedMs = next.atMs;
-      this.out.push({ type: 'wakeAt', atMs: next.atMs });
-    }
+    const wakeAtMs = this.timers.wakeToRequest();
+    if (wakeAtMs !== undefined) this.out.push({ type: 'wakeAt', atMs: wakeAtMs });
     const out = this.out;
     this.out = [];
     return out;
