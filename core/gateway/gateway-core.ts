@@ -12,21 +12,18 @@
 // A request whose client leaves gets `fail` with client_cancelled; if it leads followers, its job
 // keeps running for them. Every request receives exactly one terminal command (accounting invariant,
 // property-tested in gateway-core.test.ts).
-import { AdaptiveLimit, msPerToken } from '../admission/adaptive-limit.js';
+import { msPerToken, type AdaptiveLimit } from '../admission/adaptive-limit.js';
 import { DrainRate } from '../admission/drain-rate.js';
 import { createBatcher } from '../batching/factory.js';
 import type { Batcher } from '../batching/batcher.js';
-import { CircuitBreaker, type BreakerState } from '../breaker/circuit-breaker.js';
 import { Coalescer } from '../caching/coalescer.js';
 import { fingerprint, isShareable } from '../caching/fingerprint.js';
 import { ResponseStore } from '../caching/response-store.js';
 import type { GatewayConfig } from '../config/types.js';
 import { clientErrorCodeOf, ERRORS, type ErrorCode } from '../errors.js';
-import { HeartbeatTracker } from '../health/heartbeat.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
-import { isRoutable, type CandidateState } from '../routing/candidates.js';
 import { createRoutingPolicy } from '../routing/factory.js';
-import { leastLoaded, type RoutingPolicy, type WorkerView } from '../routing/policy.js';
+import type { RoutingPolicy } from '../routing/policy.js';
 import { RetryPolicy } from '../retry/retry-policy.js';
 import type { InferenceRequest, RequestId, Rng, WorkerId } from '../types.js';
 import { invariant } from '../util/assert.js';
@@ -35,6 +32,7 @@ import type { Command, GatewayEvent, WorkerEvent, WorkerFailure, WorkerStatus } 
 import { OutcomeCounters } from './outcomes.js';
 import { countsByPhase, transition, type Phase } from './phases.js';
 import { Timers, type Timer, type TimerKind } from './timers.js';
+import { WorkerTable, type WorkerInfo, type WorkerState as TableWorker } from './worker-table.js';
 
 interface Tracked {
   readonly req: InferenceRequest;
@@ -57,66 +55,13 @@ interface Tracked {
   recipients: RequestId[] | undefined;
 }
 
-interface WorkerState extends CandidateState {
-  readonly view: MutableView;
-  models: ReadonlySet<string>;
-  healthy: boolean;
-  draining: boolean;
-  breakerAllows: boolean;
-  readonly breaker: CircuitBreaker;
-  readonly heartbeat: HeartbeatTracker;
-  reportedMaxConcurrent: number;
-  /** min(admission.maxConcurrentPerWorker, reportedMaxConcurrent); view.maxConcurrent is this or the adaptive limit below it. */
-  staticMaxConcurrent: number;
-  /** admission.adaptive.enabled: the AIMD limit of this worker. */
-  readonly limiter: AdaptiveLimit | undefined;
-  /** `healthy` and `breakerAllows` hold until this time unless an event touches the worker. */
-  validUntilMs: number;
-  /** Last time the worker said anything (a stream event or a status): it is alive, if busy. */
-  lastSeenMs: number;
-  /** Member of routableByModel (isRoutable, as of the last refresh). */
-  routable: boolean;
-  /** Jobs running on this worker now; the progress watchdog checks them. */
-  readonly running: Set<Tracked>;
-  /** A 'progress' timer for this worker is pending (one per worker, not one per request). */
-  progressTimerArmed: boolean;
-}
+type WorkerState = TableWorker<Tracked>;
 
-interface MutableView extends WorkerView {
-  inFlight: number;
-  maxConcurrent: number;
-  kvUsedFraction: number;
-}
-
-export interface WorkerInfo {
-  readonly id: WorkerId;
-  readonly models: readonly string[];
-  readonly healthy: boolean;
-  readonly draining: boolean;
-  readonly breaker: BreakerState;
-  readonly inFlight: number;
-  /** The gateway's limit on this worker now: min(staticMaxConcurrent, the adaptive limit when enabled). */
-  readonly maxConcurrent: number;
-  /** min(admission.maxConcurrentPerWorker, what the worker reports): the limit without adaptation (optional: older fixtures omit it). */
-  readonly staticMaxConcurrent?: number;
-  /** The adaptive (AIMD) limit, when admission.adaptive is enabled. */
-  readonly adaptiveLimit?: number;
-  readonly kvUsedFraction: number;
-}
+export type { WorkerInfo } from './worker-table.js';
 
 export class GatewayCore {
   private readonly requests = new Map<RequestId, Tracked>();
-  private readonly workers = new Map<WorkerId, WorkerState>();
-  private readonly workerIdsByModel = new Map<string, WorkerId[]>();
-  private readonly workersByModel = new Map<string, WorkerState[]>();
-  /**
-   * Per model, the views of the workers that may take a request now, sorted by id. Kept up to date
-   * eagerly (every event that can change a worker's routability refreshes it, and timers fire at
-   * heartbeat deadlines and breaker cooldowns), so a routing decision does not scan every worker.
-   */
-  private readonly routableByModel = new Map<string, WorkerView[]>();
-  /** The same routable workers per model, by id (RoutingContext.candidatesById). */
-  private readonly routableIndexByModel = new Map<string, Map<WorkerId, WorkerView>>();
+  private readonly workers: WorkerTable<Tracked>;
   /** Per-model FIFO of queued request ids; entries of requests that left are skipped lazily. */
   private readonly queues = new Map<string, Fifo<RequestId>>();
   private queuedCount = 0;
@@ -141,6 +86,7 @@ export class GatewayCore {
     readonly config: GatewayConfig,
     private readonly rng: Rng,
   ) {
+    this.workers = new WorkerTable(config);
     this.routing = createRoutingPolicy(config.routing);
     this.batcher = createBatcher(config.batching);
     const c = config.caching;
@@ -175,8 +121,7 @@ export class GatewayCore {
     this.outcomes.arrived++;
     invariant(!this.requests.has(req.id), `request id ${req.id} arrived twice`);
     if (this.requests.size >= this.config.requestsInFlightMax) return this.finishReject(req.id, 'overloaded', nowMs, 1000);
-    const workerIds = this.workerIdsByModel.get(req.model);
-    if (workerIds === undefined || workerIds.length === 0) return this.finishReject(req.id, 'model_not_found', nowMs);
+    if (this.workers.idsOf(req.model).length === 0) return this.finishReject(req.id, 'model_not_found', nowMs);
     if (this.config.rateLimit.enabled && req.apiKey !== undefined) {
       const d = this.rateLimiter.check(req.apiKey, req.promptTokens, nowMs);
       if (!d.ok) return this.finishReject(req.id, 'rate_limited', nowMs, d.retryAfterMs);
@@ -304,36 +249,7 @@ export class GatewayCore {
   }
 
   onWorkerStatus(s: WorkerStatus, nowMs: number): Command[] {
-    let w = this.workers.get(s.workerId);
-    if (w === undefined) {
-      w = {
-        view: { id: s.workerId, inFlight: 0, maxConcurrent: 0, kvUsedFraction: 0 },
-        models: new Set(), healthy: true, draining: false, breakerAllows: true,
-        breaker: new CircuitBreaker(this.config.breaker),
-        heartbeat: new HeartbeatTracker({ intervalMs: this.config.health.heartbeatIntervalMs, missesMax: this.config.health.missesMax }, nowMs),
-        reportedMaxConcurrent: 0,
-        staticMaxConcurrent: 0,
-        limiter: this.config.admission.adaptive.enabled ? new AdaptiveLimit(this.config.admission.adaptive, this.config.admission.maxConcurrentPerWorker) : undefined,
-        validUntilMs: Number.NEGATIVE_INFINITY,
-        lastSeenMs: nowMs,
-        routable: false,
-        running: new Set(),
-        progressTimerArmed: false,
-      };
-      this.workers.set(s.workerId, w);
-    }
-    const modelsBefore = w.models;
-    w.models = new Set(s.models);
-    if (!sameSet(modelsBefore, w.models)) this.reindexModels();
-    w.reportedMaxConcurrent = s.maxConcurrent;
-    w.staticMaxConcurrent = Math.min(s.maxConcurrent, this.config.admission.maxConcurrentPerWorker);
-    w.limiter?.capTo(w.staticMaxConcurrent);
-    w.view.maxConcurrent = w.limiter === undefined ? w.staticMaxConcurrent : Math.min(w.staticMaxConcurrent, w.limiter.limit);
-    w.view.kvUsedFraction = s.kvCapacityBytes > 0 ? s.kvUsedBytes / s.kvCapacityBytes : 0;
-    w.draining = s.draining;
-    w.heartbeat.onHeartbeat(s.healthy, nowMs);
-    w.lastSeenMs = nowMs;
-    w.breaker.onHealthCheck(s.healthy, nowMs);
+    const w = this.workers.applyStatus(s, nowMs);
     this.wakeWhenBreakerCools(w, nowMs);
     this.touch(w, nowMs);
     this.arm(w.heartbeat.deadlineMs(), 'heartbeat', s.workerId);
@@ -348,9 +264,8 @@ export class GatewayCore {
       this.leaveWorker(t, w, nowMs);
       this.failAttempt(t, 'worker', nowMs);
     }
-    this.workers.delete(workerId);
+    this.workers.remove(workerId);
     this.routing.onWorkerRemoved?.(workerId);
-    this.reindexModels();
     this.drainQueues(nowMs);
     return this.flush();
   }
@@ -379,31 +294,18 @@ export class GatewayCore {
   }
 
   workerInfo(nowMs: number): WorkerInfo[] {
-    return [...this.workers.values()].map((w) => ({
-      id: w.view.id, models: [...w.models], healthy: w.heartbeat.healthy(nowMs), draining: w.draining,
-      breaker: w.breaker.state(nowMs), inFlight: w.view.inFlight, maxConcurrent: w.view.maxConcurrent,
-      staticMaxConcurrent: w.staticMaxConcurrent, ...(w.limiter !== undefined && { adaptiveLimit: w.limiter.limit }), kvUsedFraction: w.view.kvUsedFraction,
-    }));
+    return this.workers.info(nowMs);
   }
 
-  /**
-   * The worker for a one-shot call the core does not track (embeddings): the least-loaded routable
-   * worker of the model, else the least-loaded one that is only full. The same health, draining and
-   * breaker rules as generation, so live and sim agree on where such calls may go.
-   */
-  pickForOneShot(model: string, nowMs: number): { readonly ok: true; readonly workerId: WorkerId } | { readonly ok: false; readonly code: 'model_not_found' | 'no_healthy_worker' } {
-    const states = this.workersByModel.get(model);
-    if (states === undefined || states.length === 0) return { ok: false, code: 'model_not_found' };
-    for (const w of states) this.refreshWorker(w, nowMs);
-    const routable = this.routableByModel.get(model) ?? NO_VIEWS;
-    const picked = leastLoaded(routable.length > 0 ? routable : states.filter((w) => w.healthy && !w.draining && w.breakerAllows).map((w) => w.view));
-    return picked === undefined ? { ok: false, code: 'no_healthy_worker' } : { ok: true, workerId: picked.id };
+  /** The worker for a one-shot call the core does not track (embeddings): worker-table.ts pickForOneShot. */
+  pickForOneShot(model: string, nowMs: number): ReturnType<WorkerTable<Tracked>['pickForOneShot']> {
+    return this.workers.pickForOneShot(model, nowMs);
   }
 
   /** Models with at least one healthy, non-draining worker (readiness). */
   readyModels(nowMs: number): string[] {
     const out: string[] = [];
-    for (const model of this.workerIdsByModel.keys()) if (!this.noHealthyWorker(model, nowMs)) out.push(model);
+    for (const model of this.workers.models()) if (!this.noHealthyWorker(model, nowMs)) out.push(model);
     return out.sort();
   }
 
@@ -454,7 +356,7 @@ export class GatewayCore {
 
   /** Routes the request to a worker (added to `groups`) or queues it at the gateway. */
   private placeOrQueue(t: Tracked, nowMs: number, groups: Map<WorkerId, InferenceRequest[]>): void {
-    if ((this.workerIdsByModel.get(t.req.model)?.length ?? 0) === 0) {
+    if (this.workers.idsOf(t.req.model).length === 0) {
       // The model left the cluster while this request waited (unloaded, workers removed).
       this.rejectJob(t, 'model_not_found', nowMs);
       return;
@@ -485,9 +387,9 @@ export class GatewayCore {
   }
 
   private route(t: Tracked, nowMs: number): WorkerState | undefined {
-    const ids = this.workerIdsByModel.get(t.req.model) ?? NO_IDS;
-    let candidates = this.routableByModel.get(t.req.model) ?? NO_VIEWS;
-    let candidatesById = this.routableIndexByModel.get(t.req.model);
+    const ids = this.workers.idsOf(t.req.model);
+    let candidates = this.workers.routableOf(t.req.model);
+    let candidatesById = this.workers.routableIndexOf(t.req.model);
     if (t.excluded !== undefined && candidates.length > 1) {
       // A retry avoids the workers that failed it, unless no other worker is routable.
       const excluded = t.excluded;
@@ -501,48 +403,13 @@ export class GatewayCore {
     return picked === undefined ? undefined : this.workers.get(picked.id);
   }
 
-  /**
-   * Recomputes a worker's health and breaker admission when they may have changed: after its
-   * heartbeat deadline or breaker cooldown, or after an event touched it (validUntilMs reset).
-   * Routing reads the cached flags, so a pick over 100 workers does not re-derive 100 states.
-   */
   private refreshWorker(w: WorkerState, nowMs: number): void {
-    if (nowMs < w.validUntilMs) return;
-    w.healthy = w.heartbeat.healthy(nowMs);
-    w.breakerAllows = !this.config.breaker.enabled || w.breaker.allows(nowMs);
-    const state = w.breaker.state(nowMs);
-    const breakerUntil = state === 'closed' ? Number.POSITIVE_INFINITY : state === 'open' ? w.breaker.halfOpensAtMs(nowMs)! : nowMs;
-    w.validUntilMs = Math.min(w.healthy ? w.heartbeat.deadlineMs() : Number.POSITIVE_INFINITY, breakerUntil);
-    this.syncRoutable(w);
+    this.workers.refresh(w, nowMs);
   }
 
   /** Something about the worker changed (load, status, breaker): recompute its routability now. */
   private touch(w: WorkerState | undefined, nowMs: number): void {
-    if (w === undefined) return;
-    w.validUntilMs = Number.NEGATIVE_INFINITY;
-    this.refreshWorker(w, nowMs);
-  }
-
-  private syncRoutable(w: WorkerState): void {
-    const r = isRoutable(w);
-    if (r === w.routable) return;
-    w.routable = r;
-    for (const m of w.models) {
-      let list = this.routableByModel.get(m);
-      if (list === undefined) this.routableByModel.set(m, (list = []));
-      let index = this.routableIndexByModel.get(m);
-      if (index === undefined) this.routableIndexByModel.set(m, (index = new Map()));
-      if (r) index.set(w.view.id, w.view);
-      else index.delete(w.view.id);
-      if (r) {
-        let i = list.length;
-        while (i > 0 && list[i - 1]!.id > w.view.id) i--;
-        list.splice(i, 0, w.view);
-      } else {
-        const i = list.indexOf(w.view);
-        if (i >= 0) list.splice(i, 1);
-      }
-    }
+    this.workers.touch(w, nowMs);
   }
 
   private startOn(t: Tracked, w: WorkerState, nowMs: number): void {
@@ -775,33 +642,13 @@ export class GatewayCore {
     this.timers.arm(atMs, kind, id);
   }
 
-  /**
-   * No worker of the model can take this request now or soon. A live worker whose breaker is open
-   * counts as "soon" when it half-opens before a queued request would time out: the request waits
-   * in the queue for the probes (the breaker timer wakes the core then) instead of failing at once.
-   * Without that, the breaker opening on a model's only worker turned every request into a 503 for
-   * the whole cooldown, though the worker may have recovered already.
-   */
+  /** No worker of the model can take a request now or before a queued one would time out (worker-table.ts). */
   private noHealthyWorker(model: string, nowMs: number): boolean {
-    for (const id of this.workerIdsByModel.get(model) ?? []) {
-      const w = this.workers.get(id)!;
-      this.refreshWorker(w, nowMs);
-      if (!w.healthy || w.draining) continue;
-      if (w.breakerAllows || w.view.inFlight > 0) return false;
-      const at = w.breaker.halfOpensAtMs(nowMs);
-      if (at !== undefined && at - nowMs <= this.config.admission.queueTimeoutMs) return false;
-    }
-    return true;
+    return this.workers.noHealthyWorker(model, nowMs, this.config.admission.queueTimeoutMs);
   }
 
   private cooldownLeftMs(model: string, nowMs: number): number {
-    let best = this.config.health.heartbeatIntervalMs;
-    for (const id of this.workerIdsByModel.get(model) ?? []) {
-      const w = this.workers.get(id)!;
-      const at = w.breaker.halfOpensAtMs(nowMs);
-      if (at !== undefined) best = Math.min(best, Math.max(1000, at - nowMs));
-    }
-    return best;
+    return this.workers.cooldownLeftMs(model, nowMs);
   }
 
   private drainRateOf(model: string): DrainRate {
@@ -825,37 +672,11 @@ export class GatewayCore {
   private retryAfterEstimateMs(model: string, nowMs: number): number {
     const predicted = this.predictedQueueWaitMs(model, nowMs);
     if (predicted !== undefined) return clampRetryAfterMs(predicted);
-    let slots = 0;
-    for (const w of this.workers.values()) slots += w.view.maxConcurrent;
+    const slots = this.workers.slots();
     const backlog = this.queuedCount + this.waitingCount;
     return clampRetryAfterMs(Math.ceil(backlog / Math.max(1, slots)) * 1000);
   }
 
-
-  private reindexModels(): void {
-    this.workerIdsByModel.clear();
-    this.workersByModel.clear();
-    this.routableByModel.clear();
-    this.routableIndexByModel.clear();
-    const ids = [...this.workers.keys()].sort();
-    for (const id of ids) {
-      const w = this.workers.get(id)!;
-      for (const m of w.models) {
-        let list = this.workerIdsByModel.get(m);
-        if (list === undefined) this.workerIdsByModel.set(m, (list = []));
-        list.push(id);
-        let states = this.workersByModel.get(m);
-        if (states === undefined) this.workersByModel.set(m, (states = []));
-        states.push(w);
-        let views = this.routableByModel.get(m);
-        if (views === undefined) this.routableByModel.set(m, (views = []));
-        if (w.routable) views.push(w.view);
-        let index = this.routableIndexByModel.get(m);
-        if (index === undefined) this.routableIndexByModel.set(m, (index = new Map()));
-        if (w.routable) index.set(id, w.view);
-      }
-    }
-  }
 
   private finishReject(requestId: RequestId, code: ErrorCode, _nowMs: number, retryAfterMs?: number): Command[] {
     this.emitReject(requestId, code, retryAfterMs);
@@ -887,7 +708,6 @@ export class GatewayCore {
   }
 }
 
-const NO_IDS: readonly WorkerId[] = [];
 /** The drain-rate window (admission.earlyRefusalFactor): 10 buckets of 1 s, known after 5 completions. */
 const DRAIN_BUCKET_MS = 1000;
 const DRAIN_BUCKETS = 10;
@@ -896,10 +716,4 @@ const DRAIN_SAMPLES_MIN = 5;
 function clampRetryAfterMs(ms: number): number {
   return Math.min(60_000, Math.max(1000, Math.ceil(ms)));
 }
-const NO_VIEWS: readonly WorkerView[] = [];
 
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const x of a) if (!b.has(x)) return false;
-  return true;
-}
