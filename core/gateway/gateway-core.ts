@@ -13,7 +13,6 @@
 // keeps running for them. Every request receives exactly one terminal command (accounting invariant,
 // property-tested in gateway-core.test.ts).
 import { msPerToken, type AdaptiveLimit } from '../admission/adaptive-limit.js';
-import { DrainRate } from '../admission/drain-rate.js';
 import { createBatcher } from '../batching/factory.js';
 import type { Batcher } from '../batching/batcher.js';
 import { Coalescer } from '../caching/coalescer.js';
@@ -27,8 +26,8 @@ import type { RoutingPolicy } from '../routing/policy.js';
 import { RetryPolicy } from '../retry/retry-policy.js';
 import type { InferenceRequest, RequestId, Rng, WorkerId } from '../types.js';
 import { invariant } from '../util/assert.js';
-import { Fifo } from '../util/fifo.js';
 import type { Command, GatewayEvent, WorkerEvent, WorkerFailure, WorkerStatus } from './messages.js';
+import { ModelQueues } from './model-queues.js';
 import { OutcomeCounters } from './outcomes.js';
 import { countsByPhase, transition, type Phase } from './phases.js';
 import { Timers, type Timer, type TimerKind } from './timers.js';
@@ -63,11 +62,8 @@ export class GatewayCore {
   private readonly requests = new Map<RequestId, Tracked>();
   private readonly workers: WorkerTable<Tracked>;
   /** Per-model FIFO of queued request ids; entries of requests that left are skipped lazily. */
-  private readonly queues = new Map<string, Fifo<RequestId>>();
-  private queuedCount = 0;
-  /** Per model: requests queued (live ones), and how fast its requests finish on workers. */
-  private readonly queuedByModel = new Map<string, number>();
-  private readonly drainRates = new Map<string, DrainRate>();
+  /** Requests no worker could take yet, per model, and each model's drain rate (model-queues.ts). */
+  private readonly queues = new ModelQueues();
   private waitingCount = 0;
   private readonly timers = new Timers();
   private batchTimerAtMs: number | undefined;
@@ -154,7 +150,7 @@ export class GatewayCore {
       this.arm(nowMs + caching.coalescing.followerTimeoutMs, 'follower', req.id);
       return this.flush();
     }
-    if (this.queuedCount + this.waitingCount >= this.config.admission.queueMax) {
+    if (this.queues.count + this.waitingCount >= this.config.admission.queueMax) {
       if (fp !== undefined) this.coalescer.end(req.id);
       return this.finishReject(req.id, 'queue_full', nowMs, this.retryAfterEstimateMs(req.model, nowMs));
     }
@@ -205,7 +201,7 @@ export class GatewayCore {
     const w = this.workers.get(ev.workerId);
     this.leaveWorker(t, w, nowMs);
     if (ev.kind === 'done') {
-      this.drainRateOf(t.req.model).record(nowMs);
+      this.queues.recordCompletion(t.req.model, nowMs);
       w?.breaker.onSuccess(nowMs);
       if (w?.limiter !== undefined) this.observeLatency(w, w.limiter, t, ev.output.completionTokens, nowMs);
       this.touch(w, nowMs);
@@ -371,18 +367,14 @@ export class GatewayCore {
     }
     const refusalFactor = this.config.admission.earlyRefusalFactor;
     if (refusalFactor > 0) {
-      const waitMs = this.predictedQueueWaitMs(t.req.model, nowMs);
+      const waitMs = this.queues.predictedWaitMs(t.req.model, nowMs);
       if (waitMs !== undefined && waitMs > refusalFactor * this.config.admission.queueTimeoutMs) {
         this.rejectJob(t, 'queue_full', nowMs);
         return;
       }
     }
     transition(t, 'queued', nowMs);
-    let q = this.queues.get(t.req.model);
-    if (q === undefined) this.queues.set(t.req.model, (q = new Fifo()));
-    q.push(t.req.id);
-    this.queuedCount++;
-    this.queuedByModel.set(t.req.model, (this.queuedByModel.get(t.req.model) ?? 0) + 1);
+    this.queues.push(t.req.model, t.req.id);
     this.arm(nowMs + this.config.admission.queueTimeoutMs, 'queue', t.req.id);
   }
 
@@ -497,8 +489,7 @@ export class GatewayCore {
       this.batcher.remove(t.req.id);
       this.waitingCount--;
     } else if (t.phase === 'queued') {
-      this.queuedCount--; // its id stays in the FIFO and is skipped when it reaches the head
-      this.queuedByModel.set(t.req.model, this.queuedByModel.get(t.req.model)! - 1);
+      this.queues.left(t.req.model); // its id stays in the FIFO and is skipped when it reaches the head
     } else if (t.phase === 'running' && t.workerId !== undefined) {
       const w = this.workers.get(t.workerId);
       if (cancelOnWorker) this.out.push({ type: 'cancel', workerId: t.workerId, requestId: t.req.id });
@@ -536,9 +527,9 @@ export class GatewayCore {
   }
 
   private drainQueues(nowMs: number): void {
-    if (this.queuedCount === 0) return;
+    if (this.queues.count === 0) return;
     const groups = new Map<WorkerId, InferenceRequest[]>();
-    for (const q of this.queues.values()) {
+    for (const q of this.queues.fifosOfAllModels()) {
       while (q.size > 0) {
         const t = this.requests.get(q.peek()!);
         if (t === undefined || t.phase !== 'queued') {
@@ -548,8 +539,7 @@ export class GatewayCore {
         const w = this.route(t, nowMs);
         if (w === undefined) break;
         q.shift();
-        this.queuedCount--;
-        this.queuedByModel.set(t.req.model, this.queuedByModel.get(t.req.model)! - 1);
+        this.queues.left(t.req.model);
         this.startOn(t, w, nowMs);
         let g = groups.get(w.view.id);
         if (g === undefined) groups.set(w.view.id, (g = []));
@@ -651,29 +641,16 @@ export class GatewayCore {
     return this.workers.cooldownLeftMs(model, nowMs);
   }
 
-  private drainRateOf(model: string): DrainRate {
-    let r = this.drainRates.get(model);
-    if (r === undefined) this.drainRates.set(model, (r = new DrainRate(DRAIN_BUCKET_MS, DRAIN_BUCKETS, DRAIN_SAMPLES_MIN)));
-    return r;
-  }
-
-  /** How long a request joining `model`'s queue now would wait, from its drain rate; undefined when unknown. */
-  private predictedQueueWaitMs(model: string, nowMs: number): number | undefined {
-    const perS = this.drainRates.get(model)?.perSecond(nowMs);
-    if (perS === undefined || perS <= 0) return undefined;
-    return (((this.queuedByModel.get(model) ?? 0) + 1) / perS) * 1000;
-  }
-
   /**
    * A Retry-After hint for capacity refusals: the time `model`'s queue needs to move — the wait
    * predicted from its drain rate (the same prediction early refusal uses), or, before that is
    * known, one second per round of the cluster's slots.
    */
   private retryAfterEstimateMs(model: string, nowMs: number): number {
-    const predicted = this.predictedQueueWaitMs(model, nowMs);
+    const predicted = this.queues.predictedWaitMs(model, nowMs);
     if (predicted !== undefined) return clampRetryAfterMs(predicted);
     const slots = this.workers.slots();
-    const backlog = this.queuedCount + this.waitingCount;
+    const backlog = this.queues.count + this.waitingCount;
     return clampRetryAfterMs(Math.ceil(backlog / Math.max(1, slots)) * 1000);
   }
 
@@ -708,10 +685,6 @@ export class GatewayCore {
   }
 }
 
-/** The drain-rate window (admission.earlyRefusalFactor): 10 buckets of 1 s, known after 5 completions. */
-const DRAIN_BUCKET_MS = 1000;
-const DRAIN_BUCKETS = 10;
-const DRAIN_SAMPLES_MIN = 5;
 /** Retry-After hints stay within [1 s, 60 s]. */
 function clampRetryAfterMs(ms: number): number {
   return Math.min(60_000, Math.max(1000, Math.ceil(ms)));
