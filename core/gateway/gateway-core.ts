@@ -1,6 +1,9 @@
 // The gateway core: a sans-IO state machine that composes every policy. Events in, commands out
 // (messages.ts). The simulator and the live gateway drive this same code; neither makes a serving
-// decision of its own.
+// decision of its own. Over 400 lines because it is the request lifecycle — the event handlers and
+// every move of a request — kept in one place; its parts are beside it: the phases and their
+// transition table (phases.ts), the worker table and routable index (worker-table.ts), the per-model
+// queues and drain rates (model-queues.ts), the timers (timers.ts) and the watchdog rule (progress.ts).
 //
 // A request's life:
 //   arrived ─┬─ reject (unknown model, rate limit, capacity)            [terminal]
@@ -29,6 +32,7 @@ import { invariant } from '../util/assert.js';
 import type { Command, GatewayEvent, WorkerEvent, WorkerFailure, WorkerStatus } from './messages.js';
 import { ModelQueues } from './model-queues.js';
 import { OutcomeCounters } from './outcomes.js';
+import { overdue } from './progress.js';
 import { countsByPhase, transition, type Phase } from './phases.js';
 import { Timers, type Timer, type TimerKind } from './timers.js';
 import { WorkerTable, type WorkerInfo, type WorkerState as TableWorker } from './worker-table.js';
@@ -599,14 +603,7 @@ export class GatewayCore {
     const w = this.workers.get(workerId);
     if (w === undefined) return;
     w.progressTimerArmed = false;
-    const timeoutMs = this.config.breaker.timeoutMs;
-    let nextMs = Number.POSITIVE_INFINITY;
-    let timedOut: Tracked[] | undefined;
-    for (const t of w.running) {
-      const deadline = Math.max(t.lastProgressMs, w.lastSeenMs) + timeoutMs;
-      if (deadline <= nowMs) (timedOut ??= []).push(t);
-      else nextMs = Math.min(nextMs, deadline);
-    }
+    const { timedOut, nextMs } = overdue(w.running, w.lastSeenMs, this.config.breaker.timeoutMs, nowMs);
     if (timedOut !== undefined) {
       w.breaker.onTimeout(nowMs);
       this.wakeWhenBreakerCools(w, nowMs);
