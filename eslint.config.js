@@ -4,6 +4,27 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+// A file over 400 lines says why at its top: `/* eslint-disable max-lines -- why */`. This rule
+// refuses the directive without its reason.
+const local = {
+  rules: {
+    'max-lines-reason': {
+      meta: { type: 'problem', schema: [] },
+      create(context) {
+        return {
+          Program() {
+            for (const c of context.sourceCode.getAllComments()) {
+              if (/eslint-disable\S*\s+max-lines\b/.test(c.value) && !/\s--\s*\S/.test(c.value)) {
+                context.report({ loc: c.loc, message: 'Say why this file may be over 400 lines: /* eslint-disable max-lines -- why */' });
+              }
+            }
+          },
+        };
+      },
+    },
+  },
+};
+
 const impureGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'queueMicrotask', 'fetch', 'process', 'require'];
 
 export default tseslint.config(
@@ -15,6 +36,14 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
+  },
+  {
+    // File size (issue 13): one concern per file; over 400 lines only with a reason at the top.
+    files: ['**/*.ts'],
+    ignores: ['**/*.test.ts', '**/test-support.ts', '**/*.bench.ts', '**/bench/**'],
+    plugins: { local },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: { 'max-lines': ['error', { max: 400 }], 'local/max-lines-reason': 'error' },
   },
   {
     // Plain JavaScript (CI scripts, configs) runs on Node.

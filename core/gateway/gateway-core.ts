@@ -1,3 +1,4 @@
+/* eslint-disable max-lines -- the request lifecycle: every event handler and every move of a request in one place (its parts are beside it, see below) */
 // The gateway core: a sans-IO state machine that composes every policy. Events in, commands out
 // (messages.ts). The simulator and the live gateway drive this same code; neither makes a serving
 // decision of its own. Over 400 lines because it is the request lifecycle — the event handlers and

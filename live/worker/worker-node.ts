@@ -1,8 +1,7 @@
+/* eslint-disable max-lines -- admission, the KV wait, runtime-pool control, crash re-runs, idle unload and drain share the job table; issue 13 moves its decisions into a pure worker core */
 // The worker node: admission, KV governance, warmup and the request lifecycle, over the pools of
 // python runtimes. It speaks proto messages (GenerateRequest in, GenerateEvent out) but knows nothing
 // of gRPC; worker-server.ts maps calls and streams onto it.
-// Long (910 lines) because admission, the KV wait, runtime-pool control, crash re-runs, idle unload and
-// drain share the job table; issue 13 splits it and moves its decisions into a pure worker core.
 //
 // One request, from arrival to its one terminal event:
 //   1. refused at once (an Error event) when the node is draining, the request is malformed, the model

@@ -1,3 +1,4 @@
+/* eslint-disable max-lines -- the two step loops share the batch, queue and KV state they mutate every step (see below) */
 // The worker model: what one Mac running the MLX runtime does with the sequences it is given.
 // (One file: the two step loops below share the batch, queue and KV state they mutate every step;
 // the policy pieces live beside it: prefill-chunks.ts, core/scheduling/, memory.ts, prefix-cache.ts.)
