@@ -28,7 +28,7 @@ const local = {
 const impureGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'queueMicrotask', 'fetch', 'process', 'require'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'reports/out/**', 'python/**', '**/.venv/**'] },
+  { ignores: ['node_modules/**', 'reports/out/**', 'python/**', '**/.venv/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -66,16 +66,17 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [
         { group: ['node:*', 'fs', 'path', 'os', 'net', 'http', 'https', 'child_process', 'crypto', 'worker_threads'], message: 'core/ does no I/O.' },
         { group: ['fastify', 'fastify/*', '@grpc/*', 'nats', 'seedrandom'], message: 'core/ does no I/O and owns no randomness.' },
-        { regex: '^(\\.\\./)+(sim|live|scenarios|reports)/', message: 'Layering: core/ imports nothing outside core/ (DESIGN.md).' },
+        { regex: '^(\\.\\./)+(sim|live|scenarios|reports|cli)/', message: 'Layering: core/ imports nothing outside core/ (DESIGN.md).' },
       ] }],
     },
   },
-  // Layering (issue 13): core <- sim, live <- scenarios <- reports. Each layer imports only those below it.
+  // Layering (issue 13): core <- sim, live <- scenarios <- reports <- cli. Each layer imports only those
+  // below it; cli/ (the `mlx-serving` command, issue 22) dispatches to all of them and nothing imports it.
   {
     files: ['sim/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { regex: '^(\\.\\./)+(live|scenarios|reports)/', message: 'Layering: sim/ imports core/ and sim/ only.' },
+        { regex: '^(\\.\\./)+(live|scenarios|reports|cli)/', message: 'Layering: sim/ imports core/ and sim/ only.' },
       ] }],
     },
   },
@@ -85,7 +86,15 @@ export default tseslint.config(
     ignores: ['live/**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { regex: '^(\\.\\./)+(sim|scenarios|reports)/', message: 'Layering: live/ imports core/ and live/ only (scenarios/live builds its arrivals and maps its summary).' },
+        { regex: '^(\\.\\./)+(sim|scenarios|reports|cli)/', message: 'Layering: live/ imports core/ and live/ only (scenarios/live builds its arrivals and maps its summary).' },
+      ] }],
+    },
+  },
+  {
+    files: ['scenarios/**/*.ts', 'reports/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { regex: '^(\\.\\./)+cli/', message: 'Layering: nothing imports cli/ (the mlx-serving command dispatches to the layers).' },
       ] }],
     },
   },

@@ -37,7 +37,7 @@ interface Sample {
   readonly stepMs: number;
 }
 
-async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
   const { values: o } = parseArgs({ args: argv, options: { size: { type: 'string', default: 'small' }, out: { type: 'string' }, 'max-sequences': { type: 'string', default: '32' }, python: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (o.help === true) {
     console.log(HELP);

@@ -15,10 +15,11 @@
 //   runtimes, sampling each process's RSS, descriptors and sockets every 5 s (process-soak.ts).
 // --soak-gateway S: S seconds of high-rate load on a gateway with in-process echo workers, sampling
 //   this process's RSS and handles (soak.ts): many more requests through the gateway's own paths.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { outputRoot } from '../shared/install.js';
 import { nodeKillScenario } from './node-kill-scenario.js';
 import { processSoak, type ProcessSoakResult } from './process-soak.js';
 import { renderReliability } from './reliability-report.js';
@@ -26,9 +27,14 @@ import { natsRestartScenario, slowWorkerScenario } from './reliability-more-scen
 import { overloadScenario, rollingRestartScenario, runtimeKillScenario, workerKillScenario, type ScenarioResult, type ScenarioSize } from './reliability-scenarios.js';
 import { soak, type SoakResult } from './soak.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const { values } = parseArgs({ options: { out: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, soak: { type: 'string' }, 'soak-gateway': { type: 'string' } } });
-const outDir = values.out ?? join(ROOT, 'reports/out/reliability');
+const { values } = parseArgs({ options: { out: { type: 'string' }, quick: { type: 'boolean', default: false }, only: { type: 'string' }, soak: { type: 'string' }, 'soak-gateway': { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } } });
+if (values.help) {
+  // The header comment above is the help (as in cluster.ts).
+  process.stdout.write(`${readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n')}\n`);
+  process.exit(0);
+}
+// The clone's reports/out, or the working directory's when built (install.ts).
+const outDir = values.out ?? join(outputRoot(), 'reports/out/reliability');
 const size = values.quick ? { warmMs: 800, tailMs: 800, concurrency: 6 } : { warmMs: 3000, tailMs: 3000, concurrency: 12 };
 const log = (m: string) => process.stderr.write(`[reliability] ${m}\n`);
 

@@ -57,4 +57,20 @@ describe('live config', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('lays command-line settings over the file, validated as the file is', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    try {
+      const path = join(dir, 'gw.json');
+      writeFileSync(path, JSON.stringify({ listen: { host: '0.0.0.0', port: 8080 }, logLevel: 'info' }));
+      expect(loadLiveConfig(path).listen).toEqual({ host: '0.0.0.0', port: 8080 });
+      const c = loadLiveConfig(path, {}, { port: 9000, logLevel: 'warn' });
+      expect(c.listen).toEqual({ host: '0.0.0.0', port: 9000 });
+      expect(c.logLevel).toBe('warn');
+      expect(loadLiveConfig(path, {}, { host: '127.0.0.1' }).listen).toEqual({ host: '127.0.0.1', port: 8080 });
+      expect(() => loadLiveConfig(path, {}, { logLevel: 'loud' })).toThrow(/logLevel/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

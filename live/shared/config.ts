@@ -152,8 +152,19 @@ export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
   return cfg;
 }
 
-/** Reads and validates a JSON config file; env MLX_SERVING_API_KEYS (comma-separated) and MLX_SERVING_ADMIN_KEY add keys. */
-export function loadLiveConfig(path: string, env: NodeJS.ProcessEnv = {}): LiveGatewayConfig {
+/** Settings given on the command line (or by the environment through `mlx-serving`), over the file's. */
+export interface LiveConfigOverrides {
+  readonly host?: string;
+  readonly port?: number;
+  readonly logLevel?: string;
+}
+
+/**
+ * Reads and validates a JSON config file; env MLX_SERVING_API_KEYS (comma-separated) and
+ * MLX_SERVING_ADMIN_KEY add keys; `overrides` replace the file's listen.host, listen.port, logLevel
+ * (validated as the file's values are).
+ */
+export function loadLiveConfig(path: string, env: NodeJS.ProcessEnv = {}, overrides: LiveConfigOverrides = {}): LiveGatewayConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -163,8 +174,13 @@ export function loadLiveConfig(path: string, env: NodeJS.ProcessEnv = {}): LiveG
   const root = obj('config', raw);
   const auth = obj('auth', root.auth ?? {});
   const envKeys = (env.MLX_SERVING_API_KEYS ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0);
+  const listen = obj('listen', root.listen ?? {});
   const merged = {
     ...root,
+    ...((overrides.host !== undefined || overrides.port !== undefined) && {
+      listen: { ...listen, ...(overrides.host !== undefined && { host: overrides.host }), ...(overrides.port !== undefined && { port: overrides.port }) },
+    }),
+    ...(overrides.logLevel !== undefined && { logLevel: overrides.logLevel }),
     auth: {
       ...auth,
       apiKeys: [...(Array.isArray(auth.apiKeys) ? auth.apiKeys : []), ...envKeys],

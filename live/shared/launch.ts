@@ -1,14 +1,14 @@
 // Starting the live processes as separate OS processes, each in its own process group (ProcessSet):
 // a worker node (live/worker/main.ts, which starts its python runtimes) and a gateway
-// (live/gateway/main.ts from a config file). Both print one `{"ready":true,…}` line when serving;
-// these helpers wait for it. Used by `npm run cluster`, live scenarios, the reliability scenarios and
-// the soak.
+// (live/gateway/main.ts from a config file), through tsx in a clone and as compiled JS when built
+// (install.ts). Both print one `{"ready":true,…}` line when serving; these helpers wait for it.
+// Used by `npm run cluster`, live scenarios, the reliability scenarios and the soak.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { nodeEntryArgs, ROOT_DIR } from './install.js';
 import { waitForReadyLine, type ManagedProcess, type ProcessSet } from './processes.js';
 
-export const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
+export { ROOT_DIR };
 const READY_TIMEOUT_MS = 180_000;
 
 export interface WorkerProcessOptions {
@@ -38,7 +38,7 @@ export interface StartedProcess {
 
 export async function startWorkerProcess(ps: ProcessSet, o: WorkerProcessOptions): Promise<StartedProcess> {
   const args = [
-    '--import', 'tsx', join(ROOT_DIR, 'live/worker/main.ts'), '--id', o.id, '--address', o.address,
+    ...nodeEntryArgs('live/worker/main'), '--id', o.id, '--address', o.address,
     '--model', `${o.model.id}=${o.model.path}`, '--runtimes', String(o.runtimes ?? 1), '--log-level', o.logLevel ?? 'warn',
     // Shut down when our end of its stdin closes: it never outlives this process.
     '--exit-with-parent',
@@ -60,7 +60,7 @@ export async function startWorkerProcess(ps: ProcessSet, o: WorkerProcessOptions
 export async function startGatewayProcess(ps: ProcessSet, config: Record<string, unknown>, dir: string, signal?: AbortSignal): Promise<StartedProcess> {
   const path = join(dir, 'gateway.json');
   writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
-  const proc = ps.start('gateway', process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'live/gateway/main.ts'), '--config', path], { cwd: ROOT_DIR });
+  const proc = ps.start('gateway', process.execPath, [...nodeEntryArgs('live/gateway/main'), '--config', path], { cwd: ROOT_DIR });
   const ready = await waitForReadyLine(proc, READY_TIMEOUT_MS, signal);
   const url = typeof ready.url === 'string' ? ready.url.replace('localhost', '127.0.0.1') : undefined;
   if (url === undefined) throw new Error(`gateway ready line without a url: ${JSON.stringify(ready)}`);

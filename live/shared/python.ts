@@ -1,24 +1,101 @@
 // Which python runs the project's python code (the MLX runtime, mlx_lm.server, the model builder,
-// calibration), and with what environment. By default the project's virtualenv, python/.venv (created
-// by python/setup.sh); with MLX_SERVING_PYTHON set (a path, or a name looked up on PATH such as
-// `python3`), that interpreter instead and the venv is neither required nor created: for a host whose
-// MLX is installed some other way (the GPU host: mlx + mlx-cuda on PYTHONPATH).
+// calibration), and with what environment. One rule, first match wins:
+//   1. an explicit interpreter: a worker node's --python / `pythonPath` (passed to RuntimeProcess), the
+//      --python of scenario and calibrate (which set MLX_SERVING_PYTHON);
+//   2. MLX_SERVING_PYTHON (a path, or a name looked up on PATH such as `python3`): for a host whose
+//      MLX is installed some other way (the GPU host: mlx + mlx-cuda on PYTHONPATH);
+//   3. in a clone: python/.venv (created by python/setup.sh; the development path);
+//   4. built (the installed `mlx-serving` command): python/.venv if someone made one there, else the
+//      interpreter of the `mlx-serving-runtime` command found on PATH (the python package,
+//      `pip install <package>/dist/python`); none of them: an error saying so.
+// The runtime's code always comes from this package's python/ (first on PYTHONPATH), so the node and
+// python sides are the same version; the python package supplies the interpreter and dependencies.
 import { spawnSync } from 'node:child_process';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUILT } from './install.js';
 
 export const PYTHON_DIR = fileURLToPath(new URL('../../python/', import.meta.url));
 export const VENV_PYTHON = `${PYTHON_DIR}.venv/bin/python`;
 export const PYTHON_ENV_VAR = 'MLX_SERVING_PYTHON';
+/** The python package's console script (python/pyproject.toml, `[project.scripts]`). */
+export const RUNTIME_COMMAND = 'mlx-serving-runtime';
 
-/** The configured interpreter (MLX_SERVING_PYTHON), or undefined for the venv. */
+/** No interpreter for the python runtime could be found (only when built: a clone uses its venv). */
+export class PythonNotFoundError extends Error {
+  constructor() {
+    super(`no python for the MLX runtime: pass --python PATH, set ${PYTHON_ENV_VAR}=/path/to/python, or install the python package `
+      + `so that ${RUNTIME_COMMAND} is on PATH (pip install ${PYTHON_DIR})`);
+    this.name = 'PythonNotFoundError';
+  }
+}
+
+/** The configured interpreter (MLX_SERVING_PYTHON), or undefined for the default. */
 export function configuredPython(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const v = env[PYTHON_ENV_VAR]?.trim();
   return v === undefined || v === '' ? undefined : v;
 }
 
-/** The interpreter to spawn: MLX_SERVING_PYTHON when set, else python/.venv/bin/python. */
+/** The interpreter to spawn when none is given explicitly (rules 2 to 4 above). Throws PythonNotFoundError. */
 export function pythonBin(env: NodeJS.ProcessEnv = process.env): string {
-  return configuredPython(env) ?? VENV_PYTHON;
+  const configured = configuredPython(env);
+  if (configured !== undefined) return configured;
+  if (!BUILT || isExecutable(VENV_PYTHON)) return VENV_PYTHON;
+  const found = runtimePythonOnPath(env);
+  if (found === undefined) throw new PythonNotFoundError();
+  return found;
+}
+
+/** The interpreter of the first `mlx-serving-runtime` on env.PATH (read from its #! line), if any. */
+export function runtimePythonOnPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const script = join(dir, RUNTIME_COMMAND);
+    if (!isExecutable(script)) continue;
+    const python = interpreterOfScript(readHead(script));
+    if (python !== undefined) return python;
+  }
+  return undefined;
+}
+
+/**
+ * The interpreter a console script runs, from its first lines: `#!/path/python`, `#!/usr/bin/env
+ * python3`, or pip's form for a path too long or with spaces (`#!/bin/sh` then `'''exec' "/path" "$0" "$@"`).
+ */
+export function interpreterOfScript(head: string): string | undefined {
+  const [first = '', second = ''] = head.split('\n');
+  if (!first.startsWith('#!')) return undefined;
+  const words = first.slice(2).trim().split(/\s+/);
+  if (words[0] === '/bin/sh') {
+    const m = /^'''exec' (?:"([^"]+)"|(\S+))/.exec(second);
+    return m?.[1] ?? m?.[2];
+  }
+  if (words[0]?.endsWith('/env') === true) return words.find((w, i) => i > 0 && !w.startsWith('-'));
+  return words[0] === '' ? undefined : words[0];
+}
+
+/** Bytes of a console script read for its interpreter: its #! line and pip's /bin/sh trampoline. */
+const SCRIPT_HEAD_BYTES = 4096;
+
+function readHead(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(SCRIPT_HEAD_BYTES);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** The environment of a python child: python/ first on PYTHONPATH, an inherited PYTHONPATH kept after it. */

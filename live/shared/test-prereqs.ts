@@ -62,7 +62,7 @@ export function ensurePrerequisites(): void {
 /** Whether the files this run selected can include a live test (any run without file filters can). */
 function needsLive(project: TestProject): boolean {
   const filters = (project.vitest as unknown as { filenamePattern?: string[] }).filenamePattern ?? [];
-  return filters.length === 0 || filters.some((f) => /live|scenarios|^\.?\/?$/.test(f));
+  return filters.length === 0 || filters.some((f) => /live|scenarios|cli|^\.?\/?$/.test(f));
 }
 
 const DONE = Symbol.for('mlx-serving.test-prereqs.done');

@@ -1,9 +1,10 @@
-// Runs a worker node as a process:
+// Runs a worker node as a process (installed: `mlx-serving worker`, the same flags):
 //   tsx live/worker/main.ts --id w1 --address unix:///tmp/w1.sock --model tiny=/path/to/model
 //     [--model other=/path --runtimes 2 --max-concurrent 64 --kv-capacity-bytes N]
 //     [--nats nats://127.0.0.1:4222 --heartbeat-ms 5000 --advertise host:port] [--config worker.json]
 //     [--exit-with-parent]  (shut down when stdin closes: the parent that spawned us died)
-//     [--python PATH]  (the runtimes' interpreter; default MLX_SERVING_PYTHON, else python/.venv/bin/python)
+//     [--python PATH]  (the runtimes' interpreter; default MLX_SERVING_PYTHON, else python/.venv/bin/python
+//                       in a clone, mlx-serving-runtime's on PATH when built: live/shared/python.ts)
 // `--config` is a JSON WorkerNodeOptions (see config.ts); flags override it.
 // Prints one line `{"ready":true,"id":…,"address":…}` on stdout once serving (parents wait for it);
 // logs go to stderr as JSON lines. SIGTERM/SIGINT: drain, deregister, stop the runtimes, exit.
@@ -13,23 +14,70 @@ import type { WorkerNodeOptions } from './config.js';
 import { startWorker } from './worker.js';
 import type { WorkerLogger } from './worker-node.js';
 
-const { values } = parseArgs({
-  options: {
-    id: { type: 'string' },
-    address: { type: 'string', default: '127.0.0.1:0' },
-    advertise: { type: 'string' },
-    model: { type: 'string', multiple: true, default: [] },
-    runtimes: { type: 'string', default: '1' },
-    'max-concurrent': { type: 'string' },
-    'kv-capacity-bytes': { type: 'string' },
-    nats: { type: 'string' },
-    'heartbeat-ms': { type: 'string' },
-    config: { type: 'string' },
-    'log-level': { type: 'string', default: 'info' },
-    'exit-with-parent': { type: 'boolean', default: false },
-    python: { type: 'string' },
-  },
-});
+const WORKER_HELP = `usage: mlx-serving worker --id ID --model ID=DIR [options]
+
+Runs a worker node: a gRPC server in front of python MLX runtimes, one or more per model, on this
+machine. The gateway reaches it at --address (listed in the gateway's config), or finds it through
+NATS (--nats).
+
+options:
+  --id ID                 the worker's id (required, here or in --config)
+  --model ID=DIR          serve the MLX model in DIR as ID (repeatable)
+  --address A             listen on host:port or unix:///path.sock (default 127.0.0.1:0: any free port)
+  --advertise HOST:PORT   the address to register in NATS (default --address)
+  --runtimes N            python runtimes per model (default 1)
+  --max-concurrent N      sequences in flight on this node
+  --kv-capacity-bytes N   the KV-cache memory the node may use
+  --nats URL              register in this NATS server (nats://host:4222) instead of a static list
+  --heartbeat-ms N        NATS heartbeat interval
+  --python PATH           the runtimes' interpreter (see below)
+  --config FILE           JSON WorkerNodeOptions (live/worker/config.ts); flags override it
+  --log-level L           info|warn|error|silent (default info)
+  --exit-with-parent      shut down when stdin closes
+  --help                  this text
+
+python: --python PATH, else MLX_SERVING_PYTHON, else (in a clone) python/.venv/bin/python, else the
+interpreter of mlx-serving-runtime found on PATH (pip install the package's python/ directory).
+
+Prints one line {"ready":true,"id":…,"address":…} on stdout once serving; logs are JSON lines on
+stderr. SIGTERM/SIGINT: drain, deregister, stop the runtimes, exit.
+exit status: 0 after a clean shutdown, 1 when the shutdown failed or timed out, 2 on bad usage or
+when the node could not start (no python, a model that does not load, an address in use).`;
+
+function usageError(message: string): never {
+  process.stderr.write(`${message}\n\n${WORKER_HELP}\n`);
+  process.exit(2);
+}
+
+function parse() {
+  try {
+    return parseArgs({
+      options: {
+        id: { type: 'string' },
+        address: { type: 'string', default: '127.0.0.1:0' },
+        advertise: { type: 'string' },
+        model: { type: 'string', multiple: true, default: [] },
+        runtimes: { type: 'string', default: '1' },
+        'max-concurrent': { type: 'string' },
+        'kv-capacity-bytes': { type: 'string' },
+        nats: { type: 'string' },
+        'heartbeat-ms': { type: 'string' },
+        config: { type: 'string' },
+        'log-level': { type: 'string', default: 'info' },
+        'exit-with-parent': { type: 'boolean', default: false },
+        python: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+}
+const { values } = parse();
+if (values.help) {
+  process.stdout.write(`${WORKER_HELP}\n`);
+  process.exit(0);
+}
 
 const quiet = values['log-level'] === 'silent' || values['log-level'] === 'error';
 const log: WorkerLogger = {
@@ -54,7 +102,7 @@ const models = values.model.map((m) => {
   return { id: m.slice(0, eq), path: m.slice(eq + 1), runtimes };
 });
 const id = values.id ?? fromFile.id ?? fail('--id is required');
-const options: WorkerNodeOptions = {
+const nodeOptions: WorkerNodeOptions = {
   ...fromFile,
   id,
   ...(models.length > 0 && { models }),
@@ -65,7 +113,7 @@ const options: WorkerNodeOptions = {
 
 let worker;
 try {
-  worker = await startWorker(options, {
+  worker = await startWorker(nodeOptions, {
     address: values.address,
     ...(values.advertise !== undefined && { advertiseAddress: values.advertise }),
     ...(values.nats !== undefined && { nats: { url: values.nats, ...(values['heartbeat-ms'] !== undefined && { heartbeatIntervalMs: Number(values['heartbeat-ms']) }) } }),
