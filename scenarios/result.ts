@@ -72,6 +72,12 @@ export interface CapacityRow {
   readonly simulatedItlP95Ms: number | null;
   /** Single-stream decode tok/s the hardware can physically do for this model (roofline). */
   readonly rooflineDecodeTokPerS: number;
+  /** The runtime calibration the answer uses, and why (sim/capacity/calibration-choice.ts). */
+  readonly calibration?: { readonly runtime: string; readonly why: string };
+  /** The same question under every MLX calibration of the chip (the chosen one included), and the physical lower bound. */
+  readonly bands?: readonly { readonly calibration: string; readonly workers: number | null }[];
+  /** Workers needed when one assumption moves by ±20 % (prefill speed, decode speed, prompt length), the rest as chosen. */
+  readonly sensitivity?: readonly { readonly assumption: string; readonly workers: number | null }[];
   readonly note: string;
 }
 

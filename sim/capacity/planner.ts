@@ -27,6 +27,13 @@ export interface CapacityQuery {
   /** Mean output tokens of the workload (for the physical lower bound). */
   readonly meanOutputTokens: number;
   readonly meanPromptTokens: number;
+  /**
+   * A nearby answer (e.g. the same question under a slightly different assumption): the search starts
+   * there and steps by ×1.25 instead of growing from the lower bound. With it, bisection stops when
+   * the bracket is within `relativeTolerance` of the answer (the answer may then be that much high).
+   */
+  readonly hint?: number;
+  readonly relativeTolerance?: number;
 }
 
 export interface CapacityTrial {
@@ -84,12 +91,34 @@ export function planCapacity(q: CapacityQuery): CapacityAnswer {
   };
   let lo = lowerBound - 1; // known (or assumed) failing
   let hi = lowerBound;
-  while (!tryN(hi)) {
-    lo = hi;
-    if (hi >= q.workersMax) return { workers: null, lowerBound, trials };
-    hi = Math.min(q.workersMax, hi * 2);
+  if (q.hint !== undefined && q.hint > lowerBound) {
+    // Bracket around the hint, stepping by ×1.25.
+    hi = Math.min(q.workersMax, Math.round(q.hint));
+    if (tryN(hi)) {
+      for (let down = Math.max(lowerBound, Math.floor(hi / 1.25)); down < hi && down > lo; down = Math.max(lowerBound, Math.floor(hi / 1.25))) {
+        if (!tryN(down)) {
+          lo = down;
+          break;
+        }
+        hi = down;
+        if (down === lowerBound) break;
+      }
+    } else {
+      do {
+        if (hi >= q.workersMax) return { workers: null, lowerBound, trials };
+        lo = hi;
+        hi = Math.min(q.workersMax, Math.ceil(hi * 1.25));
+      } while (!tryN(hi));
+    }
+  } else {
+    while (!tryN(hi)) {
+      lo = hi;
+      if (hi >= q.workersMax) return { workers: null, lowerBound, trials };
+      hi = Math.min(q.workersMax, hi * 2);
+    }
   }
-  while (hi - lo > 1) {
+  const tol = q.relativeTolerance ?? 0;
+  while (hi - lo > Math.max(1, Math.floor(tol * hi))) {
     const mid = Math.floor((lo + hi) / 2);
     if (tryN(mid)) hi = mid;
     else lo = mid;

@@ -28,6 +28,8 @@ const MLX_ETA = s(0.68, `derived: least-squares fit of the four M3 Ultra Rapid-M
 const MLX_STEP_OVERHEAD = s(0.45, `derived: same fit as η (M3 Ultra Rapid-MLX rows); assumed for other chips`);
 /** llama.cpp PR 16894 batched-bench: qwen2-7B Q8_0 decode step ≈ 11 ms + 1.7 ms per extra sequence → 1.7 / 7.6 B. */
 const PER_SEQ = s(1.7 / 7.62, `derived: llama.cpp PR 16894 (qwen2-7B, 1.7 ms per extra sequence) ÷ 7.62 B params (${CAL}, batch scaling)`);
+/** The M3 Ultra Rapid-MLX rows: Llama-3.1-8B, Qwen3-8B, Qwen2.5-14B, Gemma-3-27B (an older mlx-lm than 0.31). */
+const RAPID_MLX_ROWS = { engine: 'mlx', paramsB: [8, 27], release: 0, rows: 'M3 Ultra Rapid-MLX rows, 8–27 B' } as const;
 const REQ_OVERHEAD = s(2, 'estimate: tokenize + detokenize + request set-up in the runtime (no published figure)');
 
 function mlxScaled(peak: Sourced): RuntimeCalibration {
@@ -38,6 +40,7 @@ function mlxScaled(peak: Sourced): RuntimeCalibration {
     prefillFlopsPerSec: s(MLX_PREFILL_UTILISATION * peak.value, `derived: GPU peak × ${MLX_PREFILL_UTILISATION.toFixed(3)} (the M3 Ultra MLX prefill utilisation from the Rapid-MLX rows)`),
     perSequenceStepMsPerBParams: PER_SEQ,
     requestOverheadMs: REQ_OVERHEAD,
+    fittedOn: RAPID_MLX_ROWS,
   };
 }
 
@@ -68,6 +71,7 @@ const m3UltraMlx: RuntimeCalibration = {
   prefillFlopsPerSec: s(M3_ULTRA_MLX_PREFILL_FLOPS, `derived: 2 × matmul params × prefill tok/s, mean over the four M3 Ultra Rapid-MLX rows (${CAL})`),
   perSequenceStepMsPerBParams: PER_SEQ,
   requestOverheadMs: REQ_OVERHEAD,
+  fittedOn: RAPID_MLX_ROWS,
 };
 
 /** The 70B post ran mlx-lm 0.31, a newer release than the Rapid-MLX rows; its prefill is 44 % faster
@@ -76,6 +80,7 @@ const m3UltraMlx031: RuntimeCalibration = {
   ...m3UltraMlx,
   runtime: 'mlx-lm-0.31',
   prefillFlopsPerSec: s(24.5e12, `derived: Llama-3.1-70B-4bit prefill 170 tok/s at 4K context on M3 Ultra, mlx-lm 0.31 (${CAL}, abhiramsalammagari.com): (2 × 69.5 B + attention) × 170`),
+  fittedOn: { engine: 'mlx', paramsB: [65, 75], release: 0.31, rows: 'Llama-3.1-70B 4-bit on M3 Ultra, mlx-lm 0.31; its size class, 65–75 B' },
 };
 
 function llamaCpp(eta: number, overheadMs: number, flops: number, rows: string): RuntimeCalibration {
@@ -87,6 +92,7 @@ function llamaCpp(eta: number, overheadMs: number, flops: number, rows: string):
     prefillFlopsPerSec: s(flops, `derived: geometric mean of 2 × matmul params × pp512 tok/s over ${rows} (${CAL})`),
     perSequenceStepMsPerBParams: PER_SEQ,
     requestOverheadMs: REQ_OVERHEAD,
+    fittedOn: { engine: 'llama.cpp', paramsB: [8, 70], release: 0, rows },
   };
 }
 

@@ -25,6 +25,9 @@ export interface RuntimeCalibration {
   readonly perSequenceStepMsPerBParams: Sourced;
   /** Fixed cost per request (tokenize, set-up, detokenize), paid once at admission. */
   readonly requestOverheadMs: Sourced;
+  /** What the figures were fitted on: the engine, the model sizes measured (billions of parameters)
+   *  and the release (higher is newer); capacity answers pick by it (sim/capacity/calibration-choice.ts). */
+  readonly fittedOn: { readonly engine: 'mlx' | 'llama.cpp'; readonly paramsB: readonly [number, number]; readonly release: number; readonly rows: string };
 }
 
 export interface HardwareProfile {
