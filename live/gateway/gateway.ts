@@ -24,7 +24,7 @@ import { GatewayMetrics } from './metrics.js';
 import { openaiRoutes } from './openai-routes.js';
 import { RouteTable } from './openapi.js';
 import { RollingRestarter, type RestartWorkerHook } from './rolling-restart.js';
-import { toGenerateRequest } from './request-mapping.js';
+import { fromTokenLogprobs, toGenerateRequest } from './request-mapping.js';
 import { WorkerLink, type LinkLogger } from './worker-link.js';
 
 export interface GatewayOptions {
@@ -125,7 +125,10 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   const handler = {
     onEvents(workerId: WorkerId, events: readonly GenerateEventMsg[]) {
       for (const ev of events) {
-        if (ev.kind === 'tokens') driver.workerEvent({ kind: 'tokens', workerId, requestId: ev.requestId, tokens: ev.tokens.count || ev.tokens.tokenIds.length || 1, text: ev.tokens.text });
+        if (ev.kind === 'tokens') {
+          const t = ev.tokens;
+          driver.workerEvent({ kind: 'tokens', workerId, requestId: ev.requestId, tokens: t.count || t.tokenIds.length || 1, text: t.text, ...(t.logprobs.length > 0 && { logprobs: fromTokenLogprobs(t.logprobs) }) });
+        }
         else if (ev.kind === 'done') {
           const d = ev.done;
           driver.workerEvent({ kind: 'done', workerId, requestId: ev.requestId, output: { finishReason: d.finishReason === 'length' ? 'length' : 'stop', promptTokens: d.promptTokens, completionTokens: d.completionTokens } });

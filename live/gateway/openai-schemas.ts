@@ -1,6 +1,7 @@
 // JSON schemas of the OpenAI-compatible routes: requests are validated by Fastify (ajv, no type
-// coercion), responses serialized by fast-json-stringify. Unknown request fields are accepted and
-// ignored (clients send many optional ones); the ones we read are checked.
+// coercion), responses serialized by fast-json-stringify. Fields OpenAI does not define are accepted
+// and ignored (clients send many optional ones); the ones we read are checked; OpenAI's fields that
+// are not implemented are refused by name (unsupported.ts).
 import { ERROR_SCHEMA } from './errors.js';
 
 import type { LimitsConfig } from '../shared/config.js';
@@ -9,6 +10,9 @@ const nullable = (t: string) => ({ type: [t, 'null'] });
 
 /** The limits a request schema enforces (each refusal is a 400 naming the param). */
 export type SchemaLimits = Pick<LimitsConfig, 'maxTokensMax' | 'messagesMax' | 'stopSequencesMax' | 'stopLengthMax'>;
+
+/** Most alternatives per token a request may ask for (OpenAI's chat bound; its completions stop at 5). */
+export const TOP_LOGPROBS_MAX = 20;
 
 function sampling(l: SchemaLimits) {
   const stopString = { type: 'string', maxLength: l.stopLengthMax };
@@ -21,7 +25,7 @@ function sampling(l: SchemaLimits) {
     stop: { anyOf: [stopString, { type: 'array', items: stopString, maxItems: l.stopSequencesMax }, { type: 'null' }] },
     stream: nullable('boolean'),
     stream_options: { type: ['object', 'null'], properties: { include_usage: { type: 'boolean' } } },
-    n: { type: ['integer', 'null'], minimum: 1, maximum: 1 },
+    n: { type: ['integer', 'null'], minimum: 1 }, // n > 1 is refused by name (unsupported.ts)
     user: { type: 'string', maxLength: 256 },
   } as const;
 }
@@ -53,6 +57,8 @@ export function chatRequestSchema(l: SchemaLimits) {
         },
       },
       ...sampling(l),
+      logprobs: nullable('boolean'),
+      top_logprobs: { type: ['integer', 'null'], minimum: 0, maximum: TOP_LOGPROBS_MAX },
     },
   } as const;
 }
@@ -66,6 +72,7 @@ export function completionRequestSchema(l: SchemaLimits) {
       prompt: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1 }] },
       echo: nullable('boolean'),
       ...sampling(l),
+      logprobs: { type: ['integer', 'null'], minimum: 0, maximum: TOP_LOGPROBS_MAX },
     },
   } as const;
 }
@@ -91,6 +98,27 @@ const usage = {
 
 const errorResponses = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA } as const;
 
+const candidate = { type: 'object', properties: { token: { type: 'string' }, logprob: { type: 'number' }, bytes: { type: 'array', items: { type: 'integer' } } } } as const;
+
+/** null unless the request asked for logprobs. */
+const CHAT_LOGPROBS_SCHEMA = {
+  type: ['object', 'null'],
+  properties: {
+    content: { type: 'array', items: { type: 'object', properties: { ...candidate.properties, top_logprobs: { type: 'array', items: candidate } } } },
+    refusal: { type: 'null' },
+  },
+} as const;
+
+const COMPLETION_LOGPROBS_SCHEMA = {
+  type: ['object', 'null'],
+  properties: {
+    tokens: { type: 'array', items: { type: 'string' } },
+    token_logprobs: { type: 'array', items: { type: 'number' } },
+    top_logprobs: { type: 'array', items: { type: 'object', additionalProperties: { type: 'number' } } },
+    text_offset: { type: 'array', items: { type: 'integer' } },
+  },
+} as const;
+
 export const CHAT_RESPONSE_SCHEMA = {
   200: {
     type: 'object',
@@ -107,7 +135,7 @@ export const CHAT_RESPONSE_SCHEMA = {
           properties: {
             index: { type: 'integer' },
             message: { type: 'object', properties: { role: { type: 'string' }, content: { type: 'string' } } },
-            logprobs: { type: 'null' },
+            logprobs: CHAT_LOGPROBS_SCHEMA,
             finish_reason: { type: 'string' },
           },
         },
@@ -130,7 +158,7 @@ export const COMPLETION_RESPONSE_SCHEMA = {
         type: 'array',
         items: {
           type: 'object',
-          properties: { text: { type: 'string' }, index: { type: 'integer' }, logprobs: { type: 'null' }, finish_reason: { type: 'string' } },
+          properties: { text: { type: 'string' }, index: { type: 'integer' }, logprobs: COMPLETION_LOGPROBS_SCHEMA, finish_reason: { type: 'string' } },
         },
       },
       usage,
@@ -162,19 +190,16 @@ export const EMBEDDING_RESPONSE_SCHEMA = {
   ...errorResponses,
 } as const;
 
+const modelObject = { type: 'object', properties: { id: { type: 'string' }, object: { type: 'string' }, created: { type: 'integer' }, owned_by: { type: 'string' } } } as const;
+
 export const MODELS_RESPONSE_SCHEMA = {
-  200: {
-    type: 'object',
-    properties: {
-      object: { type: 'string' },
-      data: {
-        type: 'array',
-        items: { type: 'object', properties: { id: { type: 'string' }, object: { type: 'string' }, created: { type: 'integer' }, owned_by: { type: 'string' } } },
-      },
-    },
-  },
+  200: { type: 'object', properties: { object: { type: 'string' }, data: { type: 'array', items: modelObject } } },
   ...errorResponses,
 } as const;
+
+export const MODEL_PARAMS_SCHEMA = { type: 'object', required: ['model'], properties: { model: { type: 'string', minLength: 1, maxLength: 256 } } } as const;
+
+export const MODEL_RESPONSE_SCHEMA = { 200: modelObject, ...errorResponses } as const;
 
 // ───────────────────────────── request body types (what the schemas admit) ─────────────────────────────
 
@@ -191,6 +216,10 @@ export interface SamplingBody {
   stream_options?: { include_usage?: boolean } | null;
   n?: number | null;
   user?: string;
+  /** Chat: a boolean; completions: the number of alternatives (the route schemas decide which). */
+  logprobs?: boolean | number | null;
+  /** Chat only. */
+  top_logprobs?: number | null;
 }
 
 export interface ChatBody extends SamplingBody {
