@@ -25,15 +25,18 @@ function sampling(l: SchemaLimits) {
     stop: { anyOf: [stopString, { type: 'array', items: stopString, maxItems: l.stopSequencesMax }, { type: 'null' }] },
     stream: nullable('boolean'),
     stream_options: { type: ['object', 'null'], properties: { include_usage: { type: 'boolean' } } },
-    n: { type: ['integer', 'null'], minimum: 1 }, // n > 1 is refused by name (unsupported.ts)
+    // n > 1: refused by name, as not supported (the error handler renders unsupported.ts's message)
+    n: { type: ['integer', 'null'], minimum: 1, maximum: 1 },
     user: { type: 'string', maxLength: 256 },
   } as const;
 }
 
+// Only text is served: another part type (image_url, input_audio, file) is refused by name, saying the
+// model has no such input (unsupported.ts renders the message).
 const contentPart = {
   type: 'object',
   required: ['type'],
-  properties: { type: { type: 'string' }, text: { type: 'string' } },
+  properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } },
 } as const;
 
 export function chatRequestSchema(l: SchemaLimits) {
@@ -60,6 +63,9 @@ export function chatRequestSchema(l: SchemaLimits) {
       logprobs: nullable('boolean'),
       top_logprobs: { type: ['integer', 'null'], minimum: 0, maximum: TOP_LOGPROBS_MAX },
     },
+    // top_logprobs > 0 needs logprobs: true (as OpenAI has it)
+    if: { not: { required: ['logprobs'], properties: { logprobs: { const: true } } } },
+    then: { properties: { top_logprobs: { type: ['integer', 'null'], maximum: 0 } } },
   } as const;
 }
 
@@ -70,7 +76,7 @@ export function completionRequestSchema(l: SchemaLimits) {
     properties: {
       model: { type: 'string', minLength: 1, maxLength: 256 },
       prompt: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1 }] },
-      echo: nullable('boolean'),
+      echo: { type: ['boolean', 'null'], enum: [false, null] }, // echo: true is not supported (as n)
       ...sampling(l),
       logprobs: { type: ['integer', 'null'], minimum: 0, maximum: TOP_LOGPROBS_MAX },
     },

@@ -64,14 +64,14 @@ export function samplingOf(body: SamplingBody, limits: LimitsConfig): SamplingPa
 
 /**
  * The alternatives asked for per token (undefined: no log-probabilities). Chat: `logprobs: true` and
- * `top_logprobs: N` (N without logprobs is refused, as OpenAI does); completions: `logprobs: N`. The
+ * `top_logprobs: N` (N > 0 without logprobs is refused, as OpenAI does); completions: `logprobs: N`. The
  * route schemas admit a boolean for chat and an integer for completions, and bound N to 0..20.
  */
 function logprobsOf(body: SamplingBody): number | undefined | { param: string; message: string } {
   const lp = body.logprobs;
   if (typeof lp === 'number') return lp;
   if (lp === true) return body.top_logprobs ?? 0;
-  if (body.top_logprobs != null) return { param: 'top_logprobs', message: 'top_logprobs needs logprobs: true' };
+  if (body.top_logprobs != null && body.top_logprobs > 0) return { param: 'top_logprobs', message: 'top_logprobs needs logprobs: true' };
   return undefined;
 }
 

@@ -91,22 +91,46 @@ export function unsupportedInChat(body: ChatBody): Refusal | undefined {
     if (!Array.isArray(m.content)) continue;
     for (let j = 0; j < m.content.length; j++) {
       const type = (m.content[j] as { type: string }).type;
-      if (type === 'text') continue;
-      const param = `messages[${i}].content[${j}]`;
-      const has = type === 'image_url' ? 'no vision input: images are' : type === 'input_audio' ? 'no audio input: audio is' : undefined;
-      const message = has !== undefined
-        ? `The model ${JSON.stringify(body.model)} has ${has} not supported (${param} is of type ${JSON.stringify(type)}); send text only.`
-        : `Content parts of type ${JSON.stringify(type)} are not supported (${param}); send text only.`;
-      return { code: 'unsupported_content', param, message };
+      if (type !== 'text') return contentRefusal(body.model, i, j, type);
     }
   }
   return undefined;
+}
+
+function contentRefusal(model: unknown, i: number, j: number, type: unknown): Refusal {
+  const param = `messages[${i}].content[${j}]`;
+  const has = type === 'image_url' ? 'no vision input: images are' : type === 'input_audio' ? 'no audio input: audio is' : undefined;
+  const message = has !== undefined
+    ? `The model ${JSON.stringify(model)} has ${has} not supported (${param} is of type ${JSON.stringify(type)}); send text only.`
+    : `Content parts of type ${JSON.stringify(type)} are not supported (${param}); send text only.`;
+  return { code: 'unsupported_content', param, message };
 }
 
 /** The first field of a text completion request that asks for something not implemented, or undefined. */
 export function unsupportedInCompletion(body: CompletionBody): Refusal | undefined {
   return firstAsked(COMPLETION_RULES, body as unknown as Record<string, unknown>);
 }
+
+/**
+ * The refusal for a schema bound that means exactly "not supported" — n at most 1, echo never true, a
+ * content part's type only "text" (so the OpenAPI document says what is served) — or undefined. The
+ * error handler answers such a validation failure with it instead of the schema's wording; other
+ * failures of the same field (n: 0) keep the validation message.
+ */
+export function refusalOfSchemaBound(param: string, keyword: string, body: unknown): Refusal | undefined {
+  if (keyword !== 'maximum' && keyword !== 'enum') return undefined;
+  const part = /^messages\[(\d+)\]\.content\[(\d+)\]\.type$/.exec(param);
+  if (part !== null) {
+    const b = body as { model?: unknown; messages?: { content?: { type?: unknown }[] }[] };
+    const i = Number(part[1]);
+    const j = Number(part[2]);
+    return contentRefusal(b.model, i, j, b.messages?.[i]?.content?.[j]?.type);
+  }
+  const rule = SCHEMA_BOUND_RULES.find((r) => r.field === param);
+  return rule === undefined ? undefined : refuse(rule.field, rule.what);
+}
+
+const SCHEMA_BOUND_RULES: readonly Rule[] = [...SAMPLING_RULES, ...COMPLETION_RULES].filter((r) => r.field === 'n' || r.field === 'echo');
 
 function firstAsked(rules: readonly Rule[], body: Record<string, unknown>): Refusal | undefined {
   for (const r of rules) if (r.asked(body[r.field])) return refuse(r.field, r.what);
