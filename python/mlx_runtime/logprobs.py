@@ -4,8 +4,8 @@ The step loops already hand every emitted token's log-probabilities over the voc
 engine (mlx-lm's `GenerationBatch.Response.logprobs`: `logits - logsumexp(logits)`, before the
 sampler applies temperature / top_p). One call per step turns the vectors of the requests that
 asked into what the protocol sends, for all of them at once (one stack, one gather, one top-k, one
-device sync), so a request that did not ask costs nothing and one that asked costs one row of a
-batched gather; only rows that ask for alternatives take part in the top-k:
+device sync), so a request that did not ask costs nothing and one that asked costs one element
+gathered from its row; only rows that ask for alternatives are stacked for the top-k:
 
     chosen[i] = logprobs[i][token[i]]
     top[i]    = the k_i largest entries of logprobs[i], descending (argpartition, then a sort of k)
@@ -68,13 +68,13 @@ def token_logprobs(rows: Sequence[mx.array], tokens: Sequence[int], tops: Sequen
     n = len(rows)
     if n == 0:
         return []
-    lp = mx.stack([r.reshape(-1) for r in rows]).astype(mx.float32)  # (n, V)
-    chosen = mx.take_along_axis(lp, mx.array(list(tokens), dtype=mx.int32)[:, None], axis=1)[:, 0]
-    k = min(max(tops), lp.shape[1])
+    # the chosen tokens: one element per row (no copy of the rows)
+    chosen = mx.stack([r.reshape(-1)[int(t)] for r, t in zip(rows, tokens)]).astype(mx.float32)
+    k = min(max(tops), rows[0].size)
     top_idx = top_val = None
     if k > 0:
         asking = [i for i, t in enumerate(tops) if t > 0]
-        sub = lp if len(asking) == n else lp[mx.array(asking)]
+        sub = mx.stack([rows[i].reshape(-1) for i in asking]).astype(mx.float32)  # (asking, V)
         idx = mx.argpartition(-sub, kth=k - 1, axis=1)[:, :k]
         val = mx.take_along_axis(sub, idx, axis=1)
         order = mx.argsort(-val, axis=1)
