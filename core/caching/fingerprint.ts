@@ -17,7 +17,8 @@ export function fingerprint(req: InferenceRequest): string {
   h.num(s.temperature).num(s.topP).num(s.maxTokens).num(s.seed).num(s.stop?.length ?? 0);
   for (const stop of s.stop ?? []) h.str(stop);
   // Log-probabilities are part of the answer: a request asking for none must not serve one that asks.
-  h.num(s.logprobs);
+  // Hashed only when asked for, so every other request keeps the fingerprint it had before.
+  if (s.logprobs !== undefined) h.str('logprobs').num(s.logprobs);
   return h.hex();
 }
 

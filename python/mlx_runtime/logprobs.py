@@ -16,6 +16,7 @@ byte of a multi-byte character keeps its exact byte; its `token` text then shows
 
 from __future__ import annotations
 
+import math
 from typing import Any, Dict, List, Sequence, Tuple
 
 import mlx.core as mx
@@ -61,6 +62,15 @@ class TokenPieces:
         return {"token_id": token_id, "token": text, "bytes": b, "logprob": logprob}
 
 
+# What a log-probability of -inf (or NaN) is sent as: JSON has no infinity, and OpenAI uses this
+# figure for "effectively impossible".
+LOGPROB_FLOOR = -9999.0
+
+
+def _finite(v: float) -> float:
+    return v if math.isfinite(v) else LOGPROB_FLOOR
+
+
 def token_logprobs(rows: Sequence[mx.array], tokens: Sequence[int], tops: Sequence[int],
                    pieces: Sequence[TokenPieces]) -> List[Candidate]:
     """For each i: the chosen token's candidate with `top_logprobs` (its tops[i] most likely tokens,
@@ -89,9 +99,9 @@ def token_logprobs(rows: Sequence[mx.array], tokens: Sequence[int], tops: Sequen
     chosen_l = chosen.tolist()
     out: List[Candidate] = []
     for i in range(n):
-        c = pieces[i].candidate(int(tokens[i]), float(chosen_l[i]))
+        c = pieces[i].candidate(int(tokens[i]), _finite(float(chosen_l[i])))
         j = rows_of.get(i)
         c["top_logprobs"] = [] if j is None else [
-            pieces[i].candidate(int(t), float(v)) for t, v in zip(top_idx[j][: tops[i]], top_val[j][: tops[i]])]
+            pieces[i].candidate(int(t), _finite(float(v))) for t, v in zip(top_idx[j][: tops[i]], top_val[j][: tops[i]])]
         out.append(c)
     return out

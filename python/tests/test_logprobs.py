@@ -100,6 +100,15 @@ def test_token_logprobs_piece(tiny_lm):
     assert bytes(b).decode("utf-8", errors="replace") == text
 
 
+def test_impossible_tokens_get_a_finite_logprob(tiny_lm):
+    """-inf (a masked token) is not JSON: it is sent as -9999.0, as OpenAI does."""
+    pieces = TokenPieces(tiny_lm[1])
+    row = mx.array([0.0, -float("inf"), -float("inf")])
+    out = token_logprobs([row], [1], [3], [pieces])
+    assert out[0]["logprob"] == -9999.0
+    assert [c["logprob"] for c in out[0]["top_logprobs"]] == [0.0, -9999.0, -9999.0]
+
+
 def test_top_logprobs_cost_is_reported(tiny_lm, capsys):
     """Not an assertion on speed: prints the per-token cost of top_logprobs at this vocabulary, for the record."""
     model, tok = tiny_lm
