@@ -171,6 +171,12 @@ describe('OpenAI compatibility (issue 17), echo workers', () => {
       expect(c.status).toBe(200);
     });
 
+    it('embeddings: dimensions other than the model\'s own', async () => {
+      const e = await refusal('/v1/embeddings', { model: 'echo', input: 'x', dimensions: 4 });
+      expect(e).toMatchObject({ code: 'unsupported_parameter', param: 'dimensions' });
+      expect((await h.fetch('/v1/embeddings', { json: { model: 'echo', input: 'x', dimensions: 8 } })).status).toBe(200);
+    });
+
     it('fields OpenAI does not define are accepted and ignored', async () => {
       const r = await h.fetch('/v1/chat/completions', { json: chatBody('still fine', { some_future_field: { x: 1 } }) });
       expect(r.status).toBe(200);

@@ -62,6 +62,11 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
       request.log.warn({ worker: info.id, err: (err as Error).message }, 'embed failed');
       throw new GatewayHttpError('worker_error', `The worker failed the embedding request: ${(err as { details?: string }).details ?? 'unavailable'}`, null, undefined, { cause: err });
     }
+    // dimensions: only the model's own (no truncation or projection is implemented): refused by name otherwise.
+    const dims = res.data[0]?.values.length;
+    if (body.dimensions !== undefined && dims !== undefined && body.dimensions !== dims) {
+      throw new GatewayHttpError('unsupported_parameter', `dimensions: only the model's own ${dims} are supported by this server (asked for ${body.dimensions}).`, 'dimensions');
+    }
     const base64 = body.encoding_format === 'base64';
     return {
       object: 'list',

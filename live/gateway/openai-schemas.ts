@@ -91,7 +91,8 @@ export function embeddingRequestSchema(inputsMax: number) {
       model: { type: 'string', minLength: 1, maxLength: 256 },
       input: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: inputsMax }] },
       encoding_format: { type: 'string', enum: ['float', 'base64'] },
-      dimensions: { type: 'integer', minimum: 1 },
+      // dimensions is not in the schema: only the model's own count is served, known after the call
+      // (openai-routes.ts refuses any other by name).
       user: { type: 'string', maxLength: 256 },
     },
   } as const;
