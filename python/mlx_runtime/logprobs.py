@@ -71,13 +71,29 @@ def _finite(v: float) -> float:
     return v if math.isfinite(v) else LOGPROB_FLOOR
 
 
+_stream: Any = None
+
+
 def token_logprobs(rows: Sequence[mx.array], tokens: Sequence[int], tops: Sequence[int],
                    pieces: Sequence[TokenPieces]) -> List[Candidate]:
     """For each i: the chosen token's candidate with `top_logprobs` (its tops[i] most likely tokens,
-    descending). rows[i] is a (vocab,) vector of log-probabilities."""
-    n = len(rows)
-    if n == 0:
+    descending). rows[i] is a (vocab,) vector of log-probabilities, already evaluated.
+
+    Runs on a stream of its own: the step loops call it while the next step is queued on mlx-lm's
+    generation stream (the planner even from inside that stream's context), and its one sync must not
+    wait for that step."""
+    global _stream
+    if not rows:
         return []
+    if _stream is None:
+        _stream = mx.new_stream(mx.default_device())
+    with mx.stream(_stream):
+        return _token_logprobs(rows, tokens, tops, pieces)
+
+
+def _token_logprobs(rows: Sequence[mx.array], tokens: Sequence[int], tops: Sequence[int],
+                    pieces: Sequence[TokenPieces]) -> List[Candidate]:
+    n = len(rows)
     # the chosen tokens: one element per row (no copy of the rows)
     chosen = mx.stack([r.reshape(-1)[int(t)] for r, t in zip(rows, tokens)]).astype(mx.float32)
     k = min(max(tops), rows[0].size)

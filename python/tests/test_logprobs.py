@@ -63,6 +63,20 @@ def test_logprobs_planner_loop(spawn, tiny_lm):
     check_against_reference(tiny_lm, res, 3)
 
 
+def test_batched_requests_each_get_what_they_asked(server, tiny_lm):
+    """Requests in one decode batch: one without logprobs, two with different top counts."""
+    ids = {"lp-b0": {}, "lp-b1": {"logprobs": True}, "lp-b2": {"logprobs": True, "top_logprobs": 4}}
+    rpc = {rid: server.start_generate(prompt=PROMPT, max_tokens=12, temperature=0, request_id=rid, **p)
+           for rid, p in ids.items()}
+    res = {rid: server.wait(r)["result"] for rid, r in rpc.items()}
+    assert "logprobs" not in res["lp-b0"]
+    assert res["lp-b1"]["token_ids"] == res["lp-b2"]["token_ids"] == res["lp-b0"]["token_ids"]
+    assert all(e["top_logprobs"] == [] for e in res["lp-b1"]["logprobs"])
+    check_against_reference(tiny_lm, res["lp-b2"], 4)
+    for a, b in zip(res["lp-b1"]["logprobs"], res["lp-b2"]["logprobs"]):
+        assert abs(a["logprob"] - b["logprob"]) < 1e-5
+
+
 def test_logprobs_with_sampling_and_without(server, tiny_lm):
     res = server.generate(prompt=PROMPT, max_tokens=6, temperature=0.9, seed=3, logprobs=True, top_logprobs=2)
     assert len(res["logprobs"]) == len(res["token_ids"])
