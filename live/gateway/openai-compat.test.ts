@@ -10,7 +10,7 @@ describe('OpenAI compatibility (issue 17), echo workers', () => {
   let h: Harness;
   let client: OpenAI;
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ workers: [{ models: ['echo', 'mlx-community/echo-2'] }] });
     client = new OpenAI({ apiKey: API_KEY, baseURL: `${h.url}/v1`, maxRetries: 0 });
   });
   afterAll(() => h.close());
@@ -27,6 +27,10 @@ describe('OpenAI compatibility (issue 17), echo workers', () => {
   describe('GET /v1/models/{id}', () => {
     it('retrieves a served model', async () => {
       expect(await client.models.retrieve('echo')).toEqual({ id: 'echo', object: 'model', created: 0, owned_by: 'mlx-serving' });
+    });
+
+    it('retrieves a model whose id holds a slash (the client percent-encodes it)', async () => {
+      expect((await client.models.retrieve('mlx-community/echo-2')).id).toBe('mlx-community/echo-2');
     });
 
     it('an unknown model is a 404 OpenAI error: invalid_request_error, model_not_found, param null', async () => {
