@@ -22,6 +22,7 @@ import { CoreDriver, type RequestSink, type WorkerTransport } from './core-drive
 import { errorBody, errorStatus, GatewayHttpError, type AnyErrorCode } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { openaiRoutes } from './openai-routes.js';
+import { CONDITIONAL_MESSAGES } from './openai-schemas.js';
 import { RouteTable } from './openapi.js';
 import { RollingRestarter, type RestartWorkerHook } from './rolling-restart.js';
 import { fromTokenLogprobs, toGenerateRequest } from './request-mapping.js';
@@ -331,7 +332,7 @@ function installErrorHandling(app: FastifyInstance, routes: RouteTable): void {
         reply.code(400).send(errorBody(refusal.code, refusal.message, refusal.param));
         return;
       }
-      const message = `Invalid ${param ?? 'request'}: ${param ?? 'value'} ${v.message ?? 'is invalid'}.`;
+      const message = CONDITIONAL_MESSAGES[v.schemaPath] ?? `Invalid ${param ?? 'request'}: ${param ?? 'value'} ${v.message ?? 'is invalid'}.`;
       reply.code(400).send(errorBody('invalid_request', message, param));
       return;
     }

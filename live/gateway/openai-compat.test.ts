@@ -97,6 +97,8 @@ describe('OpenAI compatibility (issue 17), echo workers', () => {
       ] as const) {
         expect((await refusal('/v1/chat/completions', body)).param).toBe(param);
       }
+      expect((await refusal('/v1/chat/completions', chatBody('x', { top_logprobs: 3 }))).message).toBe('Invalid top_logprobs: top_logprobs > 0 needs logprobs: true.');
+      expect((await h.fetch('/v1/chat/completions', { json: chatBody('x', { top_logprobs: 0 }) })).status).toBe(200);
       expect((await refusal('/v1/completions', { model: 'echo', prompt: 'x', logprobs: 21 })).param).toBe('logprobs');
       expect((await refusal('/v1/completions', { model: 'echo', prompt: 'x', logprobs: true })).param).toBe('logprobs');
     });

@@ -63,11 +63,16 @@ export function chatRequestSchema(l: SchemaLimits) {
       logprobs: nullable('boolean'),
       top_logprobs: { type: ['integer', 'null'], minimum: 0, maximum: TOP_LOGPROBS_MAX },
     },
-    // top_logprobs > 0 needs logprobs: true (as OpenAI has it)
+    // top_logprobs > 0 needs logprobs: true (as OpenAI has it); the message: CONDITIONAL_MESSAGES
     if: { not: { required: ['logprobs'], properties: { logprobs: { const: true } } } },
     then: { properties: { top_logprobs: { type: ['integer', 'null'], maximum: 0 } } },
   } as const;
 }
+
+/** Messages for failures of a schema's if/then rules, by ajv schemaPath (ajv's own would say "must be <= 0"). */
+export const CONDITIONAL_MESSAGES: Readonly<Record<string, string>> = {
+  '#/then/properties/top_logprobs/maximum': 'Invalid top_logprobs: top_logprobs > 0 needs logprobs: true.',
+};
 
 export function completionRequestSchema(l: SchemaLimits) {
   return {
