@@ -24,6 +24,24 @@ export interface SamplingParams {
   /** A fixed seed makes a sampled request deterministic, hence shareable. */
   readonly seed?: number;
   readonly stop?: readonly string[];
+  /**
+   * Log-probabilities asked for: absent = none; N = each output token's log-probability and its N
+   * most likely alternatives (0 = the chosen token's only). Part of the output, so of the fingerprint.
+   */
+  readonly logprobs?: number;
+}
+
+/** One candidate token and its log-probability (natural log) under the model, before temperature. */
+export interface TokenCandidate {
+  /** The token's text (a lone byte of a multi-byte character decodes to U+FFFD; `bytes` is exact). */
+  readonly token: string;
+  readonly bytes: readonly number[];
+  readonly logprob: number;
+}
+
+/** An output token's log-probability and, when asked for, its most likely alternatives (descending). */
+export interface TokenLogprob extends TokenCandidate {
+  readonly topLogprobs: readonly TokenCandidate[];
 }
 
 export interface InferenceRequest {

@@ -35,6 +35,8 @@ describe('fingerprint', () => {
       ['maxTokens', withSampling({ maxTokens: 65 })],
       ['seed', withSampling({ seed: 1 })],
       ['stop', withSampling({ stop: ['\n'] })],
+      ['logprobs asked for', withSampling({ logprobs: 0 })],
+      ['top logprobs', withSampling({ logprobs: 5 })],
     ];
     const fps = new Set([fingerprint(base)]);
     for (const [what, v] of variants) {

@@ -1,5 +1,5 @@
 // A request's fingerprint: a 64-bit hash of everything that determines its output — the model, the
-// prompt or messages, and every sampling parameter. Two requests with equal fingerprints and a
+// prompt or messages, every sampling parameter and the log-probabilities asked for. Two requests with equal fingerprints and a
 // deterministic sampler (temperature 0, or a fixed seed) produce the same tokens, so one answer can
 // serve both. Fields are length-prefixed by the hasher so no two different requests feed it alike.
 import type { InferenceRequest } from '../types.js';
@@ -16,6 +16,9 @@ export function fingerprint(req: InferenceRequest): string {
   const s = req.sampling;
   h.num(s.temperature).num(s.topP).num(s.maxTokens).num(s.seed).num(s.stop?.length ?? 0);
   for (const stop of s.stop ?? []) h.str(stop);
+  // Log-probabilities are part of the answer: a request asking for none must not serve one that asks.
+  // Hashed only when asked for, so every other request keeps the fingerprint it had before.
+  if (s.logprobs !== undefined) h.str('logprobs').num(s.logprobs);
   return h.hex();
 }
 

@@ -2,6 +2,7 @@
 // Used twice by the gateway core with different settings: the dedupe cache (TTL 1 s: catches
 // retries and double-submits right after an answer) and the response cache (10,000 entries, LRU,
 // long-lived). Hit/miss/eviction/expiry stats; flush empties it.
+import type { TokenLogprob } from '../types.js';
 import { Lru } from './lru.js';
 
 export interface CachedAnswer {
@@ -10,6 +11,8 @@ export interface CachedAnswer {
   readonly promptTokens: number;
   readonly completionTokens: number;
   readonly finishReason: 'stop' | 'length';
+  /** Per output token, when the request asked for log-probabilities (live only). */
+  readonly logprobs?: readonly TokenLogprob[];
 }
 
 export interface ResponseStoreParams {

@@ -2,7 +2,7 @@
 // Drivers (sim/ and live/) deliver events with the current time and execute the commands.
 import type { CachedAnswer } from '../caching/response-store.js';
 import type { ErrorCode } from '../errors.js';
-import type { InferenceRequest, RequestId, WorkerId } from '../types.js';
+import type { InferenceRequest, RequestId, TokenLogprob, WorkerId } from '../types.js';
 
 export interface WorkerStatus {
   readonly workerId: WorkerId;
@@ -24,6 +24,8 @@ export interface WorkerOutput extends Usage {
   readonly finishReason: 'stop' | 'length';
   /** Full output text when the driver has it (live); absent in simulation. */
   readonly text?: string;
+  /** Per output token, when the request asked for log-probabilities and the driver has them (live). */
+  readonly logprobs?: readonly TokenLogprob[];
 }
 
 export interface WorkerFailure {
@@ -34,7 +36,7 @@ export interface WorkerFailure {
 }
 
 export type WorkerEvent =
-  | { readonly kind: 'tokens'; readonly workerId: WorkerId; readonly requestId: RequestId; readonly tokens: number; readonly text?: string }
+  | { readonly kind: 'tokens'; readonly workerId: WorkerId; readonly requestId: RequestId; readonly tokens: number; readonly text?: string; readonly logprobs?: readonly TokenLogprob[] }
   | { readonly kind: 'done'; readonly workerId: WorkerId; readonly requestId: RequestId; readonly output: WorkerOutput }
   | { readonly kind: 'error'; readonly workerId: WorkerId; readonly requestId: RequestId; readonly failure: WorkerFailure };
 

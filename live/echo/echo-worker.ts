@@ -8,8 +8,20 @@
 // coalesced into one EventBatch, as a real worker node does.
 import * as grpc from '@grpc/grpc-js';
 import {
-  loadWorkerProto, SERVER_OPTIONS, type GatewayMessageMsg, type GenerateEventIn, type GenerateRequestMsg, type WorkerHandlers,
+  loadWorkerProto, SERVER_OPTIONS, type GatewayMessageMsg, type GenerateEventIn, type GenerateRequestMsg, type TokenLogprobMsg, type WorkerHandlers,
 } from '../shared/proto.js';
+
+/**
+ * With logprobs asked for: the echo is certain of every token (logprob 0), and it knows no
+ * alternative but the token itself (top_logprobs holds at most that one).
+ */
+function echoLogprobs(r: GenerateRequestMsg, tokens: readonly string[]): TokenLogprobMsg[] {
+  if (r.logprobs !== true) return [];
+  return tokens.map((token) => {
+    const c = { token, bytes: Buffer.from(token), logprob: 0 };
+    return { ...c, topLogprobs: (r.topLogprobs ?? 0) > 0 ? [c] : [] };
+  });
+}
 
 export interface EchoWorkerOptions {
   readonly id: string;
@@ -130,7 +142,7 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
         const finishReason = opts.repeatToMaxTokens === true || words.length > r.maxTokens ? 'length' : 'stop';
         const done = { done: { finishReason, promptTokens: words.length, completionTokens: out.length } };
         if (self.tokenDelayMs <= 0 && self.firstTokenDelayMs <= 0) {
-          if (out.length > 0) emit({ requestId: r.requestId, tokens: { text: out.join(' '), count: out.length } });
+          if (out.length > 0) emit({ requestId: r.requestId, tokens: { text: out.join(' '), count: out.length, logprobs: echoLogprobs(r, out.map((w, i) => (i === 0 ? w : ` ${w}`))) } });
           emit({ requestId: r.requestId, ...done });
           active--;
           return;
@@ -142,7 +154,8 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
             finish(r.requestId);
             return;
           }
-          emit({ requestId: r.requestId, tokens: { text: i === 0 ? out[i]! : ` ${out[i]!}`, count: 1 } });
+          const text = i === 0 ? out[i]! : ` ${out[i]!}`;
+          emit({ requestId: r.requestId, tokens: { text, count: 1, logprobs: echoLogprobs(r, [text]) } });
           i++;
           timers.set(r.requestId, setTimeout(step, self.tokenDelayMs));
         };

@@ -1,6 +1,6 @@
 // The driver alone: a manual clock, a fake transport, recording sinks. It must only translate.
 import { describe, expect, it } from 'vitest';
-import { GatewayCore, resolveGatewayConfig, type InferenceRequest, type TerminalCommand } from '../../core/index.js';
+import { GatewayCore, resolveGatewayConfig, type InferenceRequest, type TerminalCommand, type TokenLogprob } from '../../core/index.js';
 import { makeRequest, makeStatus, testRng } from '../../core/gateway/test-support.js';
 import type { Clock } from '../shared/clock.js';
 import { CoreDriver, type RequestSink, type WorkerTransport } from './core-driver.js';
@@ -20,10 +20,12 @@ class RecordingSink implements RequestSink {
   readonly deadlineUnixMs = 0;
   text = '';
   count = 0;
+  logprobs: TokenLogprob[] = [];
   ended: TerminalCommand | undefined;
-  tokens(text: string, count: number): void {
+  tokens(text: string, count: number, logprobs?: readonly TokenLogprob[]): void {
     this.text += text;
     this.count += count;
+    this.logprobs.push(...(logprobs ?? []));
   }
   workerDone(): void {}
   finish(cmd: TerminalCommand): void {
@@ -79,6 +81,30 @@ describe('CoreDriver', () => {
     const third = new RecordingSink();
     driver.arrive(makeRequest('c', { text: 'same' }), third);
     expect(third.ended).toMatchObject({ type: 'serveFromCache', answer: { text: 'hello world!' } });
+    driver.stop();
+  });
+
+  it('replays log-probabilities to a follower and keeps them with the cached answer (issue 17)', () => {
+    const { driver } = setup({ batching: { type: 'none' } });
+    const lp = (token: string, logprob: number): TokenLogprob => ({ token, bytes: [...Buffer.from(token)], logprob, topLogprobs: [{ token, bytes: [...Buffer.from(token)], logprob }] });
+    const leader = new RecordingSink();
+    const follower = new RecordingSink();
+    const req = (id: string) => makeRequest(id, { text: 'same', sampling: { logprobs: 1 } });
+    driver.arrive(req('a'), leader);
+    driver.workerEvent({ kind: 'tokens', workerId: 'w1', requestId: 'a', tokens: 2, text: 'hi yo', logprobs: [lp('hi', -0.5), lp(' yo', -1)] });
+    driver.arrive(req('b'), follower);
+    expect(follower.logprobs.map((l) => l.token)).toEqual(['hi', ' yo']);
+    driver.workerEvent({ kind: 'tokens', workerId: 'w1', requestId: 'a', tokens: 1, text: '!', logprobs: [lp('!', -2)] });
+    driver.workerEvent({ kind: 'done', workerId: 'w1', requestId: 'a', output: { finishReason: 'stop', promptTokens: 1, completionTokens: 3 } });
+    expect(follower.logprobs).toEqual(leader.logprobs);
+    expect(leader.logprobs.map((l) => l.logprob)).toEqual([-0.5, -1, -2]);
+    const third = new RecordingSink();
+    driver.arrive(req('c'), third);
+    expect(third.ended).toMatchObject({ type: 'serveFromCache', answer: { text: 'hi yo!', logprobs: leader.logprobs } });
+    // the same prompt without logprobs has another fingerprint: it goes to the worker
+    const plain = new RecordingSink();
+    driver.arrive(makeRequest('d', { text: 'same' }), plain);
+    expect(plain.ended).toBeUndefined();
     driver.stop();
   });
 

@@ -8,9 +8,9 @@
 //
 // Commands: dispatch/cancel go to the WorkerTransport; deliver/attachFollower/detachFollower and the
 // terminal commands go to the RequestSink registered for each client request. The driver keeps each
-// job's output so far, so a follower that attaches mid-stream gets a replay, and so a finished job's
-// text can be stored in the core's caches.
-import type { Command, GatewayCore, GatewayEvent, InferenceRequest, RequestId, TerminalCommand, WorkerEvent, WorkerId, WorkerOutput, WorkerStatus } from '../../core/index.js';
+// job's output so far (text, and log-probabilities when asked for), so a follower that attaches
+// mid-stream gets a replay, and so a finished job's answer can be stored in the core's caches.
+import type { Command, GatewayCore, GatewayEvent, InferenceRequest, RequestId, TerminalCommand, TokenLogprob, WorkerEvent, WorkerId, WorkerOutput, WorkerStatus } from '../../core/index.js';
 import type { Clock } from '../shared/clock.js';
 
 /** Where one client request's output goes (an HTTP response: SSE or accumulated JSON). */
@@ -19,7 +19,8 @@ export interface RequestSink {
   readonly traceId: string;
   /** 0 = none. */
   readonly deadlineUnixMs: number;
-  tokens(text: string, count: number): void;
+  /** `logprobs`: one per token, when the request asked for them. */
+  tokens(text: string, count: number, logprobs?: readonly TokenLogprob[]): void;
   /** The worker finished the job; usage and the end of the response come with `finish`. */
   workerDone(output: WorkerOutput): void;
   /** Exactly one terminal command per request. */
@@ -37,6 +38,8 @@ interface Job {
   workerId: WorkerId | undefined;
   text: string;
   tokens: number;
+  /** Per token so far, when the request asked for log-probabilities. */
+  logprobs: TokenLogprob[] | undefined;
   readonly followers: Set<RequestId>;
   leaderDone: boolean;
   grouped: boolean;
@@ -86,8 +89,9 @@ export class CoreDriver {
       if (ev.kind === 'tokens') {
         job.text += ev.text ?? '';
         job.tokens += ev.tokens;
+        if (ev.logprobs !== undefined) (job.logprobs ??= []).push(...ev.logprobs);
       } else if (ev.kind === 'done' && ev.output.text === undefined) {
-        ev = { ...ev, output: { ...ev.output, text: job.text } };
+        ev = { ...ev, output: { ...ev.output, text: job.text, ...(job.logprobs !== undefined && { logprobs: job.logprobs }) } };
       }
     }
     this.handle({ type: 'workerEvent', event: ev });
@@ -163,7 +167,7 @@ export class CoreDriver {
     for (const id of recipients) {
       const sink = this.sinks.get(id);
       if (sink === undefined) continue;
-      if (ev.kind === 'tokens') sink.tokens(ev.text ?? '', ev.tokens);
+      if (ev.kind === 'tokens') sink.tokens(ev.text ?? '', ev.tokens, ev.logprobs);
       else if (ev.kind === 'done') sink.workerDone(ev.output);
     }
   }
@@ -171,18 +175,19 @@ export class CoreDriver {
   private startAttempt(jobId: RequestId, workerId: WorkerId): void {
     const job = this.jobs.get(jobId);
     if (job === undefined) {
-      this.jobs.set(jobId, { workerId, text: '', tokens: 0, followers: new Set(), leaderDone: false, grouped: false });
+      this.jobs.set(jobId, { workerId, text: '', tokens: 0, logprobs: undefined, followers: new Set(), leaderDone: false, grouped: false });
       return;
     }
     job.workerId = workerId;
     job.text = '';
     job.tokens = 0;
+    job.logprobs = undefined;
   }
 
   private attach(leaderId: RequestId, followerId: RequestId): void {
     let job = this.jobs.get(leaderId);
     if (job === undefined) {
-      job = { workerId: undefined, text: '', tokens: 0, followers: new Set(), leaderDone: !this.sinks.has(leaderId), grouped: false };
+      job = { workerId: undefined, text: '', tokens: 0, logprobs: undefined, followers: new Set(), leaderDone: !this.sinks.has(leaderId), grouped: false };
       this.jobs.set(leaderId, job);
     }
     if (!job.grouped) {
@@ -191,7 +196,7 @@ export class CoreDriver {
     }
     job.followers.add(followerId);
     this.followerOf.set(followerId, leaderId);
-    if (job.tokens > 0) this.sinks.get(followerId)?.tokens(job.text, job.tokens);
+    if (job.tokens > 0) this.sinks.get(followerId)?.tokens(job.text, job.tokens, job.logprobs);
   }
 
   private detach(leaderId: RequestId, followerId: RequestId): void {

@@ -7,6 +7,8 @@ import { ERRORS, type ErrorCode, type Fault } from '../../core/index.js';
 export const HTTP_ERRORS = {
   invalid_json: { status: 400, type: 'invalid_request_error', message: 'The request body is not valid JSON.' },
   invalid_request: { status: 400, type: 'invalid_request_error', message: 'The request is invalid.' },
+  unsupported_parameter: { status: 400, type: 'invalid_request_error', message: 'The request asks for something this server does not support.' },
+  unsupported_content: { status: 400, type: 'invalid_request_error', message: 'A message holds content the model cannot read.' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error', message: 'The request body must be application/json.' },
   context_length_exceeded: { status: 400, type: 'invalid_request_error', message: 'The prompt is longer than the gateway accepts.' },
   body_too_large: { status: 413, type: 'invalid_request_error', message: 'The request body is too large.' },

@@ -22,9 +22,11 @@ import { CoreDriver, type RequestSink, type WorkerTransport } from './core-drive
 import { errorBody, errorStatus, GatewayHttpError, type AnyErrorCode } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { openaiRoutes } from './openai-routes.js';
+import { CONDITIONAL_MESSAGES } from './openai-schemas.js';
 import { RouteTable } from './openapi.js';
 import { RollingRestarter, type RestartWorkerHook } from './rolling-restart.js';
-import { toGenerateRequest } from './request-mapping.js';
+import { fromTokenLogprobs, toGenerateRequest } from './request-mapping.js';
+import { refusalOfSchemaBound } from './unsupported.js';
 import { WorkerLink, type LinkLogger } from './worker-link.js';
 
 export interface GatewayOptions {
@@ -97,6 +99,15 @@ export function buildGateway(opts: GatewayOptions): Gateway {
       return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : `req-${nextId()}`;
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // Path parameters (GET /v1/models/{model}) as long as the schemas allow a model id, and then some:
+    // the route schema refuses what is longer, with an OpenAI error naming the param.
+    routerOptions: { maxParamLength: 1024 },
+    // A URL the router itself refuses (a longer param, a malformed escape): OpenAI's error shape too.
+    frameworkErrors: (err, _request, reply) => {
+      const status = (err as FastifyError).statusCode ?? 400;
+      const r = reply as unknown as { code(n: number): { send(b: unknown): void } };
+      r.code(status >= 400 && status < 500 ? status : 400).send(errorBody('invalid_request', err.message));
+    },
   });
   const routes = new RouteTable();
   routes.attach(app);
@@ -125,7 +136,10 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   const handler = {
     onEvents(workerId: WorkerId, events: readonly GenerateEventMsg[]) {
       for (const ev of events) {
-        if (ev.kind === 'tokens') driver.workerEvent({ kind: 'tokens', workerId, requestId: ev.requestId, tokens: ev.tokens.count || ev.tokens.tokenIds.length || 1, text: ev.tokens.text });
+        if (ev.kind === 'tokens') {
+          const t = ev.tokens;
+          driver.workerEvent({ kind: 'tokens', workerId, requestId: ev.requestId, tokens: t.count || t.tokenIds.length || 1, text: t.text, ...(t.logprobs.length > 0 && { logprobs: fromTokenLogprobs(t.logprobs) }) });
+        }
         else if (ev.kind === 'done') {
           const d = ev.done;
           driver.workerEvent({ kind: 'done', workerId, requestId: ev.requestId, output: { finishReason: d.finishReason === 'length' ? 'length' : 'stop', promptTokens: d.promptTokens, completionTokens: d.completionTokens } });
@@ -306,7 +320,19 @@ function installErrorHandling(app: FastifyInstance, routes: RouteTable): void {
     if (fe.validation !== undefined && fe.validation.length > 0) {
       const v = fe.validation[0]!;
       const param = paramName(v.instancePath, (v.params as { missingProperty?: string }).missingProperty, fe.validationContext);
-      const message = `Invalid ${param ?? 'request'}: ${param ?? 'value'} ${v.message ?? 'is invalid'}.`;
+      // A bound that means "not supported" may sit in one branch of an anyOf (a message's content parts):
+      // look through every error ajv reported, not only the first.
+      let refusal;
+      for (const e of fe.validation) {
+        const p = paramName(e.instancePath, undefined, fe.validationContext);
+        refusal = p === null ? undefined : refusalOfSchemaBound(p, e.keyword, request.body);
+        if (refusal !== undefined) break;
+      }
+      if (refusal !== undefined) {
+        reply.code(400).send(errorBody(refusal.code, refusal.message, refusal.param));
+        return;
+      }
+      const message = CONDITIONAL_MESSAGES[v.schemaPath] ?? `Invalid ${param ?? 'request'}: ${param ?? 'value'} ${v.message ?? 'is invalid'}.`;
       reply.code(400).send(errorBody('invalid_request', message, param));
       return;
     }

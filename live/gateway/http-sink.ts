@@ -9,7 +9,7 @@
 // Back-pressure: the worker stream is multiplexed, so one slow client cannot pause it; instead the
 // bytes a client leaves unread are bounded (sseBufferBytesMax) and the request is cancelled past it.
 import type { FastifyReply } from 'fastify';
-import type { TerminalCommand, Usage, WorkerOutput } from '../../core/index.js';
+import type { TerminalCommand, TokenLogprob, Usage, WorkerOutput } from '../../core/index.js';
 import type { Clock } from '../shared/clock.js';
 import type { RequestSink } from './core-driver.js';
 import { errorBody, type AnyErrorCode } from './errors.js';
@@ -33,6 +33,8 @@ export interface SinkInit {
   readonly includeUsage: boolean;
   readonly model: string;
   readonly route: string;
+  /** The request asked for log-probabilities: every choice and chunk carries a logprobs object. */
+  readonly logprobs: boolean;
 }
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
@@ -45,6 +47,10 @@ export class HttpSink implements RequestSink {
   private readonly responseId: string;
   private parts: string[] = [];
   private completionTokens = 0;
+  /** Non-streamed responses: every token's log-probability (when asked for). */
+  private logprobs: TokenLogprob[] = [];
+  /** Completions: characters of the text before the next token (OpenAI's text_offset). */
+  private textOffset = 0;
   private finishReason: 'stop' | 'length' = 'stop';
   private headersWritten = false;
   private lastTokenAtMs: number | undefined;
@@ -77,19 +83,21 @@ export class HttpSink implements RequestSink {
     this.timer = setTimeout(this.onTimeout, this.deps.requestTimeoutMs);
   }
 
-  tokens(text: string, count: number): void {
+  tokens(text: string, count: number, logprobs?: readonly TokenLogprob[]): void {
     if (this.ended || this.clientGone) return;
     const now = this.deps.clock.nowMs();
     if (this.lastTokenAtMs === undefined) this.deps.metrics.ttft.observe((now - this.arrivedAtMs) / 1000);
     else if (this.init.stream) this.deps.metrics.interToken.observe((now - this.lastTokenAtMs) / 1000);
     this.lastTokenAtMs = now;
     this.completionTokens += count;
+    const lps = this.init.logprobs ? (logprobs ?? []) : [];
     if (!this.init.stream) {
       this.parts.push(text);
+      for (const lp of lps) this.logprobs.push(lp);
       return;
     }
     this.ensureSseHeaders();
-    this.write(this.contentChunk(text));
+    this.write(this.contentChunk(text, lps));
   }
 
   workerDone(output: WorkerOutput): void {
@@ -109,9 +117,10 @@ export class HttpSink implements RequestSink {
         if (this.lastTokenAtMs === undefined) this.deps.metrics.ttft.observe((this.deps.clock.nowMs() - this.arrivedAtMs) / 1000);
         this.finishReason = a.finishReason;
         this.parts = [a.text ?? ''];
+        this.logprobs = this.init.logprobs ? [...(a.logprobs ?? [])] : [];
         if (this.init.stream) {
           this.ensureSseHeaders();
-          if ((a.text ?? '') !== '') this.write(this.contentChunk(a.text!));
+          if ((a.text ?? '') !== '' || this.logprobs.length > 0) this.write(this.contentChunk(a.text ?? '', this.logprobs));
         }
         this.succeed({ promptTokens: a.promptTokens, completionTokens: a.completionTokens });
         return;
@@ -174,23 +183,38 @@ export class HttpSink implements RequestSink {
     if (this.init.kind === 'chat') {
       return {
         id: this.responseId, object: 'chat.completion', created: this.created, model: this.init.model, system_fingerprint: null,
-        choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: this.finishReason }],
+        choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: this.init.logprobs ? chatLogprobs(this.logprobs) : null, finish_reason: this.finishReason }],
         usage,
       };
     }
     return {
       id: this.responseId, object: 'text_completion', created: this.created, model: this.init.model,
-      choices: [{ text, index: 0, logprobs: null, finish_reason: this.finishReason }],
+      choices: [{ text, index: 0, logprobs: this.init.logprobs ? this.completionLogprobs(this.logprobs) : null, finish_reason: this.finishReason }],
       usage,
     };
   }
 
   // ───────────────────────────── SSE ─────────────────────────────
 
-  private contentChunk(text: string): string {
-    return this.init.kind === 'chat'
-      ? `data: ${this.chunkHead}{"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}\n\n`
-      : `data: ${this.chunkHead}${JSON.stringify(text)},"index":0,"logprobs":null,"finish_reason":null}]}\n\n`;
+  private contentChunk(text: string, logprobs: readonly TokenLogprob[]): string {
+    const chat = this.init.kind === 'chat';
+    const lp = !this.init.logprobs ? 'null' : JSON.stringify(chat ? chatLogprobs(logprobs) : this.completionLogprobs(logprobs));
+    return chat
+      ? `data: ${this.chunkHead}{"content":${JSON.stringify(text)}},"logprobs":${lp},"finish_reason":null}]}\n\n`
+      : `data: ${this.chunkHead}${JSON.stringify(text)},"index":0,"logprobs":${lp},"finish_reason":null}]}\n\n`;
+  }
+
+  /** OpenAI's legacy shape; text_offset counts UTF-16 code units from the start of the completion (no echo). */
+  private completionLogprobs(lps: readonly TokenLogprob[]): CompletionLogprobs {
+    const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+    for (const lp of lps) {
+      out.tokens.push(lp.token);
+      out.token_logprobs.push(lp.logprob);
+      out.top_logprobs.push(Object.fromEntries(lp.topLogprobs.map((c) => [c.token, c.logprob])));
+      out.text_offset.push(this.textOffset);
+      this.textOffset += lp.token.length;
+    }
+    return out;
   }
 
   private ensureSseHeaders(): void {
@@ -237,5 +261,20 @@ export class HttpSink implements RequestSink {
     if (this.ended) return;
     this.timedOut = true;
     this.deps.cancel(this.init.jobId);
+  };
+}
+
+interface CompletionLogprobs {
+  tokens: string[];
+  token_logprobs: number[];
+  top_logprobs: Record<string, number>[];
+  text_offset: number[];
+}
+
+/** OpenAI's chat shape: `{content: [{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}], refusal: null}`. */
+function chatLogprobs(lps: readonly TokenLogprob[]): object {
+  return {
+    content: lps.map((lp) => ({ token: lp.token, logprob: lp.logprob, bytes: lp.bytes, top_logprobs: lp.topLogprobs.map((c) => ({ token: c.token, logprob: c.logprob, bytes: c.bytes })) })),
+    refusal: null,
   };
 }

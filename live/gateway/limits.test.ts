@@ -50,7 +50,7 @@ describe('client-controlled limits', () => {
   });
 
   it('n other than 1, and a body above limits.bodyLimitBytes', async () => {
-    await refused(await chat({ n: 3 }), 400, 'invalid_request', 'n');
+    await refused(await chat({ n: 3 }), 400, 'unsupported_parameter', 'n'); // refused by name as not supported (issue 17)
     const r = await h.fetch('/v1/chat/completions', { json: chatBody('q'.repeat(70 * 1024)) });
     expect(r.status).toBe(413);
     expect((await r.json()).error.code).toBe('body_too_large');

@@ -1,4 +1,5 @@
-// The OpenAI-compatible API: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models.
+// The OpenAI-compatible API: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models,
+// /v1/models/{model}.
 // Completions become core events through the driver; embeddings are one-shot calls to the worker the
 // core picks for them (GatewayCore.pickForOneShot: least-loaded routable worker of the model).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -7,9 +8,10 @@ import { GatewayHttpError } from './errors.js';
 import { HttpSink, type CompletionKind, type SinkDeps } from './http-sink.js';
 import {
   chatRequestSchema, CHAT_RESPONSE_SCHEMA, completionRequestSchema, COMPLETION_RESPONSE_SCHEMA, EMBEDDING_RESPONSE_SCHEMA,
-  embeddingRequestSchema, MODELS_RESPONSE_SCHEMA, type ChatBody, type CompletionBody, type EmbeddingBody, type SamplingBody,
+  embeddingRequestSchema, MODEL_PARAMS_SCHEMA, MODEL_RESPONSE_SCHEMA, MODELS_RESPONSE_SCHEMA, type ChatBody, type CompletionBody, type EmbeddingBody, type SamplingBody,
 } from './openai-schemas.js';
 import { chatRequest, completionRequest, samplingOf, type RequestContext } from './request-mapping.js';
+import { unsupportedInChat, unsupportedInCompletion } from './unsupported.js';
 
 const SESSION_ID_MAX = 256;
 
@@ -25,6 +27,8 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
 
   const completion = (kind: CompletionKind, route: string) => (request: FastifyRequest, reply: FastifyReply): void => {
     const body = request.body as ChatBody | CompletionBody;
+    const refusal = kind === 'chat' ? unsupportedInChat(body as ChatBody) : unsupportedInCompletion(body as CompletionBody);
+    if (refusal !== undefined) throw new GatewayHttpError(refusal.code, refusal.message, refusal.param);
     checkSampling(body, ctx);
     const id = ctx.nextRequestId();
     const rc = requestContext(request, id, body.user);
@@ -35,6 +39,7 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
     }
     const sink = new HttpSink(reply, {
       jobId: id, traceId: String(request.id), kind, stream: req.stream, includeUsage: body.stream_options?.include_usage === true, model: req.model, route,
+      logprobs: req.sampling.logprobs !== undefined,
     }, sinkDeps);
     sink.start();
     ctx.driver.arrive(req, sink);
@@ -57,6 +62,11 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
       request.log.warn({ worker: info.id, err: (err as Error).message }, 'embed failed');
       throw new GatewayHttpError('worker_error', `The worker failed the embedding request: ${(err as { details?: string }).details ?? 'unavailable'}`, null, undefined, { cause: err });
     }
+    // dimensions: only the model's own (no truncation or projection is implemented): refused by name otherwise.
+    const dims = res.data[0]?.values.length;
+    if (body.dimensions !== undefined && dims !== undefined && body.dimensions !== dims) {
+      throw new GatewayHttpError('unsupported_parameter', `dimensions: only the model's own ${dims} are supported by this server (asked for ${body.dimensions}).`, 'dimensions');
+    }
     const base64 = body.encoding_format === 'base64';
     return {
       object: 'list',
@@ -66,11 +76,27 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
     };
   });
 
-  app.get('/v1/models', { schema: { response: MODELS_RESPONSE_SCHEMA } }, async () => {
+  const servedModels = (): Set<string> => {
     const models = new Set<string>();
     for (const w of ctx.core.workerInfo(ctx.clock.nowMs())) for (const m of w.models) models.add(m);
-    return { object: 'list', data: [...models].sort().map((id) => ({ id, object: 'model', created: 0, owned_by: 'mlx-serving' })) };
+    return models;
+  };
+
+  app.get('/v1/models', { schema: { response: MODELS_RESPONSE_SCHEMA } }, async () => {
+    return { object: 'list', data: [...servedModels()].sort().map(modelObject) };
   });
+
+  // A model id may hold a slash ("org/name"): clients send it percent-encoded, Fastify decodes the param.
+  app.get('/v1/models/:model', { schema: { params: MODEL_PARAMS_SCHEMA, response: MODEL_RESPONSE_SCHEMA } }, async (request) => {
+    const { model } = request.params as { model: string };
+    if (!servedModels().has(model)) throw new GatewayHttpError('model_not_found', `The model ${JSON.stringify(model)} does not exist or is not served by any worker.`);
+    return modelObject(model);
+  });
+}
+
+/** OpenAI's model object. `created` is 0: a worker does not report when its model was made. */
+function modelObject(id: string): { id: string; object: 'model'; created: number; owned_by: string } {
+  return { id, object: 'model', created: 0, owned_by: 'mlx-serving' };
 }
 
 function checkSampling(body: SamplingBody, ctx: GatewayContext): void {

@@ -1,6 +1,7 @@
 // JSON schemas of the OpenAI-compatible routes: requests are validated by Fastify (ajv, no type
-// coercion), responses serialized by fast-json-stringify. Unknown request fields are accepted and
-// ignored (clients send many optional ones); the ones we read are checked.
+// coercion), responses serialized by fast-json-stringify. Fields OpenAI does not define are accepted
+// and ignored (clients send many optional ones); the ones we read are checked; OpenAI's fields that
+// are not implemented are refused by name (unsupported.ts).
 import { ERROR_SCHEMA } from './errors.js';
 
 import type { LimitsConfig } from '../shared/config.js';
@@ -9,6 +10,9 @@ const nullable = (t: string) => ({ type: [t, 'null'] });
 
 /** The limits a request schema enforces (each refusal is a 400 naming the param). */
 export type SchemaLimits = Pick<LimitsConfig, 'maxTokensMax' | 'messagesMax' | 'stopSequencesMax' | 'stopLengthMax'>;
+
+/** Most alternatives per token a request may ask for (OpenAI's chat bound; its completions stop at 5). */
+export const TOP_LOGPROBS_MAX = 20;
 
 function sampling(l: SchemaLimits) {
   const stopString = { type: 'string', maxLength: l.stopLengthMax };
@@ -21,15 +25,18 @@ function sampling(l: SchemaLimits) {
     stop: { anyOf: [stopString, { type: 'array', items: stopString, maxItems: l.stopSequencesMax }, { type: 'null' }] },
     stream: nullable('boolean'),
     stream_options: { type: ['object', 'null'], properties: { include_usage: { type: 'boolean' } } },
+    // n > 1: refused by name, as not supported (the error handler renders unsupported.ts's message)
     n: { type: ['integer', 'null'], minimum: 1, maximum: 1 },
     user: { type: 'string', maxLength: 256 },
   } as const;
 }
 
+// Only text is served: another part type (image_url, input_audio, file) is refused by name, saying the
+// model has no such input (unsupported.ts renders the message).
 const contentPart = {
   type: 'object',
   required: ['type'],
-  properties: { type: { type: 'string' }, text: { type: 'string' } },
+  properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } },
 } as const;
 
 export function chatRequestSchema(l: SchemaLimits) {
@@ -53,9 +60,19 @@ export function chatRequestSchema(l: SchemaLimits) {
         },
       },
       ...sampling(l),
+      logprobs: nullable('boolean'),
+      top_logprobs: { type: ['integer', 'null'], minimum: 0, maximum: TOP_LOGPROBS_MAX },
     },
+    // top_logprobs > 0 needs logprobs: true (as OpenAI has it); the message: CONDITIONAL_MESSAGES
+    if: { not: { required: ['logprobs'], properties: { logprobs: { const: true } } } },
+    then: { properties: { top_logprobs: { type: ['integer', 'null'], maximum: 0 } } },
   } as const;
 }
+
+/** Messages for failures of a schema's if/then rules, by ajv schemaPath (ajv's own would say "must be <= 0"). */
+export const CONDITIONAL_MESSAGES: Readonly<Record<string, string>> = {
+  '#/then/properties/top_logprobs/maximum': 'Invalid top_logprobs: top_logprobs > 0 needs logprobs: true.',
+};
 
 export function completionRequestSchema(l: SchemaLimits) {
   return {
@@ -64,8 +81,9 @@ export function completionRequestSchema(l: SchemaLimits) {
     properties: {
       model: { type: 'string', minLength: 1, maxLength: 256 },
       prompt: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 1 }] },
-      echo: nullable('boolean'),
+      echo: { type: ['boolean', 'null'], enum: [false, null] }, // echo: true is not supported (as n)
       ...sampling(l),
+      logprobs: { type: ['integer', 'null'], minimum: 0, maximum: TOP_LOGPROBS_MAX },
     },
   } as const;
 }
@@ -78,7 +96,8 @@ export function embeddingRequestSchema(inputsMax: number) {
       model: { type: 'string', minLength: 1, maxLength: 256 },
       input: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: inputsMax }] },
       encoding_format: { type: 'string', enum: ['float', 'base64'] },
-      dimensions: { type: 'integer', minimum: 1 },
+      // dimensions is not in the schema: only the model's own count is served, known after the call
+      // (openai-routes.ts refuses any other by name).
       user: { type: 'string', maxLength: 256 },
     },
   } as const;
@@ -90,6 +109,27 @@ const usage = {
 } as const;
 
 const errorResponses = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA } as const;
+
+const candidate = { type: 'object', properties: { token: { type: 'string' }, logprob: { type: 'number' }, bytes: { type: 'array', items: { type: 'integer' } } } } as const;
+
+/** null unless the request asked for logprobs. */
+const CHAT_LOGPROBS_SCHEMA = {
+  type: ['object', 'null'],
+  properties: {
+    content: { type: 'array', items: { type: 'object', properties: { ...candidate.properties, top_logprobs: { type: 'array', items: candidate } } } },
+    refusal: { type: 'null' },
+  },
+} as const;
+
+const COMPLETION_LOGPROBS_SCHEMA = {
+  type: ['object', 'null'],
+  properties: {
+    tokens: { type: 'array', items: { type: 'string' } },
+    token_logprobs: { type: 'array', items: { type: 'number' } },
+    top_logprobs: { type: 'array', items: { type: 'object', additionalProperties: { type: 'number' } } },
+    text_offset: { type: 'array', items: { type: 'integer' } },
+  },
+} as const;
 
 export const CHAT_RESPONSE_SCHEMA = {
   200: {
@@ -107,7 +147,7 @@ export const CHAT_RESPONSE_SCHEMA = {
           properties: {
             index: { type: 'integer' },
             message: { type: 'object', properties: { role: { type: 'string' }, content: { type: 'string' } } },
-            logprobs: { type: 'null' },
+            logprobs: CHAT_LOGPROBS_SCHEMA,
             finish_reason: { type: 'string' },
           },
         },
@@ -130,7 +170,7 @@ export const COMPLETION_RESPONSE_SCHEMA = {
         type: 'array',
         items: {
           type: 'object',
-          properties: { text: { type: 'string' }, index: { type: 'integer' }, logprobs: { type: 'null' }, finish_reason: { type: 'string' } },
+          properties: { text: { type: 'string' }, index: { type: 'integer' }, logprobs: COMPLETION_LOGPROBS_SCHEMA, finish_reason: { type: 'string' } },
         },
       },
       usage,
@@ -162,19 +202,16 @@ export const EMBEDDING_RESPONSE_SCHEMA = {
   ...errorResponses,
 } as const;
 
+const modelObject = { type: 'object', properties: { id: { type: 'string' }, object: { type: 'string' }, created: { type: 'integer' }, owned_by: { type: 'string' } } } as const;
+
 export const MODELS_RESPONSE_SCHEMA = {
-  200: {
-    type: 'object',
-    properties: {
-      object: { type: 'string' },
-      data: {
-        type: 'array',
-        items: { type: 'object', properties: { id: { type: 'string' }, object: { type: 'string' }, created: { type: 'integer' }, owned_by: { type: 'string' } } },
-      },
-    },
-  },
+  200: { type: 'object', properties: { object: { type: 'string' }, data: { type: 'array', items: modelObject } } },
   ...errorResponses,
 } as const;
+
+export const MODEL_PARAMS_SCHEMA = { type: 'object', required: ['model'], properties: { model: { type: 'string', minLength: 1, maxLength: 256 } } } as const;
+
+export const MODEL_RESPONSE_SCHEMA = { 200: modelObject, ...errorResponses } as const;
 
 // ───────────────────────────── request body types (what the schemas admit) ─────────────────────────────
 
@@ -191,6 +228,10 @@ export interface SamplingBody {
   stream_options?: { include_usage?: boolean } | null;
   n?: number | null;
   user?: string;
+  /** Chat: a boolean; completions: the number of alternatives (the route schemas decide which). */
+  logprobs?: boolean | number | null;
+  /** Chat only. */
+  top_logprobs?: number | null;
 }
 
 export interface ChatBody extends SamplingBody {

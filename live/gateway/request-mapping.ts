@@ -3,11 +3,12 @@
 //
 // Prompt tokens are estimated with core's one estimate (core/tokens/estimate.ts: UTF-8 bytes / 3), as
 // the worker node estimates for its KV reservation; the runtime reports exact counts in Done, and the
-// core uses the estimate for rate limiting and the early context-length check. Prefix blocks hash the rendered prompt text — for chat
+// core uses the estimate for rate limiting and the early context-length check. Prefix blocks hash
+// the rendered prompt text — for chat
 // "role: content\n" per message — with core's prefixBlocksOfText, as the simulator's cluster does.
-import { estimateTokens, prefixBlocksOfText, type ChatMessage, type InferenceRequest, type PromptContent, type SamplingParams } from '../../core/index.js';
+import { estimateTokens, prefixBlocksOfText, type ChatMessage, type InferenceRequest, type PromptContent, type SamplingParams, type TokenCandidate, type TokenLogprob } from '../../core/index.js';
 import type { LimitsConfig } from '../shared/config.js';
-import type { GenerateRequestMsg } from '../shared/proto.js';
+import type { GenerateRequestMsg, TokenCandidateMsg, TokenLogprobMsg } from '../shared/proto.js';
 import type { RequestSink } from './core-driver.js';
 import type { ChatBody, CompletionBody, ContentPart, SamplingBody } from './openai-schemas.js';
 
@@ -49,13 +50,29 @@ export function samplingOf(body: SamplingBody, limits: LimitsConfig): SamplingPa
     return { param, message: `${param} must be at most ${limits.maxTokensMax}` };
   }
   const stop = body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
+  const logprobs = logprobsOf(body);
+  if (typeof logprobs === 'object') return logprobs;
   return {
     temperature: body.temperature ?? 1,
     topP: body.top_p ?? 1,
     maxTokens,
     ...(body.seed != null && { seed: body.seed }),
     ...(stop !== undefined && stop.length > 0 && { stop }),
+    ...(logprobs !== undefined && { logprobs }),
   };
+}
+
+/**
+ * The alternatives asked for per token (undefined: no log-probabilities). Chat: `logprobs: true` and
+ * `top_logprobs: N` (N > 0 without logprobs is refused, as OpenAI does); completions: `logprobs: N`. The
+ * route schemas admit a boolean for chat and an integer for completions, and bound N to 0..20.
+ */
+function logprobsOf(body: SamplingBody): number | undefined | { param: string; message: string } {
+  const lp = body.logprobs;
+  if (typeof lp === 'number') return lp;
+  if (lp === true) return body.top_logprobs ?? 0;
+  if (body.top_logprobs != null && body.top_logprobs > 0) return { param: 'top_logprobs', message: 'top_logprobs needs logprobs: true' };
+  return undefined;
 }
 
 function build(ctx: RequestContext, body: SamplingBody, prompt: PromptContent, rendered: string, limits: LimitsConfig): InferenceRequest {
@@ -91,5 +108,15 @@ export function toGenerateRequest(req: InferenceRequest, sink: RequestSink | und
     sessionId: req.sessionId ?? '',
     traceId: sink?.traceId ?? '',
     deadlineUnixMs: sink?.deadlineUnixMs ?? 0,
+    ...(s.logprobs !== undefined && { logprobs: true, topLogprobs: s.logprobs }),
   };
+}
+
+/** The worker's per-token log-probabilities (proto) as the core's values. */
+export function fromTokenLogprobs(msgs: readonly TokenLogprobMsg[]): TokenLogprob[] {
+  return msgs.map((m) => ({ ...candidate(m), topLogprobs: m.topLogprobs.map(candidate) }));
+}
+
+function candidate(m: TokenCandidateMsg): TokenCandidate {
+  return { token: m.token, bytes: [...m.bytes], logprob: m.logprob };
 }

@@ -61,6 +61,10 @@ export interface GenerateRequestMsg {
   sessionId: string;
   traceId: string;
   deadlineUnixMs: number;
+  /** Send each token's log-probability; absent in messages from senders before issue 17 (= false). */
+  logprobs?: boolean;
+  /** With logprobs: the N (0..20) most likely alternatives of each token. */
+  topLogprobs?: number;
 }
 
 export interface GenerateBatchMsg {
@@ -78,10 +82,23 @@ export type GatewayMessageMsg =
   | { kind: 'batch'; batch: GenerateBatchMsg; cancel?: null }
   | { kind: 'cancel'; cancel: CancelMsg; batch?: null };
 
+export interface TokenCandidateMsg {
+  token: string;
+  /** Decoded: a Buffer; a sender may write any Uint8Array. */
+  bytes: Uint8Array;
+  logprob: number;
+}
+
+export interface TokenLogprobMsg extends TokenCandidateMsg {
+  topLogprobs: TokenCandidateMsg[];
+}
+
 export interface TokensMsg {
   text: string;
   tokenIds: number[];
   count: number;
+  /** One per token id when the request asked for logprobs, else empty. */
+  logprobs: TokenLogprobMsg[];
 }
 
 export interface DoneMsg {

@@ -31,6 +31,9 @@ export interface GenerateParams {
   readonly stop?: readonly string[];
   readonly session_id?: string;
   readonly stream?: boolean;
+  /** Each token's log-probability in the notifications and the result; top_logprobs alternatives (0..20). */
+  readonly logprobs?: boolean;
+  readonly top_logprobs?: number;
   /** Tests only (the runtime must run with --enable-fault-injection). */
   readonly fault?: { readonly error_after_tokens: number };
 }
@@ -41,6 +44,20 @@ export interface TokensNotification {
   readonly token_ids: readonly number[];
   readonly completion_tokens: number;
   readonly prompt_tokens: number;
+  /** One per token id, when the request asked for logprobs. */
+  readonly logprobs?: readonly RuntimeTokenLogprob[];
+}
+
+/** A token's log-probability as the runtime sends it (python/PROTOCOL.md, `generate`). */
+export interface RuntimeTokenCandidate {
+  readonly token_id: number;
+  readonly token: string;
+  readonly bytes: readonly number[];
+  readonly logprob: number;
+}
+
+export interface RuntimeTokenLogprob extends RuntimeTokenCandidate {
+  readonly top_logprobs: readonly RuntimeTokenCandidate[];
 }
 
 export interface Usage {

@@ -40,11 +40,11 @@ import { join, resolve } from 'node:path';
 import { estimateTokensOfBytes, MemoryGovernor } from '../../core/index.js';
 import type { Clock } from '../shared/clock.js';
 import type {
-  DoneMsg, EmbedRequestMsg, EmbedResponseMsg, GenerateEventIn, GenerateRequestMsg, HealthResponseMsg, ModelInfoMsg, WorkerStatusMsg,
+  DoneMsg, EmbedRequestMsg, EmbedResponseMsg, GenerateEventIn, GenerateRequestMsg, HealthResponseMsg, ModelInfoMsg, TokenCandidateMsg, WorkerStatusMsg,
 } from '../shared/proto.js';
 import { hostKvFallbackBytes, type ModelSpec, type WorkerNodeConfig } from './config.js';
 import { toWorkerError, WorkerError } from './errors.js';
-import { RuntimeGoneError, type GenerateParams, type GenerateResult, type TokensNotification } from './runtime-client.js';
+import { RuntimeGoneError, type GenerateParams, type GenerateResult, type RuntimeTokenCandidate, type TokensNotification } from './runtime-client.js';
 import { RuntimePool, type RuntimeSlot } from './runtime-pool.js';
 import { warmupGenerate, WarmupScheduler } from './warmup.js';
 
@@ -134,6 +134,8 @@ const TIMER_MS_MAX = 2_147_483_647;
 /** Model failures in a row after which the model (and the node) is reported unhealthy. */
 const UNHEALTHY_FAILURES = 3;
 const STOP_MAX_DEFAULT = 16;
+/** The runtime's bound on alternatives per token (python/PROTOCOL.md). */
+const TOP_LOGPROBS_MAX = 20;
 
 export class WorkerNode {
   readonly models = new Map<string, ModelEntry>();
@@ -471,7 +473,8 @@ export class WorkerNode {
     if (!this.current(job, rid)) return;
     if (t.text.length === 0 && t.token_ids.length === 0) return;
     job.tokensSent += Math.max(1, t.token_ids.length);
-    job.sink({ requestId: job.req.requestId, tokens: { text: t.text, tokenIds: [...t.token_ids], count: t.token_ids.length } });
+    const logprobs = (t.logprobs ?? []).map((lp) => ({ ...candidateMsg(lp), topLogprobs: lp.top_logprobs.map(candidateMsg) }));
+    job.sink({ requestId: job.req.requestId, tokens: { text: t.text, tokenIds: [...t.token_ids], count: t.token_ids.length, logprobs } });
   }
 
   private onResult(job: Job, rid: string, r: GenerateResult): void {
@@ -872,6 +875,8 @@ function validate(req: GenerateRequestMsg): string | undefined {
   if (!Number.isFinite(req.temperature) || req.temperature < 0) return 'temperature must be a finite number ≥ 0';
   if (!Number.isFinite(req.topP) || req.topP < 0 || req.topP > 1) return 'top_p must be in [0, 1] (0 = unset)';
   if (req.stop.length > STOP_MAX_DEFAULT || req.stop.some((s) => s.length === 0)) return `stop must be at most ${STOP_MAX_DEFAULT} non-empty strings`;
+  const top = req.topLogprobs ?? 0;
+  if (!Number.isInteger(top) || top < 0 || top > TOP_LOGPROBS_MAX) return `top_logprobs must be an integer in [0, ${TOP_LOGPROBS_MAX}]`;
   return undefined;
 }
 
@@ -890,7 +895,12 @@ function runtimeParams(req: GenerateRequestMsg, defaultMaxTokens: number): Omit<
     ...(seed !== undefined && { seed }),
     ...(req.stop.length > 0 && { stop: req.stop }),
     ...(req.sessionId.length > 0 && { session_id: req.sessionId }),
+    ...(req.logprobs === true && { logprobs: true, top_logprobs: req.topLogprobs ?? 0 }),
   };
+}
+
+function candidateMsg(c: RuntimeTokenCandidate): TokenCandidateMsg {
+  return { token: c.token, bytes: Uint8Array.from(c.bytes), logprob: c.logprob };
 }
 
 /** Version and size of a model directory without reading the weights. */

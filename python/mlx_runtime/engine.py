@@ -26,6 +26,7 @@ from mlx_lm.utils import load as mlx_lm_load
 
 from . import blas, cache_limit, clear_cache
 from .kv_accounting import padded_batch_bytes
+from .logprobs import TOP_LOGPROBS_MAX, TokenPieces, token_logprobs
 from .kv_budget import KvBudget, current_kv_budget
 from .errors import (
     CONTEXT_LENGTH_EXCEEDED,
@@ -147,6 +148,7 @@ class LoadedModel:
         self.max_context = int(config.get("max_position_embeddings") or 4096)
         self.vocab_size = int(args.vocab_size)
         self.eos_token_ids = sorted(int(t) for t in tokenizer.eos_token_ids)
+        self.pieces = TokenPieces(tokenizer)  # token text and bytes for logprobs
         self.engine_cfg = engine_cfg
         self.sched = self.make_scheduler()
         self.active: Dict[int, "Request"] = {}  # BatchGenerator uid -> request
@@ -207,6 +209,9 @@ class Request:
     reserved_kv_bytes: int
     reserved_tokens: int = 0  # prompt + max_tokens: the longest this sequence can get
     fault_after: Optional[int] = None
+    logprobs: bool = False  # send each token's log-probability ...
+    top_logprobs: int = 0  # ... and its N most likely alternatives
+    logprob_list: List[dict] = field(default_factory=list)  # per emitted token, for the result
     uid: int = -1
     detok: Any = None
     text: str = ""
@@ -440,6 +445,14 @@ class Engine:
         stream = _or(params.get("stream"), True)
         if not isinstance(stream, bool):
             raise invalid_param("stream", "must be a boolean")
+        logprobs = _or(params.get("logprobs"), False)
+        if not isinstance(logprobs, bool):
+            raise invalid_param("logprobs", "must be a boolean")
+        top_logprobs = _or(params.get("top_logprobs"), 0)
+        if not _is_int(top_logprobs) or not (0 <= top_logprobs <= TOP_LOGPROBS_MAX):
+            raise invalid_param("top_logprobs", f"must be an integer in [0, {TOP_LOGPROBS_MAX}]")
+        if top_logprobs > 0 and not logprobs:
+            raise invalid_param("top_logprobs", "needs logprobs: true")
         fault_after = None
         if params.get("fault") is not None:
             f = params["fault"]
@@ -497,6 +510,7 @@ class Engine:
             rpc_id=rpc_id, request_id=request_id, lm=lm, prompt=prompt, cached_tokens=n_cached,
             max_tokens=int(max_tokens), stop=stop, session_id=session_id, stream=stream,
             received_at=received_at, admitted_at=now, reserved_kv_bytes=need, reserved_tokens=reserve_tokens, fault_after=fault_after,
+            logprobs=logprobs, top_logprobs=int(top_logprobs),
         )
         req.detok = lm.tokenizer.detokenizer
         uid = lm.sched.insert(prompt, n_cached, cache, sampler, req.max_tokens)
@@ -544,12 +558,13 @@ class Engine:
         outbox: List[dict] = []
         self.send = outbox.append
         try:
+            lps = self._logprobs_of_step(lm, gen_responses)
             for r in gen_responses:
                 req = lm.active.get(r.uid)
                 if req is None or req.finished:
                     continue
                 try:
-                    self._on_token(req, r, now)
+                    self._on_token(req, r, now, lps.get(r.uid))
                 except Exception as e:
                     log(f"request {req.request_id} failed:", traceback.format_exc())
                     self._fail(req, str(e), remove_from_batch=r.finish_reason is None)
@@ -558,8 +573,22 @@ class Engine:
             if outbox:
                 self._send_many(outbox)
 
+    def _logprobs_of_step(self, lm: LoadedModel, gen_responses: List[Any]) -> Dict[int, dict]:
+        """uid -> the emitted token's logprob entry, for the requests of this step that asked (all in
+        one batched computation, logprobs.py). An EOS (finish "stop") emits no token: no entry."""
+        want = []
+        for r in gen_responses:
+            req = lm.active.get(r.uid)
+            if req is not None and not req.finished and req.logprobs and r.finish_reason != "stop":
+                want.append((req, r))
+        if not want:
+            return {}
+        got = token_logprobs([r.logprobs for _, r in want], [int(r.token) for _, r in want],
+                             [req.top_logprobs for req, _ in want], [lm.pieces] * len(want))
+        return {r.uid: g for (_, r), g in zip(want, got)}
+
     # ------------------------------------------------------------- internals
-    def _on_token(self, req: Request, r: Any, now: float) -> None:
+    def _on_token(self, req: Request, r: Any, now: float, logprob: Optional[dict] = None) -> None:
         if req.first_token_at is None:
             req.first_token_at = now
         new_ids: List[int] = []
@@ -570,6 +599,8 @@ class Engine:
             req.detok.add_token(r.token)
             new_ids.append(int(r.token))
             req.token_ids.append(int(r.token))
+            if logprob is not None:
+                req.logprob_list.append(logprob)
             if finish == "length":
                 req.detok.finalize()
         if req.fault_after is not None and len(req.token_ids) > req.fault_after:
@@ -599,14 +630,17 @@ class Engine:
         delta = req.text[req.emitted:limit]
         req.emitted = max(req.emitted, limit)
         if req.stream and (delta or new_ids):
-            self.send({"jsonrpc": "2.0", "method": "tokens", "params": {
+            params = {
                 "id": req.rpc_id,
                 "request_id": req.request_id,
                 "text": delta,
                 "token_ids": new_ids,
                 "completion_tokens": len(req.token_ids),
                 "prompt_tokens": len(req.prompt),
-            }})
+            }
+            if req.logprobs:
+                params["logprobs"] = [logprob] if new_ids and logprob is not None else []
+            self.send({"jsonrpc": "2.0", "method": "tokens", "params": params})
         if finish is not None:
             cache_tokens = None
             if r.finish_reason is not None:  # BatchGenerator already removed it
@@ -662,7 +696,7 @@ class Engine:
         self.counters["requests_cancelled" if reason == "cancelled" else "requests_completed"] += 1
         if req.rpc_id is None:
             return
-        self.send({"jsonrpc": "2.0", "id": req.rpc_id, "result": {
+        result = {
             "request_id": req.request_id,
             "model": req.lm.name,
             "text": req.text[: req.emitted] if reason == "cancelled" else req.text,
@@ -670,7 +704,10 @@ class Engine:
             "finish_reason": reason,
             "usage": self._usage(req),
             "timings": self._timings(req, end),
-        }})
+        }
+        if req.logprobs:
+            result["logprobs"] = req.logprob_list
+        self.send({"jsonrpc": "2.0", "id": req.rpc_id, "result": result})
 
     def _fail(self, req: Request, message: str, *, remove_from_batch: bool) -> None:
         if req.finished:
