@@ -98,6 +98,8 @@ export function answerCapacity(def: ScenarioDef, seed: number, tick: () => void)
         `; ${answer.trials.length} simulations (physical lower bound ${answer.lowerBound} workers)`,
     });
     notes.push(`${q.useCase}: tried ${answer.trials.map((t) => `${t.workers}${t.meets ? '✓' : '✗'}`).join(' ')}`);
+    const unmet = [...bands, ...sensitivity].filter((x) => x.workers === null).map((x) => ('assumption' in x ? x.assumption : `calibration ${x.calibration}`));
+    if (unmet.length > 0) notes.push(`${q.useCase}: "—" in the band or sensitivity: no cluster of up to 2048 workers meets the same SLO under ${unmet.join(', ')} (the SLO was set from the chosen calibration's single-request floor; a slower prefill puts that floor itself out of reach).`);
     lastWorkload = workload;
     lastWorkers = answer.workers ?? lastWorkers;
   }
