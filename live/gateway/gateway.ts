@@ -20,7 +20,7 @@ import { Authenticator, type AuthResult } from './auth.js';
 import { identityOf, kIdentity, setIdentity, type GatewayContext } from './context.js';
 import { CoreDriver, type RequestSink, type WorkerTransport } from './core-driver.js';
 import { errorBody, errorStatus, GatewayHttpError, type AnyErrorCode } from './errors.js';
-import { GatewayMetrics } from './metrics.js';
+import { GatewayMetrics, registerProcessMetrics } from './metrics.js';
 import { openaiRoutes } from './openai-routes.js';
 import { RouteTable } from './openapi.js';
 import { RollingRestarter, type RestartWorkerHook } from './rolling-restart.js';
@@ -31,6 +31,8 @@ export interface GatewayOptions {
   readonly config: LiveGatewayConfig;
   /** Metrics registry (never prom-client's global); a fresh one by default. */
   readonly registry?: Registry;
+  /** Register the process metrics (CPU, memory, event-loop lag) on the registry too; default true. */
+  readonly processMetrics?: boolean;
   readonly clock?: Clock;
   /** The core's randomness (retry jitter, routing ties). */
   readonly rng?: Rng;
@@ -148,11 +150,14 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   const linkLog: LinkLogger = { warn: (o, m) => app.log.warn(o, m), info: (o, m) => app.log.info(o, m) };
   for (const w of config.workers) links.set(w.id, new WorkerLink(w, config.grpc, config.core.health.heartbeatIntervalMs, handler, linkLog));
 
+  const rolling = opts.restartWorker === undefined ? undefined : new RollingRestarter({ core, clock, links, restartWorker: opts.restartWorker });
+  if (opts.processMetrics !== false) registerProcessMetrics(registry);
   const metrics = new GatewayMetrics(registry, {
     core,
     nowMs: () => clock.nowMs(),
     links: () => [...links.values()].map((l) => ({ id: l.id, reconnects: l.reconnects, kvUsedBytes: l.lastStatus?.kvUsedBytes ?? 0 })),
     coalescedGroups: () => driver.coalescedGroups,
+    rolling: () => rolling?.status,
   });
   driver.onBatch = (n, workerId) => {
     metrics.batchSize.observe(n);
@@ -160,7 +165,6 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   };
 
   const auth = new Authenticator(config.auth);
-  const rolling = opts.restartWorker === undefined ? undefined : new RollingRestarter({ core, clock, links, restartWorker: opts.restartWorker });
   const ctx: GatewayContext = { config, core, driver, clock, metrics, auth, links, rolling, nextRequestId: nextId };
 
   installErrorHandling(app, routes);
