@@ -2,9 +2,9 @@
 // so that a missing one is one clear failure naming it and the command that provides it, not a
 // stack trace in every file that needs it. In order: the python venv (python/setup.sh, skipped when
 // MLX_SERVING_PYTHON names another interpreter), its dev tools (python/setup-dev.sh: schemathesis),
-// the tiny model (python/build-model.sh, cached), nats-server and prometheus + promtool (each
-// installed with apt-get when missing and apt-get can run, as .ci/run does). A run of only deploy/
-// files needs prometheus alone. A run of only core/, sim/ or reports/ files needs none.
+// the tiny model (python/build-model.sh, cached), nats-server, and the validators of deploy/
+// (prometheus + promtool, systemd-analyze, docker-compose), each installed with apt-get when missing
+// and apt-get can run, as .ci/run does. A run of only deploy/ files needs the deploy tools alone. A run of only core/, sim/ or reports/ files needs none.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -52,14 +52,16 @@ export function ensureNatsServer(): void {
 }
 
 /**
- * prometheus and promtool on PATH (the Debian package `prometheus` ships both): the rules tests run
- * `promtool check rules` / `promtool test rules`, and one test scrapes a live gateway with a real
- * Prometheus (deploy/prometheus/).
+ * The validators of deploy/, each from its Debian package: prometheus and promtool (`prometheus`: the
+ * rules tests and a real Prometheus scraping a test gateway), systemd-analyze (`systemd`: the units)
+ * and docker-compose (`docker-compose`: `docker-compose config` on the compose file).
  */
-export function ensurePrometheus(): void {
-  const elsewhere = 'put prometheus and promtool from https://prometheus.io/download/ on PATH';
-  ensureAptCommand('promtool', 'prometheus', elsewhere);
-  ensureAptCommand('prometheus', 'prometheus', elsewhere);
+export function ensureDeployTools(): void {
+  const prom = 'put prometheus and promtool from https://prometheus.io/download/ on PATH';
+  ensureAptCommand('promtool', 'prometheus', prom);
+  ensureAptCommand('prometheus', 'prometheus', prom);
+  ensureAptCommand('systemd-analyze', 'systemd', 'run the deploy tests on a Linux host with systemd');
+  ensureAptCommand('docker-compose', 'docker-compose', 'put docker-compose (or `docker compose` as docker-compose) on PATH');
 }
 
 export function ensurePrerequisites(): void {
@@ -76,11 +78,11 @@ export function ensurePrerequisites(): void {
     throw new MissingPrerequisite('the tiny model (python/.cache/models/tiny)', 'npm run build:model -- --size tiny --out python/.cache/models/tiny', (err as Error).message);
   }
   ensureNatsServer();
-  ensurePrometheus();
-  log(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (venv, dev tools, tiny model, nats-server, prometheus)`);
+  ensureDeployTools();
+  log(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (venv, dev tools, tiny model, nats-server, deploy tools)`);
 }
 
-/** Whether the files this run selected include deploy/ (dashboards, rules, units: prometheus only). */
+/** Whether the files this run selected include deploy/ (dashboards, rules, units: the deploy tools only). */
 function needsDeploy(project: TestProject): boolean {
   const filters = (project.vitest as unknown as { filenamePattern?: string[] }).filenamePattern ?? [];
   return filters.some((f) => /deploy/.test(f));
@@ -99,7 +101,7 @@ export default function setup(project: TestProject): void {
   const g = globalThis as { [DONE]?: boolean };
   if (g[DONE] === true) return;
   if (needsLive(project)) ensurePrerequisites();
-  else if (needsDeploy(project)) ensurePrometheus();
+  else if (needsDeploy(project)) ensureDeployTools();
   else return;
   g[DONE] = true;
 }
