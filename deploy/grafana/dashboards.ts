@@ -226,6 +226,12 @@ function kvMemory(): Dashboard {
   ], true);
 }
 
+/** Burn rates (error ratio / 1 % budget) over the four alert windows, and the two alert thresholds. */
+function burnTargets(errorRatio: (window: string) => string): Target[] {
+  const windows: Target[] = ['5m', '30m', '1h', '6h'].map((w) => [`${errorRatio(w)} / 0.01`, w]);
+  return [...windows, ['vector(14.4)', 'page'], ['vector(6)', 'ticket']];
+}
+
 function latencySlos(): Dashboard {
   const ttftErr = (w: string) => `mlx_serving:ttft_slo_errors:ratio_rate${w}`;
   const itlErr = (w: string) => `mlx_serving:itl_slo_errors:ratio_rate${w}`;
@@ -238,9 +244,9 @@ function latencySlos(): Dashboard {
     st({ title: 'TTFT burn rate (1 h)', description: 'Error ratio / budget (1 %): 14.4 together with the 5 m window pages.', unit: 'none', targets: [[`${ttftErr('1h')} / 0.01`, 'burn 1h']] }),
     st({ title: 'ITL burn rate (1 h)', description: 'Error ratio / budget (1 %).', unit: 'none', targets: [[`${itlErr('1h')} / 0.01`, 'burn 1h']] }),
     ts({ title: 'TTFT burn rate', description: 'Burn rates of the TTFT SLO over the alert windows (recording rules). Lines: 14.4 (page), 6 (ticket).', unit: 'none', min: 0,
-      targets: [['5m', '30m', '1h', '6h'].map((w) => [`${ttftErr(w)} / 0.01`, w] as const), [['vector(14.4)', 'page'], ['vector(6)', 'ticket']]].flat() }),
+      targets: burnTargets(ttftErr) }),
     ts({ title: 'ITL burn rate', description: 'Burn rates of the ITL SLO over the alert windows (recording rules).', unit: 'none', min: 0,
-      targets: [['5m', '30m', '1h', '6h'].map((w) => [`${itlErr(w)} / 0.01`, w] as const), [['vector(14.4)', 'page'], ['vector(6)', 'ticket']]].flat() }),
+      targets: burnTargets(itlErr) }),
     row('Latency'),
     ts({ title: 'TTFT', description: 'Time from arrival to the first token sent to the client.', unit: 's', min: 0, span: 8,
       targets: [[quantile(0.5, METRIC.ttftSeconds), 'p50'], [quantile(0.9, METRIC.ttftSeconds), 'p90'], [quantile(0.99, METRIC.ttftSeconds), 'p99']] }),
