@@ -11,9 +11,20 @@ export function withoutGrafanaVariables(expr: string): string {
   return expr.replaceAll('$__rate_interval', '5m').replaceAll('$__interval', '1m').replaceAll('$__range', '1h');
 }
 
+export interface LabelMatcher {
+  readonly metric: string;
+  readonly label: string;
+  /** =, !=, =~ or !~ */
+  readonly op: string;
+  /** The string literal's value (quotes removed; PromQL escapes are not undone). */
+  readonly value: string;
+}
+
 export interface ParsedPromql {
   /** Metric names of every vector selector, in order of appearance. */
   readonly names: string[];
+  /** The label matchers of every vector selector with a metric name. */
+  readonly matchers: LabelMatcher[];
   /** Text of each syntax error the parser recovered from (empty for a valid expression). */
   readonly errors: string[];
 }
@@ -21,19 +32,26 @@ export interface ParsedPromql {
 export function parsePromql(expr: string): ParsedPromql {
   const tree = parser.parse(expr);
   const names: string[] = [];
+  const matchers: LabelMatcher[] = [];
   const errors: string[] = [];
+  const text = (n: { from: number; to: number } | null | undefined) => (n === null || n === undefined ? '' : expr.slice(n.from, n.to));
   const c = tree.cursor();
   do {
     if (c.type.isError) errors.push(`at ${c.from}: ${JSON.stringify(expr.slice(Math.max(0, c.from - 20), c.to + 20))}`);
-    if (c.type.name === 'Identifier' && c.node.parent?.type.name === 'VectorSelector') names.push(expr.slice(c.from, c.to));
+    if (c.type.name === 'Identifier' && c.node.parent?.type.name === 'VectorSelector') names.push(text(c.node));
+    if (c.type.name === 'UnquotedLabelMatcher') {
+      const metric = text(c.node.parent?.parent?.getChild('Identifier'));
+      const literal = text(c.node.getChild('StringLiteral'));
+      if (metric !== '') matchers.push({ metric, label: text(c.node.getChild('LabelName')), op: text(c.node.getChild('MatchOp')), value: literal.slice(1, -1) });
+    }
   } while (c.next());
-  return { names, errors };
+  return { names, matchers, errors };
 }
 
 /** Grafana's `label_values(selector, label)` variable query: the selector, parsed as PromQL. */
 export function parseLabelValuesQuery(query: string): ParsedPromql {
   const m = /^label_values\((.+),\s*([a-zA-Z_]\w*)\)$/.exec(query);
-  if (m === null) return { names: [], errors: [`not a label_values(selector, label) query: ${query}`] };
+  if (m === null) return { names: [], matchers: [], errors: [`not a label_values(selector, label) query: ${query}`] };
   return parsePromql(m[1] ?? '');
 }
 
@@ -51,6 +69,23 @@ export function scrapedSampleNames(text: string): Set<string> {
     else names.add(family);
   }
   return names;
+}
+
+/** metric name → label name → the values a scrape shows (from its sample lines). */
+export function scrapedLabels(text: string): Map<string, Map<string, Set<string>>> {
+  const out = new Map<string, Map<string, Set<string>>>();
+  for (const m of text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\} \S+$/gm)) {
+    const [, name = '', body = ''] = m;
+    let labels = out.get(name);
+    if (labels === undefined) out.set(name, (labels = new Map()));
+    for (const l of body.matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) {
+      const [, label = '', value = ''] = l;
+      let values = labels.get(label);
+      if (values === undefined) labels.set(label, (values = new Set()));
+      values.add(value);
+    }
+  }
+  return out;
 }
 
 export const DEPLOY_DIR = import.meta.dirname;

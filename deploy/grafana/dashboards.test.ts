@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC, PROCESS_METRIC } from '../../live/gateway/metrics-names.js';
 import { ADMIN_KEY, chatBody, startHarness, type Harness } from '../../live/gateway/test-harness.js';
-import { loadRules, parseLabelValuesQuery, parsePromql, scrapedSampleNames, withoutGrafanaVariables } from '../promql-names.js';
+import { loadRules, parseLabelValuesQuery, parsePromql, scrapedLabels, scrapedSampleNames, withoutGrafanaVariables, type ParsedPromql } from '../promql-names.js';
 import { dashboards, GRAFANA_DIR, render } from './dashboards.js';
 
 interface PanelJson { title?: string; type: string; targets?: { expr: string }[] }
@@ -39,6 +39,7 @@ describe('the PromQL check itself', () => {
     expect(parsePromql('sum(rate(a[5m])').errors).not.toEqual([]);
     expect(parsePromql('rate(a[$__rate_interval])').errors).not.toEqual([]);
     expect(parseLabelValuesQuery('label_values(m{instance=~"$instance"}, worker)').names).toEqual(['m']);
+    expect(parsePromql('sum(rate(a{x="1", y!~"b|c"}[5m]))').matchers).toEqual([{ metric: 'a', label: 'x', op: '=', value: '1' }, { metric: 'a', label: 'y', op: '!~', value: 'b|c' }]);
   });
 });
 
@@ -74,12 +75,15 @@ describe('grafana dashboards', () => {
 describe('metric names against a real scrape of a test gateway', () => {
   let h: Harness;
   let scraped: Set<string>;
+  let labels: Map<string, Map<string, Set<string>>>;
   beforeAll(async () => {
     h = await startHarness();
     // one streamed completion, so that the labelled families have samples too
     const res = await h.fetch('/v1/chat/completions', { json: chatBody('hello metrics', { stream: true, max_tokens: 4 }) });
     await res.text();
-    scraped = scrapedSampleNames(await (await h.fetch('/metrics', { key: ADMIN_KEY })).text());
+    const text = await (await h.fetch('/metrics', { key: ADMIN_KEY })).text();
+    scraped = scrapedSampleNames(text);
+    labels = scrapedLabels(text);
   });
   afterAll(() => h.close());
 
@@ -93,6 +97,30 @@ describe('metric names against a real scrape of a test gateway', () => {
       const parsed = variable ? parseLabelValuesQuery(expr) : parsePromql(withoutGrafanaVariables(expr));
       for (const name of parsed.names) expect(scraped.has(name) || records.has(name), `${where}: ${name}`).toBe(true);
     }
+  });
+
+  /** Each label matched on is one the metric carries, and each value listed is one it takes. */
+  function checkMatchers(where: string, parsed: ParsedPromql): void {
+    // instance and job are added by Prometheus at scrape time; a recording rule's labels are its own
+    const added = new Set(['instance', 'job']);
+    const records = new Set(loadRules().records.map((r) => r.name));
+    for (const m of parsed.matchers) {
+      if (added.has(m.label) || records.has(m.metric)) continue;
+      const seen = labels.get(m.metric)?.get(m.label);
+      expect(seen, `${where}: ${m.metric} has no label ${m.label}`).toBeDefined();
+      // worker values depend on the fleet; a literal (=, !=) or a regex that is an alternation of plain
+      // words (not a pattern like 5..): each value is one the gateway exports
+      if (m.label === 'worker') continue;
+      const literal = m.op === '=' || m.op === '!=';
+      if (!literal && !/^[\w-]+(\|[\w-]+)*$/.test(m.value)) continue;
+      for (const v of literal ? [m.value] : m.value.split('|')) expect([...(seen ?? [])], `${where}: ${m.metric}{${m.label}="${v}"}`).toContain(v);
+    }
+  }
+
+  it('every label a dashboard or a rule matches on is one its metric carries, and every listed value one it takes', () => {
+    for (const { where, expr, variable } of expressions()) checkMatchers(where, variable ? parseLabelValuesQuery(expr) : parsePromql(withoutGrafanaVariables(expr)));
+    const { records, alerts } = loadRules();
+    for (const r of [...records, ...alerts]) checkMatchers(r.name, parsePromql(r.expr));
   });
 
   it('every metric a rule reads is scraped, recorded, or Prometheus\'s own `up`', () => {

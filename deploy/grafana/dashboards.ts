@@ -123,11 +123,11 @@ function fleetOverview(): Dashboard {
     st({ title: 'Active requests', description: 'Requests the gateway core tracks now, all phases.', unit: 'none', targets: [[`sum(${s(METRIC.activeRequests)})`, 'active']] }),
     row('Traffic'),
     ts({ title: 'Requests by status', description: 'HTTP requests per second by status code.', unit: 'reqps', min: 0, targets: [[`sum by (status) (${rate(METRIC.httpRequests)})`, '{{status}}']] }),
-    ts({ title: 'Outcomes', description: 'Finished requests per second by the core\'s outcome (completed, cached, deduped, coalesced, failed, …).', unit: 'reqps', min: 0,
+    ts({ title: 'Outcomes', description: 'Finished requests per second by the core\'s outcome (served, cached, deduped, coalesced, rejected, failed, cancelled).', unit: 'reqps', min: 0,
       targets: [[`sum by (outcome) (${rate(METRIC.outcomes)})`, '{{outcome}}']] }),
     ts({ title: 'Tokens/s', description: 'Prompt and completion tokens per second.', unit: 'short', min: 0,
       targets: [[`sum(${rate(METRIC.promptTokens)})`, 'prompt'], [`sum(${rate(METRIC.completionTokens)})`, 'completion']] }),
-    ts({ title: 'Active requests by phase', description: 'Requests in the gateway core by phase (queued, running, streaming …).', unit: 'none', min: 0,
+    ts({ title: 'Active requests by phase', description: 'Requests in the gateway core by phase (waiting, routing, queued, backoff, running, following).', unit: 'none', min: 0,
       targets: [[`sum by (phase) (${s(METRIC.activeRequests)})`, '{{phase}}']] }),
     row('Latency'),
     ts({ title: 'TTFT', description: 'Time to first token, p50 and p99.', unit: 's', min: 0, targets: [[quantile(0.5, METRIC.ttftSeconds), 'p50'], [quantile(0.99, METRIC.ttftSeconds), 'p99']] }),
@@ -189,8 +189,8 @@ function workerHealth(): Dashboard {
     ts({ title: 'Stream reconnects', description: 'Session stream reconnects per worker, per second: a flapping link.', unit: 'ops', min: 0,
       targets: [[`sum by (worker) (${rate(METRIC.workerStreamReconnects, WORKER)})`, '{{worker}}']] }),
     ts({ title: 'In flight', description: 'Requests in flight per worker.', unit: 'none', min: 0, targets: [[s(METRIC.workerInFlight, WORKER), '{{worker}}']] }),
-    ts({ title: 'Failed outcomes', description: 'Finished requests per second whose outcome is not a success.', unit: 'reqps', min: 0,
-      targets: [[`sum by (outcome) (${rate(METRIC.outcomes, `${INST}, outcome!~"completed|cached|deduped|coalesced"`)})`, '{{outcome}}']] }),
+    ts({ title: 'Failed and rejected', description: 'Finished requests per second that failed (worker errors after retries) or were rejected (queue full, no worker).', unit: 'reqps', min: 0,
+      targets: [[`sum by (outcome) (${rate(METRIC.outcomes, `${INST}, outcome=~"rejected|failed"`)})`, '{{outcome}}']] }),
   ], true);
 }
 
