@@ -69,7 +69,7 @@ describe('systemd units', () => {
 describe('launchd worker', () => {
   const script = join(DEPLOY_DIR, 'launchd', 'install-worker.sh');
   const example = ['--id', 'mac-2', '--model', 'llama=/Users/Shared/models/llama', '--address', '0.0.0.0:50051', '--nats', 'nats://gateway.lan:4222',
-    '--python', '/Users/mlx/.mlx-serving/bin/python', '--mlx-serving', '/opt/homebrew/bin/mlx-serving', '--home', '/Users/mlx'];
+    '--python', '/Users/mlx/.mlx-serving/bin/python', '--mlx-serving', '/opt/homebrew/bin/mlx-serving', '--metrics-address', '0.0.0.0:9464', '--home', '/Users/mlx'];
 
   /** The plist as python's plistlib reads it (the parser of Apple's format in the standard library). */
   function plistlib(text: string): Record<string, unknown> {
@@ -89,7 +89,7 @@ describe('launchd worker', () => {
     expect(p.Label).toBe('com.mlx-serving.worker');
     const args = p.ProgramArguments as string[];
     expect(args.slice(0, 2)).toEqual(['/opt/homebrew/bin/mlx-serving', 'worker']);
-    expect(args).toEqual(expect.arrayContaining(['--id', 'mac-2', '--model', 'llama=/Users/Shared/models/llama', '--nats', 'nats://gateway.lan:4222']));
+    expect(args).toEqual(expect.arrayContaining(['--id', 'mac-2', '--model', 'llama=/Users/Shared/models/llama', '--nats', 'nats://gateway.lan:4222', '--metrics-address', '0.0.0.0:9464']));
     expect(p.RunAtLoad).toBe(true);
     expect(p.KeepAlive).toEqual({ SuccessfulExit: false });
     expect((p.EnvironmentVariables as Record<string, string>).PATH).toMatch(/^\/Users\/mlx\/\.mlx-serving\/bin:/);

@@ -10,8 +10,10 @@
 // file generates.
 //
 // Every dashboard has two variables: `datasource` (a Prometheus data source) and `instance` (the
-// gateways to show, from a series every gateway always exports; All by default); the worker
-// dashboards add `worker`.
+// gateways to show, from a series every gateway always exports; All by default, which Grafana
+// expands to the gateways' instances, so worker nodes' process series with the same names stay
+// out); the worker dashboards add `worker`. Worker node processes (`mlx-serving worker
+// --metrics-address`) are selected by the scrape job of deploy/prometheus/prometheus.yml.
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +30,8 @@ const DS = { type: 'prometheus', uid: '${datasource}' } as const;
 const RATE = '$__rate_interval';
 /** Every raw series is filtered to the selected gateways. */
 const INST = 'instance=~"$instance"';
+/** The scrape job of worker nodes' own /metrics (deploy/prometheus/prometheus.yml). */
+const WORKER_JOB = 'job="mlx-serving-worker"';
 const WORKER = `${INST}, worker=~"$worker"`;
 
 /** `name{instance=~"$instance", …}` */
@@ -98,7 +102,7 @@ function dashboard(uid: string, title: string, description: string, items: reado
 
 function labelVariable(name: string, label: string, query: string): QueryVariableBuilder {
   return new QueryVariableBuilder(name).label(label).datasource(DS).query(query).definition(query)
-    .refresh(VariableRefresh.OnTimeRangeChanged).sort(VariableSort.AlphabeticalAsc).multi(true).includeAll(true).allValue('.*');
+    .refresh(VariableRefresh.OnTimeRangeChanged).sort(VariableSort.AlphabeticalAsc).multi(true).includeAll(true);
 }
 
 const row = (title: string): Item => ({ row: title });
@@ -191,6 +195,13 @@ function workerHealth(): Dashboard {
     ts({ title: 'In flight', description: 'Requests in flight per worker.', unit: 'none', min: 0, targets: [[s(METRIC.workerInFlight, WORKER), '{{worker}}']] }),
     ts({ title: 'Failed and rejected', description: 'Finished requests per second that failed (worker errors after retries) or were rejected (queue full, no worker).', unit: 'reqps', min: 0,
       targets: [[`sum by (outcome) (${rate(METRIC.outcomes, `${INST}, outcome=~"rejected|failed"`)})`, '{{outcome}}']] }),
+    row('Worker node processes (scrape job mlx-serving-worker)'),
+    ts({ title: 'Node event-loop lag p99', description: 'Each worker node process (mlx-serving worker --metrics-address): its gRPC server and runtime pool share one thread.', unit: 's', span: 8, min: 0,
+      targets: [[s(PROCESS_METRIC.eventLoopLagP99Seconds, WORKER_JOB), '{{instance}}']] }),
+    ts({ title: 'Node CPU', description: 'CPU of the worker node process (the python runtimes are separate processes).', unit: 'percentunit', span: 8, min: 0,
+      targets: [[rate(PROCESS_METRIC.cpuSeconds, WORKER_JOB), '{{instance}}']] }),
+    ts({ title: 'Node memory', description: 'Resident set of the worker node process.', unit: 'bytes', span: 8, min: 0,
+      targets: [[s(PROCESS_METRIC.residentMemoryBytes, WORKER_JOB), '{{instance}}']] }),
   ], true);
 }
 

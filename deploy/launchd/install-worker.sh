@@ -5,11 +5,12 @@
 #   deploy/launchd/install-worker.sh --id mac-2 --model llama=/Users/Shared/models/llama \
 #       [--model other=/path] [--address 0.0.0.0:50051] [--advertise mac-2.lan:50051] \
 #       [--nats nats://gateway.lan:4222] [--python ~/.mlx-serving/bin/python] \
-#       [--mlx-serving /opt/homebrew/bin/mlx-serving] [--daemon] [--print]
+#       [--mlx-serving /opt/homebrew/bin/mlx-serving] [--metrics-address 0.0.0.0:9464] [--daemon] [--print]
 #
 #   --daemon   a LaunchDaemon in /Library/LaunchDaemons (run with sudo; the job runs as the invoking
 #              user via UserName, and starts at boot without a login), instead of a LaunchAgent in
 #              ~/Library/LaunchAgents (starts at login)
+#   --metrics-address  serve the node process's metrics for Prometheus (no authentication)
 #   --print    print the plist and change nothing (deploy/launchd/com.mlx-serving.worker.plist is
 #              this script's output for the example above; deploy/deploy.test.ts checks both)
 #
@@ -24,12 +25,13 @@ advertise=''
 nats=''
 python=''
 mlx=''
+metrics=''
 daemon=0
 print=0
 home=${HOME}
 models=()
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 while [ $# -gt 0 ]; do
   case $1 in
@@ -40,6 +42,7 @@ while [ $# -gt 0 ]; do
     --nats) nats=$2; shift 2 ;;
     --python) python=$2; shift 2 ;;
     --mlx-serving) mlx=$2; shift 2 ;;
+    --metrics-address) metrics=$2; shift 2 ;;
     --home) home=$2; shift 2 ;;  # for --print on another machine (tests)
     --daemon) daemon=1; shift ;;
     --print) print=1; shift ;;
@@ -64,6 +67,7 @@ args=("$mlx" worker --id "$id" --address "$address")
 for m in "${models[@]}"; do args+=(--model "$m"); done
 args+=(--python "$python")
 [ -z "$nats" ] || args+=(--nats "$nats")
+[ -z "$metrics" ] || args+=(--metrics-address "$metrics")
 
 logdir="$home/Library/Logs/mlx-serving"
 render() {

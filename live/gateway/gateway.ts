@@ -14,13 +14,14 @@ import { GatewayCore, type InferenceRequest, type RequestId, type Rng, type Work
 import type { LiveGatewayConfig, WorkerEndpoint } from '../shared/config.js';
 import { attachRegistry, type AttachedRegistry } from '../registry/gateway-registry.js';
 import { systemClock, type Clock } from '../shared/clock.js';
+import { registerProcessMetrics } from '../shared/process-metrics.js';
 import type { GenerateEventMsg, WorkerStatusMsg } from '../shared/proto.js';
 import { adminRoutes } from './admin-routes.js';
 import { Authenticator, type AuthResult } from './auth.js';
 import { identityOf, kIdentity, setIdentity, type GatewayContext } from './context.js';
 import { CoreDriver, type RequestSink, type WorkerTransport } from './core-driver.js';
 import { errorBody, errorStatus, GatewayHttpError, type AnyErrorCode } from './errors.js';
-import { GatewayMetrics, registerProcessMetrics } from './metrics.js';
+import { GatewayMetrics } from './metrics.js';
 import { openaiRoutes } from './openai-routes.js';
 import { RouteTable } from './openapi.js';
 import { RollingRestarter, type RestartWorkerHook } from './rolling-restart.js';

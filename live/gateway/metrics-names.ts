@@ -36,8 +36,9 @@ export const METRIC = {
 } as const;
 
 // The process metrics (prom-client's collectDefaultMetrics under the prefix `mlx_serving_`), registered
-// on the gateway's own registry by registerProcessMetrics (metrics.ts). Only those the dashboards and
-// alerts use are named here; a scrape carries the rest of prom-client's set (GC, handles, heap spaces).
+// by registerProcessMetrics (live/shared/process-metrics.ts) on the gateway's own registry, and on a
+// worker node's when it serves --metrics-address. Only those the dashboards and alerts use are named
+// here; a scrape carries the rest of prom-client's set (handles, heap spaces, versions).
 export const PROCESS_METRIC_PREFIX = 'mlx_serving_';
 export const PROCESS_METRIC = {
   cpuSeconds: 'mlx_serving_process_cpu_seconds_total',

@@ -1,9 +1,9 @@
 // The gateway's Prometheus metrics, registered on a registry passed in (never prom-client's global).
 // Figures the core already counts (cache stats, outcomes, retries) are read from it at scrape time,
 // so there is one source of truth; the rest (HTTP status, latencies, batch sizes) is observed here.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { BreakerState, GatewayCore } from '../../core/index.js';
-import { METRIC, PROCESS_METRIC_PREFIX } from './metrics-names.js';
+import { METRIC } from './metrics-names.js';
 
 export interface WorkerLinkStats {
   readonly id: string;
@@ -18,17 +18,6 @@ export interface MetricsSources {
   readonly coalescedGroups: () => number;
   /** The rolling restart's status (absent when the gateway has no restart hook). */
   readonly rolling?: () => { readonly state: string; readonly startedAtMs: number | null; readonly done: readonly unknown[] } | undefined;
-}
-
-/**
- * The Node process's own metrics (CPU, resident memory, file descriptors, heap, GC, event-loop lag) on
- * `registry`, never prom-client's global one. Event-loop lag comes from perf_hooks'
- * monitorEventLoopDelay sampled every `eventLoopPrecisionMs` (prom-client's default is 10 ms); it is
- * the figure to watch when the gateway's single thread is the bottleneck. Call once per registry
- * (prom-client refuses a second registration of the same names).
- */
-export function registerProcessMetrics(registry: Registry, eventLoopPrecisionMs = 10): void {
-  collectDefaultMetrics({ register: registry, prefix: PROCESS_METRIC_PREFIX, eventLoopMonitoringPrecision: eventLoopPrecisionMs });
 }
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
