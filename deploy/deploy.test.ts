@@ -2,7 +2,8 @@
 //   systemd units       `systemd-analyze verify --root` (a scratch root with the host's stock units
 //                       and an `mlx-serving` executable at ExecStart's path), no warning allowed
 //   launchd plist       install-worker.sh --print reproduces the committed plist; python's plistlib
-//                       parses it (well-formed XML plist) and the keys launchd needs are there
+//                       parses it (well-formed XML plist) and the keys launchd needs are there;
+//                       shellcheck on the script
 //   compose file        `docker-compose config` (the compose schema and interpolation)
 //   prometheus.yml      `promtool check config` (its rule_files glob included)
 //   gateway.json        the gateway's own config validation (resolveLiveConfig)
@@ -94,6 +95,12 @@ describe('launchd worker', () => {
     expect(p.KeepAlive).toEqual({ SuccessfulExit: false });
     expect((p.EnvironmentVariables as Record<string, string>).PATH).toMatch(/^\/Users\/mlx\/\.mlx-serving\/bin:/);
     for (const k of ['StandardOutPath', 'StandardErrorPath', 'WorkingDirectory', 'ExitTimeOut']) expect(p, k).toHaveProperty(k);
+  });
+
+  it('shellcheck finds nothing in install-worker.sh', () => {
+    const r = run('shellcheck', [script]);
+    expect(`${r.stdout}${r.stderr}`).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it('escapes XML in arguments and refuses a missing --id or a relative command', () => {

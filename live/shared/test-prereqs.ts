@@ -3,8 +3,9 @@
 // stack trace in every file that needs it. In order: the python venv (python/setup.sh, skipped when
 // MLX_SERVING_PYTHON names another interpreter), its dev tools (python/setup-dev.sh: schemathesis),
 // the tiny model (python/build-model.sh, cached), nats-server, and the validators of deploy/
-// (prometheus + promtool, systemd-analyze, docker-compose), each installed with apt-get when missing
-// and apt-get can run, as .ci/run does. A run of only deploy/ files needs the deploy tools alone. A run of only core/, sim/ or reports/ files needs none.
+// (prometheus + promtool, systemd-analyze, docker-compose, shellcheck), each installed with apt-get
+// when missing and apt-get can run, as .ci/run does. A run of only deploy/ files needs the deploy
+// tools alone; a run of only core/, sim/ or reports/ files needs none.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -53,8 +54,9 @@ export function ensureNatsServer(): void {
 
 /**
  * The validators of deploy/, each from its Debian package: prometheus and promtool (`prometheus`: the
- * rules tests and a real Prometheus scraping a test gateway), systemd-analyze (`systemd`: the units)
- * and docker-compose (`docker-compose`: `docker-compose config` on the compose file).
+ * rules tests and a real Prometheus scraping a test gateway), systemd-analyze (`systemd`: the units),
+ * docker-compose (`docker-compose`: `docker-compose config` on the compose file) and shellcheck (the
+ * launchd install script).
  */
 export function ensureDeployTools(): void {
   const prom = 'put prometheus and promtool from https://prometheus.io/download/ on PATH';
@@ -62,6 +64,7 @@ export function ensureDeployTools(): void {
   ensureAptCommand('prometheus', 'prometheus', prom);
   ensureAptCommand('systemd-analyze', 'systemd', 'run the deploy tests on a Linux host with systemd');
   ensureAptCommand('docker-compose', 'docker-compose', 'put docker-compose (or `docker compose` as docker-compose) on PATH');
+  ensureAptCommand('shellcheck', 'shellcheck', 'put shellcheck from https://github.com/koalaman/shellcheck/releases on PATH');
 }
 
 export function ensurePrerequisites(): void {
