@@ -10,7 +10,7 @@ import { ADMIN_KEY, chatBody, startHarness, type Harness } from '../../live/gate
 import { loadRules, parseLabelValuesQuery, parsePromql, scrapedLabels, scrapedSampleNames, withoutGrafanaVariables, type ParsedPromql } from '../promql-names.js';
 import { dashboards, GRAFANA_DIR, render } from './dashboards.js';
 
-interface PanelJson { title?: string; type: string; targets?: { expr: string }[] }
+interface PanelJson { title?: string; type: string; targets?: { expr: string }[]; gridPos: { x: number; y: number; w: number; h: number } }
 interface DashboardJson { uid: string; title: string; panels: PanelJson[]; templating: { list: { type: string; query?: unknown }[] } }
 
 const generated = dashboards();
@@ -54,6 +54,19 @@ describe('grafana dashboards', () => {
     for (const word of ['Fleet', 'Cache', 'Batching', 'Worker health', 'Rolling', 'KV', 'SLO']) expect(titles.join('|')).toContain(word);
     const uids = Object.values(committed).map((t) => (JSON.parse(t) as DashboardJson).uid);
     expect(new Set(uids).size).toBe(uids.length);
+  });
+
+  it('lays its panels out on the 24-column grid without overlaps', () => {
+    for (const [file, text] of Object.entries(committed)) {
+      const panels = (JSON.parse(text) as DashboardJson).panels;
+      for (const [i, a] of panels.entries()) {
+        expect(a.gridPos.x + a.gridPos.w, `${file} / ${a.title}`).toBeLessThanOrEqual(24);
+        for (const b of panels.slice(i + 1)) {
+          const overlap = a.gridPos.x < b.gridPos.x + b.gridPos.w && b.gridPos.x < a.gridPos.x + a.gridPos.w && a.gridPos.y < b.gridPos.y + b.gridPos.h && b.gridPos.y < a.gridPos.y + a.gridPos.h;
+          expect(overlap, `${file}: ${a.title} overlaps ${b.title}`).toBe(false);
+        }
+      }
+    }
   });
 
   it('every expression parses as PromQL and reads only declared metrics or recording rules', () => {

@@ -109,7 +109,8 @@ const row = (title: string): Item => ({ row: title });
 const ts = (p: PanelSpec): Item => ({ panel: timeseries(p) });
 const st = (p: PanelSpec): Item => ({ panel: stat(p) });
 
-const processRow: Item[] = [
+/** A function, not a constant: a builder is mutable (withPanel sets its grid position), so each dashboard gets its own. */
+const processRow = (): Item[] => [
   row('Gateway process'),
   ts({ title: 'Event-loop lag', description: 'The gateway runs on one thread: a lag that grows is a saturated gateway (alert MlxServingEventLoopLag above 100 ms p99).', unit: 's', span: 8, min: 0,
     targets: [[s(PROCESS_METRIC.eventLoopLagP99Seconds), 'p99 {{instance}}'], [s(PROCESS_METRIC.eventLoopLagSeconds), 'now {{instance}}']] }),
@@ -136,7 +137,7 @@ function fleetOverview(): Dashboard {
     row('Latency'),
     ts({ title: 'TTFT', description: 'Time to first token, p50 and p99.', unit: 's', min: 0, targets: [[quantile(0.5, METRIC.ttftSeconds), 'p50'], [quantile(0.99, METRIC.ttftSeconds), 'p99']] }),
     ts({ title: 'Request duration', description: 'Arrival to last byte, p99 by route.', unit: 's', min: 0, targets: [[quantile(0.99, METRIC.requestSeconds, ['route']), 'p99 {{route}}']] }),
-    ...processRow,
+    ...processRow(),
   ], false);
 }
 
@@ -233,7 +234,7 @@ function kvMemory(): Dashboard {
     ts({ title: 'KV bytes', description: 'Runtime KV cache bytes in use per worker.', unit: 'bytes', min: 0, targets: [[s(METRIC.workerKvUsedBytes, WORKER), '{{worker}}']] }),
     ts({ title: 'Concurrency limit', description: 'The in-flight limit per worker: the adaptive limit comes down when KV fills.', unit: 'none', min: 0,
       targets: [[s(METRIC.workerConcurrencyLimit, WORKER), '{{worker}}']] }),
-    ...processRow,
+    ...processRow(),
   ], true);
 }
 
