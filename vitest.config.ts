@@ -22,7 +22,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'main',
-          include: ['core/**/*.test.ts', 'sim/**/*.test.ts', 'live/**/*.test.ts', 'scenarios/**/*.test.ts', 'reports/**/*.test.ts', 'cli/**/*.test.ts'],
+          include: ['core/**/*.test.ts', 'sim/**/*.test.ts', 'live/**/*.test.ts', 'scenarios/**/*.test.ts', 'reports/**/*.test.ts', 'cli/**/*.test.ts', 'deploy/**/*.test.ts'],
           exclude: [FAULTS, '**/node_modules/**'],
           maxWorkers: Math.max(2, availableParallelism() - 1),
           sequence: { groupOrder: 0 },

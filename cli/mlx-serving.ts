@@ -43,7 +43,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   worker: {
     summary: 'a worker node: gRPC server over python MLX runtimes, on a Mac (or any MLX host)',
     env: [['MLX_SERVING_WORKER_CONFIG', '--config'], ['MLX_SERVING_WORKER_ID', '--id'], ['MLX_SERVING_WORKER_ADDRESS', '--address'],
-      ['MLX_SERVING_NATS_URL', '--nats'], ['MLX_SERVING_LOG_LEVEL', '--log-level']],
+      ['MLX_SERVING_NATS_URL', '--nats'], ['MLX_SERVING_WORKER_METRICS_ADDRESS', '--metrics-address'], ['MLX_SERVING_LOG_LEVEL', '--log-level']],
     run: (args) => runModule(() => import('../live/worker/main.js'), 'worker', args),
   },
   cluster: {

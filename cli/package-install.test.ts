@@ -89,11 +89,14 @@ describe('the installed mlx-serving command', () => {
 
   it('serves a chat completion through an installed gateway and worker node, and both exit 0 on SIGTERM', async () => {
     const socket = join(dir, 'w1.sock');
+    // --metrics-address through its environment variable (issue 18): the node's process metrics
     const worker = ps.start('worker node', bin, ['worker', '--id', 'w1', '--address', `unix://${socket}`, '--model', `tiny=${ensureTinyModel()}`], {
-      cwd: app, env: userEnv({ MLX_SERVING_LOG_LEVEL: 'warn' }),
+      cwd: app, env: userEnv({ MLX_SERVING_LOG_LEVEL: 'warn', MLX_SERVING_WORKER_METRICS_ADDRESS: '127.0.0.1:0' }),
     });
     const workerReady = await waitForReadyLine(worker, READY_TIMEOUT_MS);
     expect(workerReady.address).toBe(`unix://${socket}`);
+    expect(String(workerReady.metrics)).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    expect(await (await fetch(String(workerReady.metrics))).text()).toMatch(/^mlx_serving_nodejs_eventloop_lag_seconds \S+$/m);
 
     const config = join(dir, 'gateway.json');
     writeFileSync(config, `${JSON.stringify({ listen: { host: '127.0.0.1', port: 8080 }, auth: { apiKeys: ['sk-package-test'] }, workers: [{ id: 'w1', address: `unix://${socket}` }], logLevel: 'warn' })}\n`);
@@ -109,6 +112,10 @@ describe('the installed mlx-serving command', () => {
     const completion = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 8, temperature: 0 });
     expect(completion.choices[0]?.message.content?.length).toBeGreaterThan(0);
     expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
+    // the installed gateway's process metrics, on its own registry (issue 18)
+    const scrape = await (await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer sk-package-test' } })).text();
+    expect(scrape).toMatch(/^mlx_serving_nodejs_eventloop_lag_seconds \S+$/m);
+    expect(scrape).toMatch(/^mlx_serving_process_cpu_seconds_total \S+$/m);
 
     expect(await exitCode(gateway)).toBe(0);
     expect(await exitCode(worker)).toBe(0);

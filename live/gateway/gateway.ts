@@ -14,6 +14,7 @@ import { GatewayCore, type InferenceRequest, type RequestId, type Rng, type Work
 import type { LiveGatewayConfig, WorkerEndpoint } from '../shared/config.js';
 import { attachRegistry, type AttachedRegistry } from '../registry/gateway-registry.js';
 import { systemClock, type Clock } from '../shared/clock.js';
+import { registerProcessMetrics } from '../shared/process-metrics.js';
 import type { GenerateEventMsg, WorkerStatusMsg } from '../shared/proto.js';
 import { adminRoutes } from './admin-routes.js';
 import { Authenticator, type AuthResult } from './auth.js';
@@ -33,6 +34,8 @@ export interface GatewayOptions {
   readonly config: LiveGatewayConfig;
   /** Metrics registry (never prom-client's global); a fresh one by default. */
   readonly registry?: Registry;
+  /** Register the process metrics (CPU, memory, event-loop lag) on the registry too; default true. */
+  readonly processMetrics?: boolean;
   readonly clock?: Clock;
   /** The core's randomness (retry jitter, routing ties). */
   readonly rng?: Rng;
@@ -162,11 +165,14 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   const linkLog: LinkLogger = { warn: (o, m) => app.log.warn(o, m), info: (o, m) => app.log.info(o, m) };
   for (const w of config.workers) links.set(w.id, new WorkerLink(w, config.grpc, config.core.health.heartbeatIntervalMs, handler, linkLog));
 
+  const rolling = opts.restartWorker === undefined ? undefined : new RollingRestarter({ core, clock, links, restartWorker: opts.restartWorker });
+  if (opts.processMetrics !== false) registerProcessMetrics(registry);
   const metrics = new GatewayMetrics(registry, {
     core,
     nowMs: () => clock.nowMs(),
     links: () => [...links.values()].map((l) => ({ id: l.id, reconnects: l.reconnects, kvUsedBytes: l.lastStatus?.kvUsedBytes ?? 0 })),
     coalescedGroups: () => driver.coalescedGroups,
+    rolling: () => rolling?.status,
   });
   driver.onBatch = (n, workerId) => {
     metrics.batchSize.observe(n);
@@ -174,7 +180,6 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   };
 
   const auth = new Authenticator(config.auth);
-  const rolling = opts.restartWorker === undefined ? undefined : new RollingRestarter({ core, clock, links, restartWorker: opts.restartWorker });
   const ctx: GatewayContext = { config, core, driver, clock, metrics, auth, links, rolling, nextRequestId: nextId };
 
   installErrorHandling(app, routes);

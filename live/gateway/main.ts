@@ -2,7 +2,7 @@
 // `mlx-serving gateway`). API keys may also come from the environment (MLX_SERVING_API_KEYS,
 // MLX_SERVING_ADMIN_KEY). SIGTERM/SIGINT: graceful shutdown (stop accepting, finish in-flight requests, exit).
 import { parseArgs } from 'node:util';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { ConfigError } from '../../core/index.js';
 import { loadLiveConfig } from '../shared/config.js';
 import { buildGateway } from './gateway.js';
@@ -71,7 +71,6 @@ try {
 }
 
 const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'mlx_serving_process_' });
 const gw = buildGateway({ config, registry });
 const url = await gw.start();
 gw.app.log.info({ url, workers: config.workers.map((w) => w.id) }, 'gateway listening');

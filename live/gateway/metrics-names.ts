@@ -29,4 +29,24 @@ export const METRIC = {
   workerStreamReconnects: 'mlx_serving_worker_stream_reconnects_total',
   activeRequests: 'mlx_serving_active_requests',
   slowClientCancels: 'mlx_serving_slow_client_cancels_total',
+  kvWatermarkRatio: 'mlx_serving_kv_watermark_ratio',
+  rollingRestartRunning: 'mlx_serving_rolling_restart_running',
+  rollingRestartStartedSeconds: 'mlx_serving_rolling_restart_started_timestamp_seconds',
+  rollingRestartWorkersDone: 'mlx_serving_rolling_restart_workers_done',
+} as const;
+
+// The process metrics (prom-client's collectDefaultMetrics under the prefix `mlx_serving_`), registered
+// by registerProcessMetrics (live/shared/process-metrics.ts) on the gateway's own registry, and on a
+// worker node's when it serves --metrics-address. Only those the dashboards and alerts use are named
+// here; a scrape carries the rest of prom-client's set (handles, heap spaces, versions).
+export const PROCESS_METRIC_PREFIX = 'mlx_serving_';
+export const PROCESS_METRIC = {
+  cpuSeconds: 'mlx_serving_process_cpu_seconds_total',
+  residentMemoryBytes: 'mlx_serving_process_resident_memory_bytes',
+  openFds: 'mlx_serving_process_open_fds',
+  startTimeSeconds: 'mlx_serving_process_start_time_seconds',
+  heapUsedBytes: 'mlx_serving_nodejs_heap_size_used_bytes',
+  eventLoopLagSeconds: 'mlx_serving_nodejs_eventloop_lag_seconds',
+  eventLoopLagP99Seconds: 'mlx_serving_nodejs_eventloop_lag_p99_seconds',
+  gcSeconds: 'mlx_serving_nodejs_gc_duration_seconds',
 } as const;

@@ -16,6 +16,8 @@ export interface MetricsSources {
   readonly nowMs: () => number;
   readonly links: () => readonly WorkerLinkStats[];
   readonly coalescedGroups: () => number;
+  /** The rolling restart's status (absent when the gateway has no restart hook). */
+  readonly rolling?: () => { readonly state: string; readonly startedAtMs: number | null; readonly done: readonly unknown[] } | undefined;
 }
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
@@ -123,6 +125,16 @@ export class GatewayMetrics {
         for (const l of src.links()) this.set({ worker: l.id }, l.kvUsedBytes);
       },
     });
+    // memory.watermarkFraction as a series, so that an alert compares each worker's KV use with the
+    // configured watermark rather than a number copied into the rule.
+    const watermark = core.config.memory.watermarkFraction;
+    new Gauge({ name: METRIC.kvWatermarkRatio, help: 'The configured KV watermark (memory.watermarkFraction): admission stops above it.', registers, collect() { this.set(watermark); } });
+    const rolling = () => src.rolling?.();
+    new Gauge({ name: METRIC.rollingRestartRunning, help: 'Whether a rolling restart is running: 1 running, 0 not.', registers, collect() { this.set(rolling()?.state === 'running' ? 1 : 0); } });
+    new Gauge({ name: METRIC.rollingRestartStartedSeconds, help: 'Unix time the last rolling restart started (0: none since the gateway started).', registers,
+      collect() { this.set((rolling()?.startedAtMs ?? 0) / 1000); },
+    });
+    new Gauge({ name: METRIC.rollingRestartWorkersDone, help: 'Workers the current or last rolling restart has restarted.', registers, collect() { this.set(rolling()?.done.length ?? 0); } });
     new Counter({ name: METRIC.workerStreamReconnects, help: 'Session stream reconnects per worker.', labelNames: ['worker'], registers,
       collect() {
         this.reset();

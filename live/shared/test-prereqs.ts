@@ -2,8 +2,10 @@
 // so that a missing one is one clear failure naming it and the command that provides it, not a
 // stack trace in every file that needs it. In order: the python venv (python/setup.sh, skipped when
 // MLX_SERVING_PYTHON names another interpreter), its dev tools (python/setup-dev.sh: schemathesis),
-// the tiny model (python/build-model.sh, cached), nats-server (installed with apt-get when missing
-// and apt-get can run, as .ci/run does). A run of only core/, sim/ or reports/ files needs none.
+// the tiny model (python/build-model.sh, cached), nats-server, and the validators of deploy/
+// (prometheus + promtool, systemd-analyze, docker-compose, shellcheck), each installed with apt-get
+// when missing and apt-get can run, as .ci/run does. A run of only deploy/ files needs the deploy
+// tools alone; a run of only core/, sim/ or reports/ files needs none.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -28,18 +30,41 @@ function has(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** nats-server on PATH, installing the Debian package when it is missing and apt-get can run. */
-export function ensureNatsServer(): void {
-  if (has('nats-server')) return;
-  const install = 'apt-get install -y nats-server';
+/**
+ * `cmd` on PATH, installing the Debian package `pkg` when it is missing and apt-get can run (as root);
+ * otherwise one MissingPrerequisite naming the package and where else to get the binary.
+ */
+function ensureAptCommand(cmd: string, pkg: string, elsewhere: string): void {
+  if (has(cmd)) return;
+  const install = `apt-get install -y ${pkg}`;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   if (has('apt-get') && root) {
-    log(`nats-server not found: ${install}`);
+    log(`${cmd} not found: ${install}`);
     const r = spawnSync('sh', ['-c', `${install} || (apt-get update && ${install})`], { encoding: 'utf8', timeout: 300_000 });
-    if (r.status === 0 && has('nats-server')) return;
-    throw new MissingPrerequisite('nats-server (not on PATH; apt-get could not install it)', `${install}  (or put a nats-server binary from https://github.com/nats-io/nats-server/releases on PATH)`, `${r.stdout ?? ''}${r.stderr ?? ''}`);
+    if (r.status === 0 && has(cmd)) return;
+    throw new MissingPrerequisite(`${cmd} (not on PATH; apt-get could not install ${pkg})`, `${install}  (or ${elsewhere})`, `${r.stdout ?? ''}${r.stderr ?? ''}`);
   }
-  throw new MissingPrerequisite('nats-server (not on PATH)', `sudo ${install}  (or put a nats-server binary from https://github.com/nats-io/nats-server/releases on PATH)`);
+  throw new MissingPrerequisite(`${cmd} (not on PATH)`, `sudo ${install}  (or ${elsewhere})`);
+}
+
+/** nats-server on PATH, installing the Debian package when it is missing and apt-get can run. */
+export function ensureNatsServer(): void {
+  ensureAptCommand('nats-server', 'nats-server', 'put a nats-server binary from https://github.com/nats-io/nats-server/releases on PATH');
+}
+
+/**
+ * The validators of deploy/, each from its Debian package: prometheus and promtool (`prometheus`: the
+ * rules tests and a real Prometheus scraping a test gateway), systemd-analyze (`systemd`: the units),
+ * docker-compose (`docker-compose`: `docker-compose config` on the compose file) and shellcheck (the
+ * launchd install script).
+ */
+export function ensureDeployTools(): void {
+  const prom = 'put prometheus and promtool from https://prometheus.io/download/ on PATH';
+  ensureAptCommand('promtool', 'prometheus', prom);
+  ensureAptCommand('prometheus', 'prometheus', prom);
+  ensureAptCommand('systemd-analyze', 'systemd', 'run the deploy tests on a Linux host with systemd');
+  ensureAptCommand('docker-compose', 'docker-compose', 'put docker-compose (or `docker compose` as docker-compose) on PATH');
+  ensureAptCommand('shellcheck', 'shellcheck', 'put shellcheck from https://github.com/koalaman/shellcheck/releases on PATH');
 }
 
 export function ensurePrerequisites(): void {
@@ -56,7 +81,14 @@ export function ensurePrerequisites(): void {
     throw new MissingPrerequisite('the tiny model (python/.cache/models/tiny)', 'npm run build:model -- --size tiny --out python/.cache/models/tiny', (err as Error).message);
   }
   ensureNatsServer();
-  log(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (venv, dev tools, tiny model, nats-server)`);
+  ensureDeployTools();
+  log(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (venv, dev tools, tiny model, nats-server, deploy tools)`);
+}
+
+/** Whether the files this run selected include deploy/ (dashboards, rules, units: the deploy tools only). */
+function needsDeploy(project: TestProject): boolean {
+  const filters = (project.vitest as unknown as { filenamePattern?: string[] }).filenamePattern ?? [];
+  return filters.some((f) => /deploy/.test(f));
 }
 
 /** Whether the files this run selected can include a live test (any run without file filters can). */
@@ -70,7 +102,9 @@ const DONE = Symbol.for('mlx-serving.test-prereqs.done');
 export default function setup(project: TestProject): void {
   // Once per run: vitest calls a global setup for the root config and for each project.
   const g = globalThis as { [DONE]?: boolean };
-  if (g[DONE] === true || !needsLive(project)) return;
-  ensurePrerequisites();
+  if (g[DONE] === true) return;
+  if (needsLive(project)) ensurePrerequisites();
+  else if (needsDeploy(project)) ensureDeployTools();
+  else return;
   g[DONE] = true;
 }

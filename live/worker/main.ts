@@ -3,6 +3,7 @@
 //     [--model other=/path --runtimes 2 --max-concurrent 64 --kv-capacity-bytes N]
 //     [--nats nats://127.0.0.1:4222 --heartbeat-ms 5000 --advertise host:port] [--config worker.json]
 //     [--exit-with-parent]  (shut down when stdin closes: the parent that spawned us died)
+//     [--metrics-address HOST:PORT]  (serve the node process's metrics at http://HOST:PORT/metrics)
 //     [--python PATH]  (the runtimes' interpreter; default MLX_SERVING_PYTHON, else python/.venv/bin/python
 //                       in a clone, mlx-serving-runtime's on PATH when built: live/shared/python.ts)
 // `--config` is a JSON WorkerNodeOptions (see config.ts); flags override it.
@@ -10,6 +11,8 @@
 // logs go to stderr as JSON lines. SIGTERM/SIGINT: drain, deregister, stop the runtimes, exit.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { Registry } from 'prom-client';
+import { parseHostPort, registerProcessMetrics, serveMetrics, type MetricsServer } from '../shared/process-metrics.js';
 import type { WorkerNodeOptions } from './config.js';
 import { startWorker } from './worker.js';
 import type { WorkerLogger } from './worker-node.js';
@@ -33,6 +36,8 @@ options:
   --python PATH           the runtimes' interpreter (see below)
   --config FILE           JSON WorkerNodeOptions (live/worker/config.ts); flags override it
   --log-level L           info|warn|error|silent (default info)
+  --metrics-address H:P   serve this process's metrics (CPU, memory, event-loop lag) for Prometheus at
+                          http://H:P/metrics, without authentication (default: none)
   --exit-with-parent      shut down when stdin closes
   --help                  this text
 
@@ -65,6 +70,7 @@ function parse() {
         config: { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         'exit-with-parent': { type: 'boolean', default: false },
+        'metrics-address': { type: 'string' },
         python: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -111,6 +117,8 @@ const nodeOptions: WorkerNodeOptions = {
   ...(values.python !== undefined && { pythonPath: values.python }),
 };
 
+const metricsAt = values['metrics-address'] === undefined ? undefined : (parseHostPort(values['metrics-address']) ?? usageError(`--metrics-address must be HOST:PORT, got ${JSON.stringify(values['metrics-address'])}`));
+
 let worker;
 try {
   worker = await startWorker(nodeOptions, {
@@ -122,7 +130,18 @@ try {
 } catch (err) {
   fail(`worker ${id} failed to start: ${(err as Error).message}`);
 }
-process.stdout.write(`${JSON.stringify({ ready: true, id: worker.id, address: worker.address, devices: worker.node.devices() })}\n`);
+let metrics: MetricsServer | undefined;
+if (metricsAt !== undefined) {
+  const registry = new Registry();
+  registerProcessMetrics(registry);
+  try {
+    metrics = await serveMetrics(registry, metricsAt.host, metricsAt.port);
+  } catch (err) {
+    await worker.stop(10_000).catch(() => undefined);
+    fail(`worker ${id}: --metrics-address ${values['metrics-address']}: ${(err as Error).message}`);
+  }
+}
+process.stdout.write(`${JSON.stringify({ ready: true, id: worker.id, address: worker.address, devices: worker.node.devices(), ...(metrics !== undefined && { metrics: metrics.url }) })}\n`);
 log.info({ worker: worker.id, address: worker.address, models: worker.node.modelInfos().map((m) => m.id) }, 'worker serving');
 
 let exiting = false;
@@ -132,6 +151,7 @@ const shutdown = (signal: string) => {
   log.info({ worker: worker.id, signal }, 'worker shutting down: draining');
   const force = setTimeout(() => process.exit(1), 15_000);
   force.unref();
+  void metrics?.close();
   worker.stop(10_000).then(() => process.exit(0), () => process.exit(1));
 };
 process.on('SIGTERM', () => shutdown('SIGTERM'));
