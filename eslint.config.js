@@ -81,6 +81,16 @@ export default tseslint.config(
     },
   },
   {
+    // The result model and its renderings: scenarios/ produces results and calls reports/ to write them.
+    files: ['reports/**/*.ts'],
+    ignores: ['reports/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { regex: '^(\\.\\./)+(sim|live|scenarios|cli)/', message: 'Layering: reports/ imports core/ and reports/ only (the result model lives in reports/result.ts).' },
+      ] }],
+    },
+  },
+  {
     files: ['live/**/*.ts'],
     // Tests may drive scenarios (arrivals, live runs).
     ignores: ['live/**/*.test.ts'],
@@ -91,7 +101,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scenarios/**/*.ts', 'reports/**/*.ts'],
+    files: ['scenarios/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         { regex: '^(\\.\\./)+cli/', message: 'Layering: nothing imports cli/ (the mlx-serving command dispatches to the layers).' },

@@ -5,7 +5,7 @@
 // .vl.json file renders on its own.
 
 import type { TopLevelSpec } from 'vega-lite';
-import type { Curve, RunSummary, ScenarioResult } from '../scenarios/result.js';
+import type { Curve, RunSummary, ScenarioResult } from './result.js';
 import { formatExtra, formatNumber, uniqueSlugs } from './format.js';
 
 export interface ChartSpec {

@@ -1,7 +1,7 @@
 // The comparison table as fixed-width text for the terminal (the scenario runner prints it):
 // a headline, then metric, baseline, candidate, ratio, target and ✓/✗ per row, numbers right-aligned.
 
-import type { ResultRow, ScenarioResult } from '../scenarios/result.js';
+import type { ResultRow, ScenarioResult } from './result.js';
 import { formatRatio, formatWithUnit } from './format.js';
 import { verdictText } from './tables.js';
 

@@ -1,7 +1,7 @@
 // report.md: the run's metadata, a summary of all scenarios, then per scenario its headline, the
 // comparison table, the runs, notes, the capacity table and links to the chart SVGs and specs.
 
-import type { ResultRow } from '../scenarios/result.js';
+import type { ResultRow } from './result.js';
 import type { ReportMeta, RenderedScenario } from './model.js';
 import { capacityTable, comparisonTable, runsTable, summaryTable, verdictText, type Table } from './tables.js';
 import { errorCodesTable, liveInfoText, repetitionsTable } from './repetitions.js';

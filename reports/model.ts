@@ -1,7 +1,7 @@
 // What the Markdown and HTML renderers receive: each scenario's result with its charts already
 // rendered, and the run's metadata. Paths are relative to the report folder.
 
-import type { ScenarioResult } from '../scenarios/result.js';
+import type { ScenarioResult } from './result.js';
 
 export interface ReportMeta {
   /** The command that produced the results, shown verbatim. */

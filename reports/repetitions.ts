@@ -2,7 +2,7 @@
 // side (and the paired candidate ÷ baseline ratio), each repetition's value, then min, median, max.
 // Also the line naming the live profile, model and devices.
 
-import type { ScenarioResult } from '../scenarios/result.js';
+import type { ScenarioResult } from './result.js';
 import { formatNumber, formatRate, formatRatio } from './format.js';
 import type { Table } from './tables.js';
 

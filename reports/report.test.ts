@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunSummary, ScenarioResult } from '../scenarios/result.js';
+import type { RunSummary, ScenarioResult } from './result.js';
 import { renderConsoleTable, renderMarkdownTable, writeReport } from './index.js';
 
 function run(policy: string, tokPerS: number, ttftScale: number, extra: Record<string, number>): RunSummary {

@@ -1,7 +1,7 @@
 // The tables of a report as plain data (header + formatted cells), rendered alike by markdown.ts and
 // html.ts: the comparison table, the run summaries, the capacity table and the all-scenarios summary.
 
-import type { CapacityRow, ResultRow, RunSummary, ScenarioResult } from '../scenarios/result.js';
+import type { CapacityRow, ResultRow, RunSummary, ScenarioResult } from './result.js';
 import { formatMs, formatNumber, formatPass, formatRate, formatRatio, formatTokPerS, formatValue } from './format.js';
 
 export type Align = 'left' | 'right';

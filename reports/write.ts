@@ -4,7 +4,7 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ScenarioResult } from '../scenarios/result.js';
+import type { ScenarioResult } from './result.js';
 import { chartsFor } from './charts.js';
 import { uniqueSlugs } from './format.js';
 import { renderHtml } from './html.js';

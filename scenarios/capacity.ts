@@ -18,7 +18,7 @@ import { getHardware, withMemoryGB } from '../sim/profiles/hardware.js';
 import { getModel } from '../sim/profiles/models.js';
 import type { OpenLoopConfig } from '../sim/workload/types.js';
 import type { ScenarioDef } from './define.js';
-import type { CapacityRow, RunSummary } from './result.js';
+import type { CapacityRow, RunSummary } from '../reports/result.js';
 import { runPolicySet } from './sim-run.js';
 
 /** The band and sensitivity searches stop within 2 % of their answer. */

@@ -8,7 +8,7 @@ import { renderConsoleTable, writeReport } from '../reports/index.js';
 import { SCENARIOS, findScenario } from './catalog/index.js';
 import type { ScenarioDef } from './define.js';
 import { ProgressBar } from './progress.js';
-import type { ScenarioResult } from './result.js';
+import type { ScenarioResult } from '../reports/result.js';
 import { runCount, runScenarioSim } from './run.js';
 import { runLiveMode } from './live/live-mode.js';
 import { MODEL_CHOICES, parseModelOverride, parseProfileChoice } from './live/profile.js';

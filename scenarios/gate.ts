@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SCENARIOS } from './catalog/index.js';
-import type { ResultRow, ScenarioResult } from './result.js';
+import type { ResultRow, ScenarioResult } from '../reports/result.js';
 import { runScenarioSim } from './run.js';
 
 const REFERENCE = 'scenarios/reference/sim-suite.json';

@@ -1,7 +1,7 @@
 // Runs one scenario in sim mode and assembles its ScenarioResult: baseline and candidate with the
 // same seed and workload in the same invocation, the sweep curve, capacity answers, and the table.
 import type { ScenarioDef } from './define.js';
-import type { ScenarioResult } from './result.js';
+import type { ScenarioResult } from '../reports/result.js';
 import { answerCapacity } from './capacity.js';
 import { runPolicySet, runSweep } from './sim-run.js';
 import { buildRows } from './targets.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SCENARIOS, findScenario } from './catalog/index.js';
 import { defineScenario, ScenarioError, type ScenarioDef } from './define.js';
 import { compare } from './gate.js';
-import type { ScenarioResult } from './result.js';
+import type { ScenarioResult } from '../reports/result.js';
 import { runScenarioSim } from './run.js';
 import { buildRows } from './targets.js';
 

@@ -9,7 +9,7 @@ import { SimMetrics, type SimSummary } from '../sim/metrics/index.js';
 import { GOODPUT_TPOT_MS } from '../sim/metrics/names.js';
 import { getHardware, withMemoryGB } from '../sim/profiles/hardware.js';
 import type { PolicySetDef, ScenarioDef, WorkloadDef } from './define.js';
-import type { Curve, Percentiles, RunSummary } from './result.js';
+import type { Curve, Percentiles, RunSummary } from '../reports/result.js';
 import * as faultFigures from './fault-figures.js';
 import { DEFAULT_STEP_PLANNER } from '../core/scheduling/defaults.js';
 import { MLX_LM_SERVER } from '../sim/worker/mlx-lm-server.js';

@@ -1,7 +1,7 @@
 // Targets → the comparison table. Every summary metric gets a row (informative when no target names
 // it); a row with a target says pass/fail and, when it fails, by how much.
 import type { MetricKey, TargetDef } from './define.js';
-import type { ResultRow, RunSummary } from './result.js';
+import type { ResultRow, RunSummary } from '../reports/result.js';
 
 interface MetricInfo {
   readonly label: string;

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderMarkdownReport } from '../../reports/markdown.js';
 import { errorCodesTable } from '../../reports/repetitions.js';
-import type { ScenarioResult } from '../../scenarios/result.js';
+import type { ScenarioResult } from '../../reports/result.js';
 import { sumErrorCodes } from '../../scenarios/live/live-run.js';
 import { streamChat } from './client.js';
 import { LoadMetrics } from './metrics.js';

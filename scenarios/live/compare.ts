@@ -3,7 +3,7 @@
 // throughput, TTFT p50/p95 and ITL p50/p95 (error = (sim − live) ÷ live), for both policy sets.
 import { loadLocalLatencyModel, type LocalLatencyModel } from '../../sim/latency/local-latency.js';
 import type { ScenarioDef } from '../define.js';
-import type { RunSummary, ScenarioResult } from '../result.js';
+import type { RunSummary, ScenarioResult } from '../../reports/result.js';
 import { runPolicySet } from '../sim-run.js';
 import { buildRows } from '../targets.js';
 import { LiveRunError } from '../../live/shared/processes.js';

@@ -2,7 +2,7 @@
 // with the local profile first), handles Ctrl-C (abort → every process stopped → exit 130) and turns
 // failures into a clear message and an exit status (2 bad input, 3 a live process failed).
 import type { ScenarioDef } from '../define.js';
-import type { ScenarioResult } from '../result.js';
+import type { ScenarioResult } from '../../reports/result.js';
 import { loadProfileFor, renderErrorTable, runScenarioSimLocal, simVsLive, type ErrorRow } from './compare.js';
 import { runScenarioLive } from './live-run.js';
 import { chooseLiveProfile, withLiveSection, type LiveProfileChoice } from './profile.js';

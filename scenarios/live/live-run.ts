@@ -12,7 +12,7 @@ import { arrivalsOf } from './arrivals.js';
 import { runSummaryOfLoad } from './load-summary.js';
 import { streamChat } from '../../live/load/client.js';
 import type { PolicySetDef, ScenarioDef, WorkloadDef } from '../define.js';
-import type { LiveErrorCount, ScenarioResult } from '../result.js';
+import type { LiveErrorCount, ScenarioResult } from '../../reports/result.js';
 import { buildRows } from '../targets.js';
 import { freePort, LiveRunError, ProcessSet, type ManagedProcess } from '../../live/shared/processes.js';
 import { liveMaxSequences, liveSection, liveWorkload } from './scale.js';

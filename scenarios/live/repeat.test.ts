@@ -1,6 +1,6 @@
 // Repetitions: medians and spread of each figure, paired ratios, alternating order, the report's table.
 import { describe, expect, it } from 'vitest';
-import type { RunSummary } from '../result.js';
+import type { RunSummary } from '../../reports/result.js';
 import { aggregateRepetitions, median, medianSummary, orderOf, repetitionCurves } from './repeat.js';
 import { repetitionsTable } from '../../reports/repetitions.js';
 

@@ -5,9 +5,10 @@
 // and the timeline are those of the side's median-throughput repetition), so its comparison rows and
 // targets are medians. The per-repetition figures, the spread (min, median, max) of each figure and of
 // each paired ratio (candidate ÷ baseline within one repetition) are kept beside them.
-import type { Curve, Percentiles, RunSummary } from '../result.js';
+import type { Curve, Percentiles, RepetitionFigures, Repetitions, RunSummary, SideOrder, Spread } from '../../reports/result.js';
 
-export type SideOrder = 'baseline-first' | 'candidate-first';
+export type { RepetitionFigures, Repetitions, SideOrder, Spread };
+
 
 /** Repetition `rep` (from 1) runs `first` first when odd, the other side first when even. */
 export const orderOf = (rep: number, first: 'baseline' | 'candidate' = 'baseline'): SideOrder =>
@@ -25,31 +26,6 @@ export const FIGURES: readonly (readonly [string, (s: RunSummary) => number])[] 
   ['e2eP50', (s) => s.e2eMs.p50],
   ['e2eP95', (s) => s.e2eMs.p95],
 ];
-
-export interface Spread {
-  readonly min: number;
-  readonly median: number;
-  readonly max: number;
-}
-
-export interface RepetitionFigures {
-  readonly rep: number;
-  readonly order: SideOrder;
-  readonly baseline: Readonly<Record<string, number>>;
-  readonly candidate: Readonly<Record<string, number>>;
-  /** candidate ÷ baseline within this repetition; null when the baseline figure is 0. */
-  readonly ratio: Readonly<Record<string, number | null>>;
-}
-
-export interface Repetitions {
-  readonly count: number;
-  readonly runs: readonly RepetitionFigures[];
-  readonly spread: {
-    readonly baseline: Readonly<Record<string, Spread>>;
-    readonly candidate: Readonly<Record<string, Spread>>;
-    readonly ratio: Readonly<Record<string, Spread | null>>;
-  };
-}
 
 export interface RepetitionPair {
   readonly order: SideOrder;

@@ -1,7 +1,6 @@
 // The result of one scenario run: what the runner prints, what reports/ renders, what the CI gate
 // compares with committed reference results. Plain JSON; key order is stable so the same run gives
 // byte-identical output.
-import type { Repetitions } from './live/repeat.js';
 
 /** Summary metrics of one policy set's run (sim or live use the same names). */
 export interface RunSummary {
@@ -120,4 +119,32 @@ export interface LiveErrorCount {
   readonly code: string;
   readonly failed: number;
   readonly rejected: number;
+}
+
+// The repetitions of a live run (scenarios/live/repeat.ts computes them).
+export type SideOrder = 'baseline-first' | 'candidate-first';
+
+export interface Spread {
+  readonly min: number;
+  readonly median: number;
+  readonly max: number;
+}
+
+export interface RepetitionFigures {
+  readonly rep: number;
+  readonly order: SideOrder;
+  readonly baseline: Readonly<Record<string, number>>;
+  readonly candidate: Readonly<Record<string, number>>;
+  /** candidate ÷ baseline within this repetition; null when the baseline figure is 0. */
+  readonly ratio: Readonly<Record<string, number | null>>;
+}
+
+export interface Repetitions {
+  readonly count: number;
+  readonly runs: readonly RepetitionFigures[];
+  readonly spread: {
+    readonly baseline: Readonly<Record<string, Spread>>;
+    readonly candidate: Readonly<Record<string, Spread>>;
+    readonly ratio: Readonly<Record<string, Spread | null>>;
+  };
 }
