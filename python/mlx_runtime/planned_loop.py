@@ -69,10 +69,12 @@ class BatchGeneratorLoop:
         self.bg = BatchGenerator(model, **self._kw)
 
     def insert(self, prompt: List[int], n_cached: int, cache: Optional[List[Any]], sampler: Any,
-               max_tokens: int) -> int:
+               max_tokens: int, logits_processors: Optional[List[Any]] = None) -> int:
+        """logits_processors: this sequence's own (mlx-lm applies them to its row of the batch only)."""
         (uid,) = self.bg.insert_segments(
             segments=[[prompt[n_cached:]]], max_tokens=[max_tokens],
-            caches=[cache] if cache is not None else None, all_tokens=[prompt[:n_cached]], samplers=[sampler])
+            caches=[cache] if cache is not None else None, all_tokens=[prompt[:n_cached]], samplers=[sampler],
+            logits_processors=[logits_processors or []])
         return uid
 
     def remove(self, uid: int, return_cache: bool) -> Optional[CacheTokens]:
@@ -143,7 +145,9 @@ class PlannedLoop:
 
     # ----------------------------------------------------------------- requests
     def insert(self, prompt: List[int], n_cached: int, cache: Optional[List[Any]], sampler: Any,
-               max_tokens: int) -> int:
+               max_tokens: int, logits_processors: Optional[List[Any]] = None) -> int:
+        if logits_processors:  # the engine refuses response_format here first
+            raise ValueError("the planner loop takes no logits processors")
         uid = self._uid
         self._uid += 1
         if cache is None:
