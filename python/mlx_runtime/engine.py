@@ -464,9 +464,6 @@ class Engine:
         schema = parse_response_format(params.get("response_format"))
         processors = None
         if schema is not None:
-            if lm.sched.name != "batch-generator":
-                raise invalid_param(RESPONSE_FORMAT, f"structured output is not supported by the {lm.sched.name!r} "
-                                    "scheduler; start the runtime with --scheduler batch-generator")
             g = lm.grammar()
             processors = [g.processor(g.compile(schema))]
         fault_after = None

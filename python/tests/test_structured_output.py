@@ -106,10 +106,23 @@ def test_invalid_response_format_is_invalid_params(server, rf):
     assert "response_format" in e.value.error["message"]
 
 
-def test_planner_loop_refuses_response_format(spawn):
+def test_planner_loop_constrains_too(spawn, server):
+    """The planner samples a sequence's first token in its own prefill pass: the mask applies there too,
+    and in the decode batch after. Greedy: the same JSON as the batch-generator loop."""
     rt = spawn("--scheduler", "planner")
-    with pytest.raises(RpcFailure) as e:
-        rt.generate(prompt=PROMPT, max_tokens=5, response_format=JSON_OBJECT)
-    assert e.value.code == errors.INVALID_PARAMS
-    assert e.value.data["field"] == "response_format"
-    assert "planner" in e.value.error["message"]
+    kinds = ["schema", "free", "object", "schema", "free", "schema"]
+    ids = []
+    for i, k in enumerate(kinds):
+        params = {"prompt": PROMPT + " " * (i % 3), "max_tokens": 24 if k == "free" else 300, "temperature": 0,
+                  "request_id": f"pl-{i}"}
+        if k != "free":
+            params["response_format"] = JSON_SCHEMA if k == "schema" else JSON_OBJECT
+        ids.append(rt.start_generate(**params))
+    for i, (k, rpc_id) in enumerate(zip(kinds, ids)):
+        res = rt.wait(rpc_id, 120)["result"]
+        if k == "free":
+            continue
+        (check_schema if k == "schema" else check_object)(res)
+        ref = server.generate(prompt=PROMPT + " " * (i % 3), max_tokens=300, temperature=0,
+                              response_format=JSON_SCHEMA if k == "schema" else JSON_OBJECT)
+        assert res["text"] == ref["text"]
