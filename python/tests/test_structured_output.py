@@ -126,3 +126,11 @@ def test_planner_loop_constrains_too(spawn, server):
         ref = server.generate(prompt=PROMPT + " " * (i % 3), max_tokens=300, temperature=0,
                               response_format=JSON_SCHEMA if k == "schema" else JSON_OBJECT)
         assert res["text"] == ref["text"]
+
+
+def test_session_prompt_cache_reuse_keeps_the_constraint(server):
+    """A request whose prompt prefix comes from the prompt cache (session) starts its grammar the same."""
+    first = server.generate(prompt=PROMPT, max_tokens=200, temperature=0, session_id="so-1", response_format=JSON_SCHEMA)
+    again = server.generate(prompt=PROMPT, max_tokens=200, temperature=0, session_id="so-1", response_format=JSON_SCHEMA)
+    assert again["usage"]["cached_tokens"] > 0
+    assert check_schema(again) == check_schema(first)
