@@ -29,6 +29,11 @@ export interface SamplingParams {
    * most likely alternatives (0 = the chosen token's only). Part of the output, so of the fingerprint.
    */
   readonly logprobs?: number;
+  /**
+   * Structured output asked for (OpenAI's response_format, json_object or json_schema) as its JSON
+   * text; absent = free text. Constrains the output, so it is part of the fingerprint.
+   */
+  readonly responseFormat?: string;
 }
 
 /** One candidate token and its log-probability (natural log) under the model, before temperature. */

@@ -37,6 +37,7 @@ describe('fingerprint', () => {
       ['stop', withSampling({ stop: ['\n'] })],
       ['logprobs asked for', withSampling({ logprobs: 0 })],
       ['top logprobs', withSampling({ logprobs: 5 })],
+      ['json mode', withSampling({ responseFormat: '{"type":"json_object"}' })],
     ];
     const fps = new Set([fingerprint(base)]);
     for (const [what, v] of variants) {
@@ -59,6 +60,14 @@ describe('fingerprint', () => {
     expect(fingerprint(chat([u]))).not.toBe(fingerprint(chat([{ role: 'system', content: 'hi' }])));
     expect(fingerprint(chat([u]))).not.toBe(fingerprint(chat([{ role: 'user', content: 'hi ' }])));
     expect(fingerprint(chat([u, a]))).not.toBe(fingerprint(chat([u])));
+  });
+
+  it('distinguishes response formats: two schemas never share an answer; none keeps the old fingerprint', () => {
+    const schema = (props: object) => withSampling({ responseFormat: JSON.stringify({ type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: props } } }) });
+    expect(fingerprint(schema({ a: { type: 'integer' } }))).not.toBe(fingerprint(schema({ a: { type: 'string' } })));
+    expect(fingerprint(schema({ a: { type: 'integer' } }))).toBe(fingerprint(schema({ a: { type: 'integer' } })));
+    expect(fingerprint(schema({}))).not.toBe(fingerprint(withSampling({ responseFormat: '{"type":"json_object"}' })));
+    expect(fingerprint(withSampling({ responseFormat: undefined }))).toBe(fingerprint(base));
   });
 
   it('keeps field boundaries: moving text from one field to the next changes the fingerprint', () => {

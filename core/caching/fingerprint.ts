@@ -1,5 +1,5 @@
 // A request's fingerprint: a 64-bit hash of everything that determines its output — the model, the
-// prompt or messages, every sampling parameter and the log-probabilities asked for. Two requests with equal fingerprints and a
+// prompt or messages, every sampling parameter, the log-probabilities and the response format asked for. Two requests with equal fingerprints and a
 // deterministic sampler (temperature 0, or a fixed seed) produce the same tokens, so one answer can
 // serve both. Fields are length-prefixed by the hasher so no two different requests feed it alike.
 import type { InferenceRequest } from '../types.js';
@@ -19,6 +19,9 @@ export function fingerprint(req: InferenceRequest): string {
   // Log-probabilities are part of the answer: a request asking for none must not serve one that asks.
   // Hashed only when asked for, so every other request keeps the fingerprint it had before.
   if (s.logprobs !== undefined) h.str('logprobs').num(s.logprobs);
+  // Structured output constrains the tokens: two requests differing in schema never share an answer.
+  // Hashed only when present, like logprobs.
+  if (s.responseFormat !== undefined) h.str('response_format').str(s.responseFormat);
   return h.hex();
 }
 

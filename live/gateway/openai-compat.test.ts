@@ -121,10 +121,36 @@ describe('OpenAI compatibility (issue 17), echo workers', () => {
     });
   });
 
+  describe('response_format: json_object and json_schema are served (constrained in the runtime)', () => {
+    it('is accepted; a json_schema without a schema object is a 400 naming response_format', async () => {
+      const messages = [{ role: 'user' as const, content: 'json please' }];
+      const ok = await client.chat.completions.create({ model: 'echo', messages, response_format: { type: 'json_object' } });
+      expect(ok.choices[0]!.finish_reason).toBe('stop');
+      const e = await refusal('/v1/chat/completions', chatBody('x', { response_format: { type: 'json_schema', json_schema: { name: 'x' } } }));
+      expect(e.param).toBe('response_format');
+      expect(e.message).toMatch(/schema/);
+    });
+
+    it('requests differing only in response format or schema do not share an answer; identical ones do', async () => {
+      const messages = [{ role: 'user' as const, content: 'shape me' }];
+      const workerCalls = () => h.workers.reduce((n, w) => n + w.counters.requests, 0);
+      const schema = (t: string) => ({ type: 'json_schema' as const, json_schema: { name: 's', schema: { type: 'object', properties: { a: { type: t } } } } });
+      const before = workerCalls();
+      await client.chat.completions.create({ model: 'echo', messages, temperature: 0 });
+      await client.chat.completions.create({ model: 'echo', messages, temperature: 0, response_format: { type: 'json_object' } });
+      await client.chat.completions.create({ model: 'echo', messages, temperature: 0, response_format: schema('integer') });
+      await client.chat.completions.create({ model: 'echo', messages, temperature: 0, response_format: schema('string') });
+      expect(workerCalls()).toBe(before + 4);
+      await client.chat.completions.create({ model: 'echo', messages, temperature: 0, response_format: schema('string') });
+      await client.chat.completions.create({ model: 'echo', messages, temperature: 0, response_format: { type: 'text' } });
+      expect(workerCalls()).toBe(before + 4);
+    });
+  });
+
   describe('what is not implemented is refused by name', () => {
     const chatRefusals: [string, unknown][] = [
-      ['response_format', { type: 'json_object' }],
-      ['response_format', { type: 'json_schema', json_schema: { name: 'x', schema: {} } }],
+      ['response_format', { type: 'grammar', grammar: 'root ::= "x"' }],
+      ['response_format', { type: 'regex' }],
       ['tools', [{ type: 'function', function: { name: 'f', parameters: {} } }]],
       ['tool_choice', 'auto'],
       ['functions', [{ name: 'f' }]],
@@ -159,9 +185,9 @@ describe('OpenAI compatibility (issue 17), echo workers', () => {
     });
 
     it('the official client gets a BadRequestError naming the param', async () => {
-      const err = await client.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_object' } }).catch((e: unknown) => e);
+      const err = await client.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'function', function: { name: 'f', parameters: {} } }] }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.BadRequestError);
-      expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('response_format');
+      expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('tools');
     });
 
     it('default values spelled out are accepted', async () => {

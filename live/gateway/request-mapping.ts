@@ -52,6 +52,8 @@ export function samplingOf(body: SamplingBody, limits: LimitsConfig): SamplingPa
   const stop = body.stop == null ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
   const logprobs = logprobsOf(body);
   if (typeof logprobs === 'object') return logprobs;
+  const responseFormat = responseFormatOf(body);
+  if (typeof responseFormat === 'object') return responseFormat;
   return {
     temperature: body.temperature ?? 1,
     topP: body.top_p ?? 1,
@@ -59,7 +61,28 @@ export function samplingOf(body: SamplingBody, limits: LimitsConfig): SamplingPa
     ...(body.seed != null && { seed: body.seed }),
     ...(stop !== undefined && stop.length > 0 && { stop }),
     ...(logprobs !== undefined && { logprobs }),
+    ...(responseFormat !== undefined && { responseFormat }),
   };
+}
+
+/**
+ * Structured output asked for, as the JSON text the runtime takes (undefined: free text — absent, null
+ * or {type: "text"}). json_object as is; json_schema needs `json_schema.schema`, a JSON schema object
+ * (its validity is the runtime's to judge: an invalid one is answered 400 naming response_format).
+ * Other types are refused by name before this (unsupported.ts).
+ */
+function responseFormatOf(body: SamplingBody): string | undefined | { param: string; message: string } {
+  const rf = (body as { response_format?: unknown }).response_format;
+  if (rf === undefined || rf === null || typeof rf !== 'object' || Array.isArray(rf)) return undefined;
+  const r = rf as { type?: unknown; json_schema?: unknown };
+  if (r.type === 'json_object') return JSON.stringify({ type: 'json_object' });
+  if (r.type !== 'json_schema') return undefined;
+  const js = r.json_schema as { name?: unknown; schema?: unknown; strict?: unknown } | null | undefined;
+  const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(js) || !isObject(js!.schema)) {
+    return { param: 'response_format', message: 'response_format.json_schema.schema must be a JSON schema object' };
+  }
+  return JSON.stringify({ type: 'json_schema', json_schema: { name: js!.name ?? null, schema: js!.schema, strict: js!.strict ?? null } });
 }
 
 /**
@@ -109,6 +132,7 @@ export function toGenerateRequest(req: InferenceRequest, sink: RequestSink | und
     traceId: sink?.traceId ?? '',
     deadlineUnixMs: sink?.deadlineUnixMs ?? 0,
     ...(s.logprobs !== undefined && { logprobs: true, topLogprobs: s.logprobs }),
+    ...(s.responseFormat !== undefined && { responseFormatJson: s.responseFormat }),
   };
 }
 

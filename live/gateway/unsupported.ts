@@ -1,9 +1,9 @@
 // Request fields the gateway accepts in OpenAI's API but does not implement are refused by name
 // (400, `param` = the field, code `unsupported_parameter`), never silently ignored: a client that asks
-// for JSON mode, tools, several choices or penalties must learn that it would get none of them.
+// for tools, several choices or penalties must learn that it would get none of them.
 //
 // A field counts as asked for only when it departs from OpenAI's default (null, penalties 0, n 1, an
-// empty logit_bias, response_format {type: "text"}, tool_choice "none", echo false, ...), so clients
+// empty logit_bias, response_format {type: "text"} — json_object and json_schema are served —, tool_choice "none", echo false, ...), so clients
 // that spell the defaults out still work. Accepted and ignored, because they do not change the
 // output: user, metadata, store, service_tier, prompt_cache_key, safety_identifier,
 // parallel_tool_calls (meaningless without tools, which are refused) and stream_options' other keys.
@@ -52,11 +52,14 @@ const SAMPLING_RULES: readonly Rule[] = [
   { field: 'guided_grammar', asked: set, what: 'guided decoding (guided_grammar)' },
 ];
 
+// Structured output is served (constrained decoding in the runtime: python/mlx_runtime/structured.py).
+const SERVED_FORMATS: readonly unknown[] = ['text', 'json_object', 'json_schema'];
+
 const CHAT_RULES: readonly Rule[] = [
   {
     field: 'response_format',
-    asked: (v) => set(v) && !(typeof v === 'object' && (v as { type?: unknown }).type === 'text'),
-    what: 'response_format other than {"type": "text"} (JSON mode, JSON schema)',
+    asked: (v) => set(v) && !(typeof v === 'object' && SERVED_FORMATS.includes((v as { type?: unknown }).type)),
+    what: 'response_format other than {"type": "text"}, {"type": "json_object"} or {"type": "json_schema"}',
   },
   { field: 'tools', asked: nonEmptyList, what: 'tools' },
   { field: 'tool_choice', asked: notNone, what: 'tool_choice other than "none"' },

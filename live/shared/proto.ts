@@ -65,6 +65,8 @@ export interface GenerateRequestMsg {
   logprobs?: boolean;
   /** With logprobs: the N (0..20) most likely alternatives of each token. */
   topLogprobs?: number;
+  /** Structured output: OpenAI's response_format (json_object / json_schema) as JSON text; empty or absent = free text. */
+  responseFormatJson?: string;
 }
 
 export interface GenerateBatchMsg {

@@ -34,6 +34,8 @@ export interface GenerateParams {
   /** Each token's log-probability in the notifications and the result; top_logprobs alternatives (0..20). */
   readonly logprobs?: boolean;
   readonly top_logprobs?: number;
+  /** Structured output (python/mlx_runtime/structured.py): {type: json_object} or {type: json_schema, json_schema: {schema}}. */
+  readonly response_format?: unknown;
   /** Tests only (the runtime must run with --enable-fault-injection). */
   readonly fault?: { readonly error_after_tokens: number };
 }

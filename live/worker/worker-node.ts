@@ -877,6 +877,15 @@ function validate(req: GenerateRequestMsg): string | undefined {
   if (req.stop.length > STOP_MAX_DEFAULT || req.stop.some((s) => s.length === 0)) return `stop must be at most ${STOP_MAX_DEFAULT} non-empty strings`;
   const top = req.topLogprobs ?? 0;
   if (!Number.isInteger(top) || top < 0 || top > TOP_LOGPROBS_MAX) return `top_logprobs must be an integer in [0, ${TOP_LOGPROBS_MAX}]`;
+  if ((req.responseFormatJson ?? '') !== '') {
+    let rf: unknown;
+    try {
+      rf = JSON.parse(req.responseFormatJson!);
+    } catch {
+      return 'response_format_json must be JSON text';
+    }
+    if (typeof rf !== 'object' || rf === null || Array.isArray(rf)) return 'response_format_json must be a JSON object';
+  }
   return undefined;
 }
 
@@ -896,6 +905,7 @@ function runtimeParams(req: GenerateRequestMsg, defaultMaxTokens: number): Omit<
     ...(req.stop.length > 0 && { stop: req.stop }),
     ...(req.sessionId.length > 0 && { session_id: req.sessionId }),
     ...(req.logprobs === true && { logprobs: true, top_logprobs: req.topLogprobs ?? 0 }),
+    ...((req.responseFormatJson ?? '') !== '' && { response_format: JSON.parse(req.responseFormatJson!) as unknown }),
   };
 }
 

@@ -27,6 +27,7 @@ from mlx_lm.utils import load as mlx_lm_load
 from . import blas, cache_limit, clear_cache
 from .kv_accounting import padded_batch_bytes
 from .logprobs import TOP_LOGPROBS_MAX, TokenPieces, token_logprobs
+from .structured import FIELD as RESPONSE_FORMAT, GrammarCompiler, parse_response_format
 from .kv_budget import KvBudget, current_kv_budget
 from .errors import (
     CONTEXT_LENGTH_EXCEEDED,
@@ -152,6 +153,13 @@ class LoadedModel:
         self.engine_cfg = engine_cfg
         self.sched = self.make_scheduler()
         self.active: Dict[int, "Request"] = {}  # BatchGenerator uid -> request
+        self._grammar: Optional[GrammarCompiler] = None
+
+    def grammar(self) -> GrammarCompiler:
+        """The structured-output compiler (its llguidance tokenizer built on first use)."""
+        if self._grammar is None:
+            self._grammar = GrammarCompiler(self.tokenizer._tokenizer, self.vocab_size, self.eos_token_ids)
+        return self._grammar
 
     def make_scheduler(self):
         c = self.engine_cfg
@@ -453,6 +461,11 @@ class Engine:
             raise invalid_param("top_logprobs", f"must be an integer in [0, {TOP_LOGPROBS_MAX}]")
         if top_logprobs > 0 and not logprobs:
             raise invalid_param("top_logprobs", "needs logprobs: true")
+        schema = parse_response_format(params.get("response_format"))
+        processors = None
+        if schema is not None:
+            g = lm.grammar()
+            processors = [g.processor(g.compile(schema))]
         fault_after = None
         if params.get("fault") is not None:
             f = params["fault"]
@@ -513,7 +526,7 @@ class Engine:
             logprobs=logprobs, top_logprobs=int(top_logprobs),
         )
         req.detok = lm.tokenizer.detokenizer
-        uid = lm.sched.insert(prompt, n_cached, cache, sampler, req.max_tokens)
+        uid = lm.sched.insert(prompt, n_cached, cache, sampler, req.max_tokens, logits_processors=processors)
         req.uid = uid
         lm.active[uid] = req
         self.requests[request_id] = req

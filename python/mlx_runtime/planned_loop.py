@@ -69,10 +69,12 @@ class BatchGeneratorLoop:
         self.bg = BatchGenerator(model, **self._kw)
 
     def insert(self, prompt: List[int], n_cached: int, cache: Optional[List[Any]], sampler: Any,
-               max_tokens: int) -> int:
+               max_tokens: int, logits_processors: Optional[List[Any]] = None) -> int:
+        """logits_processors: this sequence's own (mlx-lm applies them to its row of the batch only)."""
         (uid,) = self.bg.insert_segments(
             segments=[[prompt[n_cached:]]], max_tokens=[max_tokens],
-            caches=[cache] if cache is not None else None, all_tokens=[prompt[:n_cached]], samplers=[sampler])
+            caches=[cache] if cache is not None else None, all_tokens=[prompt[:n_cached]], samplers=[sampler],
+            logits_processors=[logits_processors or []])
         return uid
 
     def remove(self, uid: int, return_cache: bool) -> Optional[CacheTokens]:
@@ -114,6 +116,7 @@ class _Seq:
     cache: List[Any]
     sampler: Any
     max_tokens: int
+    processors: Tuple[Any, ...] = ()  # its own logits processors (structured output)
 
 
 class PlannedLoop:
@@ -143,12 +146,15 @@ class PlannedLoop:
 
     # ----------------------------------------------------------------- requests
     def insert(self, prompt: List[int], n_cached: int, cache: Optional[List[Any]], sampler: Any,
-               max_tokens: int) -> int:
+               max_tokens: int, logits_processors: Optional[List[Any]] = None) -> int:
+        """logits_processors: this sequence's own, applied to its row only: to the logits its first token
+        is sampled from (the prefill pass) and then, in the decode batch, by mlx-lm's GenerationBatch."""
         uid = self._uid
         self._uid += 1
         if cache is None:
             cache, n_cached = make_prompt_cache(self.model), 0
-        self.waiting.append(_Seq(uid, list(prompt), n_cached, cache, sampler, int(max_tokens)))
+        self.waiting.append(_Seq(uid, list(prompt), n_cached, cache, sampler, int(max_tokens),
+                                 tuple(logits_processors or ())))
         return uid
 
     def remove(self, uid: int, return_cache: bool) -> Optional[CacheTokens]:
@@ -291,8 +297,18 @@ class PlannedLoop:
             last = logits[:, -1, :]
         else:
             last = logits[mx.array(joins), mx.array([lens[i] - 1 for i in joins])]
-        logprobs = last - mx.logsumexp(last, axis=-1, keepdims=True)
         joiners = [seqs[i] for i in joins]
+        if any(s.processors for s in joiners):  # each joiner's own processors on its own row
+            rows = []
+            for k, s in enumerate(joiners):
+                row = last[k:k + 1]
+                if s.processors:
+                    context = mx.array(s.prompt, dtype=mx.int32)
+                    for proc in s.processors:
+                        row = proc(context, row)
+                rows.append(row)
+            last = mx.concatenate(rows, axis=0)
+        logprobs = last - mx.logsumexp(last, axis=-1, keepdims=True)
         samplers = [s.sampler or self.fallback_sampler for s in joiners]
         if all(f is samplers[0] for f in samplers):
             tokens = samplers[0](logprobs)
@@ -323,7 +339,7 @@ class PlannedLoop:
         jb.prompt_cache = cache
         jb.tokens = [list(s.prompt) for s in joiners]  # the tokens held in the KV cache
         jb.samplers = list(samplers)
-        jb.logits_processors = [() for _ in range(n)]
+        jb.logits_processors = [s.processors for s in joiners]
         jb.stop_sequences = [self.stop_sequences] * n
         jb.max_tokens = [s.max_tokens for s in joiners]
         jb._current_tokens = None
