@@ -23,6 +23,7 @@ export { Coalescer } from './caching/coalescer.js';
 export { CircuitBreaker, type BreakerState, type BreakerParams } from './breaker/circuit-breaker.js';
 export { cappedExponentialDelayMs, fullJitterDelayMs } from './retry/backoff.js';
 export { WORKER_ERROR_CATALOGUE, isClientFault, type WorkerErrorCode, type WorkerErrorSpec } from './worker/errors.js';
+export { leastBy } from './util/least-by.js';
 export { estimateTokens, estimateTokensOfBytes, utf8Length, BYTES_PER_TOKEN_ESTIMATE } from './tokens/estimate.js';
 export { RetryBudget } from './retry/retry-budget.js';
 export { RetryPolicy } from './retry/retry-policy.js';

@@ -2,6 +2,7 @@
 // health, breaker state, draining, model and free capacity (see candidates.ts): policies never
 // re-check those, so the filtering rules live in exactly one place.
 import type { InferenceRequest, Rng, WorkerId } from '../types.js';
+import { leastBy } from '../util/least-by.js';
 
 /** What routing may know about a worker at decision time. Built by the gateway core. */
 export interface WorkerView {
@@ -51,14 +52,5 @@ export function loadScore(w: WorkerView): number {
 
 /** The least-loaded candidate; ties go to the earlier candidate (stable, deterministic). */
 export function leastLoaded(candidates: readonly WorkerView[]): WorkerView | undefined {
-  let best: WorkerView | undefined;
-  let bestScore = Number.POSITIVE_INFINITY;
-  for (const w of candidates) {
-    const s = loadScore(w);
-    if (s < bestScore) {
-      best = w;
-      bestScore = s;
-    }
-  }
-  return best;
+  return leastBy(candidates, loadScore);
 }

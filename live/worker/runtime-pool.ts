@@ -10,7 +10,7 @@
 // The pool does not own requests: the worker node counts each slot's in-flight requests and learns
 // of a death from the failed calls (RuntimeGoneError) and from `onSlotDown`.
 import type { Clock } from '../shared/clock.js';
-import { cappedExponentialDelayMs } from '../../core/index.js';
+import { cappedExponentialDelayMs, leastBy } from '../../core/index.js';
 import { RuntimeProcess, type RuntimeSpawnOptions } from './runtime-process.js';
 import type { RuntimeClient, RuntimeModelInfo } from './runtime-client.js';
 
@@ -102,12 +102,8 @@ export class RuntimePool {
 
   /** The alive slot with the fewest requests running, below `perSlotMax`; undefined if none. */
   pick(perSlotMax: number): RuntimeSlot | undefined {
-    let best: RuntimeSlot | undefined;
-    for (const s of this.slots) {
-      if (s.state !== 'alive' || s.inFlight >= perSlotMax) continue;
-      if (best === undefined || s.inFlight < best.inFlight || (s.inFlight === best.inFlight && s.lastUsedMs < best.lastUsedMs)) best = s;
-    }
-    return best;
+    // core's one least-loaded rule: fewest sequences in flight, least recently used on a tie
+    return leastBy(this.slots.filter((s) => s.state === 'alive' && s.inFlight < perSlotMax), (s) => s.inFlight, (a, b) => a.lastUsedMs < b.lastUsedMs);
   }
 
   /** Calls `fn` once, the next time a slot comes up or frees (returns an unsubscribe). */
