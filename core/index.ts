@@ -40,3 +40,5 @@ export type * from './gateway/messages.js';
 export { isTerminal } from './gateway/messages.js';
 export { OutcomeCounters, type Outcome } from './gateway/outcomes.js';
 export { RollingRestartPlan, isServing, othersServing, validateRollingParams, type RollingAction, type RollingObservation, type RollingPhase, type RollingRestartParams, type WorkerRestartRecord } from './operations/rolling-restart.js';
+export { DesiredWorkers, rawDesiredWorkers, type ScalingInputs, type ScalingDecision, type ScalingReason } from './scaling/desired-workers.js';
+export type { ModelScaling } from './scaling/scaling-signal.js';

@@ -29,9 +29,10 @@ export function runScenarioSim(def: ScenarioDef, opts: RunOptions = {}): Scenari
   }
   const baseline = runPolicySet(def, def.baseline, seed).summary;
   tick();
-  const candidate = runPolicySet(def, def.candidate, seed).summary;
+  const candidateRun = runPolicySet(def, def.candidate, seed);
+  const candidate = candidateRun.summary;
   tick();
-  const curves = runSweep(def, seed, tick);
+  const curves = [...(candidateRun.curves ?? []), ...runSweep(def, seed, tick)];
   const rows = buildRows(baseline, candidate, def.targets, def.report);
   return {
     scenario: def.name,

@@ -11,6 +11,7 @@ import { getHardware, withMemoryGB } from '../sim/profiles/hardware.js';
 import type { PolicySetDef, ScenarioDef, WorkloadDef } from './define.js';
 import type { Curve, Percentiles, RunSummary } from '../reports/result.js';
 import * as faultFigures from './fault-figures.js';
+import * as scalingFigures from './scaling-figures.js';
 import { DEFAULT_STEP_PLANNER } from '../core/scheduling/defaults.js';
 import { MLX_LM_SERVER } from '../sim/worker/mlx-lm-server.js';
 import { plannerPriorFrom } from '../sim/worker/planner-prior.js';
@@ -18,6 +19,8 @@ import { plannerPriorFrom } from '../sim/worker/planner-prior.js';
 export interface SimRunOutput {
   readonly summary: RunSummary;
   readonly raw: SimSummary;
+  /** Curves of this run alone (the scaling signal over time), when the scenario asks for them. */
+  readonly curves?: readonly Curve[];
 }
 
 export function latencyModelFor(def: ScenarioDef): AnalyticLatencyModel {
@@ -62,6 +65,8 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
   const metrics = new SimMetrics({ intervalMs: Math.max(1000, Math.round(workload.durationMs / 60)) });
   const f = def.faults;
   const slowWindow = f?.slowdowns?.[0];
+  // Only scenarios that target or report scaling figures (catalog/scaling.ts) sample the signal.
+  const scaling = mode.type === 'gateway' && mode.config.scaling.enabled && workload.type === 'open' && asksFor(def, 'extra.scaling') ? { config: mode.config.scaling, rate: workload.rate } : undefined;
   const cluster = new SimCluster(
     {
       mode,
@@ -81,6 +86,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
       ...(f?.crashes !== undefined && { crashes: f.crashes.filter((c) => c.workerIndex < workers) }),
       ...(f?.rollingRestart !== undefined && policy.kind === 'gateway' && { rollingRestart: { ...f.rollingRestart, drain: policy.drainOnRestart ?? true } }),
       ...(slowWindow !== undefined && { dispatchWindow: slowWindow }),
+      ...(scaling !== undefined && { scalingSampleMs: scalingFigures.SCALING_SAMPLE_MS }),
     },
     arrivalsFor(workload, seed),
     metrics,
@@ -114,8 +120,10 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
     ...(cluster.rolling !== undefined && faultFigures.rolling(cluster.rolling.report())),
     // Only scenarios that target or report refusal figures (catalog/degradation.ts) get these keys.
     ...(asksFor(def, 'extra.refusal') && faultFigures.refusals(cluster, summary.failed)),
+    ...(scaling !== undefined && scalingFigures.figures(cluster.scalingSamples, scaling.rate, scaling.config)),
   };
-  return { raw, summary: { ...summary, extra } };
+  if (scaling === undefined) return { raw, summary: { ...summary, extra } };
+  return { raw, summary: { ...summary, extra }, curves: [scalingFigures.curve(cluster.scalingSamples, scaling.rate, scaling.config)] };
 }
 
 /**

@@ -60,5 +60,8 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
   memory: { kvPrecision: 'int8', watermarkFraction: 0.8, modelsPerWorkerMax: 2, idleUnloadMs: 600_000, idleSessionsMax: 4096, warmupPoolFraction: 0.15, warmupRefillMs: 200 },
   // AD: heartbeat every 5 s; 3 misses → unhealthy.
   health: { heartbeatIntervalMs: 5000, missesMax: 3 },
+  // Off by default (observation only). ρ 0.7: M/M/c queueing delay stays small below ~70 % busy;
+  // 5 min scale-down stabilisation: the Kubernetes HPA default (--horizontal-pod-autoscaler-downscale-stabilization).
+  scaling: { enabled: false, windowMs: 30_000, targetUtilisation: 0.7, backlogDrainMs: 30_000, scaleDownStabilisationMs: 300_000, minWorkers: 1, maxWorkers: 1000 },
   requestsInFlightMax: 100_000,
 };

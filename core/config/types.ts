@@ -116,6 +116,22 @@ export interface HealthConfig {
   readonly missesMax: number;
 }
 
+/** The scaling signal (core/scaling/desired-workers.ts states the formula): observation only, it changes no serving decision. */
+export interface ScalingConfig {
+  /** Off: no signal is computed (no metric series, /admin/scaling lists no model). */
+  readonly enabled: boolean;
+  /** Arrival, completion and service-time window. */
+  readonly windowMs: number;
+  /** ρ: the fraction of the workers' slots busy at the target. */
+  readonly targetUtilisation: number;
+  /** H: a backlog queued at the gateway should drain within this. */
+  readonly backlogDrainMs: number;
+  /** A drop must hold this long before the signal follows it (scaling up is immediate). */
+  readonly scaleDownStabilisationMs: number;
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+}
+
 export interface GatewayConfig {
   readonly routing: RoutingConfig;
   readonly batching: BatchingConfig;
@@ -126,6 +142,7 @@ export interface GatewayConfig {
   readonly admission: AdmissionConfig;
   readonly memory: MemoryConfig;
   readonly health: HealthConfig;
+  readonly scaling: ScalingConfig;
   /** Requests tracked at once (waiting, running, following); beyond it arrivals get 503. */
   readonly requestsInFlightMax: number;
 }

@@ -37,6 +37,10 @@ const RULES: Record<string, Record<string, Rule>> = {
     idleUnloadMs: num(0), idleSessionsMax: int(1, 10_000_000), warmupPoolFraction: num(0, 0.5), warmupRefillMs: num(0, 600_000),
   },
   health: { heartbeatIntervalMs: num(10, 3_600_000), missesMax: int(1, 100) },
+  scaling: {
+    enabled: bool, windowMs: num(1000, 3_600_000), targetUtilisation: num(0.05, 1), backlogDrainMs: num(1000, 3_600_000),
+    scaleDownStabilisationMs: num(0, 86_400_000), minWorkers: int(0, 100_000), maxWorkers: int(1, 100_000),
+  },
 };
 
 const ROUTING_RULES: Record<RoutingConfig['type'], Record<string, Rule>> = {
@@ -75,6 +79,7 @@ export function resolveGatewayConfig(input: unknown = {}): GatewayConfig {
     admission: section('admission', root.admission, d.admission),
     memory: section('memory', root.memory, d.memory),
     health: section('health', root.health, d.health),
+    scaling: section('scaling', root.scaling, d.scaling),
     requestsInFlightMax: checkInteger('requestsInFlightMax', root.requestsInFlightMax ?? d.requestsInFlightMax, 1, 100_000_000),
   };
   if (cfg.retry.capDelayMs < cfg.retry.baseDelayMs) throw new ConfigError('retry.capDelayMs', `must be ≥ retry.baseDelayMs (${cfg.retry.baseDelayMs})`);
@@ -84,6 +89,7 @@ export function resolveGatewayConfig(input: unknown = {}): GatewayConfig {
   if (cfg.admission.adaptive.enabled && cfg.admission.adaptive.minConcurrent > cfg.admission.maxConcurrentPerWorker) {
     throw new ConfigError('admission.adaptive.minConcurrent', `must be ≤ admission.maxConcurrentPerWorker (${cfg.admission.maxConcurrentPerWorker})`);
   }
+  if (cfg.scaling.minWorkers > cfg.scaling.maxWorkers) throw new ConfigError('scaling.minWorkers', `must be ≤ scaling.maxWorkers (${cfg.scaling.maxWorkers})`);
   return cfg;
 }
 

@@ -28,6 +28,7 @@ import { RateLimiter } from '../limits/rate-limiter.js';
 import { createRoutingPolicy } from '../routing/factory.js';
 import type { RoutingPolicy } from '../routing/policy.js';
 import { RetryPolicy } from '../retry/retry-policy.js';
+import { ScalingSignal, type ModelScaling } from '../scaling/scaling-signal.js';
 import type { InferenceRequest, RequestId, Rng, WorkerId } from '../types.js';
 import { invariant } from '../util/assert.js';
 import type { Command, GatewayEvent, WorkerEvent, WorkerFailure, WorkerStatus } from './messages.js';
@@ -82,6 +83,8 @@ export class GatewayCore {
   readonly retry: RetryPolicy;
   private readonly rateLimiter: RateLimiter;
   readonly outcomes = new OutcomeCounters();
+  /** Arrivals and service times per model, for scalingSignal (core/scaling/). */
+  private readonly scaling: ScalingSignal;
 
   constructor(
     readonly config: GatewayConfig,
@@ -96,6 +99,7 @@ export class GatewayCore {
     this.coalescer = new Coalescer({ followersMax: c.coalescing.followersMax, groupsMax: c.coalescing.groupsMax });
     this.retry = new RetryPolicy(config.retry);
     this.rateLimiter = new RateLimiter(config.rateLimit);
+    this.scaling = new ScalingSignal(config.scaling);
   }
 
   /** One entry point for every event (used by fuzzers and drivers that queue events). */
@@ -123,6 +127,7 @@ export class GatewayCore {
     invariant(!this.requests.has(req.id), `request id ${req.id} arrived twice`);
     if (this.requests.size >= this.config.requestsInFlightMax) return this.finishReject(req.id, 'overloaded', nowMs, 1000);
     if (this.workers.idsOf(req.model).length === 0) return this.finishReject(req.id, 'model_not_found', nowMs);
+    this.scaling.onArrival(req.model, nowMs);
     if (this.config.rateLimit.enabled && req.apiKey !== undefined) {
       const d = this.rateLimiter.check(req.apiKey, req.promptTokens, nowMs);
       if (!d.ok) return this.finishReject(req.id, 'rate_limited', nowMs, d.retryAfterMs);
@@ -207,6 +212,7 @@ export class GatewayCore {
     this.leaveWorker(t, w, nowMs);
     if (ev.kind === 'done') {
       this.queues.recordCompletion(t.req.model, nowMs);
+      this.scaling.onCompletion(t.req.model, nowMs - t.dispatchedAtMs, nowMs);
       w?.breaker.onSuccess(nowMs);
       if (w?.limiter !== undefined) this.observeLatency(w, w.limiter, t, ev.output.completionTokens, nowMs);
       this.touch(w, nowMs);
@@ -296,6 +302,26 @@ export class GatewayCore {
 
   workerInfo(nowMs: number): WorkerInfo[] {
     return this.workers.info(nowMs);
+  }
+
+  /**
+   * How many workers each served model needs now for its target (core/scaling/desired-workers.ts),
+   * from the arrivals and service times observed here; empty when config.scaling is off.
+   */
+  scalingSignal(nowMs: number): ModelScaling[] {
+    if (!this.config.scaling.enabled) return [];
+    const models = [...this.workers.models()].map((model) => {
+      const ids = this.workers.idsOf(model);
+      let inFlight = 0;
+      let slots = 0;
+      for (const id of ids) {
+        const w = this.workers.get(id)!;
+        slots += w.view.maxConcurrent;
+        for (const t of w.running) if (t.req.model === model) inFlight++;
+      }
+      return { model, inFlight, queued: this.queues.countOf(model), workers: ids.length, slotsPerWorker: ids.length === 0 ? 0 : slots / ids.length, completionsPerS: this.queues.drainPerSecond(model, nowMs) };
+    });
+    return this.scaling.signal(models, nowMs);
   }
 
   /** The worker for a one-shot call the core does not track (embeddings): worker-table.ts pickForOneShot. */

@@ -46,6 +46,16 @@ export class ModelQueues {
     r.record(nowMs);
   }
 
+  /** Requests of `model` queued now. */
+  countOf(model: string): number {
+    return this.countByModel.get(model) ?? 0;
+  }
+
+  /** `model`'s completions per second over the drain-rate window; undefined while unknown. */
+  drainPerSecond(model: string, nowMs: number): number | undefined {
+    return this.drainRates.get(model)?.perSecond(nowMs);
+  }
+
   /** How long a request joining `model`'s queue now would wait, from its drain rate; undefined when unknown. */
   predictedWaitMs(model: string, nowMs: number): number | undefined {
     const perS = this.drainRates.get(model)?.perSecond(nowMs);

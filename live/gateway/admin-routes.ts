@@ -1,4 +1,4 @@
-// The admin API (admin key only): cache stats and flush, worker list, drain, model load/unload.
+// The admin API (admin key only): cache stats and flush, worker list, drain, model load/unload, the scaling signal.
 // Drain marks the worker draining in the core at once (no new work) and forwards Drain to it; model
 // changes are forwarded to the workers, then their Stats are polled so the core's routing sees them.
 import type { FastifyInstance } from 'fastify';
@@ -22,6 +22,16 @@ export async function adminRoutes(app: FastifyInstance, opts: { ctx: GatewayCont
     coalescing: { groups: ctx.driver.coalescedGroups, requests: ctx.core.outcomes.byOutcome.coalesced, tokensSaved: ctx.core.outcomes.tokensSaved },
     outcomes: ctx.core.outcomes.snapshot(),
   }));
+
+  // The scaling signal per model (core/scaling/desired-workers.ts): what mlx_serving_desired_workers
+  // exports, with its reason and inputs. Empty `models` while core.scaling is off.
+  app.get('/admin/scaling', async () => {
+    const signal = ctx.core.scalingSignal(ctx.clock.nowMs());
+    return {
+      enabled: ctx.core.config.scaling.enabled,
+      models: signal.map((m) => ({ model: m.model, desiredWorkers: m.desiredWorkers, currentWorkers: m.currentWorkers, rawWorkers: m.rawWorkers, reason: m.reason, slotsNeeded: m.slotsNeeded ?? null, inputs: { ...m.inputs, serviceMs: m.inputs.serviceMs ?? null } })),
+    };
+  });
 
   app.post('/admin/cache/flush', async () => ({ flushed: ctx.core.flushCaches() }));
 

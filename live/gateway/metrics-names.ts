@@ -33,6 +33,7 @@ export const METRIC = {
   rollingRestartRunning: 'mlx_serving_rolling_restart_running',
   rollingRestartStartedSeconds: 'mlx_serving_rolling_restart_started_timestamp_seconds',
   rollingRestartWorkersDone: 'mlx_serving_rolling_restart_workers_done',
+  desiredWorkers: 'mlx_serving_desired_workers',
 } as const;
 
 // The process metrics (prom-client's collectDefaultMetrics under the prefix `mlx_serving_`), registered

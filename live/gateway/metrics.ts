@@ -134,6 +134,13 @@ export class GatewayMetrics {
     new Gauge({ name: METRIC.rollingRestartStartedSeconds, help: 'Unix time the last rolling restart started (0: none since the gateway started).', registers,
       collect() { this.set((rolling()?.startedAtMs ?? 0) / 1000); },
     });
+    // The scaling signal (core/scaling/desired-workers.ts; config core.scaling, off by default: no series).
+    new Gauge({ name: METRIC.desiredWorkers, help: 'Workers each model needs now for its target (core scaling signal: arrival rate x service time over the slots per worker at the target utilisation, plus the backlog; scale-down stabilised).', labelNames: ['model'], registers,
+      collect() {
+        this.reset();
+        for (const m of core.scalingSignal(src.nowMs())) this.set({ model: m.model }, m.desiredWorkers);
+      },
+    });
     new Gauge({ name: METRIC.rollingRestartWorkersDone, help: 'Workers the current or last rolling restart has restarted.', registers, collect() { this.set(rolling()?.done.length ?? 0); } });
     new Counter({ name: METRIC.workerStreamReconnects, help: 'Session stream reconnects per worker.', labelNames: ['worker'], registers,
       collect() {

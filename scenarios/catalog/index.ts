@@ -5,6 +5,7 @@ import { overloadDegradation, overloadEarlyRefusal } from './degradation.js';
 import { breakerFailover, clusterScaleOut, memoryGovernance, sessionAffinity, warmupPool } from './cluster.js';
 import { rollingRestart, slowWorker } from './faults.js';
 import { liveSmoke } from './live.js';
+import { scalingSignal } from './scaling.js';
 import { phase1DuplicateHeavy, phase2Mixed, phase3HighConcurrency } from './phases.js';
 
 export const SCENARIOS: readonly ScenarioDef[] = [
@@ -24,6 +25,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   capacityMedium,
   capacityLarge,
   liveSmoke,
+  scalingSignal,
 ];
 
 export function findScenario(name: string): ScenarioDef | undefined {

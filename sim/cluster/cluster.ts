@@ -13,6 +13,8 @@ import { GatewayCore } from '../../core/gateway/gateway-core.js';
 import type { Command, WorkerEvent as CoreWorkerEvent } from '../../core/gateway/messages.js';
 import type { GatewayConfig } from '../../core/config/types.js';
 import type { InferenceRequest, RequestId } from '../../core/types.js';
+import type { ModelScaling } from '../../core/scaling/scaling-signal.js';
+import { invariant } from '../../core/util/assert.js';
 import { isClientFault } from '../../core/worker/errors.js';
 import { EventLoop, type Scheduler } from '../engine/index.js';
 import type { EventView } from '../engine/heap.js';
@@ -52,6 +54,14 @@ export interface ClusterSpec {
   readonly maxSteps?: number;
   /** Stop after this virtual time even if work remains (requests still open count as unfinished). */
   readonly horizonMs?: number;
+  /** Gateway mode with config.scaling on: sample core.scalingSignal every this many ms while there is work (scalingSamples). */
+  readonly scalingSampleMs?: number;
+}
+
+/** One sample of the gateway core's scaling signal (core/scaling/). */
+export interface ScalingSample {
+  readonly tMs: number;
+  readonly models: readonly ModelScaling[];
 }
 
 export interface ClusterRunResult {
@@ -73,6 +83,9 @@ const K_ARRIVAL = 5;
 const K_GATEWAY_TIMER = 6;
 const K_DIRECT_END = 7;
 const K_ROLLING = 8;
+const K_SCALING = 9;
+/** Bound on scaling-signal samples in one run (scalingSampleMs). */
+const SCALING_SAMPLES_MAX = 100_000;
 
 const TOKENS_EVENT_EVERY = 0;
 
@@ -116,6 +129,8 @@ export class SimCluster {
   /** The rolling restart's driver (gateway mode with spec.rollingRestart). */
   readonly rolling: SimRollingRestart | undefined;
   private rollingTickId = 0;
+  /** The scaling signal over the run (spec.scalingSampleMs). */
+  readonly scalingSamples: ScalingSample[] = [];
   /** Workers told to drain: their statuses say so until they restart. */
   private readonly draining: boolean[];
   private readonly rollingHost: RollingHost;
@@ -168,6 +183,7 @@ export class SimCluster {
       if (this.workers[c.workerIndex] !== undefined) loop.schedule(c.atMs, K_CRASH, c.workerIndex, c.restartAfterMs);
     }
     if (this.rolling !== undefined) this.scheduleRollingTick(this.rolling.spec.atMs);
+    if (this.spec.scalingSampleMs !== undefined && this.core?.config.scaling.enabled === true) loop.schedule(0, K_SCALING);
     this.ensureStatusTicks();
     const r = loop.run(this.spec.horizonMs ?? Infinity);
     return { endMs: r.endMs, steps: loop.steps, unfinished: this.open.size, workers: this.workers, core: this.core };
@@ -185,6 +201,8 @@ export class SimCluster {
     // direct mode: the response reaches the client (num = output tokens, or −1 for an error)
     loop.on(K_DIRECT_END, 3, 'direct-end', (e, s) => this.finish(e.payload as RequestId, e.num >= 0, Math.max(0, e.num), s));
     loop.on(K_ROLLING, 1, 'rolling-restart', (e, s) => this.onRollingTick(e.num, s.nowMs));
+    // last at its time: the signal sees every event of that instant
+    loop.on(K_SCALING, 7, 'scaling-sample', (_e, s) => this.onScalingSample(s.nowMs));
   }
 
   // ─────────────── arrivals and endings ───────────────
@@ -439,6 +457,12 @@ export class SimCluster {
     if (w.restarting) return;
     this.sendStatus(w, nowMs);
     if (this.rolling?.active === true) this.scheduleRollingTick(nowMs);
+  }
+
+  private onScalingSample(nowMs: number): void {
+    invariant(this.scalingSamples.length < SCALING_SAMPLES_MAX, `scaling samples exceed ${SCALING_SAMPLES_MAX}: raise scalingSampleMs`);
+    this.scalingSamples.push({ tMs: nowMs, models: this.core!.scalingSignal(nowMs) });
+    if (this.pendingArrivals > 0 || this.open.size > 0) this.loop.schedule(nowMs + this.spec.scalingSampleMs!, K_SCALING);
   }
 
   // ─────────────── heartbeats ───────────────
