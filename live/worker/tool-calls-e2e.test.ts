@@ -176,6 +176,41 @@ describe('tool calls end to end (python runtime, tiny model)', () => {
     expectValidCall(c2.function.name, c2.function.arguments);
   }, 60_000);
 
+  it('an answer served from the response cache streams as the same call; auto streams text as content', async () => {
+    const body = { model: 'tiny', messages: [{ role: 'user' as const, content: 'Add two numbers.' }], tools: TOOLS, tool_choice: 'required' as const, max_tokens: 200, temperature: 0 };
+    const runtimeRequests = () => worker.node.counters.requests;
+    const before = runtimeRequests();
+    const r = await openai.chat.completions.create(body);
+    const call = r.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
+    const stream = await openai.chat.completions.create({ ...body, stream: true });
+    let name = '';
+    let args = '';
+    let finish: string | null = null;
+    for await (const c of stream) {
+      for (const tc of c.choices[0]?.delta.tool_calls ?? []) {
+        name += tc.function?.name ?? '';
+        args += tc.function?.arguments ?? '';
+      }
+      finish = c.choices[0]?.finish_reason ?? finish;
+    }
+    expect(runtimeRequests() - before).toBe(1); // the second one served from the cache
+    expect({ name, args, finish }).toEqual({ name: call.function.name, args: call.function.arguments, finish: 'tool_calls' });
+    // a different tool_choice is a different request
+    await openai.chat.completions.create({ ...body, tool_choice: { type: 'function', function: { name: 'get_weather' } } });
+    expect(runtimeRequests() - before).toBe(2);
+
+    const auto = await openai.chat.completions.create({ model: 'tiny', messages, tools: TOOLS, max_tokens: 12, temperature: 0, stream: true }, NO_CACHE);
+    let content = '';
+    let calls = 0;
+    for await (const c of auto) {
+      content += c.choices[0]?.delta.content ?? '';
+      calls += c.choices[0]?.delta.tool_calls?.length ?? 0;
+    }
+    const plain = await openai.chat.completions.create({ model: 'tiny', messages, tools: TOOLS, max_tokens: 12, temperature: 0 }, NO_CACHE);
+    expect(calls).toBe(0);
+    expect(content).toBe(plain.choices[0]!.message.content);
+  }, 60_000);
+
   it('refusals: a named function not among the tools, required without tools, a non-function tool, functions', async () => {
     const bad = async (body: object): Promise<InstanceType<typeof OpenAI.BadRequestError>> => {
       const e = await openai.chat.completions.create({ model: 'tiny', messages, max_tokens: 5, ...body } as never, NO_CACHE).catch((x: unknown) => x);
