@@ -10,6 +10,10 @@ export type RequestId = string;
 export interface ChatMessage {
   readonly role: 'system' | 'user' | 'assistant' | 'tool';
   readonly content: string;
+  /** An assistant's tool calls (OpenAI's tool_calls array) as JSON text; absent = none. */
+  readonly toolCalls?: string;
+  /** A tool result (role "tool"): the id of the call it answers. */
+  readonly toolCallId?: string;
 }
 
 /** What the client asked to be continued: raw text (completions) or chat messages. */
@@ -34,6 +38,12 @@ export interface SamplingParams {
    * text; absent = free text. Constrains the output, so it is part of the fingerprint.
    */
   readonly responseFormat?: string;
+  /**
+   * Tools offered (OpenAI's tools array) as JSON text, and tool_choice as JSON text; absent = none.
+   * Rendered into the prompt and (tool_choice required / named) constraining it: part of the fingerprint.
+   */
+  readonly tools?: string;
+  readonly toolChoice?: string;
 }
 
 /** One candidate token and its log-probability (natural log) under the model, before temperature. */

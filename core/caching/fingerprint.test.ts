@@ -70,6 +70,19 @@ describe('fingerprint', () => {
     expect(fingerprint(withSampling({ responseFormat: undefined }))).toBe(fingerprint(base));
   });
 
+  it('distinguishes tools, tool_choice and tool messages; requests without them keep the old fingerprint', () => {
+    const tools = JSON.stringify([{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }]);
+    const withTools = withSampling({ tools });
+    expect(fingerprint(withTools)).not.toBe(fingerprint(base));
+    expect(fingerprint(withSampling({ tools, toolChoice: '"required"' }))).not.toBe(fingerprint(withTools));
+    expect(fingerprint(withSampling({ tools, toolChoice: '"required"' }))).not.toBe(fingerprint(withSampling({ tools, toolChoice: '"auto"' })));
+    expect(fingerprint(withSampling({ tools: undefined, toolChoice: undefined }))).toBe(fingerprint(base));
+    const turn = (extra: object) => chat([{ role: 'user', content: 'x' }, { role: 'assistant', content: '', ...extra }]);
+    expect(fingerprint(turn({ toolCalls: '[{"id":"a"}]' }))).not.toBe(fingerprint(turn({})));
+    expect(fingerprint(turn({ toolCalls: '[{"id":"a"}]' }))).not.toBe(fingerprint(turn({ toolCalls: '[{"id":"b"}]' })));
+    expect(fingerprint(turn({ toolCallId: 'a' }))).not.toBe(fingerprint(turn({})));
+  });
+
   it('keeps field boundaries: moving text from one field to the next changes the fingerprint', () => {
     expect(fingerprint(chat([{ role: 'user', content: 'ab' }, { role: 'user', content: 'c' }]))).not.toBe(
       fingerprint(chat([{ role: 'user', content: 'a' }, { role: 'user', content: 'bc' }])),

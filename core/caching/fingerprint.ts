@@ -11,7 +11,12 @@ export function fingerprint(req: InferenceRequest): string {
   if (p.kind === 'text') h.str(p.text);
   else {
     h.num(p.messages.length);
-    for (const m of p.messages) h.str(m.role).str(m.content);
+    for (const m of p.messages) {
+      h.str(m.role).str(m.content);
+      // Tool calls and results: hashed only when present, so every other message hashes as before.
+      if (m.toolCalls !== undefined) h.str('tool_calls').str(m.toolCalls);
+      if (m.toolCallId !== undefined) h.str('tool_call_id').str(m.toolCallId);
+    }
   }
   const s = req.sampling;
   h.num(s.temperature).num(s.topP).num(s.maxTokens).num(s.seed).num(s.stop?.length ?? 0);
@@ -22,6 +27,9 @@ export function fingerprint(req: InferenceRequest): string {
   // Structured output constrains the tokens: two requests differing in schema never share an answer.
   // Hashed only when present, like logprobs.
   if (s.responseFormat !== undefined) h.str('response_format').str(s.responseFormat);
+  // Tools are rendered into the prompt and tool_choice may constrain the output; hashed only when present.
+  if (s.tools !== undefined) h.str('tools').str(s.tools);
+  if (s.toolChoice !== undefined) h.str('tool_choice').str(s.toolChoice);
   return h.hex();
 }
 

@@ -14,6 +14,7 @@ import type { Clock } from '../shared/clock.js';
 import type { RequestSink } from './core-driver.js';
 import { errorBody, type AnyErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
+import { parseToolCall, ToolCallStream, type StreamPiece } from './tool-calls.js';
 
 export type CompletionKind = 'chat' | 'completion';
 
@@ -35,6 +36,8 @@ export interface SinkInit {
   readonly route: string;
   /** The request asked for log-probabilities: every choice and chunk carries a logprobs object. */
   readonly logprobs: boolean;
+  /** Chat with tools: how calls are reported (tool-calls.ts) and the tools' names; absent = no tools. */
+  readonly tools?: { readonly mode: 'none' | 'auto' | 'forced'; readonly names: readonly string[] };
 }
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
@@ -51,7 +54,9 @@ export class HttpSink implements RequestSink {
   private logprobs: TokenLogprob[] = [];
   /** Completions: characters of the text before the next token (OpenAI's text_offset). */
   private textOffset = 0;
-  private finishReason: 'stop' | 'length' = 'stop';
+  private finishReason: 'stop' | 'length' | 'tool_calls' = 'stop';
+  /** Streamed chat with tools (mode auto or forced): splits the output into content or a call's deltas. */
+  private readonly toolStream: ToolCallStream | undefined;
   private headersWritten = false;
   private lastTokenAtMs: number | undefined;
   private ended = false;
@@ -75,6 +80,12 @@ export class HttpSink implements RequestSink {
     this.responseId = `${init.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${init.jobId}`;
     const head = `{"id":"${this.responseId}","object":"${init.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'}","created":${this.created},"model":${JSON.stringify(init.model)},"choices":[{`;
     this.chunkHead = init.kind === 'chat' ? `${head}"index":0,"delta":` : `${head}"text":`;
+    const t = init.tools;
+    this.toolStream = init.stream && t !== undefined && t.mode !== 'none' ? new ToolCallStream(t.names, this.callId()) : undefined;
+  }
+
+  private callId(): string {
+    return `call_${this.init.jobId}`;
   }
 
   /** Watches for the client leaving and arms the request timeout. Call before handing the request to the core. */
@@ -97,7 +108,16 @@ export class HttpSink implements RequestSink {
       return;
     }
     this.ensureSseHeaders();
-    this.write(this.contentChunk(text, lps));
+    if (this.toolStream !== undefined) this.writePieces(this.toolStream.push(text), lps);
+    else this.write(this.contentChunk(text, lps));
+  }
+
+  private writePieces(pieces: readonly StreamPiece[], lps: readonly TokenLogprob[]): void {
+    for (const p of pieces) {
+      if (p.kind === 'content') this.write(this.contentChunk(p.text, lps));
+      else if (p.kind === 'callStart') this.write(`data: ${this.chunkHead}${JSON.stringify({ tool_calls: [{ index: 0, ...p.call }] })},"logprobs":null,"finish_reason":null}]}\n\n`);
+      else this.write(`data: ${this.chunkHead}${JSON.stringify({ tool_calls: [{ index: 0, function: { arguments: p.text } }] })},"logprobs":null,"finish_reason":null}]}\n\n`);
+    }
   }
 
   workerDone(output: WorkerOutput): void {
@@ -120,7 +140,8 @@ export class HttpSink implements RequestSink {
         this.logprobs = this.init.logprobs ? [...(a.logprobs ?? [])] : [];
         if (this.init.stream) {
           this.ensureSseHeaders();
-          if ((a.text ?? '') !== '' || this.logprobs.length > 0) this.write(this.contentChunk(a.text ?? '', this.logprobs));
+          if (this.toolStream !== undefined) this.writePieces(this.toolStream.push(a.text ?? ''), this.logprobs);
+          else if ((a.text ?? '') !== '' || this.logprobs.length > 0) this.write(this.contentChunk(a.text ?? '', this.logprobs));
         }
         this.succeed({ promptTokens: a.promptTokens, completionTokens: a.completionTokens });
         return;
@@ -152,6 +173,10 @@ export class HttpSink implements RequestSink {
       return;
     }
     this.ensureSseHeaders();
+    if (this.toolStream !== undefined) {
+      this.writePieces(this.toolStream.end(), []);
+      if (this.toolStream.isCall && this.finishReason === 'stop') this.finishReason = 'tool_calls';
+    }
     const tail = this.init.kind === 'chat' ? `{},"logprobs":null,"finish_reason":"${this.finishReason}"}]}` : `"","index":0,"logprobs":null,"finish_reason":"${this.finishReason}"}]}`;
     let out = `data: ${this.chunkHead}${tail}\n\n`;
     if (this.init.includeUsage) {
@@ -181,6 +206,15 @@ export class HttpSink implements RequestSink {
 
   private jsonBody(text: string, usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number }): object {
     if (this.init.kind === 'chat') {
+      const t = this.init.tools;
+      const call = t !== undefined && t.mode !== 'none' ? parseToolCall(text, t.names, this.callId()) : undefined;
+      if (call !== undefined) {
+        return {
+          id: this.responseId, object: 'chat.completion', created: this.created, model: this.init.model, system_fingerprint: null,
+          choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [call] }, logprobs: this.init.logprobs ? chatLogprobs(this.logprobs) : null, finish_reason: 'tool_calls' }],
+          usage,
+        };
+      }
       return {
         id: this.responseId, object: 'chat.completion', created: this.created, model: this.init.model, system_fingerprint: null,
         choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: this.init.logprobs ? chatLogprobs(this.logprobs) : null, finish_reason: this.finishReason }],

@@ -151,8 +151,7 @@ describe('OpenAI compatibility (issue 17), echo workers', () => {
     const chatRefusals: [string, unknown][] = [
       ['response_format', { type: 'grammar', grammar: 'root ::= "x"' }],
       ['response_format', { type: 'regex' }],
-      ['tools', [{ type: 'function', function: { name: 'f', parameters: {} } }]],
-      ['tool_choice', 'auto'],
+      ['tools', [{ type: 'custom', custom: { name: 'f' } }]],
       ['functions', [{ name: 'f' }]],
       ['function_call', 'auto'],
       ['n', 2],
@@ -185,9 +184,9 @@ describe('OpenAI compatibility (issue 17), echo workers', () => {
     });
 
     it('the official client gets a BadRequestError naming the param', async () => {
-      const err = await client.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'function', function: { name: 'f', parameters: {} } }] }).catch((e: unknown) => e);
+      const err = await client.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: 'x' }], functions: [{ name: 'f', parameters: {} }] }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.BadRequestError);
-      expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('tools');
+      expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('functions');
     });
 
     it('default values spelled out are accepted', async () => {
@@ -228,7 +227,7 @@ describe('OpenAI compatibility (issue 17), echo workers', () => {
       const file = await refusal('/v1/chat/completions', { model: 'echo', messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'f' } }] }] });
       expect(file.param).toBe('messages[0].content[0]');
       const calls = await refusal('/v1/chat/completions', {
-        model: 'echo', messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }],
+        model: 'echo', messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'custom', custom: { name: 'f', input: '' } }] }],
       });
       expect(calls.param).toBe('messages[1].tool_calls');
     });

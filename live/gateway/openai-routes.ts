@@ -10,7 +10,7 @@ import {
   chatRequestSchema, CHAT_RESPONSE_SCHEMA, completionRequestSchema, COMPLETION_RESPONSE_SCHEMA, EMBEDDING_RESPONSE_SCHEMA,
   embeddingRequestSchema, MODEL_PARAMS_SCHEMA, MODEL_RESPONSE_SCHEMA, MODELS_RESPONSE_SCHEMA, type ChatBody, type CompletionBody, type EmbeddingBody, type SamplingBody,
 } from './openai-schemas.js';
-import { chatRequest, completionRequest, samplingOf, type RequestContext } from './request-mapping.js';
+import { chatRequest, completionRequest, samplingOf, toolChoiceProblem, toolModeOf, type RequestContext } from './request-mapping.js';
 import { unsupportedInChat, unsupportedInCompletion } from './unsupported.js';
 
 const SESSION_ID_MAX = 256;
@@ -30,6 +30,14 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
     const refusal = kind === 'chat' ? unsupportedInChat(body as ChatBody) : unsupportedInCompletion(body as CompletionBody);
     if (refusal !== undefined) throw new GatewayHttpError(refusal.code, refusal.message, refusal.param);
     checkSampling(body, ctx);
+    if (kind === 'chat') {
+      const problem = toolChoiceProblem(body);
+      if (problem !== undefined) throw new GatewayHttpError('invalid_request', problem.message, problem.param);
+      const rf = (body as { response_format?: { type?: unknown } | null }).response_format;
+      if (toolModeOf(body).mode === 'forced' && rf != null && rf.type !== 'text') {
+        throw new GatewayHttpError('invalid_request', 'an enforced tool call (tool_choice "required" or a named function) and a response_format cannot both constrain the output', 'tool_choice');
+      }
+    }
     const id = ctx.nextRequestId();
     const rc = requestContext(request, id, body.user);
     const req = kind === 'chat' ? chatRequest(body as ChatBody, rc, ctx.config.limits) : completionRequest(body as CompletionBody, rc, ctx.config.limits);
@@ -40,6 +48,7 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
     const sink = new HttpSink(reply, {
       jobId: id, traceId: String(request.id), kind, stream: req.stream, includeUsage: body.stream_options?.include_usage === true, model: req.model, route,
       logprobs: req.sampling.logprobs !== undefined,
+      ...(kind === 'chat' && { tools: toolModeOf(body) }),
     }, sinkDeps);
     sink.start();
     ctx.driver.arrive(req, sink);

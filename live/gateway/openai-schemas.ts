@@ -146,7 +146,24 @@ export const CHAT_RESPONSE_SCHEMA = {
           type: 'object',
           properties: {
             index: { type: 'integer' },
-            message: { type: 'object', properties: { role: { type: 'string' }, content: { type: 'string' } } },
+            message: {
+              type: 'object',
+              properties: {
+                role: { type: 'string' },
+                content: { type: ['string', 'null'] },
+                tool_calls: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      id: { type: 'string' },
+                      type: { type: 'string' },
+                      function: { type: 'object', properties: { name: { type: 'string' }, arguments: { type: 'string' } } },
+                    },
+                  },
+                },
+              },
+            },
             logprobs: CHAT_LOGPROBS_SCHEMA,
             finish_reason: { type: 'string' },
           },
@@ -236,7 +253,10 @@ export interface SamplingBody {
 
 export interface ChatBody extends SamplingBody {
   model: string;
-  messages: { role: string; content?: string | null | ContentPart[]; name?: string }[];
+  messages: { role: string; content?: string | null | ContentPart[]; name?: string; tool_calls?: unknown[]; tool_call_id?: string }[];
+  /** Function tools (python/mlx_runtime/tools.py); other tool types are refused (unsupported.ts). */
+  tools?: unknown[] | null;
+  tool_choice?: unknown;
 }
 
 export interface CompletionBody extends SamplingBody {

@@ -31,9 +31,15 @@ export function contentText(content: string | null | undefined | ContentPart[]):
 }
 
 export function chatRequest(body: ChatBody, ctx: RequestContext, limits: LimitsConfig): InferenceRequest {
-  const messages: ChatMessage[] = body.messages.map((m) => ({ role: ROLE[m.role] ?? 'user', content: contentText(m.content) }));
+  const messages: ChatMessage[] = body.messages.map((m) => ({
+    role: ROLE[m.role] ?? 'user',
+    content: contentText(m.content),
+    ...(Array.isArray(m.tool_calls) && m.tool_calls.length > 0 && { toolCalls: JSON.stringify(m.tool_calls) }),
+    ...(typeof m.tool_call_id === 'string' && { toolCallId: m.tool_call_id }),
+  }));
   let rendered = '';
-  for (const m of messages) rendered += `${m.role}: ${m.content}\n`;
+  for (const m of messages) rendered += `${m.role}: ${m.content}${m.toolCalls ?? ''}\n`;
+  if (Array.isArray(body.tools) && body.tools.length > 0) rendered = `tools: ${JSON.stringify(body.tools)}\n${rendered}`;
   return build(ctx, body, { kind: 'messages', messages }, rendered, limits);
 }
 
@@ -62,7 +68,48 @@ export function samplingOf(body: SamplingBody, limits: LimitsConfig): SamplingPa
     ...(stop !== undefined && stop.length > 0 && { stop }),
     ...(logprobs !== undefined && { logprobs }),
     ...(responseFormat !== undefined && { responseFormat }),
+    ...toolsOf(body),
   };
+}
+
+/**
+ * Tools offered (a non-empty tools array) and tool_choice, as the JSON texts the runtime takes
+ * (python/mlx_runtime/tools.py). tool_choice without tools is dropped ("none" and "auto" mean nothing
+ * then; "required" and a named function without tools are refused by the route, checkTools).
+ */
+function toolsOf(body: SamplingBody): { tools?: string; toolChoice?: string } {
+  const b = body as { tools?: unknown; tool_choice?: unknown };
+  if (!Array.isArray(b.tools) || b.tools.length === 0) return {};
+  return { tools: JSON.stringify(b.tools), ...(b.tool_choice !== undefined && b.tool_choice !== null && { toolChoice: JSON.stringify(b.tool_choice) }) };
+}
+
+/** How the response reports tool calls: 'none' (never), 'auto' (when the output is one), 'forced'. */
+export type ToolMode = 'none' | 'auto' | 'forced';
+
+export function toolModeOf(body: SamplingBody): { mode: ToolMode; names: string[] } {
+  const b = body as { tools?: unknown; tool_choice?: unknown };
+  if (!Array.isArray(b.tools) || b.tools.length === 0) return { mode: 'none', names: [] };
+  const names = (b.tools as { function?: { name?: unknown } }[]).map((t) => t.function?.name).filter((n): n is string => typeof n === 'string');
+  const c = b.tool_choice;
+  if (c === 'none') return { mode: 'none', names };
+  if (c === undefined || c === null || c === 'auto') return { mode: 'auto', names };
+  return { mode: 'forced', names };
+}
+
+/** A tool_choice that asks for a call this request cannot make (a function not among the tools), or undefined. */
+export function toolChoiceProblem(body: SamplingBody): { param: string; message: string } | undefined {
+  const b = body as { tools?: unknown; tool_choice?: unknown };
+  const c = b.tool_choice;
+  if (c === undefined || c === null || c === 'none' || c === 'auto') return undefined;
+  const { names } = toolModeOf(body);
+  if (names.length === 0) return { param: 'tool_choice', message: 'tool_choice "required" or a named function needs tools' };
+  if (c === 'required') return undefined;
+  const name = (c as { function?: { name?: unknown } }).function?.name;
+  if (typeof c !== 'object' || (c as { type?: unknown }).type !== 'function' || typeof name !== 'string') {
+    return { param: 'tool_choice', message: 'tool_choice must be "none", "auto", "required" or {"type": "function", "function": {"name": ...}}' };
+  }
+  if (!names.includes(name)) return { param: 'tool_choice', message: `tool_choice names the function ${JSON.stringify(name)}, which is not among the tools` };
+  return undefined;
 }
 
 /**
@@ -122,7 +169,7 @@ export function toGenerateRequest(req: InferenceRequest, sink: RequestSink | und
     requestId: req.id,
     model: req.model,
     prompt: p.kind === 'text' ? p.text : '',
-    messages: p.kind === 'messages' ? (p.messages as ChatMessage[]) : [],
+    messages: p.kind === 'messages' ? p.messages.map((m) => ({ role: m.role, content: m.content, ...(m.toolCalls !== undefined && { toolCallsJson: m.toolCalls }), ...(m.toolCallId !== undefined && { toolCallId: m.toolCallId }) })) : [],
     maxTokens: s.maxTokens,
     temperature: s.temperature,
     topP: s.topP,
@@ -133,6 +180,8 @@ export function toGenerateRequest(req: InferenceRequest, sink: RequestSink | und
     deadlineUnixMs: sink?.deadlineUnixMs ?? 0,
     ...(s.logprobs !== undefined && { logprobs: true, topLogprobs: s.logprobs }),
     ...(s.responseFormat !== undefined && { responseFormatJson: s.responseFormat }),
+    ...(s.tools !== undefined && { toolsJson: s.tools }),
+    ...(s.toolChoice !== undefined && { toolChoiceJson: s.toolChoice }),
   };
 }
 

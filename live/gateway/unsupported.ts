@@ -1,12 +1,17 @@
 // Request fields the gateway accepts in OpenAI's API but does not implement are refused by name
 // (400, `param` = the field, code `unsupported_parameter`), never silently ignored: a client that asks
-// for tools, several choices or penalties must learn that it would get none of them.
+// for several choices or penalties must learn that it would get none of them.
 //
 // A field counts as asked for only when it departs from OpenAI's default (null, penalties 0, n 1, an
-// empty logit_bias, response_format {type: "text"} — json_object and json_schema are served —, tool_choice "none", echo false, ...), so clients
+// empty logit_bias, response_format {type: "text"} — json_object and json_schema are served —, echo false, ...), so clients
 // that spell the defaults out still work. Accepted and ignored, because they do not change the
 // output: user, metadata, store, service_tier, prompt_cache_key, safety_identifier,
-// parallel_tool_calls (meaningless without tools, which are refused) and stream_options' other keys.
+// parallel_tool_calls (at most one call is ever produced, which both of its values allow) and
+// stream_options' other keys.
+//
+// Tools are served (function tools: tools, tool_choice, assistant tool_calls and tool messages;
+// python/mlx_runtime/tools.py); tools of another type than "function" and the legacy functions /
+// function_call are refused.
 // Fields OpenAI does not define are accepted and ignored (openai-schemas.ts), except the common
 // sampling extensions of other servers (vLLM's top_k, min_p, repetition_penalty, guided_*), which
 // change the output and are refused like OpenAI's own.
@@ -61,8 +66,7 @@ const CHAT_RULES: readonly Rule[] = [
     asked: (v) => set(v) && !(typeof v === 'object' && SERVED_FORMATS.includes((v as { type?: unknown }).type)),
     what: 'response_format other than {"type": "text"}, {"type": "json_object"} or {"type": "json_schema"}',
   },
-  { field: 'tools', asked: nonEmptyList, what: 'tools' },
-  { field: 'tool_choice', asked: notNone, what: 'tool_choice other than "none"' },
+  { field: 'tools', asked: (v) => Array.isArray(v) && v.some((t) => (t as { type?: unknown } | null)?.type !== 'function'), what: 'tools of a type other than "function"' },
   { field: 'functions', asked: nonEmptyList, what: 'functions' },
   { field: 'function_call', asked: notNone, what: 'function_call other than "none"' },
   { field: 'audio', asked: set, what: 'audio output' },
@@ -88,7 +92,9 @@ export function unsupportedInChat(body: ChatBody): Refusal | undefined {
   if (field !== undefined) return field;
   for (let i = 0; i < body.messages.length; i++) {
     const m = body.messages[i]! as { content?: unknown; tool_calls?: unknown; function_call?: unknown; audio?: unknown };
-    if (nonEmptyList(m.tool_calls)) return refuse(`messages[${i}].tool_calls`, 'assistant tool calls in messages');
+    if (Array.isArray(m.tool_calls) && m.tool_calls.some((c) => (c as { type?: unknown } | null)?.type !== 'function')) {
+      return refuse(`messages[${i}].tool_calls`, 'assistant tool calls of a type other than "function"');
+    }
     if (set(m.function_call)) return refuse(`messages[${i}].function_call`, 'assistant function calls in messages');
     if (set(m.audio)) return refuse(`messages[${i}].audio`, 'assistant audio in messages');
     if (!Array.isArray(m.content)) continue;

@@ -46,6 +46,10 @@ export const SERVER_OPTIONS: grpc.ServerOptions = {
 export interface ChatMessageMsg {
   role: string;
   content: string;
+  /** Assistant: OpenAI's tool_calls array as JSON text; empty or absent = none. */
+  toolCallsJson?: string;
+  /** Tool result: the id of the call it answers; empty or absent = none. */
+  toolCallId?: string;
 }
 
 export interface GenerateRequestMsg {
@@ -67,6 +71,10 @@ export interface GenerateRequestMsg {
   topLogprobs?: number;
   /** Structured output: OpenAI's response_format (json_object / json_schema) as JSON text; empty or absent = free text. */
   responseFormatJson?: string;
+  /** Tools: OpenAI's tools array as JSON text; empty or absent = none. */
+  toolsJson?: string;
+  /** OpenAI's tool_choice as JSON text; empty or absent = the default. */
+  toolChoiceJson?: string;
 }
 
 export interface GenerateBatchMsg {

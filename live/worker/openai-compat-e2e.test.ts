@@ -136,7 +136,7 @@ describe('OpenAI compatibility (issue 17) end to end (python runtime, tiny model
 
   it('refuses what it does not implement, by name', async () => {
     const err = await openai.chat.completions.create({
-      model: 'tiny', messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
+      model: 'tiny', messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'custom', custom: { name: 'f' } }],
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('tools');

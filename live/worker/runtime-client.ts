@@ -17,6 +17,10 @@ import type { Readable, Writable } from 'node:stream';
 export interface ChatMessageParam {
   readonly role: string;
   readonly content: string;
+  /** Assistant: OpenAI's tool_calls (python/mlx_runtime/tools.py). */
+  readonly tool_calls?: unknown;
+  /** Tool result: the call it answers. */
+  readonly tool_call_id?: string;
 }
 
 export interface GenerateParams {
@@ -36,6 +40,9 @@ export interface GenerateParams {
   readonly top_logprobs?: number;
   /** Structured output (python/mlx_runtime/structured.py): {type: json_object} or {type: json_schema, json_schema: {schema}}. */
   readonly response_format?: unknown;
+  /** Tool calls (python/mlx_runtime/tools.py): OpenAI's tools array and tool_choice. */
+  readonly tools?: unknown;
+  readonly tool_choice?: unknown;
   /** Tests only (the runtime must run with --enable-fault-injection). */
   readonly fault?: { readonly error_after_tokens: number };
 }

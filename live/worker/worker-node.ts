@@ -44,7 +44,7 @@ import type {
 } from '../shared/proto.js';
 import { hostKvFallbackBytes, type ModelSpec, type WorkerNodeConfig } from './config.js';
 import { toWorkerError, WorkerError } from './errors.js';
-import { RuntimeGoneError, type GenerateParams, type GenerateResult, type RuntimeTokenCandidate, type TokensNotification } from './runtime-client.js';
+import { RuntimeGoneError, type ChatMessageParam, type GenerateParams, type GenerateResult, type RuntimeTokenCandidate, type TokensNotification } from './runtime-client.js';
 import { RuntimePool, type RuntimeSlot } from './runtime-pool.js';
 import { warmupGenerate, WarmupScheduler } from './warmup.js';
 
@@ -886,7 +886,20 @@ function validate(req: GenerateRequestMsg): string | undefined {
     }
     if (typeof rf !== 'object' || rf === null || Array.isArray(rf)) return 'response_format_json must be a JSON object';
   }
+  if (!jsonOk(req.toolsJson, (v) => Array.isArray(v))) return 'tools_json must be JSON text of an array';
+  if (!jsonOk(req.toolChoiceJson, () => true)) return 'tool_choice_json must be JSON text';
+  for (const m of req.messages) if (!jsonOk(m.toolCallsJson, (v) => Array.isArray(v))) return 'a message\'s tool_calls_json must be JSON text of an array';
   return undefined;
+}
+
+/** Whether optional JSON text (empty or absent = none) parses into a value `ok` accepts. */
+function jsonOk(text: string | undefined, ok: (v: unknown) => boolean): boolean {
+  if ((text ?? '') === '') return true;
+  try {
+    return ok(JSON.parse(text!));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -897,7 +910,7 @@ function runtimeParams(req: GenerateRequestMsg, defaultMaxTokens: number): Omit<
   const seed = req.seed === undefined || req.seed === null ? undefined : ((Math.trunc(req.seed) % 2 ** 53) + 2 ** 53) % 2 ** 53;
   return {
     model: req.model,
-    ...(req.messages.length > 0 ? { messages: req.messages.map((m) => ({ role: m.role, content: m.content })) } : { prompt: req.prompt }),
+    ...(req.messages.length > 0 ? { messages: req.messages.map(messageParam) } : { prompt: req.prompt }),
     max_tokens: req.maxTokens > 0 ? req.maxTokens : defaultMaxTokens,
     temperature: req.temperature,
     top_p: req.topP > 0 ? req.topP : 1,
@@ -906,6 +919,17 @@ function runtimeParams(req: GenerateRequestMsg, defaultMaxTokens: number): Omit<
     ...(req.sessionId.length > 0 && { session_id: req.sessionId }),
     ...(req.logprobs === true && { logprobs: true, top_logprobs: req.topLogprobs ?? 0 }),
     ...((req.responseFormatJson ?? '') !== '' && { response_format: JSON.parse(req.responseFormatJson!) as unknown }),
+    ...((req.toolsJson ?? '') !== '' && { tools: JSON.parse(req.toolsJson!) as unknown }),
+    ...((req.toolChoiceJson ?? '') !== '' && { tool_choice: JSON.parse(req.toolChoiceJson!) as unknown }),
+  };
+}
+
+function messageParam(m: GenerateRequestMsg['messages'][number]): ChatMessageParam {
+  return {
+    role: m.role,
+    content: m.content,
+    ...((m.toolCallsJson ?? '') !== '' && { tool_calls: JSON.parse(m.toolCallsJson!) as unknown }),
+    ...((m.toolCallId ?? '') !== '' && { tool_call_id: m.toolCallId }),
   };
 }
 

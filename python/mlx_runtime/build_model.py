@@ -39,10 +39,28 @@ BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
 ROLE_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
 SPECIAL_TOKENS = [PAD, BOS, EOS, UNK] + ROLE_TOKENS  # ids 0..7
 
+# Tools (OpenAI function tools, passed as apply_chat_template(..., tools=...)): a system part listing
+# each tool's JSON (name, description, parameters schema) first. A tool call is the assistant's whole
+# message, a JSON object {"name": ..., "arguments": {...}} (the format python/mlx_runtime/tools.py
+# constrains and the gateway parses); an assistant message's tool_calls render in that format, and a
+# tool result (role "tool") as its own <|tool|> part. Without tools the rendering is what it was.
 CHAT_TEMPLATE = (
     "{{ bos_token }}"
+    "{% if tools %}"
+    "{{ '<|system|>\nTools (answer with {\"name\": ..., \"arguments\": {...}} to call one):\n' }}"
+    "{% for tool in tools %}{{ (tool['function'] if tool['function'] is defined else tool) | tojson }}{{ '\n' }}{% endfor %}"
+    "{{ '<|end|>\n' }}"
+    "{% endif %}"
     "{% for message in messages %}"
-    "{{ '<|' + message['role'] + '|>\n' + message['content'] + '<|end|>\n' }}"
+    "{% if message['tool_calls'] is defined and message['tool_calls'] %}"
+    "{{ '<|' + message['role'] + '|>\n' }}"
+    "{% for call in message['tool_calls'] %}"
+    "{{ {'name': call['function']['name'], 'arguments': call['function']['arguments']} | tojson }}"
+    "{% endfor %}"
+    "{{ '<|end|>\n' }}"
+    "{% else %}"
+    "{{ '<|' + message['role'] + '|>\n' + (message['content'] or '') + '<|end|>\n' }}"
+    "{% endif %}"
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
 )

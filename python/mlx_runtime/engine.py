@@ -28,6 +28,7 @@ from . import blas, cache_limit, clear_cache
 from .kv_accounting import padded_batch_bytes
 from .logprobs import TOP_LOGPROBS_MAX, TokenPieces, token_logprobs
 from .structured import FIELD as RESPONSE_FORMAT, GrammarCompiler, parse_response_format
+from .tools import call_schema, parse_tools, template_messages
 from .kv_budget import KvBudget, current_kv_budget
 from .errors import (
     CONTEXT_LENGTH_EXCEEDED,
@@ -343,12 +344,13 @@ class Engine:
             messages = params["messages"]
             if not isinstance(messages, list) or not messages:
                 raise invalid_param("messages", "must be a non-empty list of {role, content} objects")
-            for i, m in enumerate(messages):
-                if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
-                    raise invalid_param(f"messages[{i}]", "must be an object with string 'role' and 'content'")
-            msgs = [{"role": m["role"], "content": m["content"]} for m in messages]
+            msgs = template_messages(messages)
+            tools = parse_tools(params.get("tools"))
             add_gen = params.get("add_generation_prompt", for_generation)
-            text = tok.apply_chat_template(msgs, add_generation_prompt=bool(add_gen), tokenize=False)
+            if tools is None:
+                text = tok.apply_chat_template(msgs, add_generation_prompt=bool(add_gen), tokenize=False)
+            else:
+                text = tok.apply_chat_template(msgs, tools=tools, add_generation_prompt=bool(add_gen), tokenize=False)
             ids = list(tok.encode(text, add_special_tokens=False))
         if not ids:
             raise invalid_param("prompt", "encodes to zero tokens")
@@ -365,7 +367,7 @@ class Engine:
         elif params.get("messages") is None:
             raise invalid_param("text", "one of 'text' or 'messages' is required")
         else:
-            params = {"messages": params["messages"],
+            params = {"messages": params["messages"], "tools": params.get("tools"),
                       "add_generation_prompt": params.get("add_generation_prompt", False)}
         ids = self.encode_input(lm, params, for_generation=False)
         return {"model": lm.name, "token_ids": ids, "count": len(ids),
@@ -462,10 +464,17 @@ class Engine:
         if top_logprobs > 0 and not logprobs:
             raise invalid_param("top_logprobs", "needs logprobs: true")
         schema = parse_response_format(params.get("response_format"))
+        if params.get("tools") is not None and params.get("prompt") is not None:
+            raise invalid_param("tools", "needs messages (chat): tools are rendered by the chat template")
+        tool_schema = call_schema(parse_tools(params.get("tools")), params.get("tool_choice"))
+        if tool_schema is not None:
+            if schema is not None:
+                raise invalid_param("tool_choice", "an enforced tool call and a response_format cannot both constrain the output")
+            schema = tool_schema
         processors = None
         if schema is not None:
             g = lm.grammar()
-            processors = [g.processor(g.compile(schema))]
+            processors = [g.processor(g.compile(schema, "tools" if tool_schema is not None else RESPONSE_FORMAT))]
         fault_after = None
         if params.get("fault") is not None:
             f = params["fault"]

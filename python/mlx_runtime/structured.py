@@ -77,16 +77,16 @@ class GrammarCompiler:
         eos_only[[t for t in self.eos_token_ids if t < self.vocab_size]] = True
         self.eos_only = mx.array(eos_only)
 
-    def compile(self, schema: dict) -> str:
-        """The llguidance grammar of a JSON schema; invalid params naming response_format if it fails."""
+    def compile(self, schema: dict, field: str = FIELD) -> str:
+        """The llguidance grammar of a JSON schema; invalid params naming `field` (response_format) if it fails."""
         M = self._llg.LLMatcher
         try:
             grammar = M.grammar_from_json_schema(schema, defaults={"whitespace_flexible": False})
             is_error, msgs = M.validate_grammar_with_warnings(grammar, self.tokenizer)
         except Exception as e:  # a schema llguidance cannot read
-            raise invalid_param(FIELD, f"invalid JSON schema: {e}")
+            raise invalid_param(field, f"invalid JSON schema: {e}")
         if is_error:
-            raise invalid_param(FIELD, f"invalid JSON schema: {msgs[0] if msgs else 'rejected'}")
+            raise invalid_param(field, f"invalid JSON schema: {msgs[0] if msgs else 'rejected'}")
         return grammar
 
     def processor(self, grammar: str) -> "GrammarProcessor":
