@@ -3,15 +3,9 @@
 // completions, streamed and not (the values themselves are checked against the model's log-softmax in
 // python/tests/test_logprobs.py); the fingerprint keeping apart requests that differ only in them; a
 // refusal of an unimplemented field. The echo-harness twin is live/gateway/openai-compat.test.ts.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGateway, type Gateway } from '../gateway/gateway.js';
-import { resolveLiveConfig } from '../shared/config.js';
-import { ensureTinyModel } from './test-support.js';
-import { startWorker, type Worker } from './worker.js';
+import { startTinyStack, type TinyStack } from './test-support.js';
 
 const API_KEY = 'sk-openai-compat-e2e-0001';
 const NO_CACHE = { headers: { 'cache-control': 'no-cache' } };
@@ -34,36 +28,16 @@ function expectWellFormed(content: readonly ChatLogprob[], top: number): void {
 }
 
 describe('OpenAI compatibility (issue 17) end to end (python runtime, tiny model)', () => {
-  let dir: string;
-  let worker: Worker;
-  let gw: Gateway;
+  let stack: TinyStack;
   let openai: OpenAI;
 
   beforeAll(async () => {
-    const model = ensureTinyModel();
-    dir = mkdtempSync(join(tmpdir(), 'mlx-openai-compat-'));
-    worker = await startWorker({
-      id: 'w1', models: [{ id: 'tiny', path: model }], maxConcurrent: 8, kvCapacityBytes: 512 * 10_000,
-      restart: { baseMs: 50, maxMs: 1000 }, warmup: { idleCheckMs: 100, refillMs: 20 },
-    }, { address: `unix://${join(dir, 'w1.sock')}` });
-    const config = resolveLiveConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      auth: { apiKeys: [API_KEY] },
-      limits: { requestTimeoutMs: 60_000, shutdownTimeoutMs: 2_000 },
-      grpc: { reconnectBaseMs: 50, reconnectMaxMs: 500, unaryTimeoutMs: 5_000 },
-      workers: [{ id: worker.id, address: worker.address }],
-      logLevel: 'silent',
-      core: { health: { heartbeatIntervalMs: 200, missesMax: 3 }, batching: { type: 'micro', windowMs: 1, maxBatchSize: 16 } },
-    });
-    gw = buildGateway({ config, logger: false });
-    const url = await gw.start();
-    openai = new OpenAI({ apiKey: API_KEY, baseURL: `${url}/v1`, maxRetries: 0 });
+    stack = await startTinyStack('openai-compat', API_KEY);
+    openai = stack.openai;
   }, 60_000);
 
   afterAll(async () => {
-    await gw?.stop();
-    await worker?.stop(1_000);
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('retrieves the served model; an unknown id is a 404 model_not_found', async () => {
@@ -120,7 +94,7 @@ describe('OpenAI compatibility (issue 17) end to end (python runtime, tiny model
 
   it('requests that differ only in logprobs do not share an answer; an identical one gets the logprobs back', async () => {
     const base = { model: 'tiny', messages: [{ role: 'user' as const, content: 'Count the bells.' }], max_tokens: 6, temperature: 0 };
-    const runtimeRequests = () => worker.node.counters.requests;
+    const runtimeRequests = () => stack.worker.node.counters.requests;
     const before = runtimeRequests();
     const plain = await openai.chat.completions.create(base);
     expect(plain.choices[0]!.logprobs).toBeNull();

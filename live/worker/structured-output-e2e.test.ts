@@ -2,16 +2,10 @@
 // gRPC (GenerateRequest.response_format_json) → worker node → python runtime (llguidance mask per
 // sequence, python/mlx_runtime/structured.py) on the tiny model, whose free text is nonsense: every
 // JSON document that parses here parses because of the mask. Validated with ajv.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Ajv from 'ajv';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGateway, type Gateway } from '../gateway/gateway.js';
-import { resolveLiveConfig } from '../shared/config.js';
-import { ensureTinyModel } from './test-support.js';
-import { startWorker, type Worker } from './worker.js';
+import { startTinyStack, type TinyStack } from './test-support.js';
 
 const API_KEY = 'sk-structured-e2e-0001';
 const NO_CACHE = { headers: { 'cache-control': 'no-cache' } };
@@ -38,37 +32,17 @@ function expectValid(content: string | null | undefined): unknown {
 }
 
 describe('structured output (response_format) end to end (python runtime, tiny model)', () => {
-  let dir: string;
-  let worker: Worker;
-  let gw: Gateway;
+  let stack: TinyStack;
   let openai: OpenAI;
   const messages = [{ role: 'user' as const, content: 'Describe a lantern as JSON.' }];
 
   beforeAll(async () => {
-    const model = ensureTinyModel();
-    dir = mkdtempSync(join(tmpdir(), 'mlx-structured-'));
-    worker = await startWorker({
-      id: 'w1', models: [{ id: 'tiny', path: model }], maxConcurrent: 8, kvCapacityBytes: 512 * 10_000,
-      restart: { baseMs: 50, maxMs: 1000 }, warmup: { idleCheckMs: 100, refillMs: 20 },
-    }, { address: `unix://${join(dir, 'w1.sock')}` });
-    const config = resolveLiveConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      auth: { apiKeys: [API_KEY] },
-      limits: { requestTimeoutMs: 60_000, shutdownTimeoutMs: 2_000 },
-      grpc: { reconnectBaseMs: 50, reconnectMaxMs: 500, unaryTimeoutMs: 5_000 },
-      workers: [{ id: worker.id, address: worker.address }],
-      logLevel: 'silent',
-      core: { health: { heartbeatIntervalMs: 200, missesMax: 3 }, batching: { type: 'micro', windowMs: 1, maxBatchSize: 16 } },
-    });
-    gw = buildGateway({ config, logger: false });
-    const url = await gw.start();
-    openai = new OpenAI({ apiKey: API_KEY, baseURL: `${url}/v1`, maxRetries: 0 });
+    stack = await startTinyStack('structured', API_KEY);
+    openai = stack.openai;
   }, 60_000);
 
   afterAll(async () => {
-    await gw?.stop();
-    await worker?.stop(1_000);
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('json_schema: greedy and sampled, streamed and not, the output validates against the schema', async () => {
@@ -117,7 +91,7 @@ describe('structured output (response_format) end to end (python runtime, tiny m
   it('requests differing only in schema do not share an answer; an identical one does', async () => {
     const base = { model: 'tiny', messages: [{ role: 'user' as const, content: 'Shape it.' }], max_tokens: 300, temperature: 0 };
     const other = { ...JSON_SCHEMA, json_schema: { ...JSON_SCHEMA.json_schema, schema: { type: 'object', properties: { n: { type: 'integer', minimum: 0, maximum: 99 } }, required: ['n'], additionalProperties: false } } };
-    const runtimeRequests = () => worker.node.counters.requests;
+    const runtimeRequests = () => stack.worker.node.counters.requests;
     const before = runtimeRequests();
     const a = await openai.chat.completions.create({ ...base, response_format: JSON_SCHEMA });
     const b = await openai.chat.completions.create({ ...base, response_format: other });

@@ -4,16 +4,10 @@
 // the tools; tool_choice required / named enforced by constrained decoding, python/mlx_runtime/tools.py)
 // → the output parsed into OpenAI tool_calls (live/gateway/tool-calls.ts), streamed as deltas. The
 // tiny model's free text is nonsense: every call that validates here validates because of the mask.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Ajv from 'ajv';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGateway, type Gateway } from '../gateway/gateway.js';
-import { resolveLiveConfig } from '../shared/config.js';
-import { ensureTinyModel } from './test-support.js';
-import { startWorker, type Worker } from './worker.js';
+import { startTinyStack, type TinyStack } from './test-support.js';
 
 const API_KEY = 'sk-tools-e2e-0001';
 const NO_CACHE = { headers: { 'cache-control': 'no-cache' } };
@@ -46,37 +40,17 @@ function expectValidCall(name: string, args: string, only?: string): void {
 }
 
 describe('tool calls end to end (python runtime, tiny model)', () => {
-  let dir: string;
-  let worker: Worker;
-  let gw: Gateway;
+  let stack: TinyStack;
   let openai: OpenAI;
   const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [{ role: 'user', content: 'What is the weather in Oslo?' }];
 
   beforeAll(async () => {
-    const model = ensureTinyModel();
-    dir = mkdtempSync(join(tmpdir(), 'mlx-tools-'));
-    worker = await startWorker({
-      id: 'w1', models: [{ id: 'tiny', path: model }], maxConcurrent: 8, kvCapacityBytes: 512 * 10_000,
-      restart: { baseMs: 50, maxMs: 1000 }, warmup: { idleCheckMs: 100, refillMs: 20 },
-    }, { address: `unix://${join(dir, 'w1.sock')}` });
-    const config = resolveLiveConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      auth: { apiKeys: [API_KEY] },
-      limits: { requestTimeoutMs: 60_000, shutdownTimeoutMs: 2_000 },
-      grpc: { reconnectBaseMs: 50, reconnectMaxMs: 500, unaryTimeoutMs: 5_000 },
-      workers: [{ id: worker.id, address: worker.address }],
-      logLevel: 'silent',
-      core: { health: { heartbeatIntervalMs: 200, missesMax: 3 }, batching: { type: 'micro', windowMs: 1, maxBatchSize: 16 } },
-    });
-    gw = buildGateway({ config, logger: false });
-    const url = await gw.start();
-    openai = new OpenAI({ apiKey: API_KEY, baseURL: `${url}/v1`, maxRetries: 0 });
+    stack = await startTinyStack('tools', API_KEY);
+    openai = stack.openai;
   }, 60_000);
 
   afterAll(async () => {
-    await gw?.stop();
-    await worker?.stop(1_000);
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('tool_choice required: a call that validates, streamed (deltas accumulated) and not, the same', async () => {
@@ -178,7 +152,7 @@ describe('tool calls end to end (python runtime, tiny model)', () => {
 
   it('an answer served from the response cache streams as the same call; auto streams text as content', async () => {
     const body = { model: 'tiny', messages: [{ role: 'user' as const, content: 'Add two numbers.' }], tools: TOOLS, tool_choice: 'required' as const, max_tokens: 200, temperature: 0 };
-    const runtimeRequests = () => worker.node.counters.requests;
+    const runtimeRequests = () => stack.worker.node.counters.requests;
     const before = runtimeRequests();
     const r = await openai.chat.completions.create(body);
     const call = r.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
