@@ -27,7 +27,7 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** The code the core answers a worker's client-fault refusal with: its own when the catalogue has it, else invalid_request. */
+/** The code the core answers a worker's client-fault refusal with: its own when this catalogue has it as a client fault, else invalid_request. */
 export function clientErrorCodeOf(workerCode: string): ErrorCode {
-  return workerCode === 'context_length_exceeded' || workerCode === 'kv_exceeds_capacity' ? workerCode : 'invalid_request';
+  return Object.hasOwn(ERRORS, workerCode) && ERRORS[workerCode as ErrorCode].fault === 'client' ? (workerCode as ErrorCode) : 'invalid_request';
 }

@@ -146,7 +146,7 @@ export class GatewayCore {
         return this.flush([{ type: 'serveFromCache', requestId: req.id, answer: hit, source }]);
       }
     }
-    if (this.noHealthyWorker(req.model, nowMs)) return this.finishReject(req.id, 'no_healthy_worker', nowMs, this.cooldownLeftMs(req.model, nowMs));
+    if (this.noHealthyWorker(req.model, nowMs)) return this.finishReject(req.id, 'no_healthy_worker', nowMs, this.workers.cooldownLeftMs(req.model, nowMs));
     const following = fp !== undefined && caching.coalescing.enabled ? this.coalescer.join(fp, req.id) : undefined;
     const t: Tracked = {
       req, arrivedAtMs: nowMs, fp, phase: following?.role === 'follower' ? 'following' : 'waiting', attempt: 0, workerId: undefined, dispatchedAtMs: 0, firstTokenAtMs: undefined, lastProgressMs: nowMs,
@@ -215,7 +215,7 @@ export class GatewayCore {
       this.scaling.onCompletion(t.req.model, nowMs - t.dispatchedAtMs, nowMs);
       w?.breaker.onSuccess(nowMs);
       if (w?.limiter !== undefined) this.observeLatency(w, w.limiter, t, ev.output.completionTokens, nowMs);
-      this.touch(w, nowMs);
+      this.workers.touch(w, nowMs);
       this.retry.onSuccess();
       const latencyMs = nowMs - t.dispatchedAtMs;
       this.routing.onRequestComplete?.(ev.workerId, t.req, latencyMs, nowMs);
@@ -243,12 +243,12 @@ export class GatewayCore {
     } else if (ev.failure.clientFault === true) {
       // The worker answered, correctly: the request was bad. Not the worker's failure, and no retry.
       w?.breaker.onSuccess(nowMs);
-      this.touch(w, nowMs);
+      this.workers.touch(w, nowMs);
       this.failForClient(t, ev.failure);
     } else {
       w?.breaker.onFailure(nowMs);
       if (w !== undefined) this.wakeWhenBreakerCools(w, nowMs);
-      this.touch(w, nowMs);
+      this.workers.touch(w, nowMs);
       this.failAttempt(t, 'worker', nowMs);
     }
     this.drainQueues(nowMs);
@@ -258,7 +258,7 @@ export class GatewayCore {
   onWorkerStatus(s: WorkerStatus, nowMs: number): Command[] {
     const w = this.workers.applyStatus(s, nowMs);
     this.wakeWhenBreakerCools(w, nowMs);
-    this.touch(w, nowMs);
+    this.workers.touch(w, nowMs);
     this.arm(w.heartbeat.deadlineMs(), 'heartbeat', s.workerId);
     this.drainQueues(nowMs);
     return this.flush();
@@ -292,7 +292,7 @@ export class GatewayCore {
     const w = this.workers.get(workerId);
     if (w === undefined) return false;
     w.draining = true;
-    this.touch(w, nowMs);
+    this.workers.touch(w, nowMs);
     return true;
   }
 
@@ -426,15 +426,6 @@ export class GatewayCore {
     return picked === undefined ? undefined : this.workers.get(picked.id);
   }
 
-  private refreshWorker(w: WorkerState, nowMs: number): void {
-    this.workers.refresh(w, nowMs);
-  }
-
-  /** Something about the worker changed (load, status, breaker): recompute its routability now. */
-  private touch(w: WorkerState | undefined, nowMs: number): void {
-    this.workers.touch(w, nowMs);
-  }
-
   private startOn(t: Tracked, w: WorkerState, nowMs: number): void {
     transition(t, 'running', nowMs);
     t.workerId = w.view.id;
@@ -444,7 +435,7 @@ export class GatewayCore {
     t.lastProgressMs = nowMs;
     w.view.inFlight++;
     w.breaker.onDispatch(nowMs);
-    this.touch(w, nowMs);
+    this.workers.touch(w, nowMs);
     this.routing.onDispatch?.(w.view.id, t.req, nowMs);
     w.running.add(t);
     if (!w.progressTimerArmed) {
@@ -473,7 +464,7 @@ export class GatewayCore {
       w.view.inFlight--;
       w.running.delete(t);
     }
-    this.touch(w, nowMs);
+    this.workers.touch(w, nowMs);
   }
 
   /** An attempt failed (worker error, timeout, worker gone). Retry, or fail the job and its followers. */
@@ -587,7 +578,7 @@ export class GatewayCore {
       case 'breaker':
       case 'heartbeat': {
         const w = this.workers.get(timer.id);
-        if (w !== undefined) this.refreshWorker(w, nowMs);
+        if (w !== undefined) this.workers.refresh(w, nowMs);
         return;
       }
       case 'retry': {
@@ -659,10 +650,6 @@ export class GatewayCore {
   /** No worker of the model can take a request now or before a queued one would time out (worker-table.ts). */
   private noHealthyWorker(model: string, nowMs: number): boolean {
     return this.workers.noHealthyWorker(model, nowMs, this.config.admission.queueTimeoutMs);
-  }
-
-  private cooldownLeftMs(model: string, nowMs: number): number {
-    return this.workers.cooldownLeftMs(model, nowMs);
   }
 
   /**
