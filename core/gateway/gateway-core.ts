@@ -229,7 +229,7 @@ export class GatewayCore {
       if (this.config.rateLimit.enabled && t.req.apiKey !== undefined) this.rateLimiter.charge(t.req.apiKey, o.completionTokens, nowMs);
       const recipients = this.recipientsOf(t);
       if (recipients.length > 0) this.out.push({ type: 'deliver', jobId: t.req.id, recipients, event: ev });
-      const usage = { promptTokens: o.promptTokens, completionTokens: o.completionTokens };
+      const usage = { promptTokens: o.promptTokens, completionTokens: o.completionTokens, ...(o.cachedPromptTokens !== undefined && { cachedPromptTokens: o.cachedPromptTokens }) };
       this.requests.delete(t.req.id);
       if (!t.clientGone) {
         this.outcomes.count('served');
@@ -238,7 +238,7 @@ export class GatewayCore {
       for (const f of this.endGroup(t)) {
         this.outcomes.count('coalesced');
         this.outcomes.tokensSaved += o.completionTokens;
-        this.out.push({ type: 'complete', requestId: f.req.id, usage, via: 'coalesced' });
+        this.out.push({ type: 'complete', requestId: f.req.id, usage: { ...usage, cachedPromptTokens: o.promptTokens }, via: 'coalesced' });
       }
     } else if (ev.failure.clientFault === true) {
       // The worker answered, correctly: the request was bad. Not the worker's failure, and no retry.

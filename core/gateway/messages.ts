@@ -18,6 +18,9 @@ export interface WorkerStatus {
 export interface Usage {
   readonly promptTokens: number;
   readonly completionTokens: number;
+  /** Prompt tokens not computed for this answer (the runtime's prefix cache, or all of them for an
+   * answer served from the gateway's caches); absent when the driver does not know (simulation). */
+  readonly cachedPromptTokens?: number;
 }
 
 export interface WorkerOutput extends Usage {

@@ -16,6 +16,14 @@ import { errorBody, type AnyErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import { parseToolCall, ToolCallStream, type StreamPiece } from './tool-calls.js';
 
+/** OpenAI's usage object (prompt_tokens_details.cached_tokens when the worker or a cache says). */
+interface UsageBody {
+  readonly prompt_tokens: number;
+  readonly completion_tokens: number;
+  readonly total_tokens: number;
+  readonly prompt_tokens_details?: { readonly cached_tokens: number };
+}
+
 export type CompletionKind = 'chat' | 'completion';
 
 export interface SinkDeps {
@@ -143,7 +151,7 @@ export class HttpSink implements RequestSink {
           if (this.toolStream !== undefined) this.writePieces(this.toolStream.push(a.text ?? ''), this.logprobs);
           else if ((a.text ?? '') !== '' || this.logprobs.length > 0) this.write(this.contentChunk(a.text ?? '', this.logprobs));
         }
-        this.succeed({ promptTokens: a.promptTokens, completionTokens: a.completionTokens });
+        this.succeed({ promptTokens: a.promptTokens, completionTokens: a.completionTokens, cachedPromptTokens: a.promptTokens });
         return;
       }
       case 'complete':
@@ -167,7 +175,9 @@ export class HttpSink implements RequestSink {
     const m = this.deps.metrics;
     m.promptTokens.inc(usage.promptTokens);
     m.completionTokens.inc(usage.completionTokens);
-    const u = { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens };
+    if (usage.cachedPromptTokens !== undefined) m.cachedPromptTokens.inc(usage.cachedPromptTokens);
+    const u: UsageBody = { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens,
+      ...(usage.cachedPromptTokens !== undefined && { prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens } }) };
     if (!this.init.stream) {
       this.reply.send(this.jsonBody(this.parts.join(''), u));
       return;
@@ -204,7 +214,7 @@ export class HttpSink implements RequestSink {
     this.reply.raw.destroy();
   }
 
-  private jsonBody(text: string, usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number }): object {
+  private jsonBody(text: string, usage: UsageBody): object {
     if (this.init.kind === 'chat') {
       const t = this.init.tools;
       const call = t !== undefined && t.mode !== 'none' ? parseToolCall(text, t.names, this.callId()) : undefined;

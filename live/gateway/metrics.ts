@@ -36,6 +36,7 @@ export class GatewayMetrics {
   readonly interToken: Histogram;
   readonly requestDuration: Histogram<'route'>;
   readonly promptTokens: Counter;
+  readonly cachedPromptTokens: Counter;
   readonly completionTokens: Counter;
   readonly batchSize: Histogram;
   readonly slowClientCancels: Counter;
@@ -57,6 +58,7 @@ export class GatewayMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     });
     this.promptTokens = new Counter({ name: METRIC.promptTokens, help: 'Prompt tokens of answered requests (as reported by workers or caches).', registers });
+    this.cachedPromptTokens = new Counter({ name: METRIC.cachedPromptTokens, help: 'Prompt tokens of answered requests that were not computed: reused from the runtime\'s prefix cache, or all of a prompt answered from the gateway\'s caches.', registers });
     this.completionTokens = new Counter({ name: METRIC.completionTokens, help: 'Completion tokens sent to clients.', registers });
     this.batchSize = new Histogram({ name: METRIC.batchSize, help: 'Requests per GenerateBatch message (gateway micro-batching).', registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128] });
     this.workerDispatches = new Counter({ name: METRIC.workerDispatches, help: 'Requests (attempts, retries included) dispatched to each worker.', labelNames: ['worker'], registers });

@@ -17,7 +17,7 @@ describe('OpenAI-compatible API through the official client', () => {
     expect(r.object).toBe('chat.completion');
     expect(r.choices[0]!.message).toEqual({ role: 'assistant', content: 'one two' });
     expect(r.choices[0]!.finish_reason).toBe('length');
-    expect(r.usage).toEqual({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
+    expect(r.usage).toEqual({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5, prompt_tokens_details: { cached_tokens: 0 } });
   });
 
   it('streams a chat completion over SSE, with usage when asked', async () => {

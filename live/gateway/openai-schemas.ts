@@ -105,7 +105,10 @@ export function embeddingRequestSchema(inputsMax: number) {
 
 const usage = {
   type: 'object',
-  properties: { prompt_tokens: { type: 'integer' }, completion_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } },
+  properties: {
+    prompt_tokens: { type: 'integer' }, completion_tokens: { type: 'integer' }, total_tokens: { type: 'integer' },
+    prompt_tokens_details: { type: 'object', properties: { cached_tokens: { type: 'integer' } } },
+  },
 } as const;
 
 const errorResponses = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA } as const;

@@ -24,7 +24,7 @@ import traceback
 from typing import Any, Optional
 
 from . import BLAS  # noqa: F401  (activates the optimised BLAS before mlx.core is imported)
-from . import memlog
+from . import memlog, steplog
 from .errors import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -319,6 +319,7 @@ def main(argv: Optional[list] = None) -> int:
     reader = threading.Thread(target=_reader, args=(sys.stdin.buffer, server.inbox, out), daemon=True)
     reader.start()
     memlog.start("mlx_runtime")
+    steplog.start("mlx_runtime")
     print(f"[mlx_runtime] ready (pid {os.getpid()}, blas={BLAS})", file=sys.stderr, flush=True)
     code = server.run()
     print("[mlx_runtime] exiting", file=sys.stderr, flush=True)

@@ -59,7 +59,7 @@ export async function startBaseline(ps: ProcessSet, o: { modelDir: string; port:
   // mlx_lm.server loads the model in its generation thread: a failed load leaves the HTTP server up
   // (health answers) with no thread to serve; its traceback on stderr is the only sign (`fatal`).
   // It prints its MLX default device first (the device its model and generation run on).
-  const boot = "import sys, mlx_runtime, mlx_runtime.cache_limit, mlx_runtime.memlog, mlx.core as mx; mlx_runtime.cache_limit.apply(); mlx_runtime.memlog.start('mlx_lm.server'); print('mlx-serving device:', mx.default_device(), file=sys.stderr, flush=True); sys.argv[0] = 'mlx_lm.server'; from mlx_lm.server import main; main()";
+  const boot = "import sys, mlx_runtime, mlx_runtime.cache_limit, mlx_runtime.memlog, mlx_runtime.steplog, mlx.core as mx; mlx_runtime.cache_limit.apply(); mlx_runtime.memlog.start('mlx_lm.server'); mlx_runtime.steplog.start('mlx_lm.server'); print('mlx-serving device:', mx.default_device(), file=sys.stderr, flush=True); sys.argv[0] = 'mlx_lm.server'; from mlx_lm.server import main; main()";
   let device = 'unknown';
   const p = ps.start('mlx_lm.server', pythonBin(), [
     '-c', boot, '--model', o.modelDir, '--host', '127.0.0.1', '--port', String(o.port),
