@@ -43,6 +43,7 @@ from .errors import (
     RpcError,
     invalid_param,
 )
+from .length_buckets import LengthBucketedLoop
 from .planned_loop import SCHEDULERS, BatchGeneratorLoop, PlannedLoop
 from .prompt_cache import SessionPromptCache
 from .sampling import make_request_sampler
@@ -60,6 +61,12 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 3)
 
 
+def _bucket_of(lm: Any, prompt_tokens: int) -> int:
+    """The batch a sequence decodes in: its context bucket (length_buckets.py), or 0 (one batch)."""
+    bucket_of = getattr(lm.sched, "bucket_of", None)
+    return bucket_of(prompt_tokens) if bucket_of is not None else 0
+
+
 # The step planner's and cost model's defaults, from their own modules (one place each).
 _PLANNER = StepPlannerConfig()
 _PRIOR = StepCostPrior(base_ms=10.0, per_sequence_ms=1.0, per_kilo_context_ms=1.0, prefill_pass_ms=5.0,
@@ -75,6 +82,8 @@ class EngineConfig:
     prompt_cache_entries: int = 4096
     prefill_step_size: int = 512
     prefill_batch_size: int = 8
+    # batch-generator: one BatchGenerator per context-length bucket (length_buckets.py); () = one batch
+    context_buckets: Tuple[int, ...] = ()
     default_max_tokens: int = 256
     max_tokens_limit: int = 1 << 20
     enable_fault_injection: bool = False
@@ -109,6 +118,8 @@ class EngineConfig:
     def validate(self) -> None:
         if self.scheduler not in SCHEDULERS:
             raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}, got {self.scheduler!r}")
+        if self.context_buckets and self.scheduler != "batch-generator":
+            raise ValueError("context buckets apply to the batch-generator scheduler only")
         self.planner_config().validate()
         for k, v in self.cost_prior().__dict__.items():
             if not math.isfinite(v) or v < 0:
@@ -121,7 +132,8 @@ class EngineConfig:
             out["cost_prior"] = {k: v for k, v in self.cost_prior().__dict__.items()}
         else:
             out["batch_generator"] = {"prefill_step_size": self.prefill_step_size,
-                                      "prefill_batch_size": self.prefill_batch_size}
+                                      "prefill_batch_size": self.prefill_batch_size,
+                                      "context_buckets": list(self.context_buckets)}
         return out
 
     def kv_budget(self, model_bytes: int = 0) -> KvBudget:
@@ -165,9 +177,11 @@ class LoadedModel:
     def make_scheduler(self):
         c = self.engine_cfg
         if c.scheduler == "batch-generator":
-            return BatchGeneratorLoop(self.model, eos_token_ids=self.eos_token_ids, max_sequences=c.max_sequences,
-                                      default_max_tokens=c.default_max_tokens,
-                                      prefill_batch_size=c.prefill_batch_size, prefill_step_size=c.prefill_step_size)
+            kw = dict(eos_token_ids=self.eos_token_ids, max_sequences=c.max_sequences, default_max_tokens=c.default_max_tokens,
+                      prefill_batch_size=c.prefill_batch_size, prefill_step_size=c.prefill_step_size)
+            if c.context_buckets:
+                return LengthBucketedLoop(self.model, bounds=c.context_buckets, **kw)
+            return BatchGeneratorLoop(self.model, **kw)
         return PlannedLoop(self.model, eos_token_ids=self.eos_token_ids, planner=c.planner_config(),
                            cost_prior=c.cost_prior())
 
@@ -410,16 +424,18 @@ class Engine:
             + (f", weights {budget.model_bytes / 2**30:.2f} GiB, x{budget.fraction}" if budget.fraction else "") + ")")
 
     # -------------------------------------------------------------- generation
-    def _kv_reserved(self, extra: Optional[Tuple[Any, int]] = None) -> int:
-        """The padded KV cost of the running batches (kv_accounting.py), with `extra` = (model,
-        reserved tokens) of a request being admitted counted in."""
-        by_model: Dict[str, Tuple[int, List[int]]] = {}
+    def _kv_reserved(self, extra: Optional[Tuple[Any, int, int]] = None) -> int:
+        """The padded KV cost of the running batches (kv_accounting.py: one per model, or per model and
+        context bucket with length_buckets.py), with `extra` = (model, reserved tokens, prompt tokens)
+        of a request being admitted counted in."""
+        by_batch: Dict[Tuple[str, int], Tuple[int, List[int]]] = {}
         for r in self.requests.values():
-            by_model.setdefault(r.lm.name, (r.lm.kv_bytes_per_token, []))[1].append(r.reserved_tokens)
+            key = (r.lm.name, _bucket_of(r.lm, len(r.prompt)))
+            by_batch.setdefault(key, (r.lm.kv_bytes_per_token, []))[1].append(r.reserved_tokens)
         if extra is not None:
-            lm, tokens = extra
-            by_model.setdefault(lm.name, (lm.kv_bytes_per_token, []))[1].append(tokens)
-        return sum(padded_batch_bytes(toks, bpt) for bpt, toks in by_model.values())
+            lm, tokens, prompt_tokens = extra
+            by_batch.setdefault((lm.name, _bucket_of(lm, prompt_tokens)), (lm.kv_bytes_per_token, []))[1].append(tokens)
+        return sum(padded_batch_bytes(toks, bpt) for bpt, toks in by_batch.values())
 
     def active_sequences(self) -> int:
         return len(self.requests)
@@ -508,7 +524,7 @@ class Engine:
         # The padded cost of the batch with this request in it, minus without (kv_accounting.py).
         reserve_tokens = len(prompt) + max_tokens
         reserved_now = self._kv_reserved()
-        need = self._kv_reserved((lm, reserve_tokens)) - reserved_now
+        need = self._kv_reserved((lm, reserve_tokens, len(prompt))) - reserved_now
         while reserved_now + self.prompt_cache.nbytes + need > self.max_kv_bytes and len(self.prompt_cache):
             self.prompt_cache.evict_one()
         available = self.max_kv_bytes - reserved_now - self.prompt_cache.nbytes

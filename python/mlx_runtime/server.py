@@ -68,6 +68,16 @@ class Output:
                 self.broken = True
 
 
+def _context_buckets(text: str):
+    """argparse type of --context-buckets (length_buckets.py imports mlx: imported here, after the BLAS)."""
+    from .length_buckets import parse_bounds
+
+    try:
+        return parse_bounds(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _env_int(name: str):
     """A positive integer from the environment, else None (unset, empty or not a positive integer)."""
     v = os.environ.get(name, "").strip()
@@ -103,6 +113,7 @@ def engine_config(args: argparse.Namespace):
     return EngineConfig(
         max_sequences=args.max_sequences, max_kv_bytes=args.max_kv_bytes, prompt_cache_entries=args.prompt_cache_entries,
         prefill_step_size=args.prefill_step_size, prefill_batch_size=args.prefill_batch_size,
+        context_buckets=args.context_buckets,
         default_max_tokens=args.default_max_tokens, enable_fault_injection=args.enable_fault_injection,
         scheduler=args.scheduler, itl_target_ms=args.itl_target_ms, decode_share_max=args.decode_share_max,
         min_chunk_tokens=args.min_chunk_tokens, max_chunk_tokens=args.max_chunk_tokens,
@@ -288,6 +299,9 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     ap.add_argument("--prefill-step-size", type=int, default=_env_int("MLX_RUNTIME_PREFILL_STEP_SIZE") or 512,
                     help="batch-generator: prompt tokens per prefill chunk (env MLX_RUNTIME_PREFILL_STEP_SIZE; 512)")
     ap.add_argument("--prefill-batch-size", type=int, default=8, help="batch-generator: prompts prefilled together")
+    ap.add_argument("--context-buckets", type=_context_buckets, default=os.environ.get("MLX_RUNTIME_CONTEXT_BUCKETS", ""),
+                    help="batch-generator: one batch per context-length bucket, upper edges in tokens, e.g. 2048 or "
+                         "1024,4096 (length_buckets.py; env MLX_RUNTIME_CONTEXT_BUCKETS; default: one batch)")
     ap.add_argument("--default-max-tokens", type=int, default=256)
     ap.add_argument("--enable-fault-injection", action="store_true",
                     help="accept generate's `fault` param (tests only)")

@@ -6,6 +6,7 @@
 #   bash scripts/gpu/run-phases.sh smoke            # live-smoke (tiny model), 2 repetitions: the path works (~1.5 min)
 #   bash scripts/gpu/run-phases.sh build [SIZE]     # build gpu-1b (default) into python/.cache/models (~10 s; gpu-8b ~1–2 min)
 #   bash scripts/gpu/run-phases.sh probe            # prefill_chunk_probe.py on gpu-1b: step cost by chunk size, with/without clear_cache (~1 min)
+#   bash scripts/gpu/run-phases.sh buckets          # bucket_probe.py on gpu-1b: decode step by context buckets (~1 min)
 #   bash scripts/gpu/run-phases.sh phases 1         # phase 1 live, REPEAT (3) repetitions per side (~7 min)
 #   bash scripts/gpu/run-phases.sh phases 2         # … phase 2 (~7 min)
 #   bash scripts/gpu/run-phases.sh phases 3         # … phase 3 (~7 min)
@@ -77,6 +78,10 @@ stage_probe() {
   timed "probe-prefill-chunk" "$MLX_SERVING_PYTHON" scripts/gpu/prefill_chunk_probe.py "python/.cache/models/$MODEL"
 }
 
+stage_buckets() {
+  timed "probe-buckets" "$MLX_SERVING_PYTHON" scripts/gpu/bucket_probe.py "python/.cache/models/$MODEL"
+}
+
 stage_smoke() {
   timed live-smoke tsx scenarios/cli.ts live-smoke --mode live --repeat 2 --out "$RESULTS/live-smoke"
 }
@@ -102,7 +107,7 @@ stage_pack() {
   cat "$RESULTS/timings.tsv" >&2
 }
 
-[ $# -gt 0 ] || { sed -n '2,24p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,25p' "$0"; exit 2; }
 if [ "$1" = all ]; then set -- env smoke build phases 1 phases 2 phases 3 calibrate both 1 2 3; fi
 while [ $# -gt 0 ]; do
   stage="$1"; shift
@@ -112,12 +117,13 @@ while [ $# -gt 0 ]; do
     env) stage_env ;;
     smoke) stage_smoke ;;
     probe) stage_probe ;;
+    buckets) stage_buckets ;;
     build) stage_build "${args[@]+"${args[@]}"}" ;;
     phases) [ ${#args[@]} -gt 0 ] || args=(1 2 3); stage_phases "${args[@]}" ;;
     calibrate) stage_calibrate ;;
     both) [ ${#args[@]} -gt 0 ] || args=(1 2 3); stage_both "${args[@]}" ;;
     pack) ;;
-    *) echo "unknown stage $stage (env, smoke, build [SIZE], probe, phases N…, calibrate, both N…, pack, all)" >&2; exit 2 ;;
+    *) echo "unknown stage $stage (env, smoke, build [SIZE], probe, buckets, phases N…, calibrate, both N…, pack, all)" >&2; exit 2 ;;
   esac
 done
 stage_pack
