@@ -78,6 +78,9 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
         ...workerLoop(def, policy, latency, over.maxSequences, over.liveLoops),
         maxQueuedSequences: 10_000,
         memory: memories[i]!,
+        // mlx-serving's workers reserve prompt + max_tokens (as the live node does); the direct engine
+        // reserves nothing, and its memory is the context its sequences reach.
+        kvReservation: mode.type === 'direct' ? 'final-context' : 'max-tokens',
         startWarm: (policy.kind === 'gateway' ? policy.startWarm : undefined) ?? def.cluster.startWarm ?? true,
         ...(f?.slowdowns !== undefined && { slowdowns: f.slowdowns.filter((s) => s.workerIndex === i) }),
         ...(f?.errorProbability !== undefined && { errorProbability: f.errorProbability }),

@@ -8,6 +8,8 @@ export interface SequenceInput {
   readonly promptTokens: number;
   /** Tokens this sequence will generate (the workload's ground truth, <= maxTokens). */
   readonly outputTokens: number;
+  /** The request's max_tokens: the worker reserves KV for prompt + this (core/worker/kv-reservation.ts), not knowing the output. */
+  readonly maxTokens: number;
   readonly prefixBlocks: readonly number[];
   readonly sessionId?: string;
   /** The driver's own reference (e.g. the InferenceRequest); carried untouched. */

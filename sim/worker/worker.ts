@@ -33,6 +33,7 @@ import { validateSlowdown, type SlowdownWindow } from './faults.js';
 import { PREFILL_BATCH_SIZE_DEFAULT, PREFILL_STEP_TOKENS_DEFAULT, chargePlannedChunk, planChunk, startPlannedPrefill, startPrefill } from './prefill-chunks.js';
 import { StepCostModel, type StepCostOptions, type StepCostPrior } from '../../core/scheduling/step-cost.js';
 import { planStep, validatePlannerConfig, type PrefillingSeq, type StepPlannerConfig, type WaitingSeq } from '../../core/scheduling/step-planner.js';
+import { kvReserveTokens } from '../../core/worker/kv-reservation.js';
 import { DueHeap, Ring, SimSequence, WorkerEventKind, type SequenceInput, type WorkerErrorCode, type WorkerOutput } from './sequence.js';
 
 export { SimSequence, WorkerEventKind, WorkerOutput, type SequenceInput, type WorkerErrorCode } from './sequence.js';
@@ -65,6 +66,14 @@ export interface WorkerConfig {
   readonly prefixBlockTokens?: number;
   readonly startWarm?: boolean;
   readonly memory?: MemoryAdmission;
+  /**
+   * What a sequence holds in KV from its admission: 'max-tokens' (default), prompt + max_tokens
+   * reserved before its prefill, as the live worker node and the mlx-serving runtime reserve (core's
+   * kvReserveTokens); 'final-context', prompt + the output it will generate, for an engine that
+   * reserves nothing (mlx_lm.server: its memory grows with the context, UngovernedAdmission records
+   * the demand).
+   */
+  readonly kvReservation?: 'max-tokens' | 'final-context';
   /** Retry delay when memory refuses admission with an empty batch (an external governor). */
   readonly admissionRetryMs?: number;
   readonly slowdowns?: readonly SlowdownWindow[];
@@ -145,6 +154,7 @@ export class SimWorker {
   private readonly tokensEvery: number;
   private readonly observer: StepObserver | undefined;
   private readonly retryMs: number;
+  private readonly reserveMaxTokens: boolean;
   private stateNow: WorkerState;
   private restartingNow = false;
   private totalContext = 0;
@@ -194,6 +204,7 @@ export class SimWorker {
     this.tokensEvery = c.tokensEventEvery ?? 0;
     this.observer = c.observer;
     this.retryMs = c.admissionRetryMs ?? 50;
+    this.reserveMaxTokens = (c.kvReservation ?? 'max-tokens') === 'max-tokens';
     this.stateNow = c.startWarm === false ? 'cold' : 'idle';
     if (c.planner !== undefined) {
       validatePlannerConfig(c.planner.config);
@@ -230,12 +241,14 @@ export class SimWorker {
 
   /** Accepts a sequence. Returns the time of a wake the driver must schedule (with this.wakeId), or NO_WAKE. */
   submit(input: SequenceInput, nowMs: number, out: WorkerOutput): number {
-    if (!(input.promptTokens >= 1) || !(input.outputTokens >= 1)) throw new Error(`worker ${this.id}: request ${input.requestId} needs promptTokens >= 1 and outputTokens >= 1 (got ${input.promptTokens}, ${input.outputTokens})`);
+    if (!(input.promptTokens >= 1) || !(input.outputTokens >= 1) || !(input.maxTokens >= input.outputTokens)) {
+      throw new Error(`worker ${this.id}: request ${input.requestId} needs promptTokens >= 1 and 1 <= outputTokens <= maxTokens (got ${input.promptTokens}, ${input.outputTokens}, ${input.maxTokens})`);
+    }
     const seq = new SimSequence(input, nowMs);
     if (this.faultRng && this.errorProbability > 0) seq.willFail = this.faultRng() < this.errorProbability;
     if (this.stateNow === 'down') return this.fail(seq, 'worker_down', nowMs, out);
     if (input.promptTokens + input.outputTokens > this.latency.contextTokensMax) return this.fail(seq, 'context_length_exceeded', nowMs, out);
-    if ((input.promptTokens + input.outputTokens) * this.latency.kvBytesPerToken > this.memory.capacityBytes) return this.fail(seq, 'kv_exceeds_capacity', nowMs, out);
+    if (this.kvBytesOf(input) > this.memory.capacityBytes) return this.fail(seq, 'kv_exceeds_capacity', nowMs, out);
     if (!this.queue.push(seq)) return this.fail(seq, 'queue_full', nowMs, out);
     this.queuedLive++;
     if (this.stateNow === 'cold') {
@@ -397,7 +410,7 @@ export class SimWorker {
    */
   private admitHead(seq: SimSequence, nowMs: number): boolean {
     const inp = seq.input;
-    const kv = (inp.promptTokens + inp.outputTokens) * this.latency.kvBytesPerToken;
+    const kv = this.kvBytesOf(inp);
     if (!this.memory.canAdmit(kv, nowMs)) return false;
     while (this.queue.peek() !== seq) this.queue.shift(); // cancelled ones ahead of it
     this.queue.shift();
@@ -407,6 +420,12 @@ export class SimWorker {
     seq.cachedTokens = this.prefixCache.lookup(inp.sessionId, inp.prefixBlocks, inp.promptTokens);
     seq.admitMs = nowMs;
     return true;
+  }
+
+  /** The KV a sequence holds from its admission (kvReservation). */
+  private kvBytesOf(inp: SequenceInput): number {
+    const tokens = this.reserveMaxTokens ? kvReserveTokens(inp.promptTokens, inp.maxTokens) : inp.promptTokens + inp.outputTokens;
+    return tokens * this.latency.kvBytesPerToken;
   }
 
   private startStep(nowMs: number): number {
