@@ -42,7 +42,7 @@ export interface LiveLoops {
 }
 
 /**
- * python/mlx_runtime/engine.py EngineConfig defaults for its BatchGenerator loop. Its prompt cache keeps
+ * python/mlx_runtime/engine_config.py EngineConfig defaults for its BatchGenerator loop. Its prompt cache keeps
  * the sessions the worker node's governor accounts for (`memory.idleSessionsMax`, passed as
  * --prompt-cache-entries): see workerLoop.
  */
