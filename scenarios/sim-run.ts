@@ -82,6 +82,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
         // reserves nothing, and its memory is the context its sequences reach.
         kvReservation: mode.type === 'direct' ? 'final-context' : 'max-tokens',
         startWarm: (policy.kind === 'gateway' ? policy.startWarm : undefined) ?? def.cluster.startWarm ?? true,
+        ...(policy.kind === 'gateway' && policy.crashRetriesMax !== undefined && { crashRetriesMax: policy.crashRetriesMax }),
         ...(f?.slowdowns !== undefined && { slowdowns: f.slowdowns.filter((s) => s.workerIndex === i) }),
         ...(f?.errorProbability !== undefined && { errorProbability: f.errorProbability }),
       })),
@@ -121,6 +122,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
     outOfMemory: kvPeakFraction > 1 ? 1 : 0,
     ...(slowWindow !== undefined && faultFigures.slowWorker(cluster, slowWindow.workerIndex)),
     ...(cluster.rolling !== undefined && faultFigures.rolling(cluster.rolling.report())),
+    ...(f?.crashes?.some((c) => c.runtime === true) === true && faultFigures.runtimeCrashes(r.workers)),
     // Only scenarios that target or report refusal figures (catalog/degradation.ts) get these keys.
     ...(asksFor(def, 'extra.refusal') && faultFigures.refusals(cluster, summary.failed)),
     ...(scaling !== undefined && scalingFigures.figures(cluster.scalingSamples, scaling.rate, scaling.config)),
