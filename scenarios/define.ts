@@ -41,6 +41,8 @@ export type PolicySetDef =
       readonly startWarm?: boolean;
       /** faults.rollingRestart: drain each worker before its restart (default true); false cuts its in-flight requests. */
       readonly drainOnRestart?: boolean;
+      /** The workers' re-runs of a request whose runtime died before its first token (the live node's crashRetriesMax; default 1). */
+      readonly crashRetriesMax?: number;
     };
 
 /** Metrics a target can name (RunSummary fields; `extra.<key>` for extra figures). */
@@ -59,7 +61,8 @@ export type TargetDef =
   | { readonly metric: MetricKey; readonly kind: 'min'; readonly value: number };
 
 export interface FaultDef {
-  readonly crashes?: readonly { readonly workerIndex: number; readonly atMs: number; readonly restartAfterMs: number }[];
+  /** `runtime`: only the worker's runtime dies, the node stays up (sim/worker/faults.ts CrashFault). */
+  readonly crashes?: readonly { readonly workerIndex: number; readonly atMs: number; readonly restartAfterMs: number; readonly runtime?: boolean }[];
   readonly slowdowns?: readonly { readonly workerIndex: number; readonly startMs: number; readonly endMs: number; readonly factor: number }[];
   readonly errorProbability?: number;
   /** Restart every worker one at a time (gateway policy sets; see PolicySetDef.drainOnRestart). */

@@ -3,6 +3,7 @@
 // timings. Only scenarios with such a fault get these keys, so other results are unchanged.
 import type { SimCluster } from '../sim/cluster/cluster.js';
 import type { RollingReport } from '../sim/cluster/rolling.js';
+import type { SimWorker } from '../sim/worker/worker.js';
 
 /** Share of the requests dispatched during the slow window that went to the slowed worker (retries count). */
 export function slowWorker(cluster: SimCluster, workerIndex: number): Record<string, number> {
@@ -51,6 +52,14 @@ export function refusals(cluster: SimCluster, failed: number): Record<string, nu
     refusalWaitP95Ms: round3(pct(95)),
     refusalWaitMaxMs: round3(waits.length > 0 ? waits[waits.length - 1]! : 0),
     failedNotRefused: failed,
+  };
+}
+
+/** Runtime crashes (faults.crashes[].runtime): how many, and the requests the workers re-ran because they had sent no token. */
+export function runtimeCrashes(workers: readonly SimWorker[]): Record<string, number> {
+  return {
+    runtimeCrashes: workers.reduce((a, w) => a + w.stats.runtimeCrashes, 0),
+    runtimeCrashReruns: workers.reduce((a, w) => a + w.stats.crashReruns, 0),
   };
 }
 

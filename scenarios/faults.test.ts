@@ -7,6 +7,7 @@ import { runScenarioSim } from './run.js';
 
 const slow = findScenario('slow-worker')!;
 const rolling = findScenario('rolling-restart')!;
+const runtimeCrash = findScenario('runtime-crash')!;
 
 describe('slow-worker scenario', () => {
   const r = runScenarioSim(slow);
@@ -25,6 +26,22 @@ describe('slow-worker scenario', () => {
     expect(c.slowWorkerShare!).toBeLessThan(b.slowWorkerShare! / 3);
     expect(c.slowWorkerDispatches).toBeGreaterThan(0); // still probed: latency-aware measures every worker
     expect(r.candidate.e2eMs.p95).toBeLessThan(r.baseline!.e2eMs.p95 / 2);
+  });
+});
+
+describe('runtime-crash scenario', () => {
+  const r = runScenarioSim(runtimeCrash);
+  it('meets its target and is not in the default suite', () => {
+    expect(runtimeCrash.inDefaultSuite).toBe(false);
+    expect(r.rows.filter((x) => x.pass === false)).toEqual([]);
+  });
+
+  it('the node re-runs requests lost before their first token (the baseline, crashRetriesMax 0, fails them)', () => {
+    expect(r.candidate.extra.runtimeCrashes).toBe(8);
+    expect(r.candidate.extra.runtimeCrashReruns).toBeGreaterThan(0);
+    expect(r.baseline!.extra.runtimeCrashReruns).toBe(0);
+    expect(r.baseline!.extra.retryableSuccessRate).toBeLessThan(1);
+    expect(r.candidate.extra.retryableSuccessRate).toBe(1);
   });
 });
 

@@ -42,7 +42,7 @@ export interface LiveLoops {
 }
 
 /**
- * python/mlx_runtime/engine.py EngineConfig defaults for its BatchGenerator loop. Its prompt cache keeps
+ * python/mlx_runtime/engine_config.py EngineConfig defaults for its BatchGenerator loop. Its prompt cache keeps
  * the sessions the worker node's governor accounts for (`memory.idleSessionsMax`, passed as
  * --prompt-cache-entries): see workerLoop.
  */
@@ -78,7 +78,11 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
         ...workerLoop(def, policy, latency, over.maxSequences, over.liveLoops),
         maxQueuedSequences: 10_000,
         memory: memories[i]!,
+        // mlx-serving's workers reserve prompt + max_tokens (as the live node does); the direct engine
+        // reserves nothing, and its memory is the context its sequences reach.
+        kvReservation: mode.type === 'direct' ? 'final-context' : 'max-tokens',
         startWarm: (policy.kind === 'gateway' ? policy.startWarm : undefined) ?? def.cluster.startWarm ?? true,
+        ...(policy.kind === 'gateway' && policy.crashRetriesMax !== undefined && { crashRetriesMax: policy.crashRetriesMax }),
         ...(f?.slowdowns !== undefined && { slowdowns: f.slowdowns.filter((s) => s.workerIndex === i) }),
         ...(f?.errorProbability !== undefined && { errorProbability: f.errorProbability }),
       })),
@@ -118,6 +122,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
     outOfMemory: kvPeakFraction > 1 ? 1 : 0,
     ...(slowWindow !== undefined && faultFigures.slowWorker(cluster, slowWindow.workerIndex)),
     ...(cluster.rolling !== undefined && faultFigures.rolling(cluster.rolling.report())),
+    ...(f?.crashes?.some((c) => c.runtime === true) === true && faultFigures.runtimeCrashes(r.workers)),
     // Only scenarios that target or report refusal figures (catalog/degradation.ts) get these keys.
     ...(asksFor(def, 'extra.refusal') && faultFigures.refusals(cluster, summary.failed)),
     ...(scaling !== undefined && scalingFigures.figures(cluster.scalingSamples, scaling.rate, scaling.config)),

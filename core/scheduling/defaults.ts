@@ -8,7 +8,7 @@ export const DEFAULT_STEP_PLANNER: StepPlannerConfig = {
   // A new sequence is admitted while the decode pass it joins is predicted at ≤ 80 % of the target:
   // at least a fifth of every step is left for prefill, so arrivals keep being served.
   decodeShareMax: 0.8,
-  // The runtime's max_sequences (python/mlx_runtime/engine.py EngineConfig) is the hard cap; the
+  // The runtime's max_sequences (python/mlx_runtime/engine_config.py EngineConfig) is the hard cap; the
   // latency target usually binds first.
   maxSequences: 128,
   // Sarathi-Serve's smallest chunk size studied (Agrawal et al. 2024, fig. 11) is 256 with a 5 % cost;

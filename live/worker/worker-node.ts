@@ -6,8 +6,9 @@
 // One request, from arrival to its one terminal event:
 //   1. refused at once (an Error event) when the node is draining, the request is malformed, the model
 //      is not loaded, maxConcurrent sequences run or wait, or its deadline has passed. Core's
-//      MemoryGovernor reserves KV for prompt + max_tokens (the prompt estimated by core's one rule,
-//      core/tokens/estimate.ts: UTF-8 bytes / 3, high for BPE tokenizers, so it errs on the safe side);
+//      MemoryGovernor reserves KV for prompt + max_tokens (core/worker/kv-reservation.ts, the decision
+//      the simulator's worker makes too; the prompt estimated by core's one rule, UTF-8 bytes / 3,
+//      high for BPE tokenizers, so it errs on the safe side);
 //      when it cannot now, the request waits in the node, first come first served, until running
 //      requests free the KV (kvWaitMs at most, or its deadline; kvWaitingMax waiters): a busy node
 //      delays it instead of failing it. It is refused with `kv_capacity` at once only when it would
@@ -16,8 +17,10 @@
 //      waitingMax and runtimeWaitMs) for one to come up or free;
 //   3. tokens are forwarded as they come; the runtime's final result becomes Done;
 //   4. if the runtime dies before the request sent a token, it is re-run (crashRetriesMax times) on
-//      the next alive runtime, so a crash costs latency, not an error; after a token it is an Error;
-//   5. a cancel (Cancel message, cancelled call) or the deadline sends the runtime `cancel`.
+//      the next alive runtime, so a crash costs latency, not an error; after a token it is an Error
+//      (core/worker/runtime-lost.ts decides, as for the simulator's worker);
+//   5. a cancel (Cancel message, cancelled call) or the deadline (core/worker/deadline.ts) sends the
+//      runtime `cancel`.
 // Runtime JSON-RPC errors are mapped by errors.ts (client_fault for -32602 invalid params).
 //
 // Idle unload, reload on demand, pre-warm (issue 8):
@@ -37,7 +40,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { estimateTokensOfBytes, MemoryGovernor } from '../../core/index.js';
+import { deadlineDelayMs, deadlinePassed, estimatePromptTokens, kvReserveTokens, MemoryGovernor, onKvShortfall, onRuntimeLost, waitWithinDeadline } from '../../core/index.js';
 import type { Clock } from '../shared/clock.js';
 import type {
   DoneMsg, EmbedRequestMsg, EmbedResponseMsg, GenerateEventIn, GenerateRequestMsg, HealthResponseMsg, ModelInfoMsg, TokenCandidateMsg, WorkerStatusMsg,
@@ -273,15 +276,13 @@ export class WorkerNode {
       this.counters.failed++;
       sink({ requestId: req.requestId, error: e.toEvent() });
     };
-    let waitMs = this.cfg.reloadWaitMs;
-    let onTimeout = () => fail(new WorkerError('runtime_unavailable', `model ${req.model} did not reload within ${this.cfg.reloadWaitMs} ms`));
-    if (req.deadlineUnixMs > 0 && req.deadlineUnixMs - this.clock.wallMs() < waitMs) {
-      waitMs = Math.max(0, req.deadlineUnixMs - this.clock.wallMs());
-      onTimeout = () => {
+    const { waitMs, byDeadline } = waitWithinDeadline(this.cfg.reloadWaitMs, req.deadlineUnixMs, this.clock.wallMs());
+    const onTimeout = byDeadline
+      ? () => {
         this.counters.deadlineExceeded++;
         fail(new WorkerError('deadline_exceeded', `request ${req.requestId} passed its deadline while ${req.model} reloaded`));
-      };
-    }
+      }
+      : () => fail(new WorkerError('runtime_unavailable', `model ${req.model} did not reload within ${this.cfg.reloadWaitMs} ms`));
     const timer = setTimeout(() => {
       if (settled) return;
       settled = true;
@@ -316,23 +317,23 @@ export class WorkerNode {
     if (this.jobs.size + this.kvWaiters.size >= this.cfg.maxConcurrent) {
       return refused(new WorkerError('overloaded', `${this.jobs.size} sequences running, ${this.kvWaiters.size} waiting for KV (maxConcurrent ${this.cfg.maxConcurrent})`));
     }
-    if (req.deadlineUnixMs > 0 && req.deadlineUnixMs <= this.clock.wallMs()) return refused(new WorkerError('deadline_exceeded'));
+    if (deadlinePassed(req.deadlineUnixMs, this.clock.wallMs())) return refused(new WorkerError('deadline_exceeded'));
 
     const key = `j${(this.seq++).toString(36)}`;
     const params = runtimeParams(req, this.cfg.defaultMaxTokens);
     const sessionKey = req.sessionId.length > 0 ? `${model.id}\u0000${req.sessionId}` : undefined;
     const nowMs = this.clock.nowMs();
-    const promptBytes = req.messages.length > 0 ? req.messages.reduce((n, m) => n + Buffer.byteLength(m.content) + 8, 0) : Buffer.byteLength(req.prompt);
-    const tokens = estimateTokensOfBytes(promptBytes) + (params.max_tokens ?? this.cfg.defaultMaxTokens);
-    const kvBytes = tokens * Math.max(1, model.kvBytesPerToken);
+    const promptTokens = estimatePromptTokens(req.prompt, req.messages.map((m) => m.content));
+    const kvBytes = kvReserveTokens(promptTokens, params.max_tokens ?? this.cfg.defaultMaxTokens) * Math.max(1, model.kvBytesPerToken);
     // FIFO: a newcomer does not overtake requests already waiting for KV.
     const admission = this.kvWaiters.size > 0 ? undefined : this.governor.admit(key, sessionKey, kvBytes, nowMs, model.id);
     if (admission === undefined || !admission.ok) {
       const free = admission === undefined ? this.governor.freeBytes() : admission.freeBytes;
       const why = `request needs ~${kvBytes} KV bytes; ${Math.max(0, free)} of ${this.kvCapacityBytes} free`;
-      if (this.governor.aloneBytes(kvBytes) > this.kvCapacityBytes) return refused(new WorkerError('kv_exceeds_capacity', `${why}: it would not fit even in an empty node`));
-      if (this.cfg.kvWaitMs <= 0) return refused(new WorkerError('kv_capacity', why));
-      if (this.kvWaiters.size >= this.cfg.kvWaitingMax) return refused(new WorkerError('kv_capacity', `${why}, and ${this.kvWaiters.size} requests already wait for KV (kvWaitingMax ${this.cfg.kvWaitingMax})`));
+      const shortfall = onKvShortfall({
+        aloneBytes: this.governor.aloneBytes(kvBytes), capacityBytes: this.kvCapacityBytes, kvWaitMs: this.cfg.kvWaitMs, waiting: this.kvWaiters.size, waitingMax: this.cfg.kvWaitingMax,
+      });
+      if (shortfall.kind === 'refuse') return refused(new WorkerError(shortfall.code, `${why}: ${shortfall.reason}`));
       return this.waitForKv({ key, req, sink, model, params, sessionKey, kvBytes, arrivedAtMs: nowMs, refused, timer: undefined, job: undefined });
     }
     return this.startJob(key, req, sink, model, params, sessionKey, nowMs, admission.reusedTokens);
@@ -342,12 +343,7 @@ export class WorkerNode {
   private waitForKv(w: KvWaiter): JobHandle {
     this.counters.kvWaits++;
     this.kvWaiters.set(w.key, w);
-    let waitMs = this.cfg.kvWaitMs;
-    let byDeadline = false;
-    if (w.req.deadlineUnixMs > 0 && w.req.deadlineUnixMs - this.clock.wallMs() < waitMs) {
-      waitMs = Math.max(0, w.req.deadlineUnixMs - this.clock.wallMs());
-      byDeadline = true;
-    }
+    const { waitMs, byDeadline } = waitWithinDeadline(this.cfg.kvWaitMs, w.req.deadlineUnixMs, this.clock.wallMs());
     w.timer = setTimeout(() => {
       w.timer = undefined;
       if (!this.kvWaiters.delete(w.key)) return;
@@ -411,10 +407,8 @@ export class WorkerNode {
       tokensSent: 0, startedAtMs: nowMs, deadlineTimer: undefined, waitTimer: undefined, unsubscribe: undefined,
     };
     this.jobs.set(key, job);
-    if (req.deadlineUnixMs > 0) {
-      const delayMs = req.deadlineUnixMs - this.clock.wallMs();
-      if (delayMs < TIMER_MS_MAX) job.deadlineTimer = setTimeout(() => this.onDeadline(job), Math.max(0, delayMs));
-    }
+    const delayMs = deadlineDelayMs(req.deadlineUnixMs, this.clock.wallMs());
+    if (delayMs !== undefined && delayMs < TIMER_MS_MAX) job.deadlineTimer = setTimeout(() => this.onDeadline(job), delayMs);
     this.run(job);
     return { cancel: () => this.cancel(job) };
   }
@@ -504,8 +498,9 @@ export class WorkerNode {
   /** The runtime went away under a running request: re-run it if nothing was sent yet. */
   private retryOrFail(job: Job, e: WorkerError): void {
     this.detach(job);
-    if (job.tokensSent === 0 && job.attempt < this.cfg.crashRetriesMax && !this.stopped) {
-      job.attempt++;
+    const decision = onRuntimeLost({ tokensSent: job.tokensSent, attempt: job.attempt, stopping: this.stopped }, this.cfg.crashRetriesMax);
+    if (decision.kind === 'rerun') {
+      job.attempt = decision.attempt;
       this.counters.crashRetries++;
       this.log.warn({ worker: this.cfg.id, requestId: job.req.requestId, attempt: job.attempt, reason: e.message }, 'runtime lost a request before its first token: re-running it');
       job.state = 'waiting';

@@ -1,5 +1,5 @@
 // Fault scenarios (issue 8, "the same faults are scenarios in both modes"): the simulator's side of
-// the live reliability checks — a slow worker and a rolling restart. Not in the default suite (the
+// the live reliability checks — a slow worker, a runtime crash and a rolling restart. Not in the default suite (the
 // gate's reference is unchanged); run them by name.
 import { defineScenario } from '../define.js';
 import { QWEN3_MOE_ON_M3_ULTRA } from './common.js';
@@ -36,6 +36,29 @@ export const slowWorker = defineScenario({
 
 const ROLLING = { atMs: 30_000, minHealthyWorkers: 3, processRestartMs: 2000, waitHealthyMs: 30_000, drainTimeoutMs: 60_000, readyTimeoutMs: 120_000 } as const;
 const WORKERS = ['w000', 'w001', 'w002', 'w003'] as const;
+
+/** Every 20 s from 20 s to 160 s, the workers' runtimes in turn (w0, w1, w2, w3, w0, …). */
+const RUNTIME_CRASH_TIMES_MS = [20_000, 40_000, 60_000, 80_000, 100_000, 120_000, 140_000, 160_000] as const;
+
+export const runtimeCrash = defineScenario({
+  name: 'runtime-crash',
+  title: 'Runtime crash — a worker\'s MLX runtime dies under load, the node re-runs what it can',
+  description: 'Four workers under steady load (Poisson, 2 RPS, long prompts); every 20 s from 20 s to 160 s the python runtime of one worker (each in turn) dies (the worker node stays up and keeps its requests) and is back 5 s later, then loads the model. A request whose runtime died before its first token is re-run by the node once the runtime is back (core/worker/runtime-lost.ts, the live node\'s crashRetriesMax); one that had streamed tokens fails. Gateway retries are off in both policy sets, so the node\'s re-run is the only recovery. Baseline: crashRetriesMax 0. Target: 100 % of the requests that had sent no token succeed.',
+  seed: 813,
+  // Long prompts (RAG-style, mean 2,000 tokens): a crash finds several requests still in prefill.
+  workload: { ...chat(2), promptTokens: { type: 'lognormal', meanTokens: 2000, cv: 0.6, minTokens: 64, maxTokens: 8192 } },
+  cluster: QWEN3_MOE_ON_M3_ULTRA,
+  faults: { crashes: RUNTIME_CRASH_TIMES_MS.map((atMs, k) => ({ workerIndex: k % 4, atMs, restartAfterMs: 5_000, runtime: true })) },
+  baseline: { name: 'no re-run (4 workers)', kind: 'gateway', workers: 4, gateway: { retry: { attemptsMax: 1 } }, crashRetriesMax: 0 },
+  candidate: { name: 'node re-runs (4 workers)', kind: 'gateway', workers: 4, gateway: { retry: { attemptsMax: 1 } }, crashRetriesMax: 1 },
+  targets: [{ metric: 'extra.retryableSuccessRate', kind: 'min', value: 1 }],
+  report: ['extra.runtimeCrashes', 'extra.runtimeCrashReruns', 'extra.failedAfterTokens'],
+  notes: [
+    'The same decision as the live worker node (WorkerNode.retryOrFail): a request is re-run only if it sent no token, at most crashRetriesMax times, and not while the worker stops.',
+    'The requests that wait on the node while its runtime restarts (5 s + the model load) stay within the gateway\'s no-progress timeout (10 s), so none is timed out.',
+  ],
+  inDefaultSuite: false,
+});
 
 export const rollingRestart = defineScenario({
   name: 'rolling-restart',

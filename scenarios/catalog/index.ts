@@ -3,7 +3,7 @@ import type { ScenarioDef } from '../define.js';
 import { capacityLarge, capacityMedium, capacitySmall } from './capacity.js';
 import { overloadDegradation, overloadEarlyRefusal } from './degradation.js';
 import { breakerFailover, clusterScaleOut, memoryGovernance, sessionAffinity, warmupPool } from './cluster.js';
-import { rollingRestart, slowWorker } from './faults.js';
+import { rollingRestart, runtimeCrash, slowWorker } from './faults.js';
 import { liveSmoke } from './live.js';
 import { scalingSignal } from './scaling.js';
 import { phase1DuplicateHeavy, phase2Mixed, phase3HighConcurrency } from './phases.js';
@@ -18,6 +18,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   memoryGovernance,
   breakerFailover,
   slowWorker,
+  runtimeCrash,
   rollingRestart,
   overloadDegradation,
   overloadEarlyRefusal,

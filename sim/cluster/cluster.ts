@@ -76,6 +76,8 @@ export interface ClusterRunResult {
 // the gateway's timers run last, so a batch window closing at T includes arrivals at T.
 const K_WORKER_WAKE = 0;
 const K_CRASH = 1;
+/** K_CRASH payload of a runtime crash (faults.crashes[].runtime): the node stays up. */
+const RUNTIME_CRASH = 'runtime';
 const K_TO_WORKER = 2;
 const K_TO_GATEWAY = 3;
 const K_STATUS = 4;
@@ -180,7 +182,7 @@ export class SimCluster {
     for (const r of this.arrivals.start(0)) this.scheduleArrival(r);
     this.scheduleNextArrival();
     for (const c of this.spec.crashes ?? []) {
-      if (this.workers[c.workerIndex] !== undefined) loop.schedule(c.atMs, K_CRASH, c.workerIndex, c.restartAfterMs);
+      if (this.workers[c.workerIndex] !== undefined) loop.schedule(c.atMs, K_CRASH, c.workerIndex, c.restartAfterMs, c.runtime === true ? RUNTIME_CRASH : undefined);
     }
     if (this.rolling !== undefined) this.scheduleRollingTick(this.rolling.spec.atMs);
     if (this.spec.scalingSampleMs !== undefined && this.core?.config.scaling.enabled === true) loop.schedule(0, K_SCALING);
@@ -354,7 +356,7 @@ export class SimCluster {
     for (const req of e.payload as readonly InferenceRequest[]) {
       if (this.firstJobOfWorker[e.target] === undefined) this.firstJobOfWorker[e.target] = req.id;
       const truth = this.open.get(req.id)?.sim.outputTokens ?? req.sampling.maxTokens;
-      const wake = w.submit({ requestId: req.id, promptTokens: Math.max(1, req.promptTokens), outputTokens: Math.max(1, Math.min(truth, req.sampling.maxTokens)), prefixBlocks: req.prefixBlocks, ...(req.sessionId !== undefined && { sessionId: req.sessionId }) }, s.nowMs, this.out);
+      const wake = w.submit({ requestId: req.id, promptTokens: Math.max(1, req.promptTokens), outputTokens: Math.max(1, Math.min(truth, req.sampling.maxTokens)), maxTokens: Math.max(1, req.sampling.maxTokens), prefixBlocks: req.prefixBlocks, ...(req.sessionId !== undefined && { sessionId: req.sessionId }) }, s.nowMs, this.out);
       this.scheduleWake(w, wake);
       this.drainWorkerOutput(w, s);
     }
@@ -372,8 +374,11 @@ export class SimCluster {
 
   private onCrash(e: Readonly<EventView>, s: Scheduler): void {
     const w = this.workers[e.target]!;
-    this.metrics.add('worker_crashes', 1, s.nowMs);
-    this.scheduleWake(w, w.crash(s.nowMs, e.num, this.out));
+    if (e.payload === RUNTIME_CRASH) this.scheduleWake(w, w.crashRuntime(s.nowMs, e.num, this.out));
+    else {
+      this.metrics.add('worker_crashes', 1, s.nowMs);
+      this.scheduleWake(w, w.crash(s.nowMs, e.num, this.out));
+    }
     this.drainWorkerOutput(w, s);
   }
 

@@ -1,4 +1,5 @@
-// Fault plans for the worker model: crashes (at T, restart after R; in-flight sequences fail),
+// Fault plans for the worker model: crashes (at T, restart after R; in-flight sequences fail, or for a
+// runtime crash, those with no token yet are re-run),
 // slow-downs (step time × factor over [startMs, endMs)), and error injection (a probability per
 // request, drawn from the seeded fault stream), and a rolling restart (every worker restarted one at a
 // time, under core's RollingRestartPlan). Crashes and the rolling restart are driven by the driver (it
@@ -16,6 +17,12 @@ export interface CrashFault {
   readonly workerIndex: number;
   readonly atMs: number;
   readonly restartAfterMs: number;
+  /**
+   * Only the worker's runtime dies, not the node (worker.crashRuntime): the node keeps taking
+   * requests, re-runs those that had sent no token (core/worker/runtime-lost.ts) and fails the others.
+   * Absent or false: the whole worker dies (worker.crash).
+   */
+  readonly runtime?: boolean;
 }
 
 /** Restart every worker, one at a time, from atMs (the plan's watchdog and bounds, core/operations). */

@@ -1,5 +1,6 @@
 // KV-memory admission for the worker model. The worker asks before admitting a sequence and reserves
-// its worst-case KV ((prompt + output tokens) × kvBytesPerToken) until the sequence leaves the batch.
+// its worst-case KV ((prompt + max_tokens) × kvBytesPerToken, core/worker/kv-reservation.ts, as the
+// live worker node reserves) until the sequence leaves the batch.
 // The default here is a plain capacity check; governed-admission.ts puts core's MemoryGovernor
 // (watermark, idle-session eviction) behind the same interface.
 

@@ -11,7 +11,7 @@ describe('SimWorker.restart', () => {
   it('is down for downMs, then loads the model without waiting for a request; restarting until loaded', () => {
     const w = new SimWorker({ id: 'w0', index: 0, latency, maxSequences: 4, maxQueuedSequences: 16, startWarm: true });
     const out = new WorkerOutput();
-    const t0 = w.submit({ requestId: 'a', promptTokens: 100, outputTokens: 50, prefixBlocks: [] }, 0, out);
+    const t0 = w.submit({ requestId: 'a', promptTokens: 100, outputTokens: 50, maxTokens: 50, prefixBlocks: [] }, 0, out);
     expect(t0).not.toBe(NO_WAKE);
     const back = w.restart(10, 2000, out);
     expect(back).toBe(2010);
@@ -31,7 +31,7 @@ describe('SimWorker.restart', () => {
     expect(w.restarting).toBe(false);
     expect(w.stats.coldStarts).toBe(1);
     // warm now: a request starts its step at once
-    const step = w.submit({ requestId: 'b', promptTokens: 100, outputTokens: 5, prefixBlocks: [] }, loaded + 1, out);
+    const step = w.submit({ requestId: 'b', promptTokens: 100, outputTokens: 5, maxTokens: 5, prefixBlocks: [] }, loaded + 1, out);
     expect(step).toBeGreaterThan(loaded + 1);
     expect(w.stats.coldStarts).toBe(1);
   });

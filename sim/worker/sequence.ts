@@ -8,6 +8,8 @@ export interface SequenceInput {
   readonly promptTokens: number;
   /** Tokens this sequence will generate (the workload's ground truth, <= maxTokens). */
   readonly outputTokens: number;
+  /** The request's max_tokens: the worker reserves KV for prompt + this (core/worker/kv-reservation.ts), not knowing the output. */
+  readonly maxTokens: number;
   readonly prefixBlocks: readonly number[];
   readonly sessionId?: string;
   /** The driver's own reference (e.g. the InferenceRequest); carried untouched. */
@@ -35,6 +37,8 @@ export class SimSequence {
   kvBytes = 0;
   willFail = false;
   cancelled = false;
+  /** Re-runs after its runtime was lost before its first token (core/worker/runtime-lost.ts). */
+  attempt = 0;
   /**
    * Worker bookkeeping while decoding (generated is derived from the worker's step counter and only
    * written back when the sequence emits an event or leaves): the step count before its first token,
@@ -48,6 +52,19 @@ export class SimSequence {
 
   constructor(readonly input: SequenceInput, nowMs: number) {
     this.submitMs = nowMs;
+  }
+
+  /** Back to how it was queued (its runtime died before its first token): admission and prefill start over. */
+  resetForRerun(): void {
+    this.admitMs = -1;
+    this.generated = 0;
+    this.cachedTokens = 0;
+    this.prefillComputeMs = 0;
+    this.prefillLeftTokens = 0;
+    this.prefillChargedTokens = 0;
+    this.stepChunkTokens = 0;
+    this.joining = false;
+    this.kvBytes = 0;
   }
 
   get requestId(): RequestId {
@@ -71,7 +88,7 @@ export const WorkerEventKind = { firstToken: 1, tokens: 2, done: 3, error: 4 } a
 export type WorkerEventKind = (typeof WorkerEventKind)[keyof typeof WorkerEventKind];
 
 /** The codes the simulated worker ends a request with: names from core's worker catalogue (core/worker/errors.ts). */
-export type WorkerErrorCode = Extract<CoreWorkerErrorCode, 'worker_crashed' | 'worker_down' | 'generation_failed' | 'queue_full' | 'kv_exceeds_capacity' | 'context_length_exceeded'>;
+export type WorkerErrorCode = Extract<CoreWorkerErrorCode, 'worker_crashed' | 'worker_down' | 'runtime_crashed' | 'generation_failed' | 'queue_full' | 'kv_exceeds_capacity' | 'context_length_exceeded'>;
 
 /** A reusable buffer of worker events (struct of arrays; read count entries, then reset). */
 export class WorkerOutput {
@@ -103,6 +120,14 @@ export class Ring {
   push(s: SimSequence): boolean {
     if (this.size === this.capacity) return false;
     this.buf[(this.head + this.size) % this.capacity] = s;
+    this.size++;
+    return true;
+  }
+  /** Puts `s` at the head (a re-run goes before the sequences that arrived after it). */
+  unshift(s: SimSequence): boolean {
+    if (this.size === this.capacity) return false;
+    this.head = (this.head + this.capacity - 1) % this.capacity;
+    this.buf[this.head] = s;
     this.size++;
     return true;
   }

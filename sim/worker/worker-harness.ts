@@ -38,5 +38,5 @@ export function run(config: Partial<WorkerConfig>, subs: { atMs: number; input: 
   return { steps, first, tokenTimesMs, worker: w };
 }
 
-export const req = (id: string, promptTokens: number, outputTokens: number, extra: Partial<SequenceInput> = {}): SequenceInput => ({ requestId: id, promptTokens, outputTokens, prefixBlocks: [], ...extra });
+export const req = (id: string, promptTokens: number, outputTokens: number, extra: Partial<SequenceInput> = {}): SequenceInput => ({ requestId: id, promptTokens, outputTokens, maxTokens: outputTokens, prefixBlocks: [], ...extra });
 

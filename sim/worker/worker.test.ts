@@ -34,7 +34,7 @@ function drive(config: Partial<WorkerConfig>, subs: { atMs: number; input: Seque
   return { log, worker };
 }
 
-const req = (id: string, promptTokens: number, outputTokens: number, extra: Partial<SequenceInput> = {}): SequenceInput => ({ requestId: id, promptTokens, outputTokens, prefixBlocks: [], ...extra });
+const req = (id: string, promptTokens: number, outputTokens: number, extra: Partial<SequenceInput> = {}): SequenceInput => ({ requestId: id, promptTokens, outputTokens, maxTokens: outputTokens, prefixBlocks: [], ...extra });
 
 describe('SimWorker', () => {
   it('one sequence: first token after prefill + overhead + one decode step, then one token per step', () => {

@@ -6,6 +6,7 @@
 //   submit(seq, nowMs, out)       -> wake time to schedule, or NO_WAKE
 //   onWake(nowMs, wakeId, out)    -> next wake time, or NO_WAKE   (stale wake ids are ignored)
 //   crash(nowMs, restartAfterMs, out) -> restart wake time
+//   crashRuntime(nowMs, restartAfterMs, out) -> wake time (the runtime back and loaded; the node stays up)
 //   restart(nowMs, downMs, out)   -> wake time (process back; it then loads the model at once)
 // Events for the driver (firstToken, tokens, done, error) are appended to a reusable WorkerOutput.
 //
@@ -33,6 +34,8 @@ import { validateSlowdown, type SlowdownWindow } from './faults.js';
 import { PREFILL_BATCH_SIZE_DEFAULT, PREFILL_STEP_TOKENS_DEFAULT, chargePlannedChunk, planChunk, startPlannedPrefill, startPrefill } from './prefill-chunks.js';
 import { StepCostModel, type StepCostOptions, type StepCostPrior } from '../../core/scheduling/step-cost.js';
 import { planStep, validatePlannerConfig, type PrefillingSeq, type StepPlannerConfig, type WaitingSeq } from '../../core/scheduling/step-planner.js';
+import { kvReserveTokens } from '../../core/worker/kv-reservation.js';
+import { onRuntimeLost } from '../../core/worker/runtime-lost.js';
 import { DueHeap, Ring, SimSequence, WorkerEventKind, type SequenceInput, type WorkerErrorCode, type WorkerOutput } from './sequence.js';
 
 export { SimSequence, WorkerEventKind, WorkerOutput, type SequenceInput, type WorkerErrorCode } from './sequence.js';
@@ -65,6 +68,16 @@ export interface WorkerConfig {
   readonly prefixBlockTokens?: number;
   readonly startWarm?: boolean;
   readonly memory?: MemoryAdmission;
+  /**
+   * What a sequence holds in KV from its admission: 'max-tokens' (default), prompt + max_tokens
+   * reserved before its prefill, as the live worker node and the mlx-serving runtime reserve (core's
+   * kvReserveTokens); 'final-context', prompt + the output it will generate, for an engine that
+   * reserves nothing (mlx_lm.server: its memory grows with the context, UngovernedAdmission records
+   * the demand).
+   */
+  readonly kvReservation?: 'max-tokens' | 'final-context';
+  /** Re-runs of a sequence whose runtime died before its first token (the live node's crashRetriesMax, default 1). */
+  readonly crashRetriesMax?: number;
   /** Retry delay when memory refuses admission with an empty batch (an external governor). */
   readonly admissionRetryMs?: number;
   readonly slowdowns?: readonly SlowdownWindow[];
@@ -104,6 +117,9 @@ export interface WorkerStats {
   outputTokens: number;
   coldStarts: number;
   crashes: number;
+  runtimeCrashes: number;
+  /** Sequences re-run after their runtime died before their first token. */
+  crashReruns: number;
   completed: number;
   failed: number;
   /** Time (ms) spent in steps of each batch size (index = batch size). */
@@ -133,6 +149,8 @@ export class SimWorker {
   private readonly due = new DueHeap();
   /** This step's joiners (scratch). */
   private readonly joiners: SimSequence[] = [];
+  /** crashRuntime's re-runs (scratch). */
+  private readonly reruns: SimSequence[] = [];
   /** The prompt batch: admitted sequences still in prefill (≤ prefillBatchSize). */
   private readonly prefilling: SimSequence[] = [];
   private readonly maxSequences: number;
@@ -145,6 +163,8 @@ export class SimWorker {
   private readonly tokensEvery: number;
   private readonly observer: StepObserver | undefined;
   private readonly retryMs: number;
+  private readonly reserveMaxTokens: boolean;
+  private readonly crashRetriesMax: number;
   private stateNow: WorkerState;
   private restartingNow = false;
   private totalContext = 0;
@@ -194,13 +214,16 @@ export class SimWorker {
     this.tokensEvery = c.tokensEventEvery ?? 0;
     this.observer = c.observer;
     this.retryMs = c.admissionRetryMs ?? 50;
+    this.reserveMaxTokens = (c.kvReservation ?? 'max-tokens') === 'max-tokens';
+    this.crashRetriesMax = c.crashRetriesMax ?? 1;
+    if (!(Number.isInteger(this.crashRetriesMax) && this.crashRetriesMax >= 0)) throw new Error(`worker ${c.id}: crashRetriesMax must be an integer >= 0, got ${this.crashRetriesMax}`);
     this.stateNow = c.startWarm === false ? 'cold' : 'idle';
     if (c.planner !== undefined) {
       validatePlannerConfig(c.planner.config);
       this.planner = { config: c.planner.config, cost: new StepCostModel(c.planner.prior, c.planner.options) };
     }
     this.stats = {
-      busyMs: 0, steps: 0, outputTokens: 0, coldStarts: 0, crashes: 0, completed: 0, failed: 0,
+      busyMs: 0, steps: 0, outputTokens: 0, coldStarts: 0, crashes: 0, runtimeCrashes: 0, crashReruns: 0, completed: 0, failed: 0,
       timeByBatchMs: new Float64Array(c.maxSequences + 1),
       timeByKvPercentMs: new Float64Array(101),
     };
@@ -230,12 +253,14 @@ export class SimWorker {
 
   /** Accepts a sequence. Returns the time of a wake the driver must schedule (with this.wakeId), or NO_WAKE. */
   submit(input: SequenceInput, nowMs: number, out: WorkerOutput): number {
-    if (!(input.promptTokens >= 1) || !(input.outputTokens >= 1)) throw new Error(`worker ${this.id}: request ${input.requestId} needs promptTokens >= 1 and outputTokens >= 1 (got ${input.promptTokens}, ${input.outputTokens})`);
+    if (!(input.promptTokens >= 1) || !(input.outputTokens >= 1) || !(input.maxTokens >= input.outputTokens)) {
+      throw new Error(`worker ${this.id}: request ${input.requestId} needs promptTokens >= 1 and 1 <= outputTokens <= maxTokens (got ${input.promptTokens}, ${input.outputTokens}, ${input.maxTokens})`);
+    }
     const seq = new SimSequence(input, nowMs);
     if (this.faultRng && this.errorProbability > 0) seq.willFail = this.faultRng() < this.errorProbability;
     if (this.stateNow === 'down') return this.fail(seq, 'worker_down', nowMs, out);
     if (input.promptTokens + input.outputTokens > this.latency.contextTokensMax) return this.fail(seq, 'context_length_exceeded', nowMs, out);
-    if ((input.promptTokens + input.outputTokens) * this.latency.kvBytesPerToken > this.memory.capacityBytes) return this.fail(seq, 'kv_exceeds_capacity', nowMs, out);
+    if (this.kvBytesOf(input) > this.memory.capacityBytes) return this.fail(seq, 'kv_exceeds_capacity', nowMs, out);
     if (!this.queue.push(seq)) return this.fail(seq, 'queue_full', nowMs, out);
     this.queuedLive++;
     if (this.stateNow === 'cold') {
@@ -287,6 +312,51 @@ export class SimWorker {
     if (this.stateNow === 'down') return NO_WAKE;
     this.restartingNow = true;
     return this.kill(nowMs, downMs, out);
+  }
+
+  /**
+   * The worker's runtime dies; the node stays up and keeps queueing requests. The runtime is back after
+   * restartAfterMs and loads the model (coldStartMs). Each admitted sequence is a runtime lost under
+   * it, decided by core as on a live node (core/worker/runtime-lost.ts): one that sent no token yet
+   * (still in prefill) is re-run, at the head of the queue with its KV released, within
+   * crashRetriesMax; the others fail with `runtime_crashed`. The runtime's prompt cache is lost.
+   */
+  crashRuntime(nowMs: number, restartAfterMs: number, out: WorkerOutput): number {
+    if (this.stateNow === 'down' || this.stateNow === 'cold') return NO_WAKE;
+    this.stats.runtimeCrashes++;
+    for (let seq = this.decodingHead; seq !== undefined; seq = seq.nextDecoding) {
+      seq.generated = this.decodeSteps - seq.decodeBaseStep;
+      this.runtimeLost(seq, nowMs, out);
+    }
+    for (const seq of this.prefilling) this.runtimeLost(seq, nowMs, out);
+    const reruns = this.reruns;
+    this.clearDecoding();
+    this.prefilling.length = 0;
+    this.totalContext = 0;
+    this.prefixCache.clear();
+    for (let i = reruns.length - 1; i >= 0; i--) {
+      const seq = reruns[i]!;
+      if (this.queue.unshift(seq)) this.queuedLive++;
+      else this.fail(seq, 'queue_full', nowMs, out);
+    }
+    reruns.length = 0;
+    this.stateNow = 'loading';
+    this.stats.coldStarts++;
+    return this.setWake(nowMs + restartAfterMs + this.latency.coldStartMs());
+  }
+
+  /** One admitted sequence whose runtime died: re-run (kept in this.reruns, in order) or failed. */
+  private runtimeLost(seq: SimSequence, nowMs: number, out: WorkerOutput): void {
+    const d = onRuntimeLost({ tokensSent: seq.generated, attempt: seq.attempt, stopping: false }, this.crashRetriesMax);
+    if (d.kind === 'fail') {
+      this.failRunning(seq, 'runtime_crashed', nowMs, out);
+      return;
+    }
+    this.memory.release(seq.kvBytes, nowMs, seq.requestId);
+    seq.resetForRerun();
+    seq.attempt = d.attempt;
+    this.stats.crashReruns++;
+    this.reruns.push(seq);
   }
 
   /** Between restart() and the end of the model load that follows it (not serving yet). */
@@ -397,7 +467,7 @@ export class SimWorker {
    */
   private admitHead(seq: SimSequence, nowMs: number): boolean {
     const inp = seq.input;
-    const kv = (inp.promptTokens + inp.outputTokens) * this.latency.kvBytesPerToken;
+    const kv = this.kvBytesOf(inp);
     if (!this.memory.canAdmit(kv, nowMs)) return false;
     while (this.queue.peek() !== seq) this.queue.shift(); // cancelled ones ahead of it
     this.queue.shift();
@@ -407,6 +477,12 @@ export class SimWorker {
     seq.cachedTokens = this.prefixCache.lookup(inp.sessionId, inp.prefixBlocks, inp.promptTokens);
     seq.admitMs = nowMs;
     return true;
+  }
+
+  /** The KV a sequence holds from its admission (kvReservation). */
+  private kvBytesOf(inp: SequenceInput): number {
+    const tokens = this.reserveMaxTokens ? kvReserveTokens(inp.promptTokens, inp.maxTokens) : inp.promptTokens + inp.outputTokens;
+    return tokens * this.latency.kvBytesPerToken;
   }
 
   private startStep(nowMs: number): number {

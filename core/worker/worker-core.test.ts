@@ -1,0 +1,58 @@
+// The worker's pure decisions (core/worker/): KV reservation, the KV shortfall, deadlines, a runtime
+// lost before the first token.
+import { describe, expect, it } from 'vitest';
+import { estimatePromptTokens, kvReserveTokens, MESSAGE_TEMPLATE_BYTES, onKvShortfall } from './kv-reservation.js';
+import { deadlineDelayMs, deadlinePassed, waitWithinDeadline } from './deadline.js';
+import { onRuntimeLost } from './runtime-lost.js';
+
+describe('KV reservation', () => {
+  it('reserves prompt + max_tokens, whatever the output turns out to be', () => {
+    expect(kvReserveTokens(100, 256)).toBe(356);
+    expect(() => kvReserveTokens(-1, 1)).toThrow();
+    expect(() => kvReserveTokens(1, Number.NaN)).toThrow();
+  });
+
+  it('estimates a prompt with the one rule (UTF-8 bytes / 3), a message adding its template bytes', () => {
+    expect(estimatePromptTokens('abcdefghi', [])).toBe(3);
+    expect(estimatePromptTokens('ignored', ['a'])).toBe(Math.ceil((1 + MESSAGE_TEMPLATE_BYTES) / 3));
+    expect(estimatePromptTokens('', ['日本', 'x'])).toBe(Math.ceil((6 + 1 + 2 * MESSAGE_TEMPLATE_BYTES) / 3));
+  });
+
+  it('a shortfall waits, or is refused: too large for an empty node, waiting off, waiters full', () => {
+    const s = { aloneBytes: 10, capacityBytes: 100, kvWaitMs: 1000, waiting: 0, waitingMax: 2 };
+    expect(onKvShortfall(s)).toEqual({ kind: 'wait' });
+    expect(onKvShortfall({ ...s, aloneBytes: 101 })).toMatchObject({ kind: 'refuse', code: 'kv_exceeds_capacity' });
+    expect(onKvShortfall({ ...s, kvWaitMs: 0 })).toMatchObject({ kind: 'refuse', code: 'kv_capacity' });
+    expect(onKvShortfall({ ...s, waiting: 2 })).toMatchObject({ kind: 'refuse', code: 'kv_capacity' });
+  });
+});
+
+describe('deadline', () => {
+  it('0 is none; a deadline at or before now has passed', () => {
+    expect(deadlinePassed(0, 5)).toBe(false);
+    expect(deadlinePassed(5, 5)).toBe(true);
+    expect(deadlinePassed(6, 5)).toBe(false);
+    expect(deadlineDelayMs(0, 5)).toBeUndefined();
+    expect(deadlineDelayMs(3, 5)).toBe(0);
+    expect(deadlineDelayMs(15, 5)).toBe(10);
+  });
+
+  it('cuts a bounded wait short, and says the deadline ended it', () => {
+    expect(waitWithinDeadline(100, 0, 5)).toEqual({ waitMs: 100, byDeadline: false });
+    expect(waitWithinDeadline(100, 1000, 5)).toEqual({ waitMs: 100, byDeadline: false });
+    expect(waitWithinDeadline(100, 55, 5)).toEqual({ waitMs: 50, byDeadline: true });
+    expect(waitWithinDeadline(100, 1, 5)).toEqual({ waitMs: 0, byDeadline: true });
+  });
+});
+
+describe('runtime lost', () => {
+  it('re-runs a request with no token sent, within the budget, unless the worker stops', () => {
+    expect(onRuntimeLost({ tokensSent: 0, attempt: 0, stopping: false }, 2)).toEqual({ kind: 'rerun', attempt: 1 });
+    expect(onRuntimeLost({ tokensSent: 0, attempt: 1, stopping: false }, 2)).toEqual({ kind: 'rerun', attempt: 2 });
+    expect(onRuntimeLost({ tokensSent: 0, attempt: 2, stopping: false }, 2)).toEqual({ kind: 'fail' });
+    expect(onRuntimeLost({ tokensSent: 1, attempt: 0, stopping: false }, 2)).toEqual({ kind: 'fail' });
+    expect(onRuntimeLost({ tokensSent: 0, attempt: 0, stopping: true }, 2)).toEqual({ kind: 'fail' });
+    expect(onRuntimeLost({ tokensSent: 0, attempt: 0, stopping: false }, 0)).toEqual({ kind: 'fail' });
+    expect(() => onRuntimeLost({ tokensSent: 0, attempt: 0, stopping: false }, -1)).toThrow();
+  });
+});
