@@ -29,6 +29,8 @@ describe('worker link', () => {
       return r;
     };
     try {
+      // a loaded machine can take longer than one heartbeat to see the worker: wait until it is routable
+      await until(async () => (await fetch(`${url}/ready`)).status === 200, 10_000, 20);
       expect((await chat('before the restart')).status).toBe(200);
       worker.kill();
       await until(() => !gw.links.get('w1')!.connected);
