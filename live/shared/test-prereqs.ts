@@ -65,6 +65,7 @@ export function ensureDeployTools(): void {
   ensureAptCommand('systemd-analyze', 'systemd', 'run the deploy tests on a Linux host with systemd');
   ensureAptCommand('docker-compose', 'docker-compose', 'put docker-compose (or `docker compose` as docker-compose) on PATH');
   ensureAptCommand('shellcheck', 'shellcheck', 'put shellcheck from https://github.com/koalaman/shellcheck/releases on PATH');
+  ensureAptCommand('kubectl', 'kubernetes-client', 'put kubectl (it renders deploy/k8s with `kubectl kustomize`, offline) on PATH');
 }
 
 export function ensurePrerequisites(): void {
