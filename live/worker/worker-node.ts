@@ -40,7 +40,9 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { deadlineDelayMs, deadlinePassed, estimatePromptTokens, kvReserveTokens, MemoryGovernor, onKvShortfall, onRuntimeLost, waitWithinDeadline } from '../../core/index.js';
+import {
+  deadlineDelayMs, deadlinePassed, estimatePromptTokens, HotModels, idleModelAction, kvReserveTokens, MemoryGovernor, modelUnhealthy, onKvShortfall, onRuntimeLost, waitWithinDeadline,
+} from '../../core/index.js';
 import type { Clock } from '../shared/clock.js';
 import type {
   DoneMsg, EmbedRequestMsg, EmbedResponseMsg, GenerateEventIn, GenerateRequestMsg, HealthResponseMsg, ModelInfoMsg, TokenCandidateMsg, WorkerStatusMsg,
@@ -134,8 +136,6 @@ interface Job {
 
 /** setTimeout's largest delay (2^31 − 1 ms); later deadlines are not armed. */
 const TIMER_MS_MAX = 2_147_483_647;
-/** Model failures in a row after which the model (and the node) is reported unhealthy. */
-const UNHEALTHY_FAILURES = 3;
 const STOP_MAX_DEFAULT = 16;
 /** The runtime's bound on alternatives per token (python/PROTOCOL.md). */
 const TOP_LOGPROBS_MAX = 20;
@@ -162,8 +162,8 @@ export class WorkerNode {
   private readonly idleUnloaded = new Map<string, IdleModel>();
   private readonly loading = new Map<string, Promise<ModelEntry>>();
   private readonly unloading = new Map<string, Promise<void>>();
-  /** Per model, the arrival times of its last prewarm.minRequests requests. */
-  private readonly recentRequests = new Map<string, number[]>();
+  /** Per model, its recent requests: hot models are kept loaded (core/worker/model-lifecycle.ts). */
+  private readonly hot: HotModels;
   private idleTimer: NodeJS.Timeout | undefined;
   /** Called after a model was loaded or unloaded (the registry re-announces the worker's models). */
   onModelsChanged: (() => void) | undefined;
@@ -187,6 +187,7 @@ export class WorkerNode {
     };
     this.kvCapacitySource = cfg.kvCapacityBytes !== undefined ? 'configured' : 'host-fallback';
     this.governor = new MemoryGovernor(this.governorParams, 1);
+    this.hot = new HotModels(cfg.prewarm);
     this.warmup = new WarmupScheduler(cfg.maxConcurrent, cfg.warmup, clock, {
       idle: () => this.jobs.size === 0 && !this.draining,
       idlestRuntime: () => this.idlestRuntime(),
@@ -648,7 +649,7 @@ export class WorkerNode {
     const wasIdle = this.idleUnloaded.delete(id);
     const entry = this.models.get(id);
     this.governor.forgetModel(id);
-    this.recentRequests.delete(id);
+    this.hot.forget(id);
     if (entry === undefined) {
       if (wasIdle) this.onModelsChanged?.();
       return wasIdle;
@@ -689,13 +690,11 @@ export class WorkerNode {
     for (const id of this.governor.idleModels(nowMs)) {
       const entry = this.models.get(id);
       if (entry === undefined) continue;
-      if (this.loading.has(id) || [...this.jobs.values()].some((j) => j.model === entry) || [...this.kvWaiters.values()].some((w) => w.model === entry)) {
+      const busy = this.loading.has(id) || [...this.jobs.values()].some((j) => j.model === entry) || [...this.kvWaiters.values()].some((w) => w.model === entry);
+      const action = idleModelAction(busy, this.isHot(id, nowMs));
+      if (action !== 'unload') {
         this.governor.useModel(id, nowMs);
-        continue;
-      }
-      if (this.isHot(id, nowMs)) {
-        this.governor.useModel(id, nowMs);
-        this.prewarm(entry);
+        if (action === 'prewarm') this.prewarm(entry);
         continue;
       }
       this.unloadIdle(entry).catch((err: unknown) => this.log.warn({ worker: this.cfg.id, model: id, err: (err as Error).message }, 'idle unload failed'));
@@ -715,19 +714,12 @@ export class WorkerNode {
   }
 
   private noteRequest(id: string): void {
-    const n = this.cfg.prewarm.minRequests;
-    if (n <= 0) return;
-    let times = this.recentRequests.get(id);
-    if (times === undefined) this.recentRequests.set(id, (times = []));
-    times.push(this.clock.nowMs());
-    if (times.length > n) times.shift();
+    this.hot.note(id, this.clock.nowMs());
   }
 
   /** At least prewarm.minRequests requests within the last prewarm.windowMs. */
   isHot(id: string, nowMs: number): boolean {
-    const n = this.cfg.prewarm.minRequests;
-    const times = this.recentRequests.get(id);
-    return n > 0 && times !== undefined && times.length >= n && nowMs - (times[0] ?? 0) <= this.cfg.prewarm.windowMs;
+    return this.hot.isHot(id, nowMs);
   }
 
   private prewarm(entry: ModelEntry): void {
@@ -781,11 +773,11 @@ export class WorkerNode {
     return [...seen].sort();
   }
 
-  /** Unhealthy when a model has no runtime alive and every one of them failed UNHEALTHY_FAILURES starts in a row. */
+  /** Unhealthy when a model has no runtime alive and every one of them failed UNHEALTHY_FAILURES starts in a row (core/worker/model-lifecycle.ts). */
   healthy(): boolean {
     if (this.stopped) return false;
     for (const m of this.models.values()) {
-      if (m.pool.aliveCount() === 0 && m.pool.slots.every((s) => s.failures >= UNHEALTHY_FAILURES)) return false;
+      if (modelUnhealthy(m.pool.aliveCount(), m.pool.slots.map((s) => s.failures))) return false;
     }
     return true;
   }
