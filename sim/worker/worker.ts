@@ -269,7 +269,8 @@ export class SimWorker {
       this.deadlines = true;
       if (deadlinePassed(input.deadlineMs, nowMs)) return this.fail(seq, 'deadline_exceeded', nowMs, out);
     }
-    if (input.promptTokens + input.outputTokens > this.latency.contextTokensMax) return this.fail(seq, 'context_length_exceeded', nowMs, out);
+    // Prompt + max_tokens must fit the context and the KV (as the runtime checks); final-context: prompt + output.
+    if (this.heldTokensOf(input) > this.latency.contextTokensMax) return this.fail(seq, 'context_length_exceeded', nowMs, out);
     if (this.kvBytesOf(input) > this.memory.capacityBytes) return this.fail(seq, 'kv_exceeds_capacity', nowMs, out);
     if (!this.queue.push(seq)) return this.fail(seq, 'queue_full', nowMs, out);
     this.queuedLive++;
@@ -489,10 +490,13 @@ export class SimWorker {
     return true;
   }
 
-  /** The KV a sequence holds from its admission (kvReservation). */
+  /** The tokens a sequence holds KV for from its admission (kvReservation). */
+  private heldTokensOf(inp: SequenceInput): number {
+    return this.reserveMaxTokens ? kvReserveTokens(inp.promptTokens, inp.maxTokens) : inp.promptTokens + inp.outputTokens;
+  }
+
   private kvBytesOf(inp: SequenceInput): number {
-    const tokens = this.reserveMaxTokens ? kvReserveTokens(inp.promptTokens, inp.maxTokens) : inp.promptTokens + inp.outputTokens;
-    return tokens * this.latency.kvBytesPerToken;
+    return this.heldTokensOf(inp) * this.latency.kvBytesPerToken;
   }
 
   /**
