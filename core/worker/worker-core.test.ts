@@ -1,9 +1,10 @@
 // The worker's pure decisions (core/worker/): KV reservation, the KV shortfall, deadlines, a runtime
-// lost before the first token.
+// lost before the first token, the models' lifecycle (hot, idle, unhealthy).
 import { describe, expect, it } from 'vitest';
 import { estimatePromptTokens, kvReserveTokens, MESSAGE_TEMPLATE_BYTES, onKvShortfall } from './kv-reservation.js';
 import { deadlineDelayMs, deadlinePassed, waitWithinDeadline } from './deadline.js';
 import { onRuntimeLost } from './runtime-lost.js';
+import { HotModels, idleModelAction, modelUnhealthy, UNHEALTHY_FAILURES } from './model-lifecycle.js';
 
 describe('KV reservation', () => {
   it('reserves prompt + max_tokens, whatever the output turns out to be', () => {
@@ -54,5 +55,38 @@ describe('runtime lost', () => {
     expect(onRuntimeLost({ tokensSent: 0, attempt: 0, stopping: true }, 2)).toEqual({ kind: 'fail' });
     expect(onRuntimeLost({ tokensSent: 0, attempt: 0, stopping: false }, 0)).toEqual({ kind: 'fail' });
     expect(() => onRuntimeLost({ tokensSent: 0, attempt: 0, stopping: false }, -1)).toThrow();
+  });
+});
+
+describe('model lifecycle', () => {
+  it('a model is hot with minRequests requests within windowMs; 0 is never hot; forget drops it', () => {
+    const h = new HotModels({ windowMs: 100, minRequests: 3 });
+    h.note('m', 0);
+    h.note('m', 10);
+    expect(h.isHot('m', 20)).toBe(false);
+    h.note('m', 20);
+    expect(h.isHot('m', 100)).toBe(true);
+    expect(h.isHot('m', 101)).toBe(false); // the oldest of the last 3 is 0
+    h.note('m', 105);
+    expect(h.isHot('m', 105)).toBe(true); // the last 3: 10, 20, 105
+    h.forget('m');
+    expect(h.isHot('m', 105)).toBe(false);
+    const never = new HotModels({ windowMs: 100, minRequests: 0 });
+    never.note('m', 0);
+    expect(never.isHot('m', 0)).toBe(false);
+    expect(() => new HotModels({ windowMs: 1, minRequests: 1.5 })).toThrow();
+  });
+
+  it('an idle model: kept while busy, kept and warmed while hot, else unloaded', () => {
+    expect(idleModelAction(true, true)).toBe('keep');
+    expect(idleModelAction(true, false)).toBe('keep');
+    expect(idleModelAction(false, true)).toBe('prewarm');
+    expect(idleModelAction(false, false)).toBe('unload');
+  });
+
+  it('a model is unhealthy with no runtime alive and each failing UNHEALTHY_FAILURES starts in a row', () => {
+    expect(modelUnhealthy(0, [UNHEALTHY_FAILURES, UNHEALTHY_FAILURES + 1])).toBe(true);
+    expect(modelUnhealthy(0, [UNHEALTHY_FAILURES, UNHEALTHY_FAILURES - 1])).toBe(false);
+    expect(modelUnhealthy(1, [UNHEALTHY_FAILURES])).toBe(false);
   });
 });

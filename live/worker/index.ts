@@ -1,7 +1,8 @@
 // The worker node's public API.
 export { startWorker, silentLog, type StartWorkerOptions, type Worker } from './worker.js';
 export { resolveWorkerConfig, type ModelSpec, type WorkerNodeConfig, type WorkerNodeOptions } from './config.js';
-export { WorkerNode, fingerprintModelDir, type EventSink, type JobHandle, type ModelEntry, type WorkerCounters, type WorkerLogger } from './worker-node.js';
+export { WorkerNode, type EventSink, type JobHandle, type ModelEntry, type WorkerCounters, type WorkerLogger } from './worker-node.js';
+export { fingerprintModelDir } from './model-dir.js';
 export { startWorkerServer, type WorkerServer } from './worker-server.js';
 export { WORKER_ERRORS, WorkerError, toWorkerError, type WorkerErrorCode } from './errors.js';
 export {

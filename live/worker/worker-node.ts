@@ -1,4 +1,4 @@
-/* eslint-disable max-lines -- admission, the KV wait, runtime-pool control, crash re-runs, idle unload and drain share the job table; issue 13 moves its decisions into a pure worker core */
+/* eslint-disable max-lines -- admission, the KV wait, runtime-pool control, crash re-runs, idle unload and drain share the job table; the decisions they apply are core/worker/'s, the request mapping generate-mapping.ts */
 // The worker node: admission, KV governance, warmup and the request lifecycle, over the pools of
 // python runtimes. It speaks proto messages (GenerateRequest in, GenerateEvent out) but knows nothing
 // of gRPC; worker-server.ts maps calls and streams onto it.
@@ -37,17 +37,19 @@
 //     prewarm.windowMs is "hot": when it turns idle it is kept loaded (re-registered with the governor)
 //     and one of its runtimes gets a warmup generate, every idleUnloadMs while it stays hot.
 //   An admin UnloadModel forgets the model entirely (governor.forgetModel): it no longer reloads.
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { deadlineDelayMs, deadlinePassed, estimatePromptTokens, kvReserveTokens, MemoryGovernor, onKvShortfall, onRuntimeLost, waitWithinDeadline } from '../../core/index.js';
+import { resolve } from 'node:path';
+import {
+  deadlineDelayMs, deadlinePassed, estimatePromptTokens, HotModels, idleModelAction, kvReserveTokens, MemoryGovernor, modelUnhealthy, onKvShortfall, onRuntimeLost, waitWithinDeadline,
+} from '../../core/index.js';
 import type { Clock } from '../shared/clock.js';
 import type {
-  DoneMsg, EmbedRequestMsg, EmbedResponseMsg, GenerateEventIn, GenerateRequestMsg, HealthResponseMsg, ModelInfoMsg, TokenCandidateMsg, WorkerStatusMsg,
+  DoneMsg, EmbedRequestMsg, EmbedResponseMsg, GenerateEventIn, GenerateRequestMsg, HealthResponseMsg, ModelInfoMsg, WorkerStatusMsg,
 } from '../shared/proto.js';
 import { hostKvFallbackBytes, type ModelSpec, type WorkerNodeConfig } from './config.js';
 import { toWorkerError, WorkerError } from './errors.js';
-import { RuntimeGoneError, type ChatMessageParam, type GenerateParams, type GenerateResult, type RuntimeTokenCandidate, type TokensNotification } from './runtime-client.js';
+import { candidateMsg, runtimeParams, validate } from './generate-mapping.js';
+import { fingerprintModelDir } from './model-dir.js';
+import { RuntimeGoneError, type GenerateParams, type GenerateResult, type TokensNotification } from './runtime-client.js';
 import { RuntimePool, type RuntimeSlot } from './runtime-pool.js';
 import { warmupGenerate, WarmupScheduler } from './warmup.js';
 
@@ -134,11 +136,6 @@ interface Job {
 
 /** setTimeout's largest delay (2^31 − 1 ms); later deadlines are not armed. */
 const TIMER_MS_MAX = 2_147_483_647;
-/** Model failures in a row after which the model (and the node) is reported unhealthy. */
-const UNHEALTHY_FAILURES = 3;
-const STOP_MAX_DEFAULT = 16;
-/** The runtime's bound on alternatives per token (python/PROTOCOL.md). */
-const TOP_LOGPROBS_MAX = 20;
 
 export class WorkerNode {
   readonly models = new Map<string, ModelEntry>();
@@ -162,8 +159,8 @@ export class WorkerNode {
   private readonly idleUnloaded = new Map<string, IdleModel>();
   private readonly loading = new Map<string, Promise<ModelEntry>>();
   private readonly unloading = new Map<string, Promise<void>>();
-  /** Per model, the arrival times of its last prewarm.minRequests requests. */
-  private readonly recentRequests = new Map<string, number[]>();
+  /** Per model, its recent requests: hot models are kept loaded (core/worker/model-lifecycle.ts). */
+  private readonly hot: HotModels;
   private idleTimer: NodeJS.Timeout | undefined;
   /** Called after a model was loaded or unloaded (the registry re-announces the worker's models). */
   onModelsChanged: (() => void) | undefined;
@@ -187,6 +184,7 @@ export class WorkerNode {
     };
     this.kvCapacitySource = cfg.kvCapacityBytes !== undefined ? 'configured' : 'host-fallback';
     this.governor = new MemoryGovernor(this.governorParams, 1);
+    this.hot = new HotModels(cfg.prewarm);
     this.warmup = new WarmupScheduler(cfg.maxConcurrent, cfg.warmup, clock, {
       idle: () => this.jobs.size === 0 && !this.draining,
       idlestRuntime: () => this.idlestRuntime(),
@@ -648,7 +646,7 @@ export class WorkerNode {
     const wasIdle = this.idleUnloaded.delete(id);
     const entry = this.models.get(id);
     this.governor.forgetModel(id);
-    this.recentRequests.delete(id);
+    this.hot.forget(id);
     if (entry === undefined) {
       if (wasIdle) this.onModelsChanged?.();
       return wasIdle;
@@ -689,13 +687,11 @@ export class WorkerNode {
     for (const id of this.governor.idleModels(nowMs)) {
       const entry = this.models.get(id);
       if (entry === undefined) continue;
-      if (this.loading.has(id) || [...this.jobs.values()].some((j) => j.model === entry) || [...this.kvWaiters.values()].some((w) => w.model === entry)) {
+      const busy = this.loading.has(id) || [...this.jobs.values()].some((j) => j.model === entry) || [...this.kvWaiters.values()].some((w) => w.model === entry);
+      const action = idleModelAction(busy, this.isHot(id, nowMs));
+      if (action !== 'unload') {
         this.governor.useModel(id, nowMs);
-        continue;
-      }
-      if (this.isHot(id, nowMs)) {
-        this.governor.useModel(id, nowMs);
-        this.prewarm(entry);
+        if (action === 'prewarm') this.prewarm(entry);
         continue;
       }
       this.unloadIdle(entry).catch((err: unknown) => this.log.warn({ worker: this.cfg.id, model: id, err: (err as Error).message }, 'idle unload failed'));
@@ -715,19 +711,12 @@ export class WorkerNode {
   }
 
   private noteRequest(id: string): void {
-    const n = this.cfg.prewarm.minRequests;
-    if (n <= 0) return;
-    let times = this.recentRequests.get(id);
-    if (times === undefined) this.recentRequests.set(id, (times = []));
-    times.push(this.clock.nowMs());
-    if (times.length > n) times.shift();
+    this.hot.note(id, this.clock.nowMs());
   }
 
   /** At least prewarm.minRequests requests within the last prewarm.windowMs. */
   isHot(id: string, nowMs: number): boolean {
-    const n = this.cfg.prewarm.minRequests;
-    const times = this.recentRequests.get(id);
-    return n > 0 && times !== undefined && times.length >= n && nowMs - (times[0] ?? 0) <= this.cfg.prewarm.windowMs;
+    return this.hot.isHot(id, nowMs);
   }
 
   private prewarm(entry: ModelEntry): void {
@@ -781,11 +770,11 @@ export class WorkerNode {
     return [...seen].sort();
   }
 
-  /** Unhealthy when a model has no runtime alive and every one of them failed UNHEALTHY_FAILURES starts in a row. */
+  /** Unhealthy when a model has no runtime alive and every one of them failed UNHEALTHY_FAILURES starts in a row (core/worker/model-lifecycle.ts). */
   healthy(): boolean {
     if (this.stopped) return false;
     for (const m of this.models.values()) {
-      if (m.pool.aliveCount() === 0 && m.pool.slots.every((s) => s.failures >= UNHEALTHY_FAILURES)) return false;
+      if (modelUnhealthy(m.pool.aliveCount(), m.pool.slots.map((s) => s.failures))) return false;
     }
     return true;
   }
@@ -859,89 +848,4 @@ export class WorkerNode {
     const slot = best;
     return { client: best.proc.client, modelId: best.modelId, markUsed: (nowMs: number) => { slot.lastUsedMs = nowMs; } };
   }
-}
-
-/** A reason the request is malformed, or undefined. */
-function validate(req: GenerateRequestMsg): string | undefined {
-  if (req.requestId.length === 0 || req.requestId.length > 256) return 'request_id must be 1–256 characters';
-  if (req.model.length === 0) return 'model is required';
-  if (req.messages.length === 0 && req.prompt.length === 0) return 'one of prompt or messages is required';
-  if (req.messages.length > 0 && req.prompt.length > 0) return 'prompt and messages are exclusive';
-  if (!Number.isFinite(req.temperature) || req.temperature < 0) return 'temperature must be a finite number ≥ 0';
-  if (!Number.isFinite(req.topP) || req.topP < 0 || req.topP > 1) return 'top_p must be in [0, 1] (0 = unset)';
-  if (req.stop.length > STOP_MAX_DEFAULT || req.stop.some((s) => s.length === 0)) return `stop must be at most ${STOP_MAX_DEFAULT} non-empty strings`;
-  const top = req.topLogprobs ?? 0;
-  if (!Number.isInteger(top) || top < 0 || top > TOP_LOGPROBS_MAX) return `top_logprobs must be an integer in [0, ${TOP_LOGPROBS_MAX}]`;
-  if ((req.responseFormatJson ?? '') !== '') {
-    let rf: unknown;
-    try {
-      rf = JSON.parse(req.responseFormatJson!);
-    } catch {
-      return 'response_format_json must be JSON text';
-    }
-    if (typeof rf !== 'object' || rf === null || Array.isArray(rf)) return 'response_format_json must be a JSON object';
-  }
-  if (!jsonOk(req.toolsJson, (v) => Array.isArray(v))) return 'tools_json must be JSON text of an array';
-  if (!jsonOk(req.toolChoiceJson, () => true)) return 'tool_choice_json must be JSON text';
-  for (const m of req.messages) if (!jsonOk(m.toolCallsJson, (v) => Array.isArray(v))) return 'a message\'s tool_calls_json must be JSON text of an array';
-  return undefined;
-}
-
-/** Whether optional JSON text (empty or absent = none) parses into a value `ok` accepts. */
-function jsonOk(text: string | undefined, ok: (v: unknown) => boolean): boolean {
-  if ((text ?? '') === '') return true;
-  try {
-    return ok(JSON.parse(text!));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The runtime's generate params. proto3 leaves unset scalars at 0, so max_tokens 0 means the node's
- * default and top_p 0 means 1. A seed is mapped into the runtime's [0, 2^53) (OpenAI allows negatives).
- */
-function runtimeParams(req: GenerateRequestMsg, defaultMaxTokens: number): Omit<GenerateParams, 'request_id'> {
-  const seed = req.seed === undefined || req.seed === null ? undefined : ((Math.trunc(req.seed) % 2 ** 53) + 2 ** 53) % 2 ** 53;
-  return {
-    model: req.model,
-    ...(req.messages.length > 0 ? { messages: req.messages.map(messageParam) } : { prompt: req.prompt }),
-    max_tokens: req.maxTokens > 0 ? req.maxTokens : defaultMaxTokens,
-    temperature: req.temperature,
-    top_p: req.topP > 0 ? req.topP : 1,
-    ...(seed !== undefined && { seed }),
-    ...(req.stop.length > 0 && { stop: req.stop }),
-    ...(req.sessionId.length > 0 && { session_id: req.sessionId }),
-    ...(req.logprobs === true && { logprobs: true, top_logprobs: req.topLogprobs ?? 0 }),
-    ...((req.responseFormatJson ?? '') !== '' && { response_format: JSON.parse(req.responseFormatJson!) as unknown }),
-    ...((req.toolsJson ?? '') !== '' && { tools: JSON.parse(req.toolsJson!) as unknown }),
-    ...((req.toolChoiceJson ?? '') !== '' && { tool_choice: JSON.parse(req.toolChoiceJson!) as unknown }),
-  };
-}
-
-function messageParam(m: GenerateRequestMsg['messages'][number]): ChatMessageParam {
-  return {
-    role: m.role,
-    content: m.content,
-    ...((m.toolCallsJson ?? '') !== '' && { tool_calls: JSON.parse(m.toolCallsJson!) as unknown }),
-    ...((m.toolCallId ?? '') !== '' && { tool_call_id: m.toolCallId }),
-  };
-}
-
-function candidateMsg(c: RuntimeTokenCandidate): TokenCandidateMsg {
-  return { token: c.token, bytes: Uint8Array.from(c.bytes), logprob: c.logprob };
-}
-
-/** Version and size of a model directory without reading the weights. */
-export function fingerprintModelDir(dir: string): { version: string; bytes: number } {
-  const h = createHash('sha256');
-  h.update(readFileSync(join(dir, 'config.json')));
-  let bytes = 0;
-  for (const name of readdirSync(dir).sort()) {
-    const st = statSync(join(dir, name));
-    if (!st.isFile()) continue;
-    bytes += st.size;
-    if (name.endsWith('.safetensors') || name.startsWith('tokenizer')) h.update(`${name}:${st.size}:${Math.floor(st.mtimeMs)}\n`);
-  }
-  return { version: h.digest('hex').slice(0, 12), bytes };
 }

@@ -66,7 +66,11 @@ class BatchGeneratorLoop:
         self._kw = dict(max_tokens=default_max_tokens, stop_tokens=[[t] for t in eos_token_ids],
                         completion_batch_size=max_sequences, prefill_batch_size=prefill_batch_size,
                         prefill_step_size=prefill_step_size)
-        self.bg = BatchGenerator(model, **self._kw)
+        self.bg = self._new_batch_generator()
+
+    def _new_batch_generator(self) -> BatchGenerator:
+        """The one place the runtime builds mlx-lm's BatchGenerator (at start, and after a broken step)."""
+        return BatchGenerator(self.model, **self._kw)
 
     def insert(self, prompt: List[int], n_cached: int, cache: Optional[List[Any]], sampler: Any,
                max_tokens: int, logits_processors: Optional[List[Any]] = None) -> int:
@@ -95,7 +99,7 @@ class BatchGeneratorLoop:
 
     def reset(self) -> None:
         self.close()
-        self.bg = BatchGenerator(self.model, **self._kw)
+        self.bg = self._new_batch_generator()
 
     def close(self) -> None:
         try:

@@ -31,6 +31,11 @@ describe('simulated worker KV reservation', () => {
   it('refuses with kv_exceeds_capacity what would not fit even alone, counting max_tokens', () => {
     const r = run({ memory: capacity(50) }, [{ atMs: 0, input: req('a', 10, 10, { maxTokens: 100 }) }]);
     expect(r.first.has('a')).toBe(false);
-    expect(r.worker.stats.failed).toBe(1);
+    expect(r.errors.get('a')?.code).toBe('kv_exceeds_capacity');
+  });
+
+  it('refuses with context_length_exceeded when prompt + max_tokens exceed the context, as the runtime does', () => {
+    const r = run({}, [{ atMs: 0, input: req('a', 10, 10, { maxTokens: latency.contextTokensMax }) }]);
+    expect(r.errors.get('a')?.code).toBe('context_length_exceeded');
   });
 });

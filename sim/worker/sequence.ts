@@ -10,6 +10,8 @@ export interface SequenceInput {
   readonly outputTokens: number;
   /** The request's max_tokens: the worker reserves KV for prompt + this (core/worker/kv-reservation.ts), not knowing the output. */
   readonly maxTokens: number;
+  /** The request's deadline in simulated ms (absent: none), as the live node's deadlineUnixMs (core/worker/deadline.ts). */
+  readonly deadlineMs?: number;
   readonly prefixBlocks: readonly number[];
   readonly sessionId?: string;
   /** The driver's own reference (e.g. the InferenceRequest); carried untouched. */
@@ -88,7 +90,7 @@ export const WorkerEventKind = { firstToken: 1, tokens: 2, done: 3, error: 4 } a
 export type WorkerEventKind = (typeof WorkerEventKind)[keyof typeof WorkerEventKind];
 
 /** The codes the simulated worker ends a request with: names from core's worker catalogue (core/worker/errors.ts). */
-export type WorkerErrorCode = Extract<CoreWorkerErrorCode, 'worker_crashed' | 'worker_down' | 'runtime_crashed' | 'generation_failed' | 'queue_full' | 'kv_exceeds_capacity' | 'context_length_exceeded'>;
+export type WorkerErrorCode = Extract<CoreWorkerErrorCode, 'worker_crashed' | 'worker_down' | 'runtime_crashed' | 'deadline_exceeded' | 'generation_failed' | 'queue_full' | 'kv_exceeds_capacity' | 'context_length_exceeded'>;
 
 /** A reusable buffer of worker events (struct of arrays; read count entries, then reset). */
 export class WorkerOutput {

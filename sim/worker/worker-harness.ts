@@ -6,7 +6,7 @@ import { NO_WAKE, SimWorker, WorkerEventKind, WorkerOutput, type SequenceInput, 
 export const latency = createLatencyModel({ hardware: 'm3-ultra', model: 'llama-3.1-8b', quantization: 'mlx-4bit' });
 
 export interface Step { startMs: number; durationMs: number; batch: number; continuing: number; prefillTokens: number; prefilling: number }
-export interface Run { steps: Step[]; first: Map<string, SimSequence>; tokenTimesMs: Map<string, number[]>; worker: SimWorker }
+export interface Run { steps: Step[]; first: Map<string, SimSequence>; tokenTimesMs: Map<string, number[]>; errors: Map<string, { code: string | undefined; atMs: number }>; worker: SimWorker }
 
 export function run(config: Partial<WorkerConfig>, subs: { atMs: number; input: SequenceInput }[], cancels: { atMs: number; id: string }[] = []): Run {
   const steps: Step[] = [];
@@ -20,11 +20,13 @@ export function run(config: Partial<WorkerConfig>, subs: { atMs: number; input: 
   const out = new WorkerOutput();
   const first = new Map<string, SimSequence>();
   const tokenTimesMs = new Map<string, number[]>();
+  const errors = new Map<string, { code: string | undefined; atMs: number }>();
   const flush = (t: number): void => {
     for (let i = 0; i < out.count; i++) {
       const seq = out.seqs[i]!;
       if (out.kinds[i] === WorkerEventKind.firstToken) first.set(seq.requestId, seq);
       if (out.kinds[i] !== WorkerEventKind.error) tokenTimesMs.set(seq.requestId, [...(tokenTimesMs.get(seq.requestId) ?? []), t]);
+      else errors.set(seq.requestId, { code: out.codes[i], atMs: t });
     }
     out.reset();
   };
@@ -35,7 +37,7 @@ export function run(config: Partial<WorkerConfig>, subs: { atMs: number; input: 
   for (const s of subs) loop.schedule(s.atMs, 1, 0, 0, s.input);
   for (const c of cancels) loop.schedule(c.atMs, 2, 0, 0, c.id);
   loop.run();
-  return { steps, first, tokenTimesMs, worker: w };
+  return { steps, first, tokenTimesMs, errors, worker: w };
 }
 
 export const req = (id: string, promptTokens: number, outputTokens: number, extra: Partial<SequenceInput> = {}): SequenceInput => ({ requestId: id, promptTokens, outputTokens, maxTokens: outputTokens, prefixBlocks: [], ...extra });

@@ -26,6 +26,9 @@
 // A long prompt thus shares its prefill with the decode steps of the running batch instead of stalling it.
 // Cold start: a cold worker loads the model (coldStartMs) before its first step; a crash makes it cold.
 // Bounds: maxSequences (batch), prefillBatchSize, maxQueuedSequences (waiting FIFO), prefix-cache sessions.
+// Decisions shared with the live worker node (core/worker/): the KV reserved at admission (prompt +
+// max_tokens), a request's deadline (checked at submit and at each step's start), a runtime lost
+// before a sequence's first token (crashRuntime re-runs it).
 import type { Rng, RequestId, WorkerId } from '../../core/types.js';
 import type { LatencyModel } from '../latency/latency-model.js';
 import { CapacityAdmission, type MemoryAdmission } from './memory.js';
@@ -36,6 +39,7 @@ import { StepCostModel, type StepCostOptions, type StepCostPrior } from '../../c
 import { planStep, validatePlannerConfig, type PrefillingSeq, type StepPlannerConfig, type WaitingSeq } from '../../core/scheduling/step-planner.js';
 import { kvReserveTokens } from '../../core/worker/kv-reservation.js';
 import { onRuntimeLost } from '../../core/worker/runtime-lost.js';
+import { deadlinePassed, NO_DEADLINE } from '../../core/worker/deadline.js';
 import { DueHeap, Ring, SimSequence, WorkerEventKind, type SequenceInput, type WorkerErrorCode, type WorkerOutput } from './sequence.js';
 
 export { SimSequence, WorkerEventKind, WorkerOutput, type SequenceInput, type WorkerErrorCode } from './sequence.js';
@@ -165,6 +169,8 @@ export class SimWorker {
   private readonly retryMs: number;
   private readonly reserveMaxTokens: boolean;
   private readonly crashRetriesMax: number;
+  /** A sequence with a deadline was submitted: steps check deadlines from then on. */
+  private deadlines = false;
   private stateNow: WorkerState;
   private restartingNow = false;
   private totalContext = 0;
@@ -259,7 +265,12 @@ export class SimWorker {
     const seq = new SimSequence(input, nowMs);
     if (this.faultRng && this.errorProbability > 0) seq.willFail = this.faultRng() < this.errorProbability;
     if (this.stateNow === 'down') return this.fail(seq, 'worker_down', nowMs, out);
-    if (input.promptTokens + input.outputTokens > this.latency.contextTokensMax) return this.fail(seq, 'context_length_exceeded', nowMs, out);
+    if (input.deadlineMs !== undefined) {
+      this.deadlines = true;
+      if (deadlinePassed(input.deadlineMs, nowMs)) return this.fail(seq, 'deadline_exceeded', nowMs, out);
+    }
+    // Prompt + max_tokens must fit the context and the KV (as the runtime checks); final-context: prompt + output.
+    if (this.heldTokensOf(input) > this.latency.contextTokensMax) return this.fail(seq, 'context_length_exceeded', nowMs, out);
     if (this.kvBytesOf(input) > this.memory.capacityBytes) return this.fail(seq, 'kv_exceeds_capacity', nowMs, out);
     if (!this.queue.push(seq)) return this.fail(seq, 'queue_full', nowMs, out);
     this.queuedLive++;
@@ -268,7 +279,7 @@ export class SimWorker {
       this.stats.coldStarts++;
       return this.setWake(nowMs + this.latency.coldStartMs());
     }
-    if (this.stateNow === 'idle') return this.startStep(nowMs);
+    if (this.stateNow === 'idle') return this.startStep(nowMs, out);
     return NO_WAKE;
   }
 
@@ -278,12 +289,12 @@ export class SimWorker {
     switch (this.stateNow) {
       case 'busy':
         this.finishStep(nowMs, out);
-        return this.startStep(nowMs);
+        return this.startStep(nowMs, out);
       case 'loading':
       case 'idle':
         this.stateNow = 'idle';
         this.restartingNow = false;
-        return this.startStep(nowMs);
+        return this.startStep(nowMs, out);
       case 'down':
         if (this.restartingNow) {
           this.stateNow = 'loading';
@@ -479,13 +490,53 @@ export class SimWorker {
     return true;
   }
 
-  /** The KV a sequence holds from its admission (kvReservation). */
-  private kvBytesOf(inp: SequenceInput): number {
-    const tokens = this.reserveMaxTokens ? kvReserveTokens(inp.promptTokens, inp.maxTokens) : inp.promptTokens + inp.outputTokens;
-    return tokens * this.latency.kvBytesPerToken;
+  /** The tokens a sequence holds KV for from its admission (kvReservation). */
+  private heldTokensOf(inp: SequenceInput): number {
+    return this.reserveMaxTokens ? kvReserveTokens(inp.promptTokens, inp.maxTokens) : inp.promptTokens + inp.outputTokens;
   }
 
-  private startStep(nowMs: number): number {
+  private kvBytesOf(inp: SequenceInput): number {
+    return this.heldTokensOf(inp) * this.latency.kvBytesPerToken;
+  }
+
+  /**
+   * Ends the sequences whose deadline has passed (core/worker/deadline.ts) with `deadline_exceeded`:
+   * waiting or running, their KV released. Checked at each step's start (and at submit), so a running
+   * sequence ends at the first step boundary at or after its deadline; the live node cancels at the
+   * instant. Costs nothing until a sequence with a deadline was submitted.
+   */
+  private endPastDeadlines(nowMs: number, out: WorkerOutput): void {
+    const passed = (seq: SimSequence): boolean => deadlinePassed(seq.input.deadlineMs ?? NO_DEADLINE, nowMs);
+    for (let i = 0; i < this.queue.size; i++) {
+      const seq = this.queue.at(i);
+      if (seq.cancelled || !passed(seq)) continue;
+      seq.cancelled = true; // skipped by the queue from now on
+      this.queuedLive--;
+      this.fail(seq, 'deadline_exceeded', nowMs, out);
+    }
+    for (let seq = this.decodingHead; seq !== undefined; ) {
+      const next = seq.nextDecoding;
+      if (passed(seq)) {
+        this.unlinkDecoding(seq);
+        seq.generated = this.decodeSteps - seq.decodeBaseStep;
+        this.totalContext -= seq.input.promptTokens + seq.generated;
+        seq.cancelled = true; // its entry in `due` is skipped when popped
+        this.failRunning(seq, 'deadline_exceeded', nowMs, out);
+      }
+      seq = next;
+    }
+    const prefilling = this.prefilling;
+    let w = 0;
+    for (let r = 0; r < prefilling.length; r++) {
+      const seq = prefilling[r]!;
+      if (passed(seq)) this.failRunning(seq, 'deadline_exceeded', nowMs, out);
+      else prefilling[w++] = seq;
+    }
+    prefilling.length = w;
+  }
+
+  private startStep(nowMs: number, out: WorkerOutput): number {
+    if (this.deadlines) this.endPastDeadlines(nowMs, out);
     const lat = this.latency;
     const nDecoding = this.decodingCount;
     // Every decoding sequence has its first token by now (joiners get it at the end of their join step).
