@@ -13,7 +13,7 @@ step costs the sum of the buckets' passes, each padded only to its own longest s
 weights are read once per bucket (for a 1B bf16 model ~2 GB, ~0.5 ms on an H200): worth it when the
 padding saved is larger, which is what the GPU A/B has to show (`MLX_RUNTIME_CONTEXT_BUCKETS`).
 
-uids are kept globally unique by starting each bucket's BatchGenerator at `index << 40`.
+uids are kept globally unique: each bucket's BatchGenerator starts at `index << 40` (uid_base).
 """
 
 from __future__ import annotations
@@ -47,12 +47,8 @@ class LengthBucketedLoop:
         if not bounds:
             raise ValueError("LengthBucketedLoop needs at least one bound (use BatchGeneratorLoop for one batch)")
         self.bounds = tuple(int(b) for b in bounds)
-        self.loops: List[BatchGeneratorLoop] = [BatchGeneratorLoop(model, **loop_kw) for _ in range(len(self.bounds) + 1)]
-        self._number_uids()
-
-    def _number_uids(self) -> None:
-        for i, loop in enumerate(self.loops):
-            loop.bg._uid_count = i << UID_SHIFT
+        self.loops: List[BatchGeneratorLoop] = [BatchGeneratorLoop(model, uid_base=i << UID_SHIFT, **loop_kw)
+                                                for i in range(len(self.bounds) + 1)]
 
     def bucket_of(self, context_tokens: int) -> int:
         """The bucket whose upper edge is the first >= context_tokens (the last bucket is open)."""
@@ -83,7 +79,6 @@ class LengthBucketedLoop:
     def reset(self) -> None:
         for loop in self.loops:
             loop.reset()
-        self._number_uids()
 
     def close(self) -> None:
         for loop in self.loops:

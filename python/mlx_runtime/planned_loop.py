@@ -61,8 +61,9 @@ class BatchGeneratorLoop:
     name = "batch-generator"
 
     def __init__(self, model: Any, *, eos_token_ids: Sequence[int], max_sequences: int, default_max_tokens: int,
-                 prefill_batch_size: int, prefill_step_size: int):
+                 prefill_batch_size: int, prefill_step_size: int, uid_base: int = 0):
         self.model = model
+        self.uid_base = uid_base  # the first uid (length_buckets.py keeps its buckets' uids apart)
         self._kw = dict(max_tokens=default_max_tokens, stop_tokens=[[t] for t in eos_token_ids],
                         completion_batch_size=max_sequences, prefill_batch_size=prefill_batch_size,
                         prefill_step_size=prefill_step_size)
@@ -70,7 +71,9 @@ class BatchGeneratorLoop:
 
     def _new_batch_generator(self) -> BatchGenerator:
         """The one place the runtime builds mlx-lm's BatchGenerator (at start, and after a broken step)."""
-        return BatchGenerator(self.model, **self._kw)
+        bg = BatchGenerator(self.model, **self._kw)
+        bg._uid_count = self.uid_base
+        return bg
 
     def insert(self, prompt: List[int], n_cached: int, cache: Optional[List[Any]], sampler: Any,
                max_tokens: int, logits_processors: Optional[List[Any]] = None) -> int:
