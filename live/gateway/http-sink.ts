@@ -6,12 +6,12 @@
 import type { FastifyReply } from 'fastify';
 import type { CachedAnswer, TokenLogprob, Usage, WorkerOutput } from '../../core/index.js';
 import { errorBody, errorStatus, type AnyErrorCode } from './errors.js';
+import type { CompletionKind } from './admission.js';
 import { SinkBase, type SinkDeps } from './sink-base.js';
 import { parseToolCall, ToolCallStream, type StreamPiece } from './tool-calls.js';
 
 export type { SinkDeps } from './sink-base.js';
 
-export type CompletionKind = 'chat' | 'completion';
 
 export interface SinkInit {
   readonly jobId: string;

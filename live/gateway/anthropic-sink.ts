@@ -1,0 +1,144 @@
+// One response in the Anthropic Messages API's formats (what every response shares is sink-base.ts).
+//
+// Not streamed: {id: "msg_<job>", type: "message", role: "assistant", model, content, stop_reason,
+// stop_sequence: null, usage: {input_tokens, output_tokens}}; content is [{type: "text", text}] ([]
+// for an empty answer) or, when the output is a call of a known tool (tool-calls.ts, as for OpenAI),
+// [{type: "tool_use", id: "toolu_<job>", name, input}].
+// Streamed: Anthropic's events, each `event: <type>\ndata: <json>\n\n`:
+//   message_start (usage.input_tokens: the gateway's estimate; the exact count comes in message_delta)
+//   content_block_start index 0 ({type: "text", text: ""} or {type: "tool_use", id, name, input: {}})
+//   content_block_delta ({type: "text_delta", text} or {type: "input_json_delta", partial_json}) …
+//   content_block_stop, message_delta ({stop_reason, stop_sequence}, usage), message_stop
+// With tools the text is held until it is known whether it starts a call (ToolCallStream), as for
+// OpenAI. An empty answer has no content block. An error once the stream is under way is an
+// `event: error` with Anthropic's error body, and the stream ends.
+// stop_reason: "tool_use" (a call), "max_tokens" (finish length), otherwise "end_turn": the runtime
+// does not say whether a stop sequence or the end-of-sequence token ended the output, so
+// "stop_sequence" is never reported (README, What the Anthropic API gets).
+import type { FastifyReply } from 'fastify';
+import type { CachedAnswer, Usage, WorkerOutput } from '../../core/index.js';
+import { anthropicErrorBody } from './anthropic-mapping.js';
+import { errorBody, errorStatus, type AnyErrorCode } from './errors.js';
+import type { ToolMode } from './request-mapping.js';
+import { SinkBase, type SinkBaseInit, type SinkDeps } from './sink-base.js';
+import { parseToolCall, ToolCallStream, type StreamPiece } from './tool-calls.js';
+
+export interface AnthropicSinkInit extends SinkBaseInit {
+  readonly model: string;
+  /** The gateway's estimate of the prompt's tokens (message_start; Done gives the exact count). */
+  readonly inputTokensEstimate: number;
+  /** With tools: how calls are reported and the tools' names; absent = no tools. */
+  readonly tools?: { readonly mode: ToolMode; readonly names: readonly string[] };
+}
+
+type StopReason = 'end_turn' | 'max_tokens' | 'tool_use';
+
+export class AnthropicSink extends SinkBase {
+  private readonly messageId: string;
+  private parts: string[] = [];
+  private finishReason: 'stop' | 'length' = 'stop';
+  /** Streamed with tools (mode auto or forced): splits the output into text or a call's input deltas. */
+  private readonly toolStream: ToolCallStream | undefined;
+  /** The content block open in the stream (there is at most one, index 0). */
+  private block: 'none' | 'text' | 'tool_use' = 'none';
+
+  constructor(reply: FastifyReply, private readonly init: AnthropicSinkInit, deps: SinkDeps) {
+    super(reply, init, deps);
+    this.messageId = `msg_${init.jobId}`;
+    const t = init.tools;
+    this.toolStream = init.stream && t !== undefined && t.mode !== 'none' ? new ToolCallStream(t.names, this.toolUseId()) : undefined;
+  }
+
+  private toolUseId(): string {
+    return `toolu_${this.init.jobId}`;
+  }
+
+  protected onTokens(text: string): void {
+    if (!this.init.stream) {
+      this.parts.push(text);
+      return;
+    }
+    this.ensureSseHeaders();
+    this.writePieces(this.toolStream !== undefined ? this.toolStream.push(text) : [{ kind: 'content', text }]);
+  }
+
+  workerDone(output: WorkerOutput): void {
+    this.finishReason = output.finishReason;
+  }
+
+  protected onCachedAnswer(a: CachedAnswer): void {
+    this.finishReason = a.finishReason;
+    this.parts = [a.text ?? ''];
+    if (this.init.stream) this.onTokens(a.text ?? '');
+  }
+
+  protected succeed(usage: Usage): void {
+    const u = { input_tokens: usage.promptTokens, output_tokens: usage.completionTokens };
+    if (!this.init.stream) {
+      this.reply.send(this.messageBody(this.parts.join(''), u));
+      return;
+    }
+    this.ensureSseHeaders();
+    if (this.toolStream !== undefined) this.writePieces(this.toolStream.end());
+    let out = this.block === 'none' ? '' : event('content_block_stop', { type: 'content_block_stop', index: 0 });
+    const stopReason = this.stopReason(this.toolStream?.isCall === true);
+    out += event('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: u });
+    out += event('message_stop', { type: 'message_stop' });
+    this.endStream(out);
+  }
+
+  protected fail(code: AnyErrorCode, message?: string, status?: number, retryAfterMs?: number): void {
+    const s = status ?? errorStatus(code);
+    const body = anthropicErrorBody(s, message ?? errorBody(code).error.message);
+    if (this.headersWritten) this.endStream(event('error', body));
+    else this.sendError(body, s, retryAfterMs);
+  }
+
+  protected streamHead(): string {
+    const message = {
+      id: this.messageId, type: 'message', role: 'assistant', model: this.init.model, content: [], stop_reason: null, stop_sequence: null,
+      usage: { input_tokens: this.init.inputTokensEstimate, output_tokens: 0 },
+    };
+    return event('message_start', { type: 'message_start', message });
+  }
+
+  private stopReason(isCall: boolean): StopReason {
+    if (this.finishReason === 'length') return 'max_tokens';
+    return isCall ? 'tool_use' : 'end_turn';
+  }
+
+  private writePieces(pieces: readonly StreamPiece[]): void {
+    for (const p of pieces) {
+      if (p.kind === 'content') {
+        if (p.text === '') continue;
+        if (this.block === 'none') this.openBlock('text', { type: 'text', text: '' });
+        this.write(event('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p.text } }));
+      } else if (p.kind === 'callStart') {
+        this.openBlock('tool_use', { type: 'tool_use', id: p.call.id, name: p.call.function.name, input: {} });
+      } else {
+        this.write(event('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: p.text } }));
+      }
+    }
+  }
+
+  private openBlock(kind: 'text' | 'tool_use', contentBlock: object): void {
+    this.block = kind;
+    this.write(event('content_block_start', { type: 'content_block_start', index: 0, content_block: contentBlock }));
+  }
+
+  private messageBody(text: string, usage: { input_tokens: number; output_tokens: number }): object {
+    const t = this.init.tools;
+    const call = t !== undefined && t.mode !== 'none' ? parseToolCall(text, t.names, this.toolUseId()) : undefined;
+    const content = call !== undefined
+      ? [{ type: 'tool_use', id: call.id, name: call.function.name, input: JSON.parse(call.function.arguments) as object }]
+      : text === '' ? [] : [{ type: 'text', text }];
+    return {
+      id: this.messageId, type: 'message', role: 'assistant', model: this.init.model, content,
+      stop_reason: this.stopReason(call !== undefined), stop_sequence: null, usage,
+    };
+  }
+}
+
+function event(type: string, data: object): string {
+  return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
