@@ -1,7 +1,7 @@
 // One response in the Anthropic Messages API's formats (what every response shares is sink-base.ts).
 //
 // Not streamed: {id: "msg_<job>", type: "message", role: "assistant", model, content, stop_reason,
-// stop_sequence: null, usage: {input_tokens, output_tokens}}; content is [{type: "text", text}] ([]
+// stop_sequence, usage: {input_tokens, output_tokens}}; content is [{type: "text", text}] ([]
 // for an empty answer) or, when the output is a call of a known tool (tool-calls.ts, as for OpenAI),
 // [{type: "tool_use", id: "toolu_<job>", name, input}].
 // Streamed: Anthropic's events, each `event: <type>\ndata: <json>\n\n`:
@@ -12,9 +12,9 @@
 // With tools the text is held until it is known whether it starts a call (ToolCallStream), as for
 // OpenAI. An empty answer has no content block. An error once the stream is under way is an
 // `event: error` with Anthropic's error body, and the stream ends.
-// stop_reason: "tool_use" (a call), "max_tokens" (finish length), otherwise "end_turn": the runtime
-// does not say whether a stop sequence or the end-of-sequence token ended the output, so
-// "stop_sequence" is never reported (README, What the Anthropic API gets).
+// stop_reason: "tool_use" (a call), "max_tokens" (finish length), "stop_sequence" with stop_sequence
+// set to it when one of stop_sequences ended the output (the runtime says which: Done.stop_sequence,
+// kept by the caches), otherwise "end_turn".
 import type { FastifyReply } from 'fastify';
 import type { CachedAnswer, Usage, WorkerOutput } from '../../core/index.js';
 import { anthropicErrorBody } from './anthropic-mapping.js';
@@ -31,12 +31,13 @@ export interface AnthropicSinkInit extends SinkBaseInit {
   readonly tools?: { readonly mode: ToolMode; readonly names: readonly string[] };
 }
 
-type StopReason = 'end_turn' | 'max_tokens' | 'tool_use';
+type StopReason = 'end_turn' | 'max_tokens' | 'tool_use' | 'stop_sequence';
 
 export class AnthropicSink extends SinkBase {
   private readonly messageId: string;
   private parts: string[] = [];
   private finishReason: 'stop' | 'length' = 'stop';
+  private stopSequence: string | undefined;
   /** Streamed with tools (mode auto or forced): splits the output into text or a call's input deltas. */
   private readonly toolStream: ToolCallStream | undefined;
   /** The content block open in the stream (there is at most one, index 0). */
@@ -64,10 +65,12 @@ export class AnthropicSink extends SinkBase {
 
   workerDone(output: WorkerOutput): void {
     this.finishReason = output.finishReason;
+    this.stopSequence = output.stopSequence;
   }
 
   protected onCachedAnswer(a: CachedAnswer): void {
     this.finishReason = a.finishReason;
+    this.stopSequence = a.stopSequence;
     this.parts = [a.text ?? ''];
     if (this.init.stream) this.onTokens(a.text ?? '');
   }
@@ -82,7 +85,7 @@ export class AnthropicSink extends SinkBase {
     if (this.toolStream !== undefined) this.writePieces(this.toolStream.end());
     let out = this.block === 'none' ? '' : event('content_block_stop', { type: 'content_block_stop', index: 0 });
     const stopReason = this.stopReason(this.toolStream?.isCall === true);
-    out += event('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: u });
+    out += event('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: this.stopSequenceOf(stopReason) }, usage: u });
     out += event('message_stop', { type: 'message_stop' });
     this.endStream(out);
   }
@@ -104,7 +107,12 @@ export class AnthropicSink extends SinkBase {
 
   private stopReason(isCall: boolean): StopReason {
     if (this.finishReason === 'length') return 'max_tokens';
-    return isCall ? 'tool_use' : 'end_turn';
+    if (isCall) return 'tool_use';
+    return this.stopSequence !== undefined ? 'stop_sequence' : 'end_turn';
+  }
+
+  private stopSequenceOf(reason: StopReason): string | null {
+    return reason === 'stop_sequence' ? this.stopSequence! : null;
   }
 
   private writePieces(pieces: readonly StreamPiece[]): void {
@@ -132,9 +140,10 @@ export class AnthropicSink extends SinkBase {
     const content = call !== undefined
       ? [{ type: 'tool_use', id: call.id, name: call.function.name, input: JSON.parse(call.function.arguments) as object }]
       : text === '' ? [] : [{ type: 'text', text }];
+    const stopReason = this.stopReason(call !== undefined);
     return {
       id: this.messageId, type: 'message', role: 'assistant', model: this.init.model, content,
-      stop_reason: this.stopReason(call !== undefined), stop_sequence: null, usage,
+      stop_reason: stopReason, stop_sequence: this.stopSequenceOf(stopReason), usage,
     };
   }
 }

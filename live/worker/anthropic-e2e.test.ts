@@ -79,7 +79,7 @@ describe('Anthropic Messages API end to end (python runtime, tiny model)', () =>
     expect(s.usage).toMatchObject({ input_tokens: r.usage.input_tokens, output_tokens: 12 });
   }, 60_000);
 
-  it('stop_sequences cut the text before the sequence', async () => {
+  it('stop_sequences cut the text before the sequence: stop_reason stop_sequence, naming it, streamed and not', async () => {
     const body = { model: 'tiny', max_tokens: 24, temperature: 0, messages };
     const free = await client.messages.create(body, NO_CACHE);
     const text = (free.content[0] as Anthropic.TextBlock).text;
@@ -88,7 +88,15 @@ describe('Anthropic Messages API end to end (python runtime, tiny model)', () =>
     const r = await client.messages.create({ ...body, stop_sequences: [stop] }, NO_CACHE);
     const cut = r.content.length === 0 ? '' : (r.content[0] as Anthropic.TextBlock).text;
     expect(cut).toBe(text.slice(0, text.indexOf(stop)));
-    expect(r.stop_reason).not.toBe('max_tokens');
+    expect(r).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: stop });
+    const s = await client.messages.stream({ ...body, stop_sequences: ['\u0000never', stop] }, NO_CACHE).finalMessage();
+    expect(s).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: stop });
+    // an answer kept by the response cache keeps its stop sequence
+    const stored = await client.messages.create({ ...body, stop_sequences: [stop, '\u0000cached'] });
+    const cached = await client.messages.create({ ...body, stop_sequences: [stop, '\u0000cached'] });
+    expect(cached).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: stop, content: stored.content });
+    const free2 = await client.messages.create({ ...body, max_tokens: 4 }, NO_CACHE);
+    expect(free2).toMatchObject({ stop_reason: 'max_tokens', stop_sequence: null });
   }, 60_000);
 
   it('tool_choice any: a tool_use block whose input validates, streamed (input_json_delta) and not, the same', async () => {

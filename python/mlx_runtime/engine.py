@@ -228,6 +228,7 @@ class Request:
     token_ids: List[int] = field(default_factory=list)
     first_token_at: Optional[float] = None
     finished: bool = False
+    stop_sequence: Optional[str] = None  # the stop string that ended the output, if one did
 
 
 class Engine:
@@ -637,6 +638,7 @@ class Engine:
                 p = req.text.find(s, start)
                 if p != -1 and (pos == -1 or p < pos):
                     pos = p
+                    req.stop_sequence = s
             if pos != -1:
                 req.text = req.text[:pos]
                 stop_hit = True
@@ -729,6 +731,8 @@ class Engine:
         }
         if req.logprobs:
             result["logprobs"] = req.logprob_list
+        if reason == "stop" and req.stop_sequence is not None:
+            result["stop_sequence"] = req.stop_sequence
         self.send({"jsonrpc": "2.0", "id": req.rpc_id, "result": result})
 
     def _fail(self, req: Request, message: str, *, remove_from_batch: bool) -> None:
