@@ -96,6 +96,7 @@ describe('Anthropic Messages API through the official client', () => {
       [client.messages.create({ ...msg, tools: [{ type: 'web_search_20250305', name: 'web_search' }] }), 400, 'invalid_request_error', /tools\[0\].*server tools/],
       [client.messages.create({ ...msg, messages: [...msg.messages, { role: 'assistant', content: 'The answer is' }] }), 400, 'invalid_request_error', /messages\[1\].*prefill/],
       [client.messages.create({ ...msg, tool_choice: { type: 'any' } }), 400, 'invalid_request_error', /tool_choice/],
+      [client.messages.create({ ...msg, tools: [WEATHER], tool_choice: { type: 'auto', disable_parallel_tool_use: false } }), 400, 'invalid_request_error', /disable_parallel_tool_use.*at most one call/],
       [client.messages.create({ ...msg, max_tokens: 0 }), 400, 'invalid_request_error', /max_tokens/],
       [new Anthropic({ apiKey: 'sk-wrong', baseURL: h.url, maxRetries: 0 }).messages.create(msg), 401, 'authentication_error', /key/i],
     ];

@@ -19,9 +19,12 @@
 // tool_use (assistant) and tool_result (user) — an image answers that the model has no vision input,
 // a document that it has no document input. A conversation that ends with an assistant message
 // (prefill: Anthropic continues that turn) is refused: the chat template would start a new turn.
+// At most one tool call per turn is produced: tool_choice.disable_parallel_tool_use absent or true is
+// served, an explicit false with tools (asking for several calls in one answer) is refused by name, as
+// OpenAI's parallel_tool_calls: true is.
 // Accepted and ignored because they do not change the output: cache_control (the worker's prompt
-// cache is automatic), citations on text blocks, service_tier, tool_choice.disable_parallel_tool_use
-// (at most one call is produced), metadata, anthropic-version / anthropic-beta headers.
+// cache is automatic), citations on text blocks, service_tier, metadata, anthropic-version /
+// anthropic-beta headers.
 import type { AnyErrorCode } from './errors.js';
 import type { AnthropicBlock, MessagesBody } from './anthropic-schemas.js';
 import type { ChatBody } from './openai-schemas.js';
@@ -55,6 +58,9 @@ export function chatBodyOf(body: MessagesBody): ChatBody | MappingError {
   for (const r of UNSUPPORTED) if (r.asked(body[r.field])) return unsupported(r.field, r.what);
   const tools = toolsOf(body);
   if (!Array.isArray(tools)) return tools;
+  if (body.tool_choice?.disable_parallel_tool_use === false && tools.length > 0) {
+    return unsupported('tool_choice.disable_parallel_tool_use', 'several tool calls in one answer (disable_parallel_tool_use: false; at most one call per turn is produced: send true or leave it out)');
+  }
   const messages: ChatMessage[] = [];
   if (body.system !== undefined) {
     const system = textOf(body.system, 'system', body.model);
