@@ -112,10 +112,12 @@ function toolChoiceOf(c: NonNullable<MessagesBody['tool_choice']>): unknown {
 function textOf(content: string | AnthropicBlock[], param: string, model: string): string | MappingError {
   if (typeof content === 'string') return content;
   let out = '';
+  if (!Array.isArray(content)) return invalid(param, `${param}: a string or an array of text blocks is required.`);
   for (let j = 0; j < content.length; j++) {
-    const b = content[j]!;
-    if (b.type !== 'text') return contentError(`${param}[${j}]`, b.type, model);
-    out += b.text ?? '';
+    const b = content[j] as AnthropicBlock | null;
+    if (typeof b !== 'object' || b === null || b.type !== 'text') return contentError(`${param}[${j}]`, b?.type, model);
+    if (typeof b.text !== 'string') return invalid(`${param}[${j}].text`, `${param}[${j}].text: a string is required.`);
+    out += b.text;
   }
   return out;
 }
@@ -164,7 +166,7 @@ function assistantMessage(content: string | AnthropicBlock[], i: number, model: 
   return [{ role: 'assistant', content: calls.length > 0 && text === '' ? null : text, ...(calls.length > 0 && { tool_calls: calls }) }];
 }
 
-function contentError(param: string, type: string, model: string): MappingError {
+function contentError(param: string, type: unknown, model: string): MappingError {
   const has = type === 'image' ? 'no vision input: images are' : type === 'document' ? 'no document input: documents are' : undefined;
   const message = has !== undefined
     ? `The model ${JSON.stringify(model)} has ${has} not supported (${param} is of type ${JSON.stringify(type)}); send text only.`

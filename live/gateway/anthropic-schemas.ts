@@ -1,7 +1,10 @@
 // JSON schemas of the Anthropic Messages API route (POST /v1/messages): the request as Fastify validates
-// it (ajv, no coercion; fields Anthropic defines that are not implemented are refused by name in
-// anthropic-mapping.ts, others accepted and ignored), the response as it is serialized, and the error
-// shape {type: "error", error: {type, message}}.
+// it (ajv, no coercion; fields Anthropic defines that are not implemented — top_k, thinking … — are
+// not in it and are refused by name in anthropic-mapping.ts, others accepted and ignored), the response
+// as it is serialized, and the error shape {type: "error", error: {type, message}}. Some refusals
+// depend on more than one field (a block's type and its message's role, a final assistant message,
+// tool_choice naming a tool not among the tools), which a JSON schema cannot say: schemathesis.test.ts
+// runs this route without its "schema-valid request accepted" check.
 import type { SchemaLimits } from './openai-schemas.js';
 
 /** Most tools one request may offer. */
@@ -27,7 +30,6 @@ export function messagesRequestSchema(l: SchemaLimits) {
       system: content,
       temperature: { type: 'number', minimum: 0, maximum: 1 },
       top_p: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
-      top_k: { type: 'integer', minimum: 0 },
       stop_sequences: { type: 'array', maxItems: l.stopSequencesMax, items: { type: 'string', minLength: 1, maxLength: l.stopLengthMax } },
       stream: { type: 'boolean' },
       tools: {
