@@ -3,7 +3,7 @@
 // one word per token, so a one-word user message that is a tool call comes back as that call).
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY, startHarness, type Harness } from './test-harness.js';
+import { API_KEY, startHarness, type Harness, type JsonResponse } from './test-harness.js';
 
 const WEATHER: Anthropic.Tool = {
   name: 'get_weather', description: 'The weather in a city',
@@ -117,5 +117,56 @@ describe('Anthropic Messages API through the official client', () => {
       messages: [{ role: 'user', content: [{ type: 'text', text: 'hello', cache_control: { type: 'ephemeral' } }] }],
     });
     expect(r.content).toEqual([{ type: 'text', text: 'sys hello' }]);
+  });
+});
+
+/** The SSE text up to the first text delta, and the reader for the rest. */
+async function untilFirstDelta(res: JsonResponse): Promise<{ reader: ReadableStreamDefaultReader<Uint8Array>; text: string }> {
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!text.includes('"text_delta"')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  return { reader, text };
+}
+
+async function rest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  let text = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return text;
+    text += new TextDecoder().decode(value);
+  }
+}
+
+describe('Anthropic Messages API: faults in Anthropic\'s shape', () => {
+  it('a stream whose worker dies mid-way ends with an error event', async () => {
+    const h = await startHarness({ workers: [{ tokenDelayMs: 50, firstTokenDelayMs: 0 }] });
+    try {
+      const res = await h.fetch('/v1/messages', { json: { model: 'echo', max_tokens: 32, stream: true, messages: [{ role: 'user', content: 'one two three four five six seven eight nine ten' }] } });
+      expect(res.status).toBe(200);
+      const { reader, text } = await untilFirstDelta(res);
+      h.workers[0]!.kill();
+      const events = (text + (await rest(reader))).split('\n\n').filter((b) => b !== '');
+      expect(events[0]).toMatch(/^event: message_start\n/);
+      const last = events.at(-1)!;
+      expect(last).toMatch(/^event: error\ndata: /);
+      expect(JSON.parse(last.split('\ndata: ')[1]!)).toEqual({ type: 'error', error: { type: 'api_error', message: expect.any(String) } });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a request past limits.requestTimeoutMs gets 504 timeout_error', async () => {
+    const h = await startHarness({ workers: [{ firstTokenDelayMs: 5000, tokenDelayMs: 10 }], config: { limits: { requestTimeoutMs: 200 } } });
+    try {
+      const res = await h.fetch('/v1/messages', { json: { model: 'echo', max_tokens: 8, messages: [{ role: 'user', content: 'too slow' }] } });
+      expect(res.status).toBe(504);
+      expect(await res.json()).toEqual({ type: 'error', error: { type: 'timeout_error', message: expect.any(String) } });
+    } finally {
+      await h.close();
+    }
   });
 });
