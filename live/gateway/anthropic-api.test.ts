@@ -66,6 +66,13 @@ describe('Anthropic Messages API through the official client', () => {
     const s = await client.messages.stream(body, NO_CACHE).finalMessage();
     expect(s.stop_reason).toBe('tool_use');
     expect(s.content[0]).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { city: 'Oslo' } });
+    // the input is the model's own JSON text: an integer past 2^53 keeps its digits (the SDK's JSON.parse would not)
+    const big = '{"name":"get_weather","arguments":{"city":"Oslo","n":12345678901234567890}}';
+    const raw = await h.fetch('/v1/messages', { json: { ...body, messages: [{ role: 'user', content: big }] }, headers: NO_CACHE.headers });
+    expect(raw.headers.get('content-type')).toMatch(/^application\/json/);
+    const rawText = await raw.text();
+    expect(rawText).toContain('"input":{"city":"Oslo","n":12345678901234567890}');
+    expect(JSON.parse(rawText)).toMatchObject({ type: 'message', stop_reason: 'tool_use', content: [{ type: 'tool_use', name: 'get_weather' }] });
     // tool_choice none: the same output is text
     const none = await client.messages.create({ ...body, tool_choice: { type: 'none' } }, NO_CACHE);
     expect(none.stop_reason).toBe('end_turn');

@@ -15,6 +15,7 @@
 // stop_reason: "tool_use" (a call), "max_tokens" (finish length), "stop_sequence" with stop_sequence
 // set to it when one of stop_sequences ended the output (the runtime says which: Done.stop_sequence,
 // kept by the caches), otherwise "end_turn".
+import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { CachedAnswer, Usage, WorkerOutput } from '../../core/index.js';
 import { anthropicErrorBody } from './anthropic-mapping.js';
@@ -78,7 +79,7 @@ export class AnthropicSink extends SinkBase {
   protected succeed(usage: Usage): void {
     const u = { input_tokens: usage.promptTokens, output_tokens: usage.completionTokens };
     if (!this.init.stream) {
-      this.reply.send(this.messageBody(this.parts.join(''), u));
+      this.reply.type('application/json; charset=utf-8').send(this.messageJson(this.parts.join(''), u));
       return;
     }
     this.ensureSseHeaders();
@@ -134,19 +135,28 @@ export class AnthropicSink extends SinkBase {
     this.write(event('content_block_start', { type: 'content_block_start', index: 0, content_block: contentBlock }));
   }
 
-  private messageBody(text: string, usage: { input_tokens: number; output_tokens: number }): object {
+  /**
+   * The message as JSON text. A tool_use block's input is the model's own JSON text (the call's
+   * arguments), not a re-serialization: integers past 2^53 and the model's spelling of numbers arrive
+   * as generated, as they do in the stream's input_json_delta.
+   */
+  private messageJson(text: string, usage: { input_tokens: number; output_tokens: number }): string {
     const t = this.init.tools;
     const call = t !== undefined && t.mode !== 'none' ? parseToolCall(text, t.names, this.toolUseId()) : undefined;
     const content = call !== undefined
-      ? [{ type: 'tool_use', id: call.id, name: call.function.name, input: JSON.parse(call.function.arguments) as object }]
+      ? [{ type: 'tool_use', id: call.id, name: call.function.name, input: INPUT_MARK }]
       : text === '' ? [] : [{ type: 'text', text }];
     const stopReason = this.stopReason(call !== undefined);
-    return {
+    const json = JSON.stringify({
       id: this.messageId, type: 'message', role: 'assistant', model: this.init.model, content,
       stop_reason: stopReason, stop_sequence: this.stopSequenceOf(stopReason), usage,
-    };
+    });
+    return call === undefined ? json : json.replace(JSON.stringify(INPUT_MARK), () => call.function.arguments);
   }
 }
+
+/** Stands for a tool_use input until the JSON text is spliced in (a NUL and a random nonce: no name or id holds it). */
+const INPUT_MARK = `\u0000input-${randomBytes(8).toString('hex')}`;
 
 function event(type: string, data: object): string {
   return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
