@@ -13,20 +13,14 @@ import { MESSAGE_RESPONSE_SCHEMA, messagesRequestSchema, type MessagesBody } fro
 import type { GatewayContext } from './context.js';
 import { errorReply } from './error-handler.js';
 import { GatewayHttpError } from './errors.js';
-import type { SinkDeps } from './sink-base.js';
 import { toolModeOf } from './request-mapping.js';
+import { sinkDepsOf } from './sink-base.js';
 
 const ROUTE = '/v1/messages';
 
 export async function anthropicRoutes(app: FastifyInstance, opts: { ctx: GatewayContext }): Promise<void> {
   const { ctx } = opts;
-  const sinkDeps: SinkDeps = {
-    metrics: ctx.metrics,
-    clock: ctx.clock,
-    sseBufferBytesMax: ctx.config.limits.sseBufferBytesMax,
-    requestTimeoutMs: ctx.config.limits.requestTimeoutMs,
-    cancel: (id) => ctx.driver.cancel(id),
-  };
+  const sinkDeps = sinkDepsOf(ctx);
 
   app.setErrorHandler((err: FastifyError | GatewayHttpError, request, reply) => {
     const r = errorReply(err, request);

@@ -10,9 +10,6 @@ import type { CompletionKind } from './admission.js';
 import { SinkBase, type SinkDeps } from './sink-base.js';
 import { parseToolCall, ToolCallStream, type StreamPiece } from './tool-calls.js';
 
-export type { SinkDeps } from './sink-base.js';
-
-
 export interface SinkInit {
   readonly jobId: string;
   readonly traceId: string;

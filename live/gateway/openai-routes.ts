@@ -6,22 +6,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { admitCompletion, type CompletionKind } from './admission.js';
 import type { GatewayContext } from './context.js';
 import { GatewayHttpError } from './errors.js';
-import { HttpSink, type SinkDeps } from './http-sink.js';
+import { HttpSink } from './http-sink.js';
 import {
   chatRequestSchema, CHAT_RESPONSE_SCHEMA, completionRequestSchema, COMPLETION_RESPONSE_SCHEMA, EMBEDDING_RESPONSE_SCHEMA,
   embeddingRequestSchema, MODEL_PARAMS_SCHEMA, MODEL_RESPONSE_SCHEMA, MODELS_RESPONSE_SCHEMA, type ChatBody, type CompletionBody, type EmbeddingBody,
 } from './openai-schemas.js';
 import { toolModeOf } from './request-mapping.js';
+import { sinkDepsOf } from './sink-base.js';
 
 export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayContext }): Promise<void> {
   const { ctx } = opts;
-  const sinkDeps: SinkDeps = {
-    metrics: ctx.metrics,
-    clock: ctx.clock,
-    sseBufferBytesMax: ctx.config.limits.sseBufferBytesMax,
-    requestTimeoutMs: ctx.config.limits.requestTimeoutMs,
-    cancel: (id) => ctx.driver.cancel(id),
-  };
+  const sinkDeps = sinkDepsOf(ctx);
 
   const completion = (kind: CompletionKind, route: string) => (request: FastifyRequest, reply: FastifyReply): void => {
     const body = request.body as ChatBody | CompletionBody;

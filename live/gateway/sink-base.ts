@@ -11,6 +11,7 @@
 import type { FastifyReply } from 'fastify';
 import type { CachedAnswer, TerminalCommand, TokenLogprob, Usage, WorkerOutput } from '../../core/index.js';
 import type { Clock } from '../shared/clock.js';
+import type { GatewayContext } from './context.js';
 import type { RequestSink } from './core-driver.js';
 import type { AnyErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -21,6 +22,17 @@ export interface SinkDeps {
   readonly sseBufferBytesMax: number;
   readonly requestTimeoutMs: number;
   readonly cancel: (requestId: string) => void;
+}
+
+/** The sink dependencies of a gateway's routes. */
+export function sinkDepsOf(ctx: GatewayContext): SinkDeps {
+  return {
+    metrics: ctx.metrics,
+    clock: ctx.clock,
+    sseBufferBytesMax: ctx.config.limits.sseBufferBytesMax,
+    requestTimeoutMs: ctx.config.limits.requestTimeoutMs,
+    cancel: (id) => ctx.driver.cancel(id),
+  };
 }
 
 export interface SinkBaseInit {
