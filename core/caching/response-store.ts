@@ -11,6 +11,8 @@ export interface CachedAnswer {
   readonly promptTokens: number;
   readonly completionTokens: number;
   readonly finishReason: 'stop' | 'length';
+  /** The stop string that ended the output, when the worker said (live only). */
+  readonly stopSequence?: string;
   /** Per output token, when the request asked for log-probabilities (live only). */
   readonly logprobs?: readonly TokenLogprob[];
 }

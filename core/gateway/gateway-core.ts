@@ -222,7 +222,7 @@ export class GatewayCore {
       this.batcher.observeServiceMs?.(t.req.model, latencyMs / Math.max(1, w?.view.inFlight ?? 1));
       const o = ev.output;
       if (t.fp !== undefined) {
-        const answer = { ...(o.text !== undefined && { text: o.text }), ...(o.logprobs !== undefined && { logprobs: o.logprobs }), promptTokens: o.promptTokens, completionTokens: o.completionTokens, finishReason: o.finishReason };
+        const answer = { ...(o.text !== undefined && { text: o.text }), ...(o.logprobs !== undefined && { logprobs: o.logprobs }), promptTokens: o.promptTokens, completionTokens: o.completionTokens, finishReason: o.finishReason, ...(o.stopSequence !== undefined && { stopSequence: o.stopSequence }) };
         if (this.config.caching.dedupe.enabled) this.dedupe.set(t.fp, answer, nowMs);
         if (this.config.caching.responseCache.enabled) this.cache.set(t.fp, answer, nowMs);
       }

@@ -25,6 +25,8 @@ export interface Usage {
 
 export interface WorkerOutput extends Usage {
   readonly finishReason: 'stop' | 'length';
+  /** The stop string that ended the output (finish "stop"), when the worker says (live). */
+  readonly stopSequence?: string;
   /** Full output text when the driver has it (live); absent in simulation. */
   readonly text?: string;
   /** Per output token, when the request asked for log-probabilities and the driver has them (live). */

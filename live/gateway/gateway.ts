@@ -17,17 +17,17 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import { registerProcessMetrics } from '../shared/process-metrics.js';
 import type { GenerateEventMsg, WorkerStatusMsg } from '../shared/proto.js';
 import { adminRoutes } from './admin-routes.js';
+import { anthropicRoutes } from './anthropic-routes.js';
 import { Authenticator, type AuthResult } from './auth.js';
 import { identityOf, kIdentity, setIdentity, type GatewayContext } from './context.js';
 import { CoreDriver, type RequestSink, type WorkerTransport } from './core-driver.js';
-import { errorBody, errorStatus, GatewayHttpError, type AnyErrorCode } from './errors.js';
+import { installErrorHandling } from './error-handler.js';
+import { errorBody, GatewayHttpError } from './errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { openaiRoutes } from './openai-routes.js';
-import { CONDITIONAL_MESSAGES } from './openai-schemas.js';
 import { RouteTable } from './openapi.js';
 import { RollingRestarter, type RestartWorkerHook } from './rolling-restart.js';
 import { fromTokenLogprobs, toGenerateRequest } from './request-mapping.js';
-import { refusalOfSchemaBound } from './unsupported.js';
 import { WorkerLink, type LinkLogger } from './worker-link.js';
 
 export interface GatewayOptions {
@@ -145,7 +145,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
         }
         else if (ev.kind === 'done') {
           const d = ev.done;
-          driver.workerEvent({ kind: 'done', workerId, requestId: ev.requestId, output: { finishReason: d.finishReason === 'length' ? 'length' : 'stop', promptTokens: d.promptTokens, completionTokens: d.completionTokens, cachedPromptTokens: d.cachedPromptTokens } });
+          driver.workerEvent({ kind: 'done', workerId, requestId: ev.requestId, output: { finishReason: d.finishReason === 'length' ? 'length' : 'stop', promptTokens: d.promptTokens, completionTokens: d.completionTokens, cachedPromptTokens: d.cachedPromptTokens, ...(d.stopSequence !== '' && { stopSequence: d.stopSequence }) } });
         } else if (ev.kind === 'error') {
           driver.workerEvent({ kind: 'error', workerId, requestId: ev.requestId, failure: { code: ev.error.code, message: ev.error.message, clientFault: ev.error.clientFault } });
         }
@@ -239,6 +239,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
       return openapi;
     });
     await api.register(openaiRoutes, { ctx });
+    await api.register(anthropicRoutes, { ctx });
     await api.register(async (admin) => {
       admin.addHook('onRequest', (request, _reply, done) => {
         done(identityOf(request)?.admin === true ? undefined : new GatewayHttpError('forbidden'));
@@ -303,76 +304,6 @@ export function buildGateway(opts: GatewayOptions): Gateway {
 /** Destroys connections that carry no response (Node sets socket._httpMessage while one is under way). */
 function closeConnectionsWithoutResponse(sockets: ReadonlySet<Socket>): void {
   for (const s of sockets) if ((s as Socket & { _httpMessage?: unknown })._httpMessage == null) s.destroy();
-}
-
-/** Every error leaves in OpenAI's shape with a stable code; a client's mistake is never a 5xx. */
-function installErrorHandling(app: FastifyInstance, routes: RouteTable): void {
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0]!;
-    const allowed = routes.methodsOf(path);
-    if (allowed.length > 0) {
-      reply.code(405).header('allow', allowed.join(', ')).send(errorBody('method_not_allowed', `${request.method} is not allowed on ${path} (allowed: ${allowed.join(', ')}).`));
-      return;
-    }
-    reply.code(404).send(errorBody('not_found', `Unknown route ${request.method} ${path}.`));
-  });
-  app.setErrorHandler((err: FastifyError | GatewayHttpError, request, reply) => {
-    if (err instanceof GatewayHttpError) {
-      reply.code(err.status).send(errorBody(err.code, err.message, err.param));
-      return;
-    }
-    const fe = err as FastifyError;
-    if (fe.validation !== undefined && fe.validation.length > 0) {
-      const v = fe.validation[0]!;
-      const param = paramName(v.instancePath, (v.params as { missingProperty?: string }).missingProperty, fe.validationContext);
-      // A bound that means "not supported" may sit in one branch of an anyOf (a message's content parts):
-      // look through every error ajv reported, not only the first.
-      let refusal;
-      for (const e of fe.validation) {
-        const p = paramName(e.instancePath, undefined, fe.validationContext);
-        refusal = p === null ? undefined : refusalOfSchemaBound(p, e.keyword, request.body);
-        if (refusal !== undefined) break;
-      }
-      if (refusal !== undefined) {
-        reply.code(400).send(errorBody(refusal.code, refusal.message, refusal.param));
-        return;
-      }
-      const message = CONDITIONAL_MESSAGES[v.schemaPath] ?? `Invalid ${param ?? 'request'}: ${param ?? 'value'} ${v.message ?? 'is invalid'}.`;
-      reply.code(400).send(errorBody('invalid_request', message, param));
-      return;
-    }
-    const code = HTTP_CODE_OF_FASTIFY[fe.code ?? ''];
-    if (code !== undefined) {
-      reply.code(errorStatus(code)).send(errorBody(code, code === 'invalid_json' ? `The request body is not valid JSON: ${fe.message}` : undefined));
-      return;
-    }
-    const status = fe.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      reply.code(status).send(errorBody('invalid_request', fe.message));
-      return;
-    }
-    request.log.error({ err }, 'unhandled gateway error');
-    reply.code(500).send(errorBody('internal_error'));
-  });
-}
-
-const HTTP_CODE_OF_FASTIFY: Record<string, AnyErrorCode> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_NOT_FOUND: 'not_found',
-};
-
-/** "/messages/0/role" + missing "content" → "messages[0].role.content" (OpenAI names params that way). */
-function paramName(instancePath: string, missing: string | undefined, context: string | undefined): string | null {
-  const parts = instancePath.split('/').filter((p) => p.length > 0);
-  if (missing !== undefined) parts.push(missing);
-  if (parts.length === 0) return context === 'body' ? null : (context ?? null);
-  let out = '';
-  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out === '' ? p : `.${p}`;
-  return out;
 }
 
 export type { RequestSink };

@@ -1,19 +1,13 @@
-// One client request's response: Server-Sent Events (stream: true) or one JSON body, for chat and
-// text completions, in OpenAI's formats. The sink receives what the core decided (tokens, the end)
-// and only writes; the two things it reports back are the client leaving and the request timing out
-// or reading too slowly, each as a cancel that the core turns into the request's end.
-//
-// Streaming headers are written lazily, on the first token: a request refused before any output
-// (rate limit, unknown model, queue timeout) still gets a plain HTTP error status. Once the stream is
-// under way, an error is an SSE `data: {"error": …}` event followed by `data: [DONE]`.
-// Back-pressure: the worker stream is multiplexed, so one slow client cannot pause it; instead the
-// bytes a client leaves unread are bounded (sseBufferBytesMax) and the request is cancelled past it.
+// One client request's response in OpenAI's formats: Server-Sent Events (stream: true) or one JSON
+// body, for chat and text completions. The sink receives what the core decided (tokens, the end) and
+// only writes; what every response shares (timeout, client leaving, slow readers, lazy SSE headers)
+// is sink-base.ts. Once an OpenAI stream is under way, an error is an SSE `data: {"error": …}` event
+// followed by `data: [DONE]`.
 import type { FastifyReply } from 'fastify';
-import type { TerminalCommand, TokenLogprob, Usage, WorkerOutput } from '../../core/index.js';
-import type { Clock } from '../shared/clock.js';
-import type { RequestSink } from './core-driver.js';
-import { errorBody, type AnyErrorCode } from './errors.js';
-import type { GatewayMetrics } from './metrics.js';
+import type { CachedAnswer, TokenLogprob, Usage, WorkerOutput } from '../../core/index.js';
+import { errorBody, errorStatus, type AnyErrorCode } from './errors.js';
+import type { CompletionKind } from './admission.js';
+import { SinkBase, type SinkDeps } from './sink-base.js';
 import { parseToolCall, ToolCallStream, type StreamPiece } from './tool-calls.js';
 
 /** OpenAI's usage object (prompt_tokens_details.cached_tokens when the worker or a cache says). */
@@ -22,16 +16,6 @@ interface UsageBody {
   readonly completion_tokens: number;
   readonly total_tokens: number;
   readonly prompt_tokens_details?: { readonly cached_tokens: number };
-}
-
-export type CompletionKind = 'chat' | 'completion';
-
-export interface SinkDeps {
-  readonly metrics: GatewayMetrics;
-  readonly clock: Clock;
-  readonly sseBufferBytesMax: number;
-  readonly requestTimeoutMs: number;
-  readonly cancel: (requestId: string) => void;
 }
 
 export interface SinkInit {
@@ -48,16 +32,9 @@ export interface SinkInit {
   readonly tools?: { readonly mode: 'none' | 'auto' | 'forced'; readonly names: readonly string[] };
 }
 
-const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
-
-export class HttpSink implements RequestSink {
-  readonly traceId: string;
-  readonly deadlineUnixMs: number;
-  private readonly arrivedAtMs: number;
-  private readonly created: number;
+export class HttpSink extends SinkBase {
   private readonly responseId: string;
   private parts: string[] = [];
-  private completionTokens = 0;
   /** Non-streamed responses: every token's log-probability (when asked for). */
   private logprobs: TokenLogprob[] = [];
   /** Completions: characters of the text before the next token (OpenAI's text_offset). */
@@ -65,26 +42,11 @@ export class HttpSink implements RequestSink {
   private finishReason: 'stop' | 'length' | 'tool_calls' = 'stop';
   /** Streamed chat with tools (mode auto or forced): splits the output into content or a call's deltas. */
   private readonly toolStream: ToolCallStream | undefined;
-  private headersWritten = false;
-  private lastTokenAtMs: number | undefined;
-  private ended = false;
-  private clientGone = false;
-  private timedOut = false;
-  private slowClient = false;
-  private timer: NodeJS.Timeout | undefined;
   /** Chunk JSON up to the content (chat: `…"delta":`; completion: `…"choices":[{"text":`). */
   private readonly chunkHead: string;
 
-  constructor(
-    private readonly reply: FastifyReply,
-    private readonly init: SinkInit,
-    private readonly deps: SinkDeps,
-  ) {
-    this.traceId = init.traceId;
-    this.arrivedAtMs = deps.clock.nowMs();
-    const wall = deps.clock.wallMs();
-    this.deadlineUnixMs = Math.round(wall + deps.requestTimeoutMs);
-    this.created = Math.floor(wall / 1000);
+  constructor(reply: FastifyReply, private readonly init: SinkInit, deps: SinkDeps) {
+    super(reply, init, deps);
     this.responseId = `${init.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${init.jobId}`;
     const head = `{"id":"${this.responseId}","object":"${init.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'}","created":${this.created},"model":${JSON.stringify(init.model)},"choices":[{`;
     this.chunkHead = init.kind === 'chat' ? `${head}"index":0,"delta":` : `${head}"text":`;
@@ -96,19 +58,7 @@ export class HttpSink implements RequestSink {
     return `call_${this.init.jobId}`;
   }
 
-  /** Watches for the client leaving and arms the request timeout. Call before handing the request to the core. */
-  start(): void {
-    this.reply.raw.once('close', this.onClose);
-    this.timer = setTimeout(this.onTimeout, this.deps.requestTimeoutMs);
-  }
-
-  tokens(text: string, count: number, logprobs?: readonly TokenLogprob[]): void {
-    if (this.ended || this.clientGone) return;
-    const now = this.deps.clock.nowMs();
-    if (this.lastTokenAtMs === undefined) this.deps.metrics.ttft.observe((now - this.arrivedAtMs) / 1000);
-    else if (this.init.stream) this.deps.metrics.interToken.observe((now - this.lastTokenAtMs) / 1000);
-    this.lastTokenAtMs = now;
-    this.completionTokens += count;
+  protected onTokens(text: string, _count: number, logprobs: readonly TokenLogprob[] | undefined): void {
     const lps = this.init.logprobs ? (logprobs ?? []) : [];
     if (!this.init.stream) {
       this.parts.push(text);
@@ -132,50 +82,19 @@ export class HttpSink implements RequestSink {
     this.finishReason = output.finishReason;
   }
 
-  finish(cmd: TerminalCommand): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.ended) return;
-    if (this.clientGone && !this.timedOut) {
-      this.abortConnection();
-      return;
-    }
-    switch (cmd.type) {
-      case 'serveFromCache': {
-        const a = cmd.answer;
-        if (this.lastTokenAtMs === undefined) this.deps.metrics.ttft.observe((this.deps.clock.nowMs() - this.arrivedAtMs) / 1000);
-        this.finishReason = a.finishReason;
-        this.parts = [a.text ?? ''];
-        this.logprobs = this.init.logprobs ? [...(a.logprobs ?? [])] : [];
-        if (this.init.stream) {
-          this.ensureSseHeaders();
-          if (this.toolStream !== undefined) this.writePieces(this.toolStream.push(a.text ?? ''), this.logprobs);
-          else if ((a.text ?? '') !== '' || this.logprobs.length > 0) this.write(this.contentChunk(a.text ?? '', this.logprobs));
-        }
-        this.succeed({ promptTokens: a.promptTokens, completionTokens: a.completionTokens, cachedPromptTokens: a.promptTokens });
-        return;
-      }
-      case 'complete':
-        this.succeed(cmd.usage);
-        return;
-      case 'reject':
-        this.fail(cmd.code, cmd.message, cmd.status, cmd.retryAfterMs);
-        return;
-      case 'fail':
-        if (this.timedOut) this.fail('request_timeout');
-        else if (this.slowClient) this.abortConnection();
-        else this.fail(cmd.code, cmd.message, cmd.status);
-        return;
-    }
+  protected onCachedAnswer(a: CachedAnswer): void {
+    this.finishReason = a.finishReason;
+    this.parts = [a.text ?? ''];
+    this.logprobs = this.init.logprobs ? [...(a.logprobs ?? [])] : [];
+    if (!this.init.stream) return;
+    this.ensureSseHeaders();
+    if (this.toolStream !== undefined) this.writePieces(this.toolStream.push(a.text ?? ''), this.logprobs);
+    else if ((a.text ?? '') !== '' || this.logprobs.length > 0) this.write(this.contentChunk(a.text ?? '', this.logprobs));
   }
 
   // ───────────────────────────── endings ─────────────────────────────
 
-  private succeed(usage: Usage): void {
-    this.ended = true;
-    const m = this.deps.metrics;
-    m.promptTokens.inc(usage.promptTokens);
-    m.completionTokens.inc(usage.completionTokens);
-    if (usage.cachedPromptTokens !== undefined) m.cachedPromptTokens.inc(usage.cachedPromptTokens);
+  protected succeed(usage: Usage): void {
     const u: UsageBody = { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens,
       ...(usage.cachedPromptTokens !== undefined && { prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens } }) };
     if (!this.init.stream) {
@@ -197,21 +116,10 @@ export class HttpSink implements RequestSink {
     this.endStream(out);
   }
 
-  private fail(code: AnyErrorCode, message?: string, status?: number, retryAfterMs?: number): void {
-    this.ended = true;
+  protected fail(code: AnyErrorCode, message?: string, status?: number, retryAfterMs?: number): void {
     const body = errorBody(code, message);
-    if (this.headersWritten) {
-      this.endStream(`data: ${JSON.stringify(body)}\n\ndata: [DONE]\n\n`);
-      return;
-    }
-    if (retryAfterMs !== undefined) this.reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-    this.reply.code(status ?? (code === 'request_timeout' ? 504 : 500)).send(body);
-  }
-
-  private abortConnection(): void {
-    this.ended = true;
-    this.countHttp(499);
-    this.reply.raw.destroy();
+    if (this.headersWritten) this.endStream(`data: ${JSON.stringify(body)}\n\ndata: [DONE]\n\n`);
+    else this.sendError(body, status ?? errorStatus(code), retryAfterMs);
   }
 
   private jsonBody(text: string, usage: UsageBody): object {
@@ -261,51 +169,9 @@ export class HttpSink implements RequestSink {
     return out;
   }
 
-  private ensureSseHeaders(): void {
-    if (this.headersWritten) return;
-    this.headersWritten = true;
-    this.reply.hijack();
-    const raw = this.reply.raw;
-    raw.writeHead(200, { ...SSE_HEADERS, 'x-request-id': this.traceId });
-    if (this.init.kind === 'chat') this.write(`data: ${this.chunkHead}{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`);
+  protected streamHead(): string {
+    return this.init.kind === 'chat' ? `data: ${this.chunkHead}{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n` : '';
   }
-
-  private write(s: string): void {
-    const raw = this.reply.raw;
-    if (raw.destroyed) return;
-    if (!raw.write(s) && raw.writableLength > this.deps.sseBufferBytesMax && !this.slowClient) {
-      this.slowClient = true;
-      this.deps.metrics.slowClientCancels.inc();
-      this.deps.cancel(this.init.jobId);
-    }
-  }
-
-  private endStream(s: string): void {
-    const raw = this.reply.raw;
-    if (!raw.destroyed) raw.end(s);
-  }
-
-  /** Fastify's onResponse hook counts responses that finish; ones the client cut off are counted here. */
-  private countHttp(status: number): void {
-    const m = this.deps.metrics;
-    m.httpRequests.inc({ route: this.init.route, method: 'POST', status: String(status) });
-    m.requestDuration.observe({ route: this.init.route }, (this.deps.clock.nowMs() - this.arrivedAtMs) / 1000);
-  }
-
-  // ───────────────────────────── client events ─────────────────────────────
-
-  private readonly onClose = (): void => {
-    if (this.ended) return;
-    this.clientGone = true;
-    this.deps.cancel(this.init.jobId);
-  };
-
-  private readonly onTimeout = (): void => {
-    this.timer = undefined;
-    if (this.ended) return;
-    this.timedOut = true;
-    this.deps.cancel(this.init.jobId);
-  };
 }
 
 interface CompletionLogprobs {

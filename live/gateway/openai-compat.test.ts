@@ -183,6 +183,15 @@ describe('OpenAI compatibility (issue 17), echo workers', () => {
       }
     });
 
+    it('parallel_tool_calls: true with tools (several calls in one answer) is refused; false, or true without tools, is served', async () => {
+      const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }];
+      const e = await refusal('/v1/chat/completions', chatBody('x', { tools, parallel_tool_calls: true }));
+      expect(e).toMatchObject({ code: 'unsupported_parameter', param: 'parallel_tool_calls' });
+      expect(e.message).toMatch(/at most one call per turn/);
+      expect((await h.fetch('/v1/chat/completions', { json: chatBody('x', { tools, parallel_tool_calls: false }) })).status).toBe(200);
+      expect((await h.fetch('/v1/chat/completions', { json: chatBody('x', { parallel_tool_calls: true }) })).status).toBe(200);
+    });
+
     it('the official client gets a BadRequestError naming the param', async () => {
       const err = await client.chat.completions.create({ model: 'echo', messages: [{ role: 'user', content: 'x' }], functions: [{ name: 'f', parameters: {} }] }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.BadRequestError);

@@ -3,50 +3,26 @@
 // Completions become core events through the driver; embeddings are one-shot calls to the worker the
 // core picks for them (GatewayCore.pickForOneShot: least-loaded routable worker of the model).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { identityOf, type GatewayContext } from './context.js';
+import { admitCompletion, type CompletionKind } from './admission.js';
+import type { GatewayContext } from './context.js';
 import { GatewayHttpError } from './errors.js';
-import { HttpSink, type CompletionKind, type SinkDeps } from './http-sink.js';
+import { HttpSink } from './http-sink.js';
 import {
   chatRequestSchema, CHAT_RESPONSE_SCHEMA, completionRequestSchema, COMPLETION_RESPONSE_SCHEMA, EMBEDDING_RESPONSE_SCHEMA,
-  embeddingRequestSchema, MODEL_PARAMS_SCHEMA, MODEL_RESPONSE_SCHEMA, MODELS_RESPONSE_SCHEMA, type ChatBody, type CompletionBody, type EmbeddingBody, type SamplingBody,
+  embeddingRequestSchema, MODEL_PARAMS_SCHEMA, MODEL_RESPONSE_SCHEMA, MODELS_RESPONSE_SCHEMA, type ChatBody, type CompletionBody, type EmbeddingBody,
 } from './openai-schemas.js';
-import { chatRequest, completionRequest, samplingOf, toolChoiceProblem, toolModeOf, type RequestContext } from './request-mapping.js';
-import { unsupportedInChat, unsupportedInCompletion } from './unsupported.js';
-
-const SESSION_ID_MAX = 256;
+import { toolModeOf } from './request-mapping.js';
+import { sinkDepsOf } from './sink-base.js';
 
 export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayContext }): Promise<void> {
   const { ctx } = opts;
-  const sinkDeps: SinkDeps = {
-    metrics: ctx.metrics,
-    clock: ctx.clock,
-    sseBufferBytesMax: ctx.config.limits.sseBufferBytesMax,
-    requestTimeoutMs: ctx.config.limits.requestTimeoutMs,
-    cancel: (id) => ctx.driver.cancel(id),
-  };
+  const sinkDeps = sinkDepsOf(ctx);
 
   const completion = (kind: CompletionKind, route: string) => (request: FastifyRequest, reply: FastifyReply): void => {
     const body = request.body as ChatBody | CompletionBody;
-    const refusal = kind === 'chat' ? unsupportedInChat(body as ChatBody) : unsupportedInCompletion(body as CompletionBody);
-    if (refusal !== undefined) throw new GatewayHttpError(refusal.code, refusal.message, refusal.param);
-    checkSampling(body, ctx);
-    if (kind === 'chat') {
-      const problem = toolChoiceProblem(body);
-      if (problem !== undefined) throw new GatewayHttpError('invalid_request', problem.message, problem.param);
-      const rf = (body as { response_format?: { type?: unknown } | null }).response_format;
-      if (toolModeOf(body).mode === 'forced' && rf != null && rf.type !== 'text') {
-        throw new GatewayHttpError('invalid_request', 'an enforced tool call (tool_choice "required" or a named function) and a response_format cannot both constrain the output', 'tool_choice');
-      }
-    }
-    const id = ctx.nextRequestId();
-    const rc = requestContext(request, id, body.user);
-    const req = kind === 'chat' ? chatRequest(body as ChatBody, rc, ctx.config.limits) : completionRequest(body as CompletionBody, rc, ctx.config.limits);
-    if (req.promptTokens > ctx.config.limits.promptTokensMax) {
-      const param = kind === 'chat' ? 'messages' : 'prompt';
-      throw new GatewayHttpError('context_length_exceeded', `The prompt is about ${req.promptTokens} tokens (estimated as UTF-8 bytes / 3); at most ${ctx.config.limits.promptTokensMax} are accepted.`, param);
-    }
+    const req = admitCompletion(ctx, request, kind, body);
     const sink = new HttpSink(reply, {
-      jobId: id, traceId: String(request.id), kind, stream: req.stream, includeUsage: body.stream_options?.include_usage === true, model: req.model, route,
+      jobId: req.id, traceId: String(request.id), kind, stream: req.stream, includeUsage: body.stream_options?.include_usage === true, model: req.model, route,
       logprobs: req.sampling.logprobs !== undefined,
       ...(kind === 'chat' && { tools: toolModeOf(body) }),
     }, sinkDeps);
@@ -106,21 +82,6 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
 /** OpenAI's model object. `created` is 0: a worker does not report when its model was made. */
 function modelObject(id: string): { id: string; object: 'model'; created: number; owned_by: string } {
   return { id, object: 'model', created: 0, owned_by: 'mlx-serving' };
-}
-
-function checkSampling(body: SamplingBody, ctx: GatewayContext): void {
-  const s = samplingOf(body, ctx.config.limits);
-  if ('param' in s) throw new GatewayHttpError('invalid_request', s.message, s.param);
-}
-
-function requestContext(request: FastifyRequest, id: string, user: string | undefined): RequestContext {
-  const h = request.headers;
-  const headerSession = h['x-session-id'];
-  const sessionId = typeof headerSession === 'string' && headerSession.length > 0 ? headerSession.slice(0, SESSION_ID_MAX) : user;
-  const cc = h['cache-control'];
-  const bypass = h['x-cache-bypass'];
-  const cacheBypass = (typeof cc === 'string' && /\bno-cache\b|\bno-store\b/i.test(cc)) || bypass === '1' || bypass === 'true';
-  return { id, apiKey: identityOf(request)?.id, sessionId, cacheBypass };
 }
 
 /** OpenAI's base64 encoding: the float32 little-endian bytes of the vector. */

@@ -5,9 +5,13 @@
 // A field counts as asked for only when it departs from OpenAI's default (null, penalties 0, n 1, an
 // empty logit_bias, response_format {type: "text"} — json_object and json_schema are served —, echo false, ...), so clients
 // that spell the defaults out still work. Accepted and ignored, because they do not change the
-// output: user, metadata, store, service_tier, prompt_cache_key, safety_identifier,
-// parallel_tool_calls (at most one call is ever produced, which both of its values allow) and
+// output: user, metadata, store, service_tier, prompt_cache_key, safety_identifier and
 // stream_options' other keys.
+//
+// parallel_tool_calls: at most one call per turn is produced (python/mlx_runtime/tools.py: the call
+// format is the whole output as one call). Absent or false is served (OpenAI's default only permits
+// several calls); an explicit `true` with tools asks for several calls in one answer and is refused by
+// name (without tools it asks for nothing).
 //
 // Tools are served (function tools: tools, tool_choice, assistant tool_calls and tool messages;
 // python/mlx_runtime/tools.py); tools of another type than "function" and the legacy functions /
@@ -90,6 +94,9 @@ export function unsupportedInChat(body: ChatBody): Refusal | undefined {
   const b = body as unknown as Record<string, unknown>;
   const field = firstAsked(CHAT_RULES, b);
   if (field !== undefined) return field;
+  if (b.parallel_tool_calls === true && Array.isArray(b.tools) && b.tools.length > 0) {
+    return refuse('parallel_tool_calls', 'several tool calls in one answer (parallel_tool_calls: true; at most one call per turn is produced: send false or leave it out)');
+  }
   for (let i = 0; i < body.messages.length; i++) {
     const m = body.messages[i]! as { content?: unknown; tool_calls?: unknown; function_call?: unknown; audio?: unknown };
     if (Array.isArray(m.tool_calls) && m.tool_calls.some((c) => (c as { type?: unknown } | null)?.type !== 'function')) {

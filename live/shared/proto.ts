@@ -119,6 +119,8 @@ export interface DoneMsg {
   queueMs: number;
   prefillMs: number;
   decodeMs: number;
+  /** The stop string that ended the output; "" when none did. */
+  stopSequence: string;
 }
 
 export interface ErrorMsg {

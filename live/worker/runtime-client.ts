@@ -92,6 +92,8 @@ export interface GenerateResult {
   readonly text: string;
   readonly token_ids: readonly number[];
   readonly finish_reason: 'stop' | 'length' | 'cancelled';
+  /** The stop string that ended the output (finish "stop"), when one did. */
+  readonly stop_sequence?: string;
   readonly usage: Usage;
   readonly timings: Timings;
 }

@@ -1,10 +1,11 @@
 // Test support for the worker (not part of the public API, not built): the tiny model
 // (live/shared/model.ts), and the tiny stack — one worker node on it behind a gateway, reached with the
-// official openai client: the real path the end-to-end tests drive.
+// official openai and anthropic clients: the real path the end-to-end tests drive.
 import { ensureModel, MODEL_CACHE_DIR } from '../shared/model.js';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { buildGateway, type Gateway } from '../gateway/gateway.js';
 import { resolveLiveConfig } from '../shared/config.js';
@@ -24,6 +25,8 @@ export interface TinyStack {
   readonly gateway: Gateway;
   readonly url: string;
   readonly openai: OpenAI;
+  /** The Anthropic Messages API (POST /v1/messages) of the same gateway. */
+  readonly anthropic: Anthropic;
   stop(): Promise<void>;
 }
 
@@ -48,6 +51,7 @@ export async function startTinyStack(name: string, apiKey: string): Promise<Tiny
   return {
     worker, gateway, url,
     openai: new OpenAI({ apiKey, baseURL: `${url}/v1`, maxRetries: 0 }),
+    anthropic: new Anthropic({ apiKey, baseURL: url, maxRetries: 0 }),
     async stop() {
       await gateway.stop();
       await worker.stop(1_000);

@@ -479,7 +479,7 @@ export class WorkerNode {
     const queueMs = job.startedAtMs - job.arrivedAtMs + r.timings.queue_ms;
     const done: DoneMsg = {
       finishReason: r.finish_reason, promptTokens: r.usage.prompt_tokens, completionTokens: r.usage.completion_tokens, cachedPromptTokens: r.usage.cached_tokens,
-      queueMs, prefillMs: r.timings.prefill_ms, decodeMs: r.timings.decode_ms,
+      queueMs, prefillMs: r.timings.prefill_ms, decodeMs: r.timings.decode_ms, stopSequence: r.stop_sequence ?? '',
     };
     this.counters.completed++;
     const contextBytes = (r.usage.prompt_tokens + r.usage.completion_tokens) * job.model.kvBytesPerToken;

@@ -293,7 +293,8 @@ class Engine:
         req.text += req.detok.last_segment
 
         req.text, stop_hit = cut_at_stop(req.text, req.emitted, req.stop)
-        if stop_hit:
+        if stop_hit is not None:
+            req.stop_sequence = stop_hit
             finish = "stop"
         limit = emit_limit(req.text, req.stop, finish)  # holds back a tail that may start a stop string
         delta = req.text[req.emitted:limit]
@@ -352,6 +353,8 @@ class Engine:
         }
         if req.logprobs:
             result["logprobs"] = req.logprob_list
+        if reason == "stop" and req.stop_sequence is not None:
+            result["stop_sequence"] = req.stop_sequence
         self.send({"jsonrpc": "2.0", "id": req.rpc_id, "result": result})
 
     def _fail(self, req: Request, message: str, *, remove_from_batch: bool) -> None:

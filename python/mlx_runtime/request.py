@@ -35,6 +35,7 @@ class Request:
     emitted: int = 0
     token_ids: List[int] = field(default_factory=list)
     first_token_at: Optional[float] = None
+    stop_sequence: Optional[str] = None  # the stop string that ended the output, if one did
     finished: bool = False
 
 

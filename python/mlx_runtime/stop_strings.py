@@ -7,20 +7,21 @@ from __future__ import annotations
 from typing import List, Optional, Tuple
 
 
-def cut_at_stop(text: str, emitted: int, stop: List[str]) -> Tuple[str, bool]:
-    """The text cut before the earliest stop string in it, and whether one was found. The search starts
-    where a stop string could begin that was not complete in the part already emitted."""
+def cut_at_stop(text: str, emitted: int, stop: List[str]) -> Tuple[str, Optional[str]]:
+    """The text cut before the earliest stop string in it, and that stop string (None when none was
+    found). The search starts where a stop string could begin that was not complete in the part
+    already emitted."""
     if not stop:
-        return text, False
+        return text, None
     start = max(0, emitted - max(len(s) for s in stop))
-    pos = -1
+    pos, hit = -1, None
     for s in stop:
         p = text.find(s, start)
         if p != -1 and (pos == -1 or p < pos):
-            pos = p
+            pos, hit = p, s
     if pos == -1:
-        return text, False
-    return text[:pos], True
+        return text, None
+    return text[:pos], hit
 
 
 def emit_limit(text: str, stop: List[str], finish: Optional[str]) -> int:

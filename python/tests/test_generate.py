@@ -122,8 +122,9 @@ def test_stop_strings(server, tiny_lm):
     full = server.generate(prompt=PROMPTS[0], max_tokens=30)["text"]
     assert len(full) > 12
     stop = full[8:12]
-    res = server.generate(prompt=PROMPTS[0], max_tokens=30, stop=[stop], request_id="stop-1")
+    res = server.generate(prompt=PROMPTS[0], max_tokens=30, stop=["\x00never", stop], request_id="stop-1")
     assert res["finish_reason"] == "stop"
+    assert res["stop_sequence"] == stop  # which stop string ended it (Anthropic's stop_sequence)
     assert res["text"] == full[: full.index(stop)]
     assert "".join(n["text"] for n in server.stream_of("stop-1")) == res["text"]
     assert res["usage"]["completion_tokens"] < 30
