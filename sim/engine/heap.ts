@@ -30,6 +30,8 @@ export class EventHeap {
   private payload: unknown[];
   private n = 0;
   private nextSeq = 0;
+  /** The root was read by takeRootInto and is free for the next push. */
+  private rootTaken = false;
 
   /** @param capacityMax bound on simultaneously pending events; exceeding it is a bug in the model. */
   constructor(initialCapacity = 1024, readonly capacityMax = 1 << 26) {
@@ -43,21 +45,29 @@ export class EventHeap {
   }
 
   get size(): number {
-    return this.n;
+    return this.rootTaken ? this.n - 1 : this.n;
   }
 
   /** Time of the earliest event, or Infinity when empty. */
   peekTimeMs(): number {
+    this.releaseRoot();
     return this.n > 0 ? this.timeMs[0]! : Infinity;
   }
 
   push(timeMs: number, phase: number, kind: number, target: number, num: number, payload: unknown): void {
     if (!(timeMs >= 0) || timeMs === Infinity) throw new Error(`EventHeap.push: timeMs must be finite and >= 0, got ${timeMs}`);
     if (!(phase >= 0 && phase < PHASE_COUNT_MAX) || (phase | 0) !== phase) throw new Error(`EventHeap.push: phase must be an integer in [0, ${PHASE_COUNT_MAX}), got ${phase}`);
-    if (this.n === this.timeMs.length) this.grow();
     const seq = this.nextSeq++;
     if (seq >= SEQ_SPAN) throw new Error('EventHeap.push: sequence number space exhausted');
     const tie = phase * SEQ_SPAN + seq;
+    if (this.rootTaken) {
+      // The event being handled still holds the root: the first follow-up takes its place and sifts
+      // down once (a pop and a push cost one sift instead of two).
+      this.rootTaken = false;
+      this.siftDown(this.n, timeMs, tie, kind, target, num, payload);
+      return;
+    }
+    if (this.n === this.timeMs.length) this.grow();
     // Sift up with a hole: move parents down until the new key fits.
     let i = this.n++;
     const T = this.timeMs;
@@ -79,36 +89,55 @@ export class EventHeap {
 
   /** Pops the earliest event into `out`. Returns false when the heap is empty. */
   popInto(out: EventView): boolean {
+    if (!this.takeRootInto(out)) return false;
+    this.releaseRoot();
+    return true;
+  }
+
+  /**
+   * Reads the earliest event into `out` and leaves its slot for the next push (see push); call
+   * releaseRoot() once the follow-ups are pushed. The order of pops is that of popInto: it is fixed by
+   * (timeMs, phase, seq), whatever the heap's layout. Returns false when the heap is empty.
+   */
+  takeRootInto(out: EventView): boolean {
+    this.releaseRoot();
     if (this.n === 0) return false;
-    const T = this.timeMs;
-    const K = this.tie;
-    out.timeMs = T[0]!;
-    const tie0 = K[0]!;
+    out.timeMs = this.timeMs[0]!;
+    const tie0 = this.tie[0]!;
     out.phase = Math.floor(tie0 / SEQ_SPAN);
     out.seq = tie0 - out.phase * SEQ_SPAN;
     out.kind = this.kind[0]!;
     out.target = this.target[0]!;
     out.num = this.num[0]!;
     out.payload = this.payload[0];
+    this.rootTaken = true;
+    return true;
+  }
+
+  /** Removes the taken root if no push took its slot: the last entry sifts down from the root. */
+  releaseRoot(): void {
+    if (!this.rootTaken) return;
+    this.rootTaken = false;
     const last = --this.n;
     if (last === 0) {
       this.payload[0] = undefined;
-      return true;
+      return;
     }
-    // Sift the last entry down from the root with a hole.
-    const lt = T[last]!;
-    const lk = K[last]!;
-    const lkind = this.kind[last]!;
-    const ltarget = this.target[last]!;
-    const lnum = this.num[last]!;
     const lpayload = this.payload[last];
     this.payload[last] = undefined;
+    this.siftDown(last, this.timeMs[last]!, this.tie[last]!, this.kind[last]!, this.target[last]!, this.num[last]!, lpayload);
+  }
+
+  /** Places an entry at the root of a heap of n entries (the root's slot free) and sifts it down with a hole. */
+  private siftDown(n: number, lt: number, lk: number, lkind: number, ltarget: number, lnum: number, lpayload: unknown): void {
+    const T = this.timeMs;
+    const K = this.tie;
     let i = 0;
-    const half = last >> 1;
+    const half = n >> 1;
     while (i < half) {
       let c = 2 * i + 1;
       const r = c + 1;
-      if (r < last && (T[r]! < T[c]! || (T[r] === T[c] && K[r]! < K[c]!))) c = r;
+      if (r < n && (T[r]! < T[c]! || (T[r] === T[c] && K[r]! < K[c]!))) c = r;
       const ct = T[c]!;
       if (lt < ct || (lt === ct && lk < K[c]!)) break;
       this.move(c, i);
@@ -120,7 +149,6 @@ export class EventHeap {
     this.target[i] = ltarget;
     this.num[i] = lnum;
     this.payload[i] = lpayload;
-    return true;
   }
 
   private move(from: number, to: number): void {
