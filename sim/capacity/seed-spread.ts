@@ -3,6 +3,10 @@
 // a random quantity; its spread says how many of its digits to believe.
 // Each extra search starts from the first seed's answer (planCapacity's `hint`) and stops within
 // `relativeTolerance` of its own answer, so a seed costs a few simulations, not a full search.
+// Caveat, measured: meeting the SLO is not monotone in the worker count at a few %. For capacity-small
+// under seed 902 the trials read 169 ✓, 171 ✗, 172 ✓, 177 ✗, 180 ✗, 181 ✓. So a bisection's answer
+// also depends on its path (from the hint: 169; from the lower bound: 181), and the spread holds both
+// effects. Deciding each candidate over several seeds together would smooth it (not done).
 import { planCapacity, type CapacityAnswer, type CapacityQuery } from './planner.js';
 
 /** Bound on seeds per answer. */
