@@ -167,7 +167,7 @@ function timelineChart(scenario: string, runs: readonly LabelledRun[]): ChartSpe
   };
 }
 
-const CAPACITY_KINDS = ["document's workers", 'formula workers', 'formula + headroom', 'simulated workers', 'simulated, band low', 'simulated, band high'] as const;
+const CAPACITY_KINDS = ["document's workers", 'formula workers', 'formula + headroom', 'simulated workers', 'simulated, band low', 'simulated, band high', 'simulated, seeds low', 'simulated, seeds high'] as const;
 
 /** Workers per use case: what the document says, the formula (and with headroom), the simulation. */
 function capacityChart(result: ScenarioResult): ChartSpec | null {
@@ -175,9 +175,10 @@ function capacityChart(result: ScenarioResult): ChartSpec | null {
   const useCases = result.capacity.map((c) => c.useCase);
   const labels = result.capacity.map((c) => (useCases.filter((u) => u === c.useCase).length > 1 ? `${c.useCase} (${c.model}, ${c.hardware})` : c.useCase));
   const values = result.capacity.flatMap((c, i) => {
-    // The band: the fewest and most workers over the other calibrations and the ±20 % sensitivity runs.
+    // The band: the fewest and most workers over the other calibrations and the ±20 % sensitivity runs;
+    // then the fewest and most over the seeds (the same question, other draws).
     const spread = [...(c.bands ?? []).filter((b) => b.calibration !== 'physical lower bound'), ...(c.sensitivity ?? [])].map((b) => b.workers).filter((w): w is number => w !== null);
-    const byKind: readonly (number | null)[] = [c.documentWorkers, c.formulaWorkers, c.formulaWorkersWithHeadroom, c.simulatedWorkers, spread.length > 0 ? Math.min(...spread) : null, spread.length > 0 ? Math.max(...spread) : null];
+    const byKind: readonly (number | null)[] = [c.documentWorkers, c.formulaWorkers, c.formulaWorkersWithHeadroom, c.simulatedWorkers, spread.length > 0 ? Math.min(...spread) : null, spread.length > 0 ? Math.max(...spread) : null, c.seedSpread?.min ?? null, c.seedSpread?.max ?? null];
     return CAPACITY_KINDS.flatMap((kind, k) => {
       const workers = byKind[k];
       return workers === null || workers === undefined || !Number.isFinite(workers) ? [] : [{ useCase: labels[i] ?? c.useCase, kind, workers, label: formatNumber(workers) }];

@@ -75,6 +75,7 @@ const fixture: ScenarioResult = {
       calibration: { runtime: 'mlx', why: 'fitted on this size class' },
       bands: [{ calibration: 'mlx', workers: 7 }, { calibration: 'mlx-lm-0.31', workers: null }, { calibration: 'physical lower bound', workers: 4 }],
       sensitivity: [{ assumption: 'prefill 20 % faster', workers: 6 }, { assumption: 'prompts 20 % longer', workers: 9 }],
+      seedSpread: { seeds: [1, 2, 3], workers: [7, 6, 8], min: 6, median: 7, max: 8 },
       note: 'document assumes 2× the measured decode rate',
     },
   ],
@@ -178,7 +179,7 @@ describe('writeReport', () => {
     expect(md).toContain('| TTFT p95 | ms | 240.0 | 230.0 | 0.96× | ≤ 0.80× baseline | ✗ FAIL | ratio 0.96, needs 0.80 (−19.8 %) |');
     expect(md).toContain('| prefix cache hit rate | rate | 12.0 % | 61.0 % | 5.08× | — | — |  |');
     expect(md).toContain('**FAIL — 1 of 2 targets missed: TTFT p95**');
-    expect(md).toContain('| chat | llama-3.1-8b-4bit | M2 Ultra 192GB | 20 | 8 | 6 (8) | 7 | mlx: fitted on this size class | mlx 7; mlx-lm-0.31 —; physical lower bound 4 | prefill 20 % faster: 6; prompts 20 % longer: 9 | 412.3 ms | 31.3 ms | 87.6 |');
+    expect(md).toContain('| chat | llama-3.1-8b-4bit | M2 Ultra 192GB | 20 | 8 | 6 (8) | 7 | mlx: fitted on this size class | mlx 7; mlx-lm-0.31 —; physical lower bound 4 | prefill 20 % faster: 6; prompts 20 % longer: 9 | 6–7–8 (3 seeds) | 412.3 ms | 31.3 ms | 87.6 |');
     expect(md).toContain('(charts/cache-aware-routing-cdf-ttft.svg)');
     expect(md).toContain('- seed: 42');
   });

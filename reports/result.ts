@@ -77,6 +77,8 @@ export interface CapacityRow {
   readonly bands?: readonly { readonly calibration: string; readonly workers: number | null }[];
   /** Workers needed when one assumption moves by ±20 % (prefill speed, decode speed, prompt length), the rest as chosen. */
   readonly sensitivity?: readonly { readonly assumption: string; readonly workers: number | null }[];
+  /** The same question under other seeds (sim/capacity/seed-spread.ts): the answer's spread from sampling alone. */
+  readonly seedSpread?: { readonly seeds: readonly number[]; readonly workers: readonly (number | null)[]; readonly min: number | null; readonly median: number | null; readonly max: number | null };
   readonly note: string;
 }
 

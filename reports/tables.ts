@@ -62,8 +62,8 @@ export function runsTable(result: ScenarioResult): Table {
 
 export function capacityTable(rows: readonly CapacityRow[]): Table {
   return {
-    header: ['use case', 'model', 'hardware', 'target RPS', "document's workers", 'formula workers (+headroom)', 'simulated workers', 'calibration', 'band (other calibrations; lower bound)', 'sensitivity (±20 %)', 'sim TTFT p95', 'sim ITL p95', 'roofline decode tok/s', 'note'],
-    align: ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'left', 'left', 'left', 'right', 'right', 'right', 'left'],
+    header: ['use case', 'model', 'hardware', 'target RPS', "document's workers", 'formula workers (+headroom)', 'simulated workers', 'calibration', 'band (other calibrations; lower bound)', 'sensitivity (±20 %)', 'across seeds (min–median–max)', 'sim TTFT p95', 'sim ITL p95', 'roofline decode tok/s', 'note'],
+    align: ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'left'],
     rows: rows.map((c) => [
       c.useCase,
       c.model,
@@ -75,6 +75,7 @@ export function capacityTable(rows: readonly CapacityRow[]): Table {
       c.calibration === undefined ? '—' : `${c.calibration.runtime}: ${c.calibration.why}`,
       c.bands === undefined ? '—' : c.bands.map((b) => `${b.calibration} ${formatNumber(b.workers)}`).join('; '),
       c.sensitivity === undefined ? '—' : c.sensitivity.map((x) => `${x.assumption}: ${formatNumber(x.workers)}`).join('; '),
+      c.seedSpread === undefined ? '—' : `${formatNumber(c.seedSpread.min)}–${formatNumber(c.seedSpread.median)}–${formatNumber(c.seedSpread.max)} (${c.seedSpread.seeds.length} seeds)`,
       formatMs(c.simulatedTtftP95Ms),
       formatMs(c.simulatedItlP95Ms),
       formatValue(c.rooflineDecodeTokPerS, 'tok/s'),

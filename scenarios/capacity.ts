@@ -7,11 +7,13 @@
 // (sim/capacity/calibration-choice.ts) and names it; beside it, the answer under every other MLX
 // calibration of the chip and the physical lower bound (the band), and how it moves when prefill speed,
 // decode speed or prompt length is 20 % off (the sensitivity). Those extra searches start from the
-// answer and stop within SENSITIVITY_TOLERANCE of theirs.
+// answer and stop within SENSITIVITY_TOLERANCE of theirs. The answer is also asked again under
+// SEEDS_PER_ANSWER − 1 other seeds (other arrivals and lengths): the seed spread, min–median–max.
 import { workersByFormula } from '../core/capacity/formula.js';
 import { resolveGatewayConfig } from '../core/config/validate.js';
 import { chooseCalibration, mlxCalibrations } from '../sim/capacity/calibration-choice.js';
 import { planCapacity, type CapacityQuery } from '../sim/capacity/planner.js';
+import { seedSpread, spreadSeeds } from '../sim/capacity/seed-spread.js';
 import { createLatencyModel, type LatencyModel } from '../sim/latency/latency-model.js';
 import { scaledLatency } from '../sim/latency/scaled.js';
 import { getHardware, withMemoryGB } from '../sim/profiles/hardware.js';
@@ -25,6 +27,9 @@ import { runPolicySet } from './sim-run.js';
 const SENSITIVITY_TOLERANCE = 0.02;
 /** How far each assumption is moved. */
 const SENSITIVITY = 0.2;
+/** Seeds each answer is searched under (its own included), and how close each seed's search gets (0.5 %). */
+const SEEDS_PER_ANSWER = 5;
+const SEED_TOLERANCE = 0.005;
 
 export function answerCapacity(def: ScenarioDef, seed: number, tick: () => void): { rows: CapacityRow[]; candidate: RunSummary; notes: string[] } {
   if (def.workload.type !== 'open') throw new Error(`${def.name}: capacity questions need an open-loop workload`);
@@ -57,6 +62,7 @@ export function answerCapacity(def: ScenarioDef, seed: number, tick: () => void)
     };
     const answer = planCapacity(query);
     tick();
+    const seeds = seedSpread(query, answer, spreadSeeds(seed, SEEDS_PER_ANSWER), SEED_TOLERANCE);
     const near = (over: Partial<CapacityQuery>): number | null =>
       planCapacity({ ...query, ...over, ...(answer.workers !== null && { hint: answer.workers, relativeTolerance: SENSITIVITY_TOLERANCE }) }).workers;
     const bands = [
@@ -92,12 +98,14 @@ export function answerCapacity(def: ScenarioDef, seed: number, tick: () => void)
       calibration: { runtime: chosen.runtime, why: chosen.why },
       bands,
       sensitivity,
+      seedSpread: seeds,
       note:
         `SLO TTFT p95 ≤ ${slo.ttftP95Ms} ms, ITL p95 ≤ ${slo.itlP95Ms} ms, 100 % success` +
         (relaxed ? ` (relaxed from ${q.slo.ttftP95Ms} / ${q.slo.itlP95Ms} ms: one ${meanPrompt}-token prompt alone takes ${Math.round(ttftFloorMs)} ms to first token and ${Math.round(itlFloorMs)} ms per token on this hardware)` : '') +
         `; ${answer.trials.length} simulations (physical lower bound ${answer.lowerBound} workers)`,
     });
     notes.push(`${q.useCase}: tried ${answer.trials.map((t) => `${t.workers}${t.meets ? '✓' : '✗'}`).join(' ')}`);
+    notes.push(`${q.useCase}: across ${seeds.seeds.length} seeds (${seeds.seeds.join(', ')}; each search within ${SEED_TOLERANCE * 100} %) the answer is ${seeds.workers.map((w) => w ?? '—').join(' / ')} workers: min ${seeds.min ?? '—'}, median ${seeds.median ?? '—'}, max ${seeds.max ?? '—'}.`);
     const unmet = [...bands, ...sensitivity].filter((x) => x.workers === null).map((x) => ('assumption' in x ? x.assumption : `calibration ${x.calibration}`));
     if (unmet.length > 0) notes.push(`${q.useCase}: "—" in the band or sensitivity: no cluster of up to 2048 workers meets the same SLO under ${unmet.join(', ')} (the SLO was set from the chosen calibration's single-request floor; a slower prefill puts that floor itself out of reach).`);
     lastWorkload = workload;

@@ -1,4 +1,6 @@
 // A binary min-heap ordered by a caller-supplied comparison. Used for the gateway core's timers.
+// The sifts move a hole instead of swapping: a destructuring swap allocated an array per level in
+// the simulator's profile (issue 21). Same comparisons, same layout as the swapping version.
 export class MinHeap<T> {
   private readonly items: T[] = [];
   constructor(private readonly less: (a: T, b: T) => boolean) {}
@@ -17,10 +19,12 @@ export class MinHeap<T> {
     let i = a.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(a[i]!, a[parent]!)) break;
-      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      const p = a[parent]!;
+      if (!this.less(item, p)) break;
+      a[i] = p;
       i = parent;
     }
+    a[i] = item;
   }
 
   pop(): T | undefined {
@@ -28,19 +32,27 @@ export class MinHeap<T> {
     if (a.length === 0) return undefined;
     const top = a[0]!;
     const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
+    const n = a.length;
+    if (n > 0) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && this.less(a[r]!, a[m]!)) m = r;
+        let mv = last;
+        if (l < n && this.less(a[l]!, mv)) {
+          m = l;
+          mv = a[l]!;
+        }
+        if (r < n && this.less(a[r]!, mv)) {
+          m = r;
+          mv = a[r]!;
+        }
         if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
+        a[i] = mv;
         i = m;
       }
+      a[i] = last;
     }
     return top;
   }

@@ -6,6 +6,7 @@ import { getHardware } from '../profiles/hardware.js';
 import { getModel } from '../profiles/models.js';
 import { chooseCalibration } from './calibration-choice.js';
 import { planCapacity, type CapacityQuery } from './planner.js';
+import { seedSpread, spreadSeeds } from './seed-spread.js';
 
 const paramsB = (id: string) => getModel(id).totalParams.value / 1e9;
 
@@ -56,5 +57,19 @@ describe('the capacity search from a hint', () => {
     const slowerDecode = planCapacity({ ...query, latency: scaledLatency(query.latency, { decodeSpeed: 0.5 }), hint: n }).workers!;
     expect(slowerPrefill).toBeGreaterThanOrEqual(n);
     expect(slowerDecode).toBeGreaterThan(n);
+  });
+
+  it('a seed spread asks the same question under other seeds: each seed\'s answer is its own exact search', () => {
+    const first = planCapacity(query);
+    const spread = seedSpread(query, first, spreadSeeds(query.seed, 3));
+    expect(spread.seeds).toEqual([7, 8, 9]);
+    expect(spread.workers[0]).toBe(first.workers);
+    for (const [k, seed] of spread.seeds.entries()) expect(spread.workers[k]).toBe(planCapacity({ ...query, seed }).workers);
+    const found = spread.workers.filter((w): w is number => w !== null);
+    expect(spread.min).toBe(Math.min(...found));
+    expect(spread.max).toBe(Math.max(...found));
+    expect(spread.median).toBe([...found].sort((a, b) => a - b)[1]);
+    expect(() => spreadSeeds(1, 0)).toThrow(/count/);
+    expect(() => seedSpread(query, first, [8, 7])).toThrow(/first seed/);
   });
 });

@@ -32,6 +32,27 @@ describe('EventHeap', () => {
     }));
   });
 
+  it('takeRootInto + push (the loop\'s path) pops in the same order as popInto (property)', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 2 })), { minLength: 1, maxLength: 200 }), (plan) => {
+      // Both heaps get the same pushes in the same order: each popped event schedules plan[k]'s follow-ups.
+      const run = (fused: boolean): number[] => {
+        const h = new EventHeap(2);
+        h.push(0, 0, 0, 0, 0, undefined);
+        const v = view();
+        const got: number[] = [];
+        let k = 0;
+        while (fused ? h.takeRootInto(v) : h.popInto(v)) {
+          got.push(v.timeMs * 1000 + v.seq);
+          const [dt, phase, count] = plan[k++ % plan.length]!;
+          if (k < 400) for (let j = 0; j < count; j++) h.push(v.timeMs + dt, phase, 0, 0, 0, undefined);
+          if (fused) h.releaseRoot();
+        }
+        return got;
+      };
+      expect(run(true)).toEqual(run(false));
+    }));
+  });
+
   it('rejects bad times and phases and enforces its capacity bound', () => {
     const h = new EventHeap(16, 32);
     expect(() => h.push(NaN, 0, 0, 0, 0, undefined)).toThrow(/timeMs/);

@@ -1,10 +1,13 @@
 // The event heap of the simulator: a binary min-heap ordered by (timeMs, phase, seq).
-// Why a hand-written heap over parallel typed arrays: the benchmark pushes and pops tens of millions
-// of events per run, so an event is never an object here. Each entry is six slots in six parallel
-// arrays (time, tie key, kind, target, number, payload) and the heap moves them with a "hole" sift.
+// Why a hand-written heap over typed arrays: the benchmark pushes and pops tens of millions of events
+// per run, so an event is never an object here. The heap itself is three parallel arrays (time, tie
+// key, slot) moved with a "hole" sift; an event's other fields (kind, target, number, payload) sit in
+// a slot that does not move while the event climbs or sinks (issue 21: a sift level moves 3 numbers
+// instead of 6). Slots are recycled through a free stack.
 // Ties are ordered explicitly: at equal timeMs the lower phase runs first (phase is a small integer
 // per event kind: completions before arrivals, etc.); at equal phase, insertion order (seq) decides.
-// phase and seq are packed in one float64 tie key: phase * 2^44 + seq (exact below 2^53).
+// phase and seq are packed in one float64 tie key: phase * 2^44 + seq (exact below 2^53). The key is
+// a total order, so the order of pops does not depend on the heap's layout.
 
 /** Upper bound on phases; a phase is an integer in [0, PHASE_COUNT_MAX). */
 export const PHASE_COUNT_MAX = 256;
@@ -22,42 +25,67 @@ export interface EventView {
 }
 
 export class EventHeap {
+  // The heap, by position.
   private timeMs: Float64Array;
   private tie: Float64Array;
+  private slot: Int32Array;
+  // The events' other fields, by slot.
   private kind: Int32Array;
   private target: Int32Array;
   private num: Float64Array;
   private payload: unknown[];
+  /** Free slots (a stack of freeTop entries). */
+  private free: Int32Array;
+  private freeTop: number;
   private n = 0;
   private nextSeq = 0;
+  /** The root was read by takeRootInto and is free for the next push. */
+  private rootTaken = false;
 
   /** @param capacityMax bound on simultaneously pending events; exceeding it is a bug in the model. */
   constructor(initialCapacity = 1024, readonly capacityMax = 1 << 26) {
     const c = Math.max(16, initialCapacity);
     this.timeMs = new Float64Array(c);
     this.tie = new Float64Array(c);
+    this.slot = new Int32Array(c);
     this.kind = new Int32Array(c);
     this.target = new Int32Array(c);
     this.num = new Float64Array(c);
     this.payload = new Array<unknown>(c);
+    this.free = new Int32Array(c);
+    for (let i = 0; i < c; i++) this.free[i] = c - 1 - i;
+    this.freeTop = c;
   }
 
   get size(): number {
-    return this.n;
+    return this.rootTaken ? this.n - 1 : this.n;
   }
 
   /** Time of the earliest event, or Infinity when empty. */
   peekTimeMs(): number {
+    this.releaseRoot();
     return this.n > 0 ? this.timeMs[0]! : Infinity;
   }
 
   push(timeMs: number, phase: number, kind: number, target: number, num: number, payload: unknown): void {
     if (!(timeMs >= 0) || timeMs === Infinity) throw new Error(`EventHeap.push: timeMs must be finite and >= 0, got ${timeMs}`);
     if (!(phase >= 0 && phase < PHASE_COUNT_MAX) || (phase | 0) !== phase) throw new Error(`EventHeap.push: phase must be an integer in [0, ${PHASE_COUNT_MAX}), got ${phase}`);
-    if (this.n === this.timeMs.length) this.grow();
     const seq = this.nextSeq++;
     if (seq >= SEQ_SPAN) throw new Error('EventHeap.push: sequence number space exhausted');
     const tie = phase * SEQ_SPAN + seq;
+    if (!this.rootTaken && this.n === this.timeMs.length) this.grow();
+    const s = this.free[--this.freeTop]!;
+    this.kind[s] = kind;
+    this.target[s] = target;
+    this.num[s] = num;
+    this.payload[s] = payload;
+    if (this.rootTaken) {
+      // The event being handled still holds the root: the first follow-up takes its place and sifts
+      // down once (a pop and a push cost one sift instead of two).
+      this.rootTaken = false;
+      this.siftDown(this.n, timeMs, tie, s);
+      return;
+    }
     // Sift up with a hole: move parents down until the new key fits.
     let i = this.n++;
     const T = this.timeMs;
@@ -71,44 +99,56 @@ export class EventHeap {
     }
     T[i] = timeMs;
     K[i] = tie;
-    this.kind[i] = kind;
-    this.target[i] = target;
-    this.num[i] = num;
-    this.payload[i] = payload;
+    this.slot[i] = s;
   }
 
   /** Pops the earliest event into `out`. Returns false when the heap is empty. */
   popInto(out: EventView): boolean {
+    if (!this.takeRootInto(out)) return false;
+    this.releaseRoot();
+    return true;
+  }
+
+  /**
+   * Reads the earliest event into `out` and leaves its place for the next push (see push); call
+   * releaseRoot() once the follow-ups are pushed. Returns false when the heap is empty.
+   */
+  takeRootInto(out: EventView): boolean {
+    this.releaseRoot();
     if (this.n === 0) return false;
-    const T = this.timeMs;
-    const K = this.tie;
-    out.timeMs = T[0]!;
-    const tie0 = K[0]!;
+    out.timeMs = this.timeMs[0]!;
+    const tie0 = this.tie[0]!;
     out.phase = Math.floor(tie0 / SEQ_SPAN);
     out.seq = tie0 - out.phase * SEQ_SPAN;
-    out.kind = this.kind[0]!;
-    out.target = this.target[0]!;
-    out.num = this.num[0]!;
-    out.payload = this.payload[0];
+    const s = this.slot[0]!;
+    out.kind = this.kind[s]!;
+    out.target = this.target[s]!;
+    out.num = this.num[s]!;
+    out.payload = this.payload[s];
+    this.payload[s] = undefined;
+    this.free[this.freeTop++] = s;
+    this.rootTaken = true;
+    return true;
+  }
+
+  /** Removes the taken root if no push took its place: the last entry sifts down from the root. */
+  releaseRoot(): void {
+    if (!this.rootTaken) return;
+    this.rootTaken = false;
     const last = --this.n;
-    if (last === 0) {
-      this.payload[0] = undefined;
-      return true;
-    }
-    // Sift the last entry down from the root with a hole.
-    const lt = T[last]!;
-    const lk = K[last]!;
-    const lkind = this.kind[last]!;
-    const ltarget = this.target[last]!;
-    const lnum = this.num[last]!;
-    const lpayload = this.payload[last];
-    this.payload[last] = undefined;
+    if (last > 0) this.siftDown(last, this.timeMs[last]!, this.tie[last]!, this.slot[last]!);
+  }
+
+  /** Places an entry at the root of a heap of n entries (the root's place free) and sifts it down with a hole. */
+  private siftDown(n: number, lt: number, lk: number, ls: number): void {
+    const T = this.timeMs;
+    const K = this.tie;
     let i = 0;
-    const half = last >> 1;
+    const half = n >> 1;
     while (i < half) {
       let c = 2 * i + 1;
       const r = c + 1;
-      if (r < last && (T[r]! < T[c]! || (T[r] === T[c] && K[r]! < K[c]!))) c = r;
+      if (r < n && (T[r]! < T[c]! || (T[r] === T[c] && K[r]! < K[c]!))) c = r;
       const ct = T[c]!;
       if (lt < ct || (lt === ct && lk < K[c]!)) break;
       this.move(c, i);
@@ -116,30 +156,29 @@ export class EventHeap {
     }
     T[i] = lt;
     K[i] = lk;
-    this.kind[i] = lkind;
-    this.target[i] = ltarget;
-    this.num[i] = lnum;
-    this.payload[i] = lpayload;
-    return true;
+    this.slot[i] = ls;
   }
 
   private move(from: number, to: number): void {
     this.timeMs[to] = this.timeMs[from]!;
     this.tie[to] = this.tie[from]!;
-    this.kind[to] = this.kind[from]!;
-    this.target[to] = this.target[from]!;
-    this.num[to] = this.num[from]!;
-    this.payload[to] = this.payload[from];
+    this.slot[to] = this.slot[from]!;
   }
 
   private grow(): void {
-    const c = this.timeMs.length * 2;
+    const old = this.timeMs.length;
+    const c = old * 2;
     if (c > this.capacityMax) throw new Error(`EventHeap: more than ${this.capacityMax} pending events (bound exceeded: a model schedules without consuming)`);
     const t = new Float64Array(c); t.set(this.timeMs); this.timeMs = t;
     const k = new Float64Array(c); k.set(this.tie); this.tie = k;
+    const sl = new Int32Array(c); sl.set(this.slot); this.slot = sl;
     const kd = new Int32Array(c); kd.set(this.kind); this.kind = kd;
     const tg = new Int32Array(c); tg.set(this.target); this.target = tg;
     const nm = new Float64Array(c); nm.set(this.num); this.num = nm;
     this.payload.length = c;
+    // Every old slot is in use (the heap was full); the new ones are free.
+    const f = new Int32Array(c); f.set(this.free.subarray(0, this.freeTop));
+    for (let i = c - 1; i >= old; i--) f[this.freeTop++] = i;
+    this.free = f;
   }
 }

@@ -118,10 +118,11 @@ export class EventLoop implements Scheduler {
         return this.result(steps, 'until');
       }
       if (steps >= maxSteps) throw new StepLimitExceededError(this.options.seed, maxSteps, this.now);
-      heap.popInto(view);
+      heap.takeRootInto(view); // the handler's first follow-up reuses the root's slot
       this.now = view.timeMs;
       steps++;
       (handlers[view.kind] as EventHandler)(view, this);
+      heap.releaseRoot();
     }
   }
 

@@ -669,7 +669,8 @@ export class SimWorker {
       if (this.tokensEvery === 1) out.push(WorkerEventKind.tokens, seq);
       this.scheduleDue(seq);
     }
-    joiners.length = 0;
+    // Setting an array's length is a runtime call that may also drop its backing store: only when needed.
+    if (joiners.length > 0) joiners.length = 0;
     this.totalContext += tokens;
   }
 
@@ -750,6 +751,6 @@ export class SimWorker {
       seq.stepChunkTokens = 0;
       prefilling[w++] = seq;
     }
-    prefilling.length = w;
+    if (prefilling.length !== w) prefilling.length = w;
   }
 }
