@@ -1,4 +1,4 @@
-// The gateway as Python users call it: the official `openai` Python client (python/requirements-dev.txt,
+// The gateway as Python users call it: the official `openai` and `anthropic` Python clients (python/requirements-dev.txt,
 // installed into python/.venv by the test set-up) against the tiny stack (gateway → gRPC → worker node
 // → python runtime). The script (python-clients/openai_client.py) prints what came back; this test
 // checks it: models, chat streamed and not (the same text), usage with cached tokens, completion
@@ -49,5 +49,18 @@ describe('the official Python clients end to end (tiny model)', () => {
     expect(typeof out.tools.calls[0].arguments.city).toBe('string');
     expect(out.refusal).toMatchObject({ status: 400, param: 'n' });
     expect(out.unknown_model).toEqual({ status: 404, code: 'model_not_found' });
+  }, 120_000);
+
+  it('anthropic (Python): a message, a stream with the same text, a forced tool_use that validates, a refusal in Anthropic\'s shape', async () => {
+    const out = await runScript('anthropic_client.py', stack.url);
+    expect(out.message.stop_reason).toBe('max_tokens');
+    expect(out.message.usage.output_tokens).toBe(12);
+    expect(out.stream).toEqual({ text: out.message.text, stop_reason: 'max_tokens', output_tokens: 12 });
+    expect(out.tool_use.stop_reason).toBe('tool_use');
+    expect(out.tool_use.blocks).toHaveLength(1);
+    expect(out.tool_use.blocks[0].name).toBe('get_weather');
+    expect(typeof out.tool_use.blocks[0].input.city).toBe('string');
+    expect(out.refusal).toMatchObject({ status: 400, type: 'invalid_request_error' });
+    expect(out.refusal.message).toContain('thinking');
   }, 120_000);
 });
