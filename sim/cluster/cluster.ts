@@ -356,7 +356,7 @@ export class SimCluster {
     for (const req of e.payload as readonly InferenceRequest[]) {
       if (this.firstJobOfWorker[e.target] === undefined) this.firstJobOfWorker[e.target] = req.id;
       const truth = this.open.get(req.id)?.sim.outputTokens ?? req.sampling.maxTokens;
-      const wake = w.submit({ requestId: req.id, promptTokens: Math.max(1, req.promptTokens), outputTokens: Math.max(1, Math.min(truth, req.sampling.maxTokens)), maxTokens: Math.max(1, req.sampling.maxTokens), prefixBlocks: req.prefixBlocks, ...(req.sessionId !== undefined && { sessionId: req.sessionId }) }, s.nowMs, this.out);
+      const wake = w.submit({ requestId: req.id, promptTokens: Math.max(1, req.promptTokens), outputTokens: Math.max(1, Math.min(truth, req.sampling.maxTokens)), maxTokens: Math.max(1, req.sampling.maxTokens), prefixBlocks: req.prefixBlocks, ...(req.sessionId !== undefined && { sessionId: req.sessionId }), ...(req.sampling.responseFormat !== undefined && { constrained: true }) }, s.nowMs, this.out);
       this.scheduleWake(w, wake);
       this.drainWorkerOutput(w, s);
     }

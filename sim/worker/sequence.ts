@@ -14,6 +14,8 @@ export interface SequenceInput {
   readonly deadlineMs?: number;
   readonly prefixBlocks: readonly number[];
   readonly sessionId?: string;
+  /** The request asks for structured output: each decode step pays the grammar mask for its row (worker.ts constrainedRowMs). */
+  readonly constrained?: boolean;
   /** The driver's own reference (e.g. the InferenceRequest); carried untouched. */
   readonly tag?: unknown;
 }

@@ -46,6 +46,14 @@ export { SimSequence, WorkerEventKind, WorkerOutput, type SequenceInput, type Wo
 
 export const NO_WAKE = -1;
 
+/**
+ * What a constrained row (response_format json_object / json_schema) adds to a decode step: the
+ * runtime computes its llguidance mask and applies it row by row, and loses mlx-lm's overlap of host
+ * work with the next forward pass. Measured in the runtime (`bash scripts/structured-mask-cost.sh`, the
+ * tiny model on this CPU): an engine step of 32 sequences, all constrained, 12.0 → 19.6 ms, 0.24 ms a row.
+ */
+export const CONSTRAINED_ROW_MS_DEFAULT = 0.24;
+
 /** Called once per completed step (metrics implement it). */
 export interface StepObserver {
   onStep(workerIndex: number, startMs: number, durationMs: number, batchSize: number, continuingSequences: number, prefillTokens: number, kvUsedBytes: number, kvCapacityBytes: number): void;
@@ -68,6 +76,8 @@ export interface WorkerConfig {
    */
   readonly maxPrefillTokensPerStep?: number;
   readonly prefixCacheSessions?: number;
+  /** Host time per decode step per decoding row that asks for structured output (default CONSTRAINED_ROW_MS_DEFAULT). */
+  readonly constrainedRowMs?: number;
   /** Tokens per prefix block of the workload (64, see workload/blocks.ts). */
   readonly prefixBlockTokens?: number;
   readonly startWarm?: boolean;
@@ -148,6 +158,9 @@ export class SimWorker {
   private decodingHead: SimSequence | undefined = undefined;
   private decodingTail: SimSequence | undefined = undefined;
   private decodingCount = 0;
+  /** Decoding sequences that ask for structured output (each costs constrainedRowMs a step). */
+  private constrainedDecoding = 0;
+  private readonly constrainedRowMs: number;
   private decodeSteps = 0;
   private joinCount = 0;
   private readonly due = new DueHeap();
@@ -214,6 +227,8 @@ export class SimWorker {
     this.prefillStepTokens = stepTokens;
     this.prefillBatchSize = prefillBatch;
     this.maxPrefillTokens = prefillCap;
+    this.constrainedRowMs = c.constrainedRowMs ?? CONSTRAINED_ROW_MS_DEFAULT;
+    if (!(this.constrainedRowMs >= 0 && Number.isFinite(this.constrainedRowMs))) throw new Error(`worker ${c.id}: constrainedRowMs must be a finite number >= 0, got ${this.constrainedRowMs}`);
     this.slowdowns = [...(c.slowdowns ?? [])].sort((a, b) => a.startMs - b.startMs);
     this.errorProbability = p;
     this.faultRng = c.faultRng;
@@ -542,6 +557,7 @@ export class SimWorker {
     // Every decoding sequence has its first token by now (joiners get it at the end of their join step).
     const continuing = nDecoding;
     let workMs = nDecoding > 0 ? lat.decodeStepMs(nDecoding, this.totalContext) : 0;
+    if (this.constrainedDecoding > 0) workMs += this.constrainedDecoding * this.constrainedRowMs;
     if (this.planner !== undefined) return this.startPlannedStep(nowMs, workMs);
     workMs += this.admit(nowMs);
     const prefilling = this.prefilling;
@@ -706,6 +722,7 @@ export class SimWorker {
     else this.decodingTail.nextDecoding = seq;
     this.decodingTail = seq;
     this.decodingCount++;
+    if (seq.input.constrained === true) this.constrainedDecoding++;
   }
 
   private unlinkDecoding(seq: SimSequence): void {
@@ -718,6 +735,7 @@ export class SimWorker {
     seq.prevDecoding = undefined;
     seq.nextDecoding = undefined;
     this.decodingCount--;
+    if (seq.input.constrained === true) this.constrainedDecoding--;
   }
 
   private clearDecoding(): void {
@@ -730,6 +748,7 @@ export class SimWorker {
     this.decodingHead = undefined;
     this.decodingTail = undefined;
     this.decodingCount = 0;
+    this.constrainedDecoding = 0;
     this.due.clear();
     this.joiners.length = 0;
   }

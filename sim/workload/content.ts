@@ -19,6 +19,7 @@ export function validateContent(c: ContentConfig): void {
     checkNumber('duplicates.hotSetSize', c.duplicates.hotSetSize, { min: 1, max: ZIPF_SIZE_MAX, integer: true });
     checkNumber('duplicates.zipfExponent', c.duplicates.zipfExponent, { min: 0, max: 10 });
   }
+  if (c.constrained) checkNumber('constrained.ratio', c.constrained.ratio, { min: 0, max: 1 });
 }
 
 export class DuplicatePicker {

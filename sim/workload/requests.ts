@@ -6,8 +6,10 @@
 //   - a session's next turn = previous prompt + previous output + new user message: its blocks repeat
 //     every complete block of the previous context, then continue with fresh ids;
 //   - a duplicate repeats a hot prompt exactly: same text, blocks, lengths and sampling (temperature 0).
+//   - with `constrained`, a share of requests ask for structured output (sampling.responseFormat
+//     json_object), drawn from their own stream so that every other draw is the same with or without.
 // Prompt text is synthetic and identifies the content: identical prompts have identical text.
-import type { InferenceRequest } from '../../core/types.js';
+import type { InferenceRequest, Rng } from '../../core/types.js';
 import { PREFIX_BLOCK_TOKENS, PREFIX_BLOCKS_MAX, type SimRequest } from './types.js';
 
 export interface SessionState {
@@ -24,7 +26,11 @@ export interface HotPrompt {
   readonly promptTokens: number;
   readonly outputTokens: number;
   readonly blocks: readonly number[];
+  readonly constrained: boolean;
 }
+
+/** The response_format a constrained request of the workload asks for (its JSON text, as live sends it). */
+export const CONSTRAINED_RESPONSE_FORMAT = '{"type":"json_object"}';
 
 export class RequestFactory {
   private requestSeq = 0;
@@ -32,7 +38,7 @@ export class RequestFactory {
   private sessionSeq = 0;
   private readonly sharedBlocks: number[];
 
-  constructor(private readonly opts: { model: string; idPrefix: string; temperature: number; stream: boolean; sharedPrefixTokens: number }) {
+  constructor(private readonly opts: { model: string; idPrefix: string; temperature: number; stream: boolean; sharedPrefixTokens: number; constrained?: { ratio: number; rng: Rng } }) {
     this.sharedBlocks = this.freshBlocks([], Math.floor(opts.sharedPrefixTokens / PREFIX_BLOCK_TOKENS));
   }
 
@@ -44,14 +50,20 @@ export class RequestFactory {
     return out;
   }
 
-  private build(arrivalMs: number, text: string, promptTokens: number, outputTokens: number, blocks: readonly number[], temperature: number, sessionId?: string): SimRequest {
+  /** Whether the next request asks for structured output (false without `constrained`: no draw). */
+  private drawConstrained(): boolean {
+    const c = this.opts.constrained;
+    return c !== undefined && c.rng() < c.ratio;
+  }
+
+  private build(arrivalMs: number, text: string, promptTokens: number, outputTokens: number, blocks: readonly number[], temperature: number, sessionId?: string, constrained = this.drawConstrained()): SimRequest {
     const request: InferenceRequest = {
       id: `${this.opts.idPrefix}${this.requestSeq++}`,
       model: this.opts.model,
       prompt: { kind: 'text', text },
       promptTokens,
       prefixBlocks: blocks,
-      sampling: { temperature, topP: 1, maxTokens: outputTokens },
+      sampling: { temperature, topP: 1, maxTokens: outputTokens, ...(constrained && { responseFormat: CONSTRAINED_RESPONSE_FORMAT }) },
       stream: this.opts.stream,
       ...(sessionId !== undefined ? { sessionId } : {}),
     };
@@ -82,11 +94,11 @@ export class RequestFactory {
 
   hotPrompt(index: number, promptTokens: number, outputTokens: number): HotPrompt {
     const total = this.opts.sharedPrefixTokens + promptTokens;
-    return { index, promptTokens: total, outputTokens, blocks: this.freshBlocks(this.sharedBlocks, Math.floor(total / PREFIX_BLOCK_TOKENS)) };
+    return { index, promptTokens: total, outputTokens, blocks: this.freshBlocks(this.sharedBlocks, Math.floor(total / PREFIX_BLOCK_TOKENS)), constrained: this.drawConstrained() };
   }
 
   duplicate(h: HotPrompt, arrivalMs: number): SimRequest {
-    return this.build(arrivalMs, `synthetic:hot${h.index}:${h.promptTokens}`, h.promptTokens, h.outputTokens, h.blocks, 0);
+    return this.build(arrivalMs, `synthetic:hot${h.index}:${h.promptTokens}`, h.promptTokens, h.outputTokens, h.blocks, 0, undefined, h.constrained);
   }
 
   /** A replayed request with given blocks (traces). */

@@ -49,6 +49,15 @@ export interface DuplicateConfig {
   readonly zipfExponent: number;
 }
 
+export interface ConstrainedConfig {
+  /**
+   * Fraction of requests that ask for structured output (OpenAI's response_format json_object): their
+   * fingerprint differs from free text, and a worker pays the grammar mask per decoding row
+   * (sim/worker/worker.ts constrainedRowMs). A duplicate repeats its hot prompt's choice.
+   */
+  readonly ratio: number;
+}
+
 /** Content options shared by open and closed loops. */
 export interface ContentConfig {
   readonly model: string;
@@ -57,6 +66,7 @@ export interface ContentConfig {
   /** A system prompt shared by every request (shared leading blocks). Default 0. */
   readonly sharedPrefixTokens?: number;
   readonly duplicates?: DuplicateConfig;
+  readonly constrained?: ConstrainedConfig;
   readonly temperature?: number;
   readonly stream?: boolean;
   /** Sessions end before their prompt would exceed this. Default 32 768. */
