@@ -39,6 +39,8 @@ export function latencyModelFor(def: ScenarioDef): AnalyticLatencyModel {
  */
 export interface LiveLoops {
   readonly candidateScheduler: 'planner' | 'batch-generator';
+  /** The runtime's --context-buckets (MLX_RUNTIME_CONTEXT_BUCKETS; python/mlx_runtime/length_buckets.py); [] = one batch. */
+  readonly contextBuckets?: readonly number[];
 }
 
 /**
@@ -76,6 +78,9 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
         id: `w${String(i).padStart(3, '0')}`,
         latency,
         ...workerLoop(def, policy, latency, over.maxSequences, over.liveLoops),
+        // sim-vs-live: both sides run mlx-lm's BatchGenerator, whose decode reads every sequence padded to
+        // its batch's longest (the runtime's context buckets, if set, are separate batches)
+        ...(over.liveLoops !== undefined && { decodeLayout: { type: 'padded' as const, ...(policy.kind === 'gateway' && over.liveLoops.contextBuckets !== undefined && { contextBuckets: over.liveLoops.contextBuckets }) } }),
         maxQueuedSequences: 10_000,
         memory: memories[i]!,
         // mlx-serving's workers reserve prompt + max_tokens (as the live node does); the direct engine

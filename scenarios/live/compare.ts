@@ -25,13 +25,24 @@ export function loadProfileFor(def: ScenarioDef, path: string | undefined): Loca
   return m;
 }
 
+/** MLX_RUNTIME_CONTEXT_BUCKETS as the runtime reads it ('1024,4096'; unset or empty: one batch). */
+export function contextBucketsOf(text: string | undefined): readonly number[] {
+  if (text === undefined || text.trim() === '') return [];
+  const edges = text.split(',').map((x) => Number(x.trim()));
+  if (edges.some((b, i) => !Number.isInteger(b) || b <= 0 || (i > 0 && b <= edges[i - 1]!))) {
+    throw new LiveRunError('input', `MLX_RUNTIME_CONTEXT_BUCKETS must be increasing positive integers like 2048 or 1024,4096, got ${JSON.stringify(text)}`);
+  }
+  return edges;
+}
+
 /** The scenario in sim with the local profile, on the live-scaled workload. */
 export function runScenarioSimLocal(def: ScenarioDef, latency: LocalLatencyModel, seed = def.seed): ScenarioResult {
   const workload = liveWorkload(def);
   // The loops the live run uses: the baseline's flags (servers.ts) and the runtime's step loop (the
   // runtime reads MLX_RUNTIME_SCHEDULER; its default is batch-generator).
   const scheduler = process.env.MLX_RUNTIME_SCHEDULER === 'planner' ? 'planner' : 'batch-generator';
-  const over = { workload, latency, maxSequences: liveMaxSequences(def), liveLoops: { candidateScheduler: scheduler } as const };
+  const contextBuckets = contextBucketsOf(process.env.MLX_RUNTIME_CONTEXT_BUCKETS);
+  const over = { workload, latency, maxSequences: liveMaxSequences(def), liveLoops: { candidateScheduler: scheduler, contextBuckets } as const };
   const baseline = runPolicySet(def, def.baseline, seed, over).summary;
   const candidate = runPolicySet(def, def.candidate, seed, over).summary;
   const rows = buildRows(baseline, candidate, def.targets);

@@ -76,6 +76,14 @@ export interface WorkerConfig {
    */
   readonly maxPrefillTokensPerStep?: number;
   readonly prefixCacheSessions?: number;
+  /**
+   * How a decode step is charged: `packed` (default) on the batch's real context; `padded` as mlx-lm's
+   * BatchKVCache lays it out, every sequence padded to the longest of its batch (n × longest), with one
+   * batch per context bucket (`contextBuckets`, the runtime's --context-buckets: upper edges on the
+   * prompt tokens at insert; each bucket is its own decode pass). Used by sim-vs-live, where both sides
+   * run mlx-lm's BatchGenerator (scenarios/sim-run.ts).
+   */
+  readonly decodeLayout?: { readonly type: 'padded'; readonly contextBuckets?: readonly number[] };
   /** Host time per decode step per decoding row that asks for structured output (default CONSTRAINED_ROW_MS_DEFAULT). */
   readonly constrainedRowMs?: number;
   /** Tokens per prefix block of the workload (64, see workload/blocks.ts). */
@@ -161,6 +169,10 @@ export class SimWorker {
   /** Decoding sequences that ask for structured output (each costs constrainedRowMs a step). */
   private constrainedDecoding = 0;
   private readonly constrainedRowMs: number;
+  /** decodeLayout padded: the buckets' upper edges ([] = one batch), and per-bucket scratch. */
+  private readonly paddedBuckets: readonly number[] | undefined;
+  private readonly bucketCount: number[] = [];
+  private readonly bucketLongest: number[] = [];
   private decodeSteps = 0;
   private joinCount = 0;
   private readonly due = new DueHeap();
@@ -228,6 +240,10 @@ export class SimWorker {
     this.prefillBatchSize = prefillBatch;
     this.maxPrefillTokens = prefillCap;
     this.constrainedRowMs = c.constrainedRowMs ?? CONSTRAINED_ROW_MS_DEFAULT;
+    this.paddedBuckets = c.decodeLayout?.type === 'padded' ? [...(c.decodeLayout.contextBuckets ?? [])] : undefined;
+    if (this.paddedBuckets !== undefined && this.paddedBuckets.some((b, i, a) => !(Number.isInteger(b) && b > 0) || (i > 0 && b <= a[i - 1]!))) {
+      throw new Error(`worker ${c.id}: decodeLayout.contextBuckets must be increasing positive integers, got ${this.paddedBuckets.join(',')}`);
+    }
     if (!(this.constrainedRowMs >= 0 && Number.isFinite(this.constrainedRowMs))) throw new Error(`worker ${c.id}: constrainedRowMs must be a finite number >= 0, got ${this.constrainedRowMs}`);
     this.slowdowns = [...(c.slowdowns ?? [])].sort((a, b) => a.startMs - b.startMs);
     this.errorProbability = p;
@@ -556,7 +572,7 @@ export class SimWorker {
     const nDecoding = this.decodingCount;
     // Every decoding sequence has its first token by now (joiners get it at the end of their join step).
     const continuing = nDecoding;
-    let workMs = nDecoding > 0 ? lat.decodeStepMs(nDecoding, this.totalContext) : 0;
+    let workMs = nDecoding === 0 ? 0 : this.paddedBuckets === undefined ? lat.decodeStepMs(nDecoding, this.totalContext) : this.paddedDecodeMs();
     if (this.constrainedDecoding > 0) workMs += this.constrainedDecoding * this.constrainedRowMs;
     if (this.planner !== undefined) return this.startPlannedStep(nowMs, workMs);
     workMs += this.admit(nowMs);
@@ -712,6 +728,31 @@ export class SimWorker {
     }
     seq.dueStep = dueStep;
     this.due.push(seq);
+  }
+
+  /**
+   * The decode step as mlx-lm's padded batches cost it: per bucket, decodeStepMs(n, n × longest), the
+   * longest = its longest sequence's context (prompt + generated). O(batch): only with decodeLayout.
+   */
+  private paddedDecodeMs(): number {
+    const edges = this.paddedBuckets!;
+    const count = this.bucketCount;
+    const longest = this.bucketLongest;
+    for (let b = 0; b <= edges.length; b++) {
+      count[b] = 0;
+      longest[b] = 0;
+    }
+    for (let seq = this.decodingHead; seq !== undefined; seq = seq.nextDecoding) {
+      const prompt = seq.input.promptTokens;
+      let b = 0;
+      while (b < edges.length && prompt > edges[b]!) b++;
+      const ctx = prompt + this.decodeSteps - seq.decodeBaseStep;
+      count[b]!++;
+      if (ctx > longest[b]!) longest[b] = ctx;
+    }
+    let ms = 0;
+    for (let b = 0; b <= edges.length; b++) if (count[b]! > 0) ms += this.latency.decodeStepMs(count[b]!, count[b]! * longest[b]!);
+    return ms;
   }
 
   private linkDecoding(seq: SimSequence): void {
