@@ -71,6 +71,13 @@ def run(bounds):
 
 print("contexts", {"n": n_seq, "mean": round(statistics.fmean(lengths)), "median": statistics.median(lengths), "max": max(lengths)}, flush=True)
 run(())  # warm-up (kernels, allocator)
+SETTINGS = ((), (2048,), (1024, 4096), (512, 1024, 2048, 4096))
+seen = {b: [] for b in SETTINGS}
 for rep in range(2):
-    for bounds in ((), (2048,), (1024, 4096), (512, 1024, 2048, 4096)):
-        print(run(bounds), flush=True)
+    for bounds in SETTINGS:
+        r = run(bounds)
+        seen[bounds].append(r["tok_per_s"])
+        print(r, flush=True)
+# The setting with the best median tok/s (run-phases.sh `buckets` exports it for the phases that follow).
+best = max(SETTINGS, key=lambda b: statistics.median(seen[b]))
+print("best", ",".join(str(x) for x in best) or "none", statistics.median(seen[best]), flush=True)

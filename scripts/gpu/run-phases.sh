@@ -6,7 +6,8 @@
 #   bash scripts/gpu/run-phases.sh smoke            # live-smoke (tiny model), 2 repetitions: the path works (~1.5 min)
 #   bash scripts/gpu/run-phases.sh build [SIZE]     # build gpu-1b (default) into python/.cache/models (~10 s; gpu-8b ~1–2 min)
 #   bash scripts/gpu/run-phases.sh probe            # prefill_chunk_probe.py on gpu-1b: step cost by chunk size, with/without clear_cache (~1 min)
-#   bash scripts/gpu/run-phases.sh buckets          # bucket_probe.py on gpu-1b: decode step by context buckets (~1 min)
+#   bash scripts/gpu/run-phases.sh buckets          # bucket_probe.py on gpu-1b: decode step by context buckets (~1 min);
+#                                                   # its best setting is exported to later stages and calls (buckets.env)
 #   bash scripts/gpu/run-phases.sh phases 1         # phase 1 live, REPEAT (3) repetitions per side (~7 min)
 #   bash scripts/gpu/run-phases.sh phases 2         # … phase 2 (~7 min)
 #   bash scripts/gpu/run-phases.sh phases 3         # … phase 3 (~7 min)
@@ -40,6 +41,12 @@ mkdir -p "$RESULTS"
 [ -f "$RESULTS/timings.tsv" ] || printf 'stage\tstatus\tseconds\tstarted\n' > "$RESULTS/timings.tsv"
 command -v tsx >/dev/null || [ ! -x node_modules/.bin/tsx ] || PATH="$PWD/node_modules/.bin:$PATH"
 command -v tsx >/dev/null || { echo "tsx not on PATH: source /root/gpu/env.sh first" >&2; exit 2; }
+# A `buckets` stage of an earlier call left its best setting: used unless the caller set one.
+if [ -z "${MLX_RUNTIME_CONTEXT_BUCKETS+set}" ] && [ -f "$RESULTS/buckets.env" ]; then
+  # shellcheck disable=SC1091
+  . "$RESULTS/buckets.env"
+  echo "context buckets from $RESULTS/buckets.env: '${MLX_RUNTIME_CONTEXT_BUCKETS:-one batch}'" >&2
+fi
 
 # timed NAME CMD…: runs CMD, prints and records its wall time and exit status (1 = a target missed: not an error).
 timed() {
@@ -80,6 +87,13 @@ stage_probe() {
 
 stage_buckets() {
   timed "probe-buckets" "$MLX_SERVING_PYTHON" scripts/gpu/bucket_probe.py "python/.cache/models/$MODEL"
+  # The probe's best setting, for the phases of this call and of later calls on this machine.
+  local best; best=$(awk '$1 == "best" { print $2 }' "$RESULTS/probe-buckets.log" | tail -1)
+  [ -n "$best" ] || return 0
+  if [ "$best" = none ]; then best=""; fi
+  printf 'export MLX_RUNTIME_CONTEXT_BUCKETS=%s\n' "$best" > "$RESULTS/buckets.env"
+  export MLX_RUNTIME_CONTEXT_BUCKETS="$best"
+  echo "context buckets from the probe: '${best:-one batch}' ($RESULTS/buckets.env)" >&2
 }
 
 stage_smoke() {
@@ -107,7 +121,7 @@ stage_pack() {
   cat "$RESULTS/timings.tsv" >&2
 }
 
-[ $# -gt 0 ] || { sed -n '2,25p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,26p' "$0"; exit 2; }
 if [ "$1" = all ]; then set -- env smoke build phases 1 phases 2 phases 3 calibrate both 1 2 3; fi
 while [ $# -gt 0 ]; do
   stage="$1"; shift
