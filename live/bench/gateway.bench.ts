@@ -13,12 +13,12 @@
 // taken from autocannon's per-response times (float ms), not its integer-ms histogram.
 //
 // Aims (issue 6): gateway throughput ≥ 0.6× bare Fastify; < 1 ms added at p99 at 1,000 req/s.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
+import { cpuSeconds, percentile, spawnReady, type Child } from './bench-support.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const WARMUP_S = 2;
@@ -28,44 +28,6 @@ const LIGHT_RATE = 1000;
 const API_KEY = 'sk-bench-key-0001';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
-interface Child {
-  readonly proc: ChildProcess;
-  readonly url: string;
-}
-
-function spawnReady(script: string, args: string[]): Promise<Child> {
-  return new Promise((resolve, reject) => {
-    const prof = process.env.BENCH_CPU_PROF_DIR !== undefined && script.includes('gateway') ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
-    const proc = spawn(process.execPath, [...prof, '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      for (const line of buf.split('\n')) {
-        if (!line.includes('"ready":true')) continue;
-        const msg = JSON.parse(line) as { url?: string; address?: string };
-        proc.stdout!.off('data', onData);
-        proc.stdout!.resume();
-        resolve({ proc, url: msg.url ?? msg.address! });
-        return;
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
-  });
-}
-
-/** CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_S;
-  } catch {
-    return NaN;
-  }
-}
-const CLOCK_TICKS_PER_S = 100;
-
 interface RunResult {
   readonly rps: number;
   readonly p50: number;
@@ -74,11 +36,6 @@ interface RunResult {
   readonly bad: number;
   /** CPU µs per answered request, per serving process (the gateway row: gateway + worker). */
   cpuUsPerReq?: string;
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 function load(url: string, opts: { body: () => string; connections: number; durationS: number; rate?: number; headers?: Record<string, string> }): Promise<RunResult> {
