@@ -93,7 +93,9 @@ export class CoreDriver {
         job.tokens += ev.tokens;
         if (ev.logprobs !== undefined) (job.logprobs ??= []).push(...ev.logprobs);
       } else if (ev.kind === 'done' && ev.output.text === undefined) {
-        ev = { ...ev, output: { ...ev.output, text: job.text, ...(job.logprobs !== undefined && { logprobs: job.logprobs }) } };
+        const o = ev.output;
+        const output: WorkerOutput = job.logprobs !== undefined ? { ...o, text: job.text, logprobs: job.logprobs } : { ...o, text: job.text };
+        ev = { kind: 'done', workerId: ev.workerId, requestId: ev.requestId, output };
       }
     }
     this.handle({ type: 'workerEvent', event: ev });

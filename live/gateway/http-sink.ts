@@ -78,8 +78,9 @@ export class HttpSink implements RequestSink {
     this.deadlineUnixMs = Math.round(wall + deps.requestTimeoutMs);
     this.created = Math.floor(wall / 1000);
     this.responseId = `${init.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${init.jobId}`;
-    const head = `{"id":"${this.responseId}","object":"${init.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'}","created":${this.created},"model":${JSON.stringify(init.model)},"choices":[{`;
-    this.chunkHead = init.kind === 'chat' ? `${head}"index":0,"delta":` : `${head}"text":`;
+    // Only streams write chunks: a JSON answer does not build the head (issue 16: per-request work).
+    const head = init.stream ? `{"id":"${this.responseId}","object":"${init.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'}","created":${this.created},"model":${JSON.stringify(init.model)},"choices":[{` : '';
+    this.chunkHead = !init.stream ? '' : init.kind === 'chat' ? `${head}"index":0,"delta":` : `${head}"text":`;
     const t = init.tools;
     this.toolStream = init.stream && t !== undefined && t.mode !== 'none' ? new ToolCallStream(t.names, this.callId()) : undefined;
   }
@@ -90,7 +91,8 @@ export class HttpSink implements RequestSink {
 
   /** Watches for the client leaving and arms the request timeout. Call before handing the request to the core. */
   start(): void {
-    this.reply.raw.once('close', this.onClose);
+    // 'close' is emitted once per response: `on` spares the wrapper `once` allocates per request.
+    this.reply.raw.on('close', this.onClose);
     this.timer = setTimeout(this.onTimeout, this.deps.requestTimeoutMs);
   }
 
