@@ -36,6 +36,8 @@ interface RunResult {
   readonly bad: number;
   /** CPU µs per answered request, per serving process (the gateway row: gateway + worker). */
   cpuUsPerReq?: string;
+  /** CPU µs per answered request of this process (autocannon, the load generator). */
+  loadGenUsPerReq?: number;
 }
 
 function load(url: string, opts: { body: () => string; connections: number; durationS: number; rate?: number; headers?: Record<string, string> }): Promise<RunResult> {
@@ -93,7 +95,9 @@ async function main(): Promise<void> {
       await load(url, { ...o, durationS: WARMUP_S });
       const procs = url === bare.url ? [bare] : [gateway, echo];
       const before = procs.map((c) => cpuSeconds(c.proc.pid));
+      const loadGenBefore = cpuSeconds(process.pid);
       const r = await load(url, o);
+      r.loadGenUsPerReq = ((cpuSeconds(process.pid) - loadGenBefore) * 1e6) / Math.max(1, r.ok);
       r.cpuUsPerReq = procs.map((c, i) => ((cpuSeconds(c.proc.pid) - before[i]!) * 1e6 / Math.max(1, r.ok)).toFixed(0)).join(' + ');
       rows.push([name, r]);
       process.stderr.write(`  ${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms\n`);
@@ -113,8 +117,8 @@ async function main(): Promise<void> {
     const num = (x: number, d = 0) => x.toFixed(d).padStart(10);
     const lines = [
       '',
-      `${pad('run', 56)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'ok'.padStart(10)}${'non-2xx'.padStart(10)}   CPU µs/req (gateway + worker)`,
-      ...rows.map(([n, r]) => `${pad(n, 56)}${num(r.rps)}${num(r.p50, 3)}${num(r.p99, 3)}${num(r.ok)}${num(r.bad)}   ${r.cpuUsPerReq ?? ''}`),
+      `${pad('run', 56)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'ok'.padStart(10)}${'non-2xx'.padStart(10)}   CPU µs/req (gateway + worker; load generator)`,
+      ...rows.map(([n, r]) => `${pad(n, 56)}${num(r.rps)}${num(r.p50, 3)}${num(r.p99, 3)}${num(r.ok)}${num(r.bad)}   ${r.cpuUsPerReq ?? ''}; ${r.loadGenUsPerReq?.toFixed(0) ?? ''}`),
       '',
       `throughput ratio gateway/bare at saturation (worker path): ${(gwSat.rps / bareSat.rps).toFixed(2)}×   (aim ≥ 0.60×)`,
       `throughput ratio gateway/bare at saturation (cache hits):  ${(gwHit.rps / bareSat.rps).toFixed(2)}×`,
