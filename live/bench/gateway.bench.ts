@@ -2,7 +2,8 @@
 // with an echo worker behind it, in the same run, at saturation and at a light fixed rate.
 //
 //   npm run bench:gateway            (BENCH_DURATION_S=5 by default)
-//   env: BENCH_WINDOW_MS (gateway micro-batching window, default 1), BENCH_ONLY=<substring of a run
+//   env: BENCH_REPEAT (repetitions of the whole sequence, medians at the end; default 1),
+//   BENCH_WINDOW_MS (gateway micro-batching window, default 1), BENCH_ONLY=<substring of a run
 //   name>, BENCH_CPU_PROF_DIR=<dir> (CPU-profile the gateway process)
 //
 // Every process is separate: the load generator (this process), bare Fastify, the gateway and the
@@ -12,15 +13,18 @@
 // repeats one prompt. Latencies are
 // taken from autocannon's per-response times (float ms), not its integer-ms histogram.
 //
-// Aims (issue 6): gateway throughput ≥ 0.6× bare Fastify; < 1 ms added at p99 at 1,000 req/s.
+// Aims (issue 16): gateway throughput ≥ 0.6× bare Fastify, ≤ 200 µs gateway CPU per request; added
+// latency at 1,000 req/s p50 < 0.5 ms, p99 < 2 ms. Profiles and figures: PROFILE.md.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
-import { cpuSeconds, percentile, spawnReady, type Child } from './bench-support.js';
+import { cpuSeconds, median, percentile, spawnReady, type Child } from './bench-support.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
+/** Runs of the whole sequence in one invocation; the summary gives the medians of the derived figures. */
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 const WARMUP_S = 2;
 const CONNECTIONS_SATURATION = 64;
 const CONNECTIONS_LIGHT = 16;
@@ -88,46 +92,64 @@ async function main(): Promise<void> {
     const bare = await spawnReady(here('./bare-server.ts'), []);
     children.push(bare);
 
-    const rows: [string, RunResult][] = [];
     const only = process.env.BENCH_ONLY;
-    const run = async (name: string, url: string, o: Parameters<typeof load>[1]) => {
-      if (only !== undefined && !name.includes(only)) return { rps: NaN, p50: NaN, p99: NaN, ok: 0, bad: 0 };
-      await load(url, { ...o, durationS: WARMUP_S });
-      const procs = url === bare.url ? [bare] : [gateway, echo];
-      const before = procs.map((c) => cpuSeconds(c.proc.pid));
-      const loadGenBefore = cpuSeconds(process.pid);
-      const r = await load(url, o);
-      r.loadGenUsPerReq = ((cpuSeconds(process.pid) - loadGenBefore) * 1e6) / Math.max(1, r.ok);
-      r.cpuUsPerReq = procs.map((c, i) => ((cpuSeconds(c.proc.pid) - before[i]!) * 1e6 / Math.max(1, r.ok)).toFixed(0)).join(' + ');
-      rows.push([name, r]);
-      process.stderr.write(`  ${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms\n`);
-      return r;
-    };
-    process.stderr.write(`gateway bench: ${DURATION_S} s per run (+${WARMUP_S} s warmup), ${CONNECTIONS_SATURATION} connections at saturation, ${LIGHT_RATE} req/s light\n`);
-    const bareSat = await run('bare Fastify, saturation', bare.url, { body: body(true), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
-    const gwSat = await run('gateway → echo worker, saturation (unique prompts)', gateway.url, { body: body(true), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
-    const gwHit = await run('gateway, cache hits, saturation', gateway.url, { body: body(false), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
-    const bareLight = await run(`bare Fastify, ${LIGHT_RATE} req/s`, bare.url, { body: body(true), connections: CONNECTIONS_LIGHT, durationS: DURATION_S, rate: LIGHT_RATE });
-    const gwLight = await run(`gateway → echo worker, ${LIGHT_RATE} req/s (unique prompts)`, gateway.url, { body: body(true), connections: CONNECTIONS_LIGHT, durationS: DURATION_S, rate: LIGHT_RATE });
+    const pad = (x: string, n: number) => x.padEnd(n);
+    const num = (x: number, d = 0) => x.toFixed(d).padStart(10);
+    /** CPU µs per request of the first serving process of a row (the gateway, or bare Fastify). */
+    const firstCpu = (r: RunResult) => Number(r.cpuUsPerReq?.split(' + ')[0] ?? NaN);
+    const summaries: Record<string, number>[] = [];
+    process.stderr.write(`gateway bench: ${DURATION_S} s per run (+${WARMUP_S} s warmup), ${CONNECTIONS_SATURATION} connections at saturation, ${LIGHT_RATE} req/s light, ${REPEAT} repetition(s)\n`);
+    for (let rep = 1; rep <= REPEAT; rep++) {
+      const rows: [string, RunResult][] = [];
+      const run = async (name: string, url: string, o: Parameters<typeof load>[1]) => {
+        if (only !== undefined && !name.includes(only)) return { rps: NaN, p50: NaN, p99: NaN, ok: 0, bad: 0 };
+        await load(url, { ...o, durationS: WARMUP_S });
+        const procs = url === bare.url ? [bare] : [gateway, echo];
+        const before = procs.map((c) => cpuSeconds(c.proc.pid));
+        const loadGenBefore = cpuSeconds(process.pid);
+        const r = await load(url, o);
+        r.loadGenUsPerReq = ((cpuSeconds(process.pid) - loadGenBefore) * 1e6) / Math.max(1, r.ok);
+        r.cpuUsPerReq = procs.map((c, i) => ((cpuSeconds(c.proc.pid) - before[i]!) * 1e6 / Math.max(1, r.ok)).toFixed(0)).join(' + ');
+        rows.push([name, r]);
+        process.stderr.write(`  ${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms\n`);
+        return r;
+      };
+      const bareSat = await run('bare Fastify, saturation', bare.url, { body: body(true), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
+      const gwSat = await run('gateway → echo worker, saturation (unique prompts)', gateway.url, { body: body(true), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
+      const gwHit = await run('gateway, cache hits, saturation', gateway.url, { body: body(false), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
+      const bareLight = await run(`bare Fastify, ${LIGHT_RATE} req/s`, bare.url, { body: body(true), connections: CONNECTIONS_LIGHT, durationS: DURATION_S, rate: LIGHT_RATE });
+      const gwLight = await run(`gateway → echo worker, ${LIGHT_RATE} req/s (unique prompts)`, gateway.url, { body: body(true), connections: CONNECTIONS_LIGHT, durationS: DURATION_S, rate: LIGHT_RATE });
+      const f = {
+        ratioWorker: gwSat.rps / bareSat.rps, ratioHits: gwHit.rps / bareSat.rps,
+        addedLightP50: gwLight.p50 - bareLight.p50, addedLightP99: gwLight.p99 - bareLight.p99,
+        addedSatP50: gwSat.p50 - bareSat.p50, addedSatP99: gwSat.p99 - bareSat.p99,
+        gatewayCpuSat: firstCpu(gwSat), gatewayCpuLight: firstCpu(gwLight),
+      };
+      summaries.push(f);
+      process.stdout.write([
+        '',
+        ...(REPEAT > 1 ? [`repetition ${rep} of ${REPEAT}`] : []),
+        `${pad('run', 56)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'ok'.padStart(10)}${'non-2xx'.padStart(10)}   CPU µs/req (gateway + worker; load generator)`,
+        ...rows.map(([n, r]) => `${pad(n, 56)}${num(r.rps)}${num(r.p50, 3)}${num(r.p99, 3)}${num(r.ok)}${num(r.bad)}   ${r.cpuUsPerReq ?? ''}; ${r.loadGenUsPerReq?.toFixed(0) ?? ''}`),
+        '',
+        `throughput ratio gateway/bare at saturation (worker path): ${f.ratioWorker.toFixed(2)}×   (aim ≥ 0.60×)`,
+        `throughput ratio gateway/bare at saturation (cache hits):  ${f.ratioHits.toFixed(2)}×`,
+        `latency added by the gateway at ${LIGHT_RATE} req/s: p50 ${f.addedLightP50.toFixed(3)} ms, p99 ${f.addedLightP99.toFixed(3)} ms   (aim p50 < 0.5 ms, p99 < 2 ms)`,
+        `latency added by the gateway at saturation:     p50 ${f.addedSatP50.toFixed(3)} ms, p99 ${f.addedSatP99.toFixed(3)} ms`,
+        '',
+      ].join('\n'));
+    }
     const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();
     const batchSum = Number(/^mlx_serving_batch_size_sum (\S+)/m.exec(metrics)?.[1] ?? NaN);
     const batchCount = Number(/^mlx_serving_batch_size_count (\S+)/m.exec(metrics)?.[1] ?? NaN);
-
-    const pad = (s: string, n: number) => s.padEnd(n);
-    const num = (x: number, d = 0) => x.toFixed(d).padStart(10);
-    const lines = [
-      '',
-      `${pad('run', 56)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'ok'.padStart(10)}${'non-2xx'.padStart(10)}   CPU µs/req (gateway + worker; load generator)`,
-      ...rows.map(([n, r]) => `${pad(n, 56)}${num(r.rps)}${num(r.p50, 3)}${num(r.p99, 3)}${num(r.ok)}${num(r.bad)}   ${r.cpuUsPerReq ?? ''}; ${r.loadGenUsPerReq?.toFixed(0) ?? ''}`),
-      '',
-      `throughput ratio gateway/bare at saturation (worker path): ${(gwSat.rps / bareSat.rps).toFixed(2)}×   (aim ≥ 0.60×)`,
-      `throughput ratio gateway/bare at saturation (cache hits):  ${(gwHit.rps / bareSat.rps).toFixed(2)}×`,
-      `latency added by the gateway at ${LIGHT_RATE} req/s: p50 ${(gwLight.p50 - bareLight.p50).toFixed(3)} ms, p99 ${(gwLight.p99 - bareLight.p99).toFixed(3)} ms   (aim < 1 ms at p99)`,
-      `latency added by the gateway at saturation:     p50 ${(gwSat.p50 - bareSat.p50).toFixed(3)} ms, p99 ${(gwSat.p99 - bareSat.p99).toFixed(3)} ms`,
+    const med = (k: string) => median(summaries.map((x) => x[k]!));
+    process.stdout.write([
+      ...(REPEAT > 1 ? [
+        `medians over ${REPEAT} repetitions: ratio gateway/bare at saturation ${med('ratioWorker').toFixed(2)}× (cache hits ${med('ratioHits').toFixed(2)}×); gateway CPU ${med('gatewayCpuSat').toFixed(0)} µs/req at saturation, ${med('gatewayCpuLight').toFixed(0)} at ${LIGHT_RATE} req/s; added at ${LIGHT_RATE} req/s p50 ${med('addedLightP50').toFixed(3)} ms, p99 ${med('addedLightP99').toFixed(3)} ms`,
+      ] : []),
       `mean requests per GenerateBatch (micro-batching): ${(batchSum / batchCount).toFixed(2)} over ${batchCount} batches`,
       '',
-    ];
-    process.stdout.write(lines.join('\n'));
+    ].join('\n'));
   } finally {
     for (const c of children) c.proc.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
