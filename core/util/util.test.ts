@@ -23,6 +23,11 @@ describe('hashing', () => {
     expect(new Hash64().num(1).hex()).toBe(new Hash64().str('1').hex());
   });
 
+  it('Hash64 keeps the values it had before its loop was rewritten for speed (issue 16: cached fingerprints stay valid)', () => {
+    expect(new Hash64().str('hello').str('').num(3).hex()).toBe('d00db9f991e10988');
+    expect(new Hash64().str('model').str('text').str('é漢字🙂 long prompt '.repeat(20)).hex()).toBe('2e06327f1dbeceb8');
+  });
+
   it('mix32 maps consecutive keys to distinct unsigned 32-bit values', () => {
     const seen = new Set<number>();
     let outOfRange = 0;

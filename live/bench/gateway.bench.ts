@@ -2,7 +2,8 @@
 // with an echo worker behind it, in the same run, at saturation and at a light fixed rate.
 //
 //   npm run bench:gateway            (BENCH_DURATION_S=5 by default)
-//   env: BENCH_WINDOW_MS (gateway micro-batching window, default 1), BENCH_ONLY=<substring of a run
+//   env: BENCH_REPEAT (repetitions of the whole sequence, medians at the end; default 1),
+//   BENCH_WINDOW_MS (gateway micro-batching window, default 1), BENCH_ONLY=<substring of a run
 //   name>, BENCH_CPU_PROF_DIR=<dir> (CPU-profile the gateway process)
 //
 // Every process is separate: the load generator (this process), bare Fastify, the gateway and the
@@ -12,59 +13,24 @@
 // repeats one prompt. Latencies are
 // taken from autocannon's per-response times (float ms), not its integer-ms histogram.
 //
-// Aims (issue 6): gateway throughput ≥ 0.6× bare Fastify; < 1 ms added at p99 at 1,000 req/s.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Aims (issue 16): gateway throughput ≥ 0.6× bare Fastify, ≤ 200 µs gateway CPU per request; added
+// latency at 1,000 req/s p50 < 0.5 ms, p99 < 2 ms. Profiles and figures: PROFILE.md.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
+import { cpuSeconds, median, percentile, spawnReady, type Child } from './bench-support.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
+/** Runs of the whole sequence in one invocation; the summary gives the medians of the derived figures. */
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 const WARMUP_S = 2;
 const CONNECTIONS_SATURATION = 64;
 const CONNECTIONS_LIGHT = 16;
 const LIGHT_RATE = 1000;
 const API_KEY = 'sk-bench-key-0001';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-
-interface Child {
-  readonly proc: ChildProcess;
-  readonly url: string;
-}
-
-function spawnReady(script: string, args: string[]): Promise<Child> {
-  return new Promise((resolve, reject) => {
-    const prof = process.env.BENCH_CPU_PROF_DIR !== undefined && script.includes('gateway') ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
-    const proc = spawn(process.execPath, [...prof, '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      for (const line of buf.split('\n')) {
-        if (!line.includes('"ready":true')) continue;
-        const msg = JSON.parse(line) as { url?: string; address?: string };
-        proc.stdout!.off('data', onData);
-        proc.stdout!.resume();
-        resolve({ proc, url: msg.url ?? msg.address! });
-        return;
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
-  });
-}
-
-/** CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_S;
-  } catch {
-    return NaN;
-  }
-}
-const CLOCK_TICKS_PER_S = 100;
 
 interface RunResult {
   readonly rps: number;
@@ -74,11 +40,8 @@ interface RunResult {
   readonly bad: number;
   /** CPU µs per answered request, per serving process (the gateway row: gateway + worker). */
   cpuUsPerReq?: string;
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  /** CPU µs per answered request of this process (autocannon, the load generator). */
+  loadGenUsPerReq?: number;
 }
 
 function load(url: string, opts: { body: () => string; connections: number; durationS: number; rate?: number; headers?: Record<string, string> }): Promise<RunResult> {
@@ -129,44 +92,64 @@ async function main(): Promise<void> {
     const bare = await spawnReady(here('./bare-server.ts'), []);
     children.push(bare);
 
-    const rows: [string, RunResult][] = [];
     const only = process.env.BENCH_ONLY;
-    const run = async (name: string, url: string, o: Parameters<typeof load>[1]) => {
-      if (only !== undefined && !name.includes(only)) return { rps: NaN, p50: NaN, p99: NaN, ok: 0, bad: 0 };
-      await load(url, { ...o, durationS: WARMUP_S });
-      const procs = url === bare.url ? [bare] : [gateway, echo];
-      const before = procs.map((c) => cpuSeconds(c.proc.pid));
-      const r = await load(url, o);
-      r.cpuUsPerReq = procs.map((c, i) => ((cpuSeconds(c.proc.pid) - before[i]!) * 1e6 / Math.max(1, r.ok)).toFixed(0)).join(' + ');
-      rows.push([name, r]);
-      process.stderr.write(`  ${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms\n`);
-      return r;
-    };
-    process.stderr.write(`gateway bench: ${DURATION_S} s per run (+${WARMUP_S} s warmup), ${CONNECTIONS_SATURATION} connections at saturation, ${LIGHT_RATE} req/s light\n`);
-    const bareSat = await run('bare Fastify, saturation', bare.url, { body: body(true), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
-    const gwSat = await run('gateway → echo worker, saturation (unique prompts)', gateway.url, { body: body(true), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
-    const gwHit = await run('gateway, cache hits, saturation', gateway.url, { body: body(false), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
-    const bareLight = await run(`bare Fastify, ${LIGHT_RATE} req/s`, bare.url, { body: body(true), connections: CONNECTIONS_LIGHT, durationS: DURATION_S, rate: LIGHT_RATE });
-    const gwLight = await run(`gateway → echo worker, ${LIGHT_RATE} req/s (unique prompts)`, gateway.url, { body: body(true), connections: CONNECTIONS_LIGHT, durationS: DURATION_S, rate: LIGHT_RATE });
+    const pad = (x: string, n: number) => x.padEnd(n);
+    const num = (x: number, d = 0) => x.toFixed(d).padStart(10);
+    /** CPU µs per request of the first serving process of a row (the gateway, or bare Fastify). */
+    const firstCpu = (r: RunResult) => Number(r.cpuUsPerReq?.split(' + ')[0] ?? NaN);
+    const summaries: Record<string, number>[] = [];
+    process.stderr.write(`gateway bench: ${DURATION_S} s per run (+${WARMUP_S} s warmup), ${CONNECTIONS_SATURATION} connections at saturation, ${LIGHT_RATE} req/s light, ${REPEAT} repetition(s)\n`);
+    for (let rep = 1; rep <= REPEAT; rep++) {
+      const rows: [string, RunResult][] = [];
+      const run = async (name: string, url: string, o: Parameters<typeof load>[1]) => {
+        if (only !== undefined && !name.includes(only)) return { rps: NaN, p50: NaN, p99: NaN, ok: 0, bad: 0 };
+        await load(url, { ...o, durationS: WARMUP_S });
+        const procs = url === bare.url ? [bare] : [gateway, echo];
+        const before = procs.map((c) => cpuSeconds(c.proc.pid));
+        const loadGenBefore = cpuSeconds(process.pid);
+        const r = await load(url, o);
+        r.loadGenUsPerReq = ((cpuSeconds(process.pid) - loadGenBefore) * 1e6) / Math.max(1, r.ok);
+        r.cpuUsPerReq = procs.map((c, i) => ((cpuSeconds(c.proc.pid) - before[i]!) * 1e6 / Math.max(1, r.ok)).toFixed(0)).join(' + ');
+        rows.push([name, r]);
+        process.stderr.write(`  ${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms\n`);
+        return r;
+      };
+      const bareSat = await run('bare Fastify, saturation', bare.url, { body: body(true), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
+      const gwSat = await run('gateway → echo worker, saturation (unique prompts)', gateway.url, { body: body(true), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
+      const gwHit = await run('gateway, cache hits, saturation', gateway.url, { body: body(false), connections: CONNECTIONS_SATURATION, durationS: DURATION_S });
+      const bareLight = await run(`bare Fastify, ${LIGHT_RATE} req/s`, bare.url, { body: body(true), connections: CONNECTIONS_LIGHT, durationS: DURATION_S, rate: LIGHT_RATE });
+      const gwLight = await run(`gateway → echo worker, ${LIGHT_RATE} req/s (unique prompts)`, gateway.url, { body: body(true), connections: CONNECTIONS_LIGHT, durationS: DURATION_S, rate: LIGHT_RATE });
+      const f = {
+        ratioWorker: gwSat.rps / bareSat.rps, ratioHits: gwHit.rps / bareSat.rps,
+        addedLightP50: gwLight.p50 - bareLight.p50, addedLightP99: gwLight.p99 - bareLight.p99,
+        addedSatP50: gwSat.p50 - bareSat.p50, addedSatP99: gwSat.p99 - bareSat.p99,
+        gatewayCpuSat: firstCpu(gwSat), gatewayCpuLight: firstCpu(gwLight),
+      };
+      summaries.push(f);
+      process.stdout.write([
+        '',
+        ...(REPEAT > 1 ? [`repetition ${rep} of ${REPEAT}`] : []),
+        `${pad('run', 56)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'ok'.padStart(10)}${'non-2xx'.padStart(10)}   CPU µs/req (gateway + worker; load generator)`,
+        ...rows.map(([n, r]) => `${pad(n, 56)}${num(r.rps)}${num(r.p50, 3)}${num(r.p99, 3)}${num(r.ok)}${num(r.bad)}   ${r.cpuUsPerReq ?? ''}; ${r.loadGenUsPerReq?.toFixed(0) ?? ''}`),
+        '',
+        `throughput ratio gateway/bare at saturation (worker path): ${f.ratioWorker.toFixed(2)}×   (aim ≥ 0.60×)`,
+        `throughput ratio gateway/bare at saturation (cache hits):  ${f.ratioHits.toFixed(2)}×`,
+        `latency added by the gateway at ${LIGHT_RATE} req/s: p50 ${f.addedLightP50.toFixed(3)} ms, p99 ${f.addedLightP99.toFixed(3)} ms   (aim p50 < 0.5 ms, p99 < 2 ms)`,
+        `latency added by the gateway at saturation:     p50 ${f.addedSatP50.toFixed(3)} ms, p99 ${f.addedSatP99.toFixed(3)} ms`,
+        '',
+      ].join('\n'));
+    }
     const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();
     const batchSum = Number(/^mlx_serving_batch_size_sum (\S+)/m.exec(metrics)?.[1] ?? NaN);
     const batchCount = Number(/^mlx_serving_batch_size_count (\S+)/m.exec(metrics)?.[1] ?? NaN);
-
-    const pad = (s: string, n: number) => s.padEnd(n);
-    const num = (x: number, d = 0) => x.toFixed(d).padStart(10);
-    const lines = [
-      '',
-      `${pad('run', 56)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'ok'.padStart(10)}${'non-2xx'.padStart(10)}   CPU µs/req (gateway + worker)`,
-      ...rows.map(([n, r]) => `${pad(n, 56)}${num(r.rps)}${num(r.p50, 3)}${num(r.p99, 3)}${num(r.ok)}${num(r.bad)}   ${r.cpuUsPerReq ?? ''}`),
-      '',
-      `throughput ratio gateway/bare at saturation (worker path): ${(gwSat.rps / bareSat.rps).toFixed(2)}×   (aim ≥ 0.60×)`,
-      `throughput ratio gateway/bare at saturation (cache hits):  ${(gwHit.rps / bareSat.rps).toFixed(2)}×`,
-      `latency added by the gateway at ${LIGHT_RATE} req/s: p50 ${(gwLight.p50 - bareLight.p50).toFixed(3)} ms, p99 ${(gwLight.p99 - bareLight.p99).toFixed(3)} ms   (aim < 1 ms at p99)`,
-      `latency added by the gateway at saturation:     p50 ${(gwSat.p50 - bareSat.p50).toFixed(3)} ms, p99 ${(gwSat.p99 - bareSat.p99).toFixed(3)} ms`,
+    const med = (k: string) => median(summaries.map((x) => x[k]!));
+    process.stdout.write([
+      ...(REPEAT > 1 ? [
+        `medians over ${REPEAT} repetitions: ratio gateway/bare at saturation ${med('ratioWorker').toFixed(2)}× (cache hits ${med('ratioHits').toFixed(2)}×); gateway CPU ${med('gatewayCpuSat').toFixed(0)} µs/req at saturation, ${med('gatewayCpuLight').toFixed(0)} at ${LIGHT_RATE} req/s; added at ${LIGHT_RATE} req/s p50 ${med('addedLightP50').toFixed(3)} ms, p99 ${med('addedLightP99').toFixed(3)} ms`,
+      ] : []),
       `mean requests per GenerateBatch (micro-batching): ${(batchSum / batchCount).toFixed(2)} over ${batchCount} batches`,
       '',
-    ];
-    process.stdout.write(lines.join('\n'));
+    ].join('\n'));
   } finally {
     for (const c of children) c.proc.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });

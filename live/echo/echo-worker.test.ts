@@ -70,6 +70,34 @@ describe('echo worker', () => {
     s.end();
   });
 
+  it('streams max_tokens tokens on its timer from a short prompt with repeatToMaxTokens (the streaming bench\'s worker)', async () => {
+    const { c } = await start({ id: 'e5', tokenDelayMs: 10, firstTokenDelayMs: 10, repeatToMaxTokens: true });
+    const t0 = performance.now();
+    const at: number[] = [];
+    const s = c.session();
+    const events: GenerateEventMsg[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      s.on('data', (b: EventBatchMsg) => {
+        for (const e of b.events) {
+          events.push(e);
+          if (e.kind === 'tokens') at.push(performance.now() - t0);
+          if (e.kind !== 'tokens') resolve();
+        }
+      });
+      s.on('error', reject);
+    });
+    s.write({ batch: { requests: [req('a', 'x y', 6)] } });
+    await ended;
+    s.end();
+    const tokens = events.filter((e) => e.kind === 'tokens');
+    expect(tokens.map((e) => e.tokens.text).join('')).toBe('x y x y x y');
+    expect(tokens.every((e) => e.tokens.count === 1)).toBe(true);
+    expect(events.at(-1)).toMatchObject({ kind: 'done', done: { finishReason: 'length', completionTokens: 6 } });
+    // One token per interval: six tokens after the first delay take at least 6 × 10 ms (timers never fire early).
+    expect(at[0]!).toBeGreaterThanOrEqual(9);
+    expect(at.at(-1)! - at[0]!).toBeGreaterThanOrEqual(5 * 10 - 1);
+  });
+
   it('reports an unknown model as an error event', async () => {
     const { c } = await start({ id: 'e3' });
     const events = await collect(c, 1, (s) => s.write({ batch: { requests: [{ ...req('a', 'x'), model: 'other' }] } }));

@@ -5,7 +5,7 @@
 // no early exit. Keys never appear in logs or identities: an identity names a key by a short hash.
 // JWTs: jose verifies the signature with the algorithm pinned by configuration (never the token's
 // choice: `alg: none` and HS/RS confusion are refused), `exp` is required, `aud`/`iss` when configured.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { importSPKI, jwtVerify, type JWTHeaderParameters, type CryptoKey } from 'jose';
 import type { AuthConfig } from '../shared/config.js';
 
@@ -18,8 +18,9 @@ export interface Identity {
 
 export type AuthResult = { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly reason: string };
 
+/** One-shot hashing (crypto.hash): no Hash object per request, about 20 % cheaper than createHash (issue 16). */
 function sha256(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
+  return hash('sha256', s, 'buffer');
 }
 
 export class Authenticator {

@@ -131,4 +131,24 @@ describe('CoreDriver', () => {
     expect(s.ended).toMatchObject({ type: 'fail', code: 'client_cancelled' });
     driver.stop();
   });
+
+  it('sleeps through a sub-millisecond-to-1 ms batching window instead of polling the event loop (issue 16)', async () => {
+    // A real clock that counts its reads: the driver reads it once per timer callback, so polling
+    // with setImmediate until the window is due reads it hundreds of times per millisecond.
+    let reads = 0;
+    const t0 = performance.now();
+    const clock: Clock = { nowMs: () => (reads++, performance.now() - t0), wallMs: () => Date.now() };
+    const sent: string[][] = [];
+    const transport: WorkerTransport = { dispatch: (_w, requests) => void sent.push(requests.map((r) => r.id)), cancel: () => undefined };
+    const driver = new CoreDriver(new GatewayCore(resolveGatewayConfig({ batching: { type: 'micro', windowMs: 0.9, maxBatchSize: 8 }, admission: { maxConcurrentPerWorker: 100 } }), testRng(1)), clock, transport);
+    driver.workerStatus(makeStatus('w1', { maxConcurrent: 100 }));
+    for (let i = 0; i < 20; i++) {
+      const before = performance.now();
+      driver.arrive(makeRequest(`r${i}`, { sampling: { temperature: 1 } }), new RecordingSink());
+      for (let n = 0; n < 200 && sent.length <= i; n++) await new Promise((r) => setTimeout(r, 1));
+      expect(performance.now() - before).toBeGreaterThanOrEqual(0.9); // never dispatched early
+    }
+    expect(sent).toHaveLength(20);
+    expect(reads / 20).toBeLessThan(20);
+  });
 });

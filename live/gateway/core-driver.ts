@@ -47,6 +47,8 @@ interface Job {
 
 /** Bounds: events queued while a command runs (reentrancy), checked as an assertion. */
 const QUEUED_EVENTS_MAX = 1_000_000;
+/** A wake closer than this polls on setImmediate; a further one sleeps on setTimeout (see wakeAt). */
+const SPIN_MS_MAX = 0.1;
 
 export class CoreDriver {
   private readonly sinks = new Map<RequestId, RequestSink>();
@@ -91,7 +93,9 @@ export class CoreDriver {
         job.tokens += ev.tokens;
         if (ev.logprobs !== undefined) (job.logprobs ??= []).push(...ev.logprobs);
       } else if (ev.kind === 'done' && ev.output.text === undefined) {
-        ev = { ...ev, output: { ...ev.output, text: job.text, ...(job.logprobs !== undefined && { logprobs: job.logprobs }) } };
+        const o = ev.output;
+        const output: WorkerOutput = job.logprobs !== undefined ? { ...o, text: job.text, logprobs: job.logprobs } : { ...o, text: job.text };
+        ev = { kind: 'done', workerId: ev.workerId, requestId: ev.requestId, output };
       }
     }
     this.handle({ type: 'workerEvent', event: ev });
@@ -228,9 +232,12 @@ export class CoreDriver {
   // ───────────────────────────── the one timer ─────────────────────────────
 
   /**
-   * Keeps one timer for the earliest wake the core asked for. setTimeout has 1 ms granularity, so a
-   * wake less than 1 ms away (a sub-millisecond batching window) runs on setImmediate, re-armed until
-   * it is due: the core is never called early.
+   * Keeps one timer for the earliest wake the core asked for; the core is never called early (a timer
+   * that fires before the wake re-arms). setTimeout has 1 ms granularity: a wake less than
+   * SPIN_MS_MAX away runs on setImmediate, anything further sleeps on setTimeout (at least 1 ms).
+   * Polling with setImmediate until a sub-millisecond wake was due (as before issue 16) kept the event
+   * loop spinning — about half a core while a batching window was always open, taken from the worker
+   * and the clients on a small machine — for a wake at most ~1 ms late instead.
    */
   private wakeAt(atMs: number): void {
     if (this.stopped) return;
@@ -242,8 +249,8 @@ export class CoreDriver {
 
   private arm(): void {
     const delayMs = this.wakeAtMs! - this.clock.nowMs();
-    if (delayMs < 1) this.immediate = setImmediate(this.onTimer);
-    else this.timeout = setTimeout(this.onTimer, Math.floor(delayMs));
+    if (delayMs < SPIN_MS_MAX) this.immediate = setImmediate(this.onTimer);
+    else this.timeout = setTimeout(this.onTimer, Math.max(1, Math.floor(delayMs)));
   }
 
   private readonly onTimer = (): void => {

@@ -48,8 +48,9 @@ export class HttpSink extends SinkBase {
   constructor(reply: FastifyReply, private readonly init: SinkInit, deps: SinkDeps) {
     super(reply, init, deps);
     this.responseId = `${init.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${init.jobId}`;
-    const head = `{"id":"${this.responseId}","object":"${init.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'}","created":${this.created},"model":${JSON.stringify(init.model)},"choices":[{`;
-    this.chunkHead = init.kind === 'chat' ? `${head}"index":0,"delta":` : `${head}"text":`;
+    // Only streams write chunks: a JSON answer does not build the head (issue 16: per-request work).
+    const head = init.stream ? `{"id":"${this.responseId}","object":"${init.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'}","created":${this.created},"model":${JSON.stringify(init.model)},"choices":[{` : '';
+    this.chunkHead = !init.stream ? '' : init.kind === 'chat' ? `${head}"index":0,"delta":` : `${head}"text":`;
     const t = init.tools;
     this.toolStream = init.stream && t !== undefined && t.mode !== 'none' ? new ToolCallStream(t.names, this.callId()) : undefined;
   }

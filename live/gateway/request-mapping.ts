@@ -8,7 +8,7 @@
 // "role: content\n" per message — with core's prefixBlocksOfText, as the simulator's cluster does.
 import { estimateTokens, prefixBlocksOfText, type ChatMessage, type InferenceRequest, type PromptContent, type SamplingParams, type TokenCandidate, type TokenLogprob } from '../../core/index.js';
 import type { LimitsConfig } from '../shared/config.js';
-import type { GenerateRequestMsg, TokenCandidateMsg, TokenLogprobMsg } from '../shared/proto.js';
+import type { ChatMessageMsg, GenerateRequestMsg, TokenCandidateMsg, TokenLogprobMsg } from '../shared/proto.js';
 import type { RequestSink } from './core-driver.js';
 import type { ChatBody, CompletionBody, ContentPart, SamplingBody } from './openai-schemas.js';
 
@@ -165,24 +165,36 @@ function build(ctx: RequestContext, body: SamplingBody, prompt: PromptContent, r
 export function toGenerateRequest(req: InferenceRequest, sink: RequestSink | undefined): GenerateRequestMsg {
   const p = req.prompt;
   const s = req.sampling;
-  return {
+  // Optional fields are assigned when present rather than spread in (no intermediate objects per request).
+  const msg: GenerateRequestMsg = {
     requestId: req.id,
     model: req.model,
     prompt: p.kind === 'text' ? p.text : '',
-    messages: p.kind === 'messages' ? p.messages.map((m) => ({ role: m.role, content: m.content, ...(m.toolCalls !== undefined && { toolCallsJson: m.toolCalls }), ...(m.toolCallId !== undefined && { toolCallId: m.toolCallId }) })) : [],
+    messages: p.kind === 'messages' ? p.messages.map(toChatMessageMsg) : [],
     maxTokens: s.maxTokens,
     temperature: s.temperature,
     topP: s.topP,
-    ...(s.seed !== undefined && { seed: s.seed }),
     stop: (s.stop as string[] | undefined) ?? [],
     sessionId: req.sessionId ?? '',
     traceId: sink?.traceId ?? '',
     deadlineUnixMs: sink?.deadlineUnixMs ?? 0,
-    ...(s.logprobs !== undefined && { logprobs: true, topLogprobs: s.logprobs }),
-    ...(s.responseFormat !== undefined && { responseFormatJson: s.responseFormat }),
-    ...(s.tools !== undefined && { toolsJson: s.tools }),
-    ...(s.toolChoice !== undefined && { toolChoiceJson: s.toolChoice }),
   };
+  if (s.seed !== undefined) msg.seed = s.seed;
+  if (s.logprobs !== undefined) {
+    msg.logprobs = true;
+    msg.topLogprobs = s.logprobs;
+  }
+  if (s.responseFormat !== undefined) msg.responseFormatJson = s.responseFormat;
+  if (s.tools !== undefined) msg.toolsJson = s.tools;
+  if (s.toolChoice !== undefined) msg.toolChoiceJson = s.toolChoice;
+  return msg;
+}
+
+function toChatMessageMsg(m: ChatMessage): ChatMessageMsg {
+  const out: ChatMessageMsg = { role: m.role, content: m.content };
+  if (m.toolCalls !== undefined) out.toolCallsJson = m.toolCalls;
+  if (m.toolCallId !== undefined) out.toolCallId = m.toolCallId;
+  return out;
 }
 
 /** The worker's per-token log-probabilities (proto) as the core's values. */

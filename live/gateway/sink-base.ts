@@ -90,7 +90,7 @@ export abstract class SinkBase implements RequestSink {
 
   /** Watches for the client leaving and arms the request timeout. Call before handing the request to the core. */
   start(): void {
-    this.reply.raw.once('close', this.onClose);
+    this.reply.raw.on('close', this.onClose); // emitted once per response: `on` spares the wrapper `once` allocates (issue 16)
     this.timer = setTimeout(this.onTimeout, this.deps.requestTimeoutMs);
   }
 

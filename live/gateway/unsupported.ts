@@ -148,9 +148,27 @@ export function refusalOfSchemaBound(param: string, keyword: string, body: unkno
 
 const SCHEMA_BOUND_RULES: readonly Rule[] = [...SAMPLING_RULES, ...COMPLETION_RULES].filter((r) => r.field === 'n' || r.field === 'echo');
 
+/**
+ * The first rule, in the rules' order, whose field the body asks for. A body names a handful of fields
+ * and the rules are some twenty: looking the body's own keys up in an index costs less than probing
+ * the body for every rule's field (issue 16). Equivalent because no rule counts an absent field as
+ * asked (checked below, at load).
+ */
 function firstAsked(rules: readonly Rule[], body: Record<string, unknown>): Refusal | undefined {
-  for (const r of rules) if (r.asked(body[r.field])) return refuse(r.field, r.what);
-  return undefined;
+  const index = RULE_INDEX.get(rules)!;
+  let first = -1;
+  for (const field in body) {
+    const i = index.get(field);
+    if (i !== undefined && (first < 0 || i < first) && rules[i]!.asked(body[field])) first = i;
+  }
+  return first < 0 ? undefined : refuse(rules[first]!.field, rules[first]!.what);
+}
+
+const RULE_INDEX = new Map<readonly Rule[], ReadonlyMap<string, number>>(
+  [CHAT_RULES, COMPLETION_RULES].map((rules) => [rules, new Map(rules.map((r, i) => [r.field, i]))]),
+);
+for (const r of [...CHAT_RULES, ...COMPLETION_RULES]) {
+  if (r.asked(undefined)) throw new Error(`unsupported.ts: rule ${r.field} counts an absent field as asked`);
 }
 
 function refuse(param: string, what: string): Refusal {
