@@ -2,6 +2,7 @@
 // workload and batch limit as the live run, beside the live run; the error of sim against live for
 // throughput, TTFT p50/p95 and ITL p50/p95 (error = (sim − live) ÷ live), for both policy sets.
 import { loadLocalLatencyModel, type LocalLatencyModel } from '../../sim/latency/local-latency.js';
+import { contextBucketsError } from '../../sim/worker/padded-decode.js';
 import type { ScenarioDef } from '../define.js';
 import type { RunSummary, ScenarioResult } from '../../reports/result.js';
 import { runPolicySet } from '../sim-run.js';
@@ -29,9 +30,8 @@ export function loadProfileFor(def: ScenarioDef, path: string | undefined): Loca
 export function contextBucketsOf(text: string | undefined): readonly number[] {
   if (text === undefined || text.trim() === '') return [];
   const edges = text.split(',').map((x) => Number(x.trim()));
-  if (edges.some((b, i) => !Number.isInteger(b) || b <= 0 || (i > 0 && b <= edges[i - 1]!))) {
-    throw new LiveRunError('input', `MLX_RUNTIME_CONTEXT_BUCKETS must be increasing positive integers like 2048 or 1024,4096, got ${JSON.stringify(text)}`);
-  }
+  const error = contextBucketsError(edges);
+  if (error !== undefined) throw new LiveRunError('input', `MLX_RUNTIME_CONTEXT_BUCKETS: ${error} (${JSON.stringify(text)})`);
   return edges;
 }
 

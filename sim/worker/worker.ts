@@ -37,6 +37,7 @@ import { validateSlowdown, type SlowdownWindow } from './faults.js';
 import { PREFILL_BATCH_SIZE_DEFAULT, PREFILL_STEP_TOKENS_DEFAULT, chargePlannedChunk, planChunk, startPlannedPrefill, startPrefill } from './prefill-chunks.js';
 import { StepCostModel, type StepCostOptions, type StepCostPrior } from '../../core/scheduling/step-cost.js';
 import { planStep, validatePlannerConfig, type PrefillingSeq, type StepPlannerConfig, type WaitingSeq } from '../../core/scheduling/step-planner.js';
+import { contextBucketsError, paddedDecodeMs } from './padded-decode.js';
 import { kvReserveTokens } from '../../core/worker/kv-reservation.js';
 import { onRuntimeLost } from '../../core/worker/runtime-lost.js';
 import { deadlinePassed, NO_DEADLINE } from '../../core/worker/deadline.js';
@@ -241,9 +242,8 @@ export class SimWorker {
     this.maxPrefillTokens = prefillCap;
     this.constrainedRowMs = c.constrainedRowMs ?? CONSTRAINED_ROW_MS_DEFAULT;
     this.paddedBuckets = c.decodeLayout?.type === 'padded' ? [...(c.decodeLayout.contextBuckets ?? [])] : undefined;
-    if (this.paddedBuckets !== undefined && this.paddedBuckets.some((b, i, a) => !(Number.isInteger(b) && b > 0) || (i > 0 && b <= a[i - 1]!))) {
-      throw new Error(`worker ${c.id}: decodeLayout.contextBuckets must be increasing positive integers, got ${this.paddedBuckets.join(',')}`);
-    }
+    const bucketsError = this.paddedBuckets === undefined ? undefined : contextBucketsError(this.paddedBuckets);
+    if (bucketsError !== undefined) throw new Error(`worker ${c.id}: decodeLayout.${bucketsError}`);
     if (!(this.constrainedRowMs >= 0 && Number.isFinite(this.constrainedRowMs))) throw new Error(`worker ${c.id}: constrainedRowMs must be a finite number >= 0, got ${this.constrainedRowMs}`);
     this.slowdowns = [...(c.slowdowns ?? [])].sort((a, b) => a.startMs - b.startMs);
     this.errorProbability = p;
@@ -572,7 +572,8 @@ export class SimWorker {
     const nDecoding = this.decodingCount;
     // Every decoding sequence has its first token by now (joiners get it at the end of their join step).
     const continuing = nDecoding;
-    let workMs = nDecoding === 0 ? 0 : this.paddedBuckets === undefined ? lat.decodeStepMs(nDecoding, this.totalContext) : this.paddedDecodeMs();
+    let workMs = nDecoding === 0 ? 0 : this.paddedBuckets === undefined ? lat.decodeStepMs(nDecoding, this.totalContext)
+      : paddedDecodeMs(this.decodingHead, this.decodeSteps, this.paddedBuckets, lat, this.bucketCount, this.bucketLongest);
     if (this.constrainedDecoding > 0) workMs += this.constrainedDecoding * this.constrainedRowMs;
     if (this.planner !== undefined) return this.startPlannedStep(nowMs, workMs);
     workMs += this.admit(nowMs);
@@ -728,31 +729,6 @@ export class SimWorker {
     }
     seq.dueStep = dueStep;
     this.due.push(seq);
-  }
-
-  /**
-   * The decode step as mlx-lm's padded batches cost it: per bucket, decodeStepMs(n, n × longest), the
-   * longest = its longest sequence's context (prompt + generated). O(batch): only with decodeLayout.
-   */
-  private paddedDecodeMs(): number {
-    const edges = this.paddedBuckets!;
-    const count = this.bucketCount;
-    const longest = this.bucketLongest;
-    for (let b = 0; b <= edges.length; b++) {
-      count[b] = 0;
-      longest[b] = 0;
-    }
-    for (let seq = this.decodingHead; seq !== undefined; seq = seq.nextDecoding) {
-      const prompt = seq.input.promptTokens;
-      let b = 0;
-      while (b < edges.length && prompt > edges[b]!) b++;
-      const ctx = prompt + this.decodeSteps - seq.decodeBaseStep;
-      count[b]!++;
-      if (ctx > longest[b]!) longest[b] = ctx;
-    }
-    let ms = 0;
-    for (let b = 0; b <= edges.length; b++) if (count[b]! > 0) ms += this.latency.decodeStepMs(count[b]!, count[b]! * longest[b]!);
-    return ms;
   }
 
   private linkDecoding(seq: SimSequence): void {
