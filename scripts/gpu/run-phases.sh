@@ -8,6 +8,7 @@
 #   bash scripts/gpu/run-phases.sh probe            # prefill_chunk_probe.py on gpu-1b: step cost by chunk size, with/without clear_cache (~1 min)
 #   bash scripts/gpu/run-phases.sh buckets          # bucket_probe.py on gpu-1b: decode step by context buckets (~1 min);
 #                                                   # its best setting is exported to later stages and calls (buckets.env)
+#   bash scripts/gpu/run-phases.sh insert           # insert_probe.py on gpu-1b: where a prefill-bearing step's time goes (~1 min)
 #   bash scripts/gpu/run-phases.sh phases 1         # phase 1 live, REPEAT (3) repetitions per side (~7 min)
 #   bash scripts/gpu/run-phases.sh phases 2         # … phase 2 (~7 min)
 #   bash scripts/gpu/run-phases.sh phases 3         # … phase 3 (~7 min)
@@ -96,6 +97,10 @@ stage_buckets() {
   echo "context buckets from the probe: '${best:-one batch}' ($RESULTS/buckets.env)" >&2
 }
 
+stage_insert() {
+  timed "probe-insert" "$MLX_SERVING_PYTHON" scripts/gpu/insert_probe.py "python/.cache/models/$MODEL"
+}
+
 stage_smoke() {
   timed live-smoke tsx scenarios/cli.ts live-smoke --mode live --repeat 2 --out "$RESULTS/live-smoke"
 }
@@ -121,7 +126,7 @@ stage_pack() {
   cat "$RESULTS/timings.tsv" >&2
 }
 
-[ $# -gt 0 ] || { sed -n '2,26p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,28p' "$0"; exit 2; }
 if [ "$1" = all ]; then set -- env smoke build phases 1 phases 2 phases 3 calibrate both 1 2 3; fi
 while [ $# -gt 0 ]; do
   stage="$1"; shift
@@ -132,12 +137,13 @@ while [ $# -gt 0 ]; do
     smoke) stage_smoke ;;
     probe) stage_probe ;;
     buckets) stage_buckets ;;
+    insert) stage_insert ;;
     build) stage_build "${args[@]+"${args[@]}"}" ;;
     phases) [ ${#args[@]} -gt 0 ] || args=(1 2 3); stage_phases "${args[@]}" ;;
     calibrate) stage_calibrate ;;
     both) [ ${#args[@]} -gt 0 ] || args=(1 2 3); stage_both "${args[@]}" ;;
     pack) ;;
-    *) echo "unknown stage $stage (env, smoke, build [SIZE], probe, buckets, phases N…, calibrate, both N…, pack, all)" >&2; exit 2 ;;
+    *) echo "unknown stage $stage (env, smoke, build [SIZE], probe, buckets, insert, phases N…, calibrate, both N…, pack, all)" >&2; exit 2 ;;
   esac
 done
 stage_pack
