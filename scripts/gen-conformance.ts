@@ -1,9 +1,13 @@
-// Writes the step planner's conformance table (core/scheduling/conformance.ts) for the Python tests.
+// Writes the conformance tables between core/scheduling and the python runtime's ports:
+// the step planner's (core/scheduling/conformance.ts) and the admit group's (admit-group-cases.ts).
 //   npm run gen:conformance
 import { writeFileSync } from 'node:fs';
 import { conformanceCases } from '../core/scheduling/conformance.js';
+import { ADMIT_GROUP_CASES_PATH, admitGroupCases } from '../core/scheduling/admit-group-cases.js';
 
 export const CONFORMANCE_PATH = 'python/tests/data/step_planner_cases.json';
 
 writeFileSync(CONFORMANCE_PATH, `${JSON.stringify({ generatedBy: 'npm run gen:conformance (core/scheduling/conformance.ts)', cases: conformanceCases() }, null, 1)}\n`);
 console.log(`wrote ${CONFORMANCE_PATH}`);
+writeFileSync(ADMIT_GROUP_CASES_PATH, `${JSON.stringify({ generatedBy: 'npm run gen:conformance (core/scheduling/admit-group-cases.ts)', cases: admitGroupCases() })}\n`);
+console.log(`wrote ${ADMIT_GROUP_CASES_PATH}`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { conformanceCases } from './conformance.js';
+import { ADMIT_GROUP_CASES_PATH, admitGroupCases } from './admit-group-cases.js';
 
 describe('step planner conformance table', () => {
   it('the committed table (python/tests/data/step_planner_cases.json) is what core generates now: run `npm run gen:conformance` after changing the planner', () => {
@@ -15,5 +16,16 @@ describe('step planner conformance table', () => {
     expect(plans.some((p) => p.plan.admit > 0 && p.plan.admit < p.state.waiting.length)).toBe(true);
     expect(plans.some((p) => p.state.decoding > 0 && p.plan.tokenBudget === p.cfg.minChunkTokens)).toBe(true);
     expect(plans.some((p) => p.state.decoding > 0 && p.plan.tokenBudget > p.cfg.minChunkTokens && p.plan.tokenBudget < p.cfg.maxChunkTokens)).toBe(true);
+  });
+});
+
+describe('admit group conformance table', () => {
+  it('the committed table is what core generates now (`npm run gen:conformance`), and it holds holds, groups and idle admissions', () => {
+    const committed = JSON.parse(readFileSync(ADMIT_GROUP_CASES_PATH, 'utf8')) as { cases: unknown };
+    const cases = admitGroupCases();
+    expect(committed.cases).toEqual(JSON.parse(JSON.stringify(cases)));
+    expect(cases.some((c) => c.state.waiting > 0 && c.state.freeSlots > 0 && c.admit === 0)).toBe(true);
+    expect(cases.some((c) => c.config.minGroup > 1 && c.state.busy > 0 && c.admit > 0)).toBe(true);
+    expect(cases.some((c) => c.state.busy === 0 && c.admit > 0)).toBe(true);
   });
 });

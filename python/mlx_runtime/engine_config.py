@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from .admit_group import AdmitGroupConfig
 from .kv_budget import KvBudget, current_kv_budget
 from .planned_loop import SCHEDULERS
 from .step_cost import StepCostPrior
@@ -29,6 +30,8 @@ class EngineConfig:
     prefill_batch_size: int = 8
     # batch-generator: one BatchGenerator per context-length bucket (length_buckets.py); () = one batch
     context_buckets: Tuple[int, ...] = ()
+    # batch-generator: hold waiting prompts until MIN have gathered or the oldest waited MS (admit_group.py)
+    admit_group: AdmitGroupConfig = AdmitGroupConfig()
     default_max_tokens: int = 256
     max_tokens_limit: int = 1 << 20
     enable_fault_injection: bool = False
@@ -65,6 +68,9 @@ class EngineConfig:
             raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}, got {self.scheduler!r}")
         if self.context_buckets and self.scheduler != "batch-generator":
             raise ValueError("context buckets apply to the batch-generator scheduler only")
+        self.admit_group.validate()
+        if not self.admit_group.at_once and self.scheduler != "batch-generator":
+            raise ValueError("admit groups apply to the batch-generator scheduler only")
         self.planner_config().validate()
         for k, v in self.cost_prior().__dict__.items():
             if not math.isfinite(v) or v < 0:
@@ -78,7 +84,9 @@ class EngineConfig:
         else:
             out["batch_generator"] = {"prefill_step_size": self.prefill_step_size,
                                       "prefill_batch_size": self.prefill_batch_size,
-                                      "context_buckets": list(self.context_buckets)}
+                                      "context_buckets": list(self.context_buckets),
+                                      "admit_group": {"min_group": self.admit_group.min_group,
+                                                      "max_wait_ms": self.admit_group.max_wait_ms}}
         return out
 
     def kv_budget(self, model_bytes: int = 0) -> KvBudget:

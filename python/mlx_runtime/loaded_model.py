@@ -56,7 +56,8 @@ class LoadedModel:
         c = self.engine_cfg
         if c.scheduler == "batch-generator":
             kw = dict(eos_token_ids=self.eos_token_ids, max_sequences=c.max_sequences, default_max_tokens=c.default_max_tokens,
-                      prefill_batch_size=c.prefill_batch_size, prefill_step_size=c.prefill_step_size)
+                      prefill_batch_size=c.prefill_batch_size, prefill_step_size=c.prefill_step_size,
+                      admit_group=c.admit_group)
             if c.context_buckets:
                 return LengthBucketedLoop(self.model, bounds=c.context_buckets, **kw)
             return BatchGeneratorLoop(self.model, **kw)

@@ -78,6 +78,16 @@ def _context_buckets(text: str):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _admit_group(text: str):
+    """argparse type of --admit-group."""
+    from .admit_group import parse_admit_group
+
+    try:
+        return parse_admit_group(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _env_int(name: str):
     """A positive integer from the environment, else None (unset, empty or not a positive integer)."""
     v = os.environ.get(name, "").strip()
@@ -113,7 +123,7 @@ def engine_config(args: argparse.Namespace):
     return EngineConfig(
         max_sequences=args.max_sequences, max_kv_bytes=args.max_kv_bytes, prompt_cache_entries=args.prompt_cache_entries,
         prefill_step_size=args.prefill_step_size, prefill_batch_size=args.prefill_batch_size,
-        context_buckets=args.context_buckets,
+        context_buckets=args.context_buckets, admit_group=args.admit_group,
         default_max_tokens=args.default_max_tokens, enable_fault_injection=args.enable_fault_injection,
         scheduler=args.scheduler, itl_target_ms=args.itl_target_ms, decode_share_max=args.decode_share_max,
         min_chunk_tokens=args.min_chunk_tokens, max_chunk_tokens=args.max_chunk_tokens,
@@ -302,6 +312,9 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     ap.add_argument("--context-buckets", type=_context_buckets, default=os.environ.get("MLX_RUNTIME_CONTEXT_BUCKETS", ""),
                     help="batch-generator: one batch per context-length bucket, upper edges in tokens, e.g. 2048 or "
                          "1024,4096 (length_buckets.py; env MLX_RUNTIME_CONTEXT_BUCKETS; default: one batch)")
+    ap.add_argument("--admit-group", type=_admit_group, default=os.environ.get("MLX_RUNTIME_ADMIT_GROUP", ""),
+                    help="batch-generator: hold waiting prompts while the batch decodes until SIZE have gathered or "
+                         "the oldest waited MS, e.g. 4:200 (admit_group.py; env MLX_RUNTIME_ADMIT_GROUP; default: at once)")
     ap.add_argument("--default-max-tokens", type=int, default=256)
     ap.add_argument("--enable-fault-injection", action="store_true",
                     help="accept generate's `fault` param (tests only)")

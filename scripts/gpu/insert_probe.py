@@ -21,8 +21,10 @@ the decode batch's KV) and `filter` (the removal). Variants:
   fresh-varied    ~NNN new tokens, a different length each time (a new shape for every kernel)
   cached          2,000 tokens from a prefix cache (mlx-lm's own `extract_cache` of an earlier prompt)
                   + 300 new ones: a multi-turn conversation's next turn
+  group-4-*       4 prompts inserted together (as `--admit-group 4:MS` hands them over): per prompt
   no-clear-cache  fresh-varied with mlx-lm's `mx.clear_cache()` a no-op
-Per variant and piece it prints the median milliseconds over REPS (5) insertions, after one warm-up.
+Per variant and piece it prints the median milliseconds per prompt over REPS (5) insertions, after one
+warm-up; `wall` is the steps' time from insertion to decoding, per prompt.
 """
 import math
 import random
@@ -113,25 +115,28 @@ def decode_alone(steps=10):
     return (time.perf_counter() - t) * 1000 / steps
 
 
-def insert_once(prompt, n_cached, cache):
-    """Inserts one prompt, steps until it decodes, removes it; the pieces' ms and the steps' wall ms."""
+def insert_once(*prompts):
+    """Inserts the prompts ((tokens, n_cached, cache) each) at once, steps until they all decode, removes
+    them; the pieces' ms and the steps' wall ms, both per prompt, and the steps taken."""
     record.clear()
     before = loop.counts()[0]
     t = time.perf_counter()
-    uid = loop.insert(prompt, n_cached, cache, None, 100_000)
+    uids = [loop.insert(p, n_cached, cache, None, 100_000) for p, n_cached, cache in prompts]
     steps = 0
-    while loop.counts()[0] <= before:
+    while loop.counts()[0] < before + len(uids):
         loop.step(lambda rs: None)
         steps += 1
-    loop.remove(uid, False)
+    for uid in uids:
+        loop.remove(uid, False)
     mx.synchronize()
-    wall = (time.perf_counter() - t) * 1000
-    return dict(record), wall, steps
+    k = len(uids)
+    return {p: ms / k for p, ms in record.items()}, (time.perf_counter() - t) * 1000 / k, steps
 
 
-def variant(name, make):
-    make(-1)  # warm-up
-    rows = [insert_once(*make(i)) for i in range(REPS)]
+def variant(name, make, group=1):
+    """make(i) -> one prompt; `group` of them inserted together per repetition (per-prompt figures)."""
+    insert_once(*(make(-1 - j) for j in range(group)))  # warm-up
+    rows = [insert_once(*(make(i * group + j) for j in range(group))) for i in range(REPS)]
     out = {p: round(statistics.median(r[0].get(p, 0.0) for r in rows), 1) for p in PIECES}
     out["wall"] = round(statistics.median(r[1] for r in rows), 1)
     out["steps"] = statistics.median(r[2] for r in rows)
@@ -146,6 +151,9 @@ for n in (128, 512, 2048):
     variant(f"fresh-{n}", lambda i, n=n: (tokens(n, 5000 + i), 0, None))
 variant("fresh-varied", lambda i: (tokens(480 + 7 * (i + 2), 6000 + i), 0, None))
 variant("cached", lambda i: (PREFIX + tokens(300 + i, 7000 + i), len(PREFIX), copy.deepcopy(prefix_cache)))
+# Admit groups (python/mlx_runtime/admit_group.py): 4 prompts joining in one step, figures per prompt.
+variant("group-4-varied", lambda i: (tokens(500 + (i + 3) * 3 % 97, 9000 + i), 0, None), group=4)
+variant("group-4-cached", lambda i: (PREFIX + tokens(300 + i, 9500 + i), len(PREFIX), copy.deepcopy(prefix_cache)), group=4)
 mx.clear_cache = lambda: None  # mlx-lm calls it through mx: the variant without it
 variant("no-clear-cache", lambda i: (tokens(480 + 7 * (i + 40), 8000 + i), 0, None))
 print("decode-alone", {"ms_per_step": round(decode_alone(), 1)}, flush=True)
