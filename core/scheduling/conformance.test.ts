@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { conformanceCases } from './conformance.js';
 import { ADMIT_GROUP_CASES_PATH, admitGroupCases } from './admit-group-cases.js';
+import { CONTEXT_BUCKET_CASES_PATH, contextBucketCases } from './context-bucket-cases.js';
 
 describe('step planner conformance table', () => {
   it('the committed table (python/tests/data/step_planner_cases.json) is what core generates now: run `npm run gen:conformance` after changing the planner', () => {
@@ -27,5 +28,15 @@ describe('admit group conformance table', () => {
     expect(cases.some((c) => c.state.waiting > 0 && c.state.freeSlots > 0 && c.admit === 0)).toBe(true);
     expect(cases.some((c) => c.config.minGroup > 1 && c.state.busy > 0 && c.admit > 0)).toBe(true);
     expect(cases.some((c) => c.state.busy === 0 && c.admit > 0)).toBe(true);
+  });
+});
+
+describe('context bucket conformance table', () => {
+  it('the committed table is what core generates now (`npm run gen:conformance`), with valid and refused edges', () => {
+    const committed = JSON.parse(readFileSync(CONTEXT_BUCKET_CASES_PATH, 'utf8')) as Record<string, unknown>;
+    const cases = contextBucketCases();
+    expect({ parse: committed.parse, bucket: committed.bucket }).toEqual(JSON.parse(JSON.stringify(cases)));
+    expect(cases.parse.filter((c) => c.edges === null).length).toBeGreaterThan(5);
+    expect(cases.parse.filter((c) => c.edges !== null && c.edges.length > 0).length).toBeGreaterThan(3);
   });
 });

@@ -19,6 +19,7 @@ uids are kept globally unique: each bucket's BatchGenerator starts at `index << 
 from __future__ import annotations
 
 import bisect
+import re
 from typing import Any, List, Optional, Sequence, Tuple
 
 from .planned_loop import BatchGeneratorLoop, CacheTokens, Handle
@@ -27,17 +28,24 @@ UID_SHIFT = 40
 ENV_VAR = "MLX_RUNTIME_CONTEXT_BUCKETS"
 
 
+_EDGE = re.compile(r"\s*[0-9]+\s*", re.ASCII)
+
+
 def parse_bounds(text: Optional[str]) -> Tuple[int, ...]:
-    """'2048' or '1024,4096' -> increasing upper edges; '' or None -> () (one batch, mlx-lm's)."""
+    """'2048' or '1024,4096' -> increasing upper edges; '' or None -> () (one batch, mlx-lm's).
+    The port of core/scheduling/context-buckets.ts parseContextBuckets (tests/data/context_bucket_cases.json)."""
     if text is None or not text.strip():
         return ()
-    try:
-        bounds = tuple(int(x) for x in text.split(","))
-    except ValueError:
-        raise ValueError(f"context buckets must be increasing positive integers like 2048 or 1024,4096, got {text!r}") from None
-    if any(b <= 0 for b in bounds) or any(a >= b for a, b in zip(bounds, bounds[1:])):
+    parts = text.split(",")
+    bounds = tuple(int(p) for p in parts if _EDGE.fullmatch(p))
+    if len(bounds) != len(parts) or any(b <= 0 for b in bounds) or any(a >= b for a, b in zip(bounds, bounds[1:])):
         raise ValueError(f"context buckets must be increasing positive integers like 2048 or 1024,4096, got {text!r}")
     return bounds
+
+
+def bucket_of(bounds: Sequence[int], context_tokens: int) -> int:
+    """The bucket whose upper edge is the first >= context_tokens (the last bucket is open): core's bucketOf."""
+    return bisect.bisect_left(bounds, context_tokens)
 
 
 class LengthBucketedLoop:
@@ -51,8 +59,7 @@ class LengthBucketedLoop:
                                                 for i in range(len(self.bounds) + 1)]
 
     def bucket_of(self, context_tokens: int) -> int:
-        """The bucket whose upper edge is the first >= context_tokens (the last bucket is open)."""
-        return bisect.bisect_left(self.bounds, context_tokens)
+        return bucket_of(self.bounds, context_tokens)
 
     def insert(self, prompt: List[int], n_cached: int, cache: Optional[List[Any]], sampler: Any,
                max_tokens: int, logits_processors: Optional[List[Any]] = None) -> int:

@@ -10,7 +10,10 @@ import sys
 
 import pytest
 
-from mlx_runtime.length_buckets import LengthBucketedLoop, parse_bounds
+import json
+from pathlib import Path
+
+from mlx_runtime.length_buckets import LengthBucketedLoop, bucket_of, parse_bounds
 from test_planned_loop import PROMPTS, gen, ids, make_engine, results, run, run_all
 
 
@@ -21,6 +24,20 @@ def test_parse_bounds():
     for bad in ("0", "-5", "1024,256", "512,512", "abc", "1.5"):
         with pytest.raises(ValueError, match="increasing positive integers"):
             parse_bounds(bad)
+
+
+def test_same_answers_as_core():
+    """tests/data/context_bucket_cases.json, generated from core/scheduling/context-buckets.ts."""
+    table = json.loads((Path(__file__).parent / "data" / "context_bucket_cases.json").read_text())
+    assert len(table["parse"]) >= 15 and len(table["bucket"]) >= 40
+    for case in table["parse"]:
+        if case["edges"] is None:
+            with pytest.raises(ValueError, match="increasing positive integers"):
+                parse_bounds(case["text"])
+        else:
+            assert list(parse_bounds(case["text"])) == case["edges"], case
+    for case in table["bucket"]:
+        assert bucket_of(case["edges"], case["promptTokens"]) == case["bucket"], case
 
 
 def test_same_greedy_tokens_as_one_batch(tiny_model_dir):

@@ -2,7 +2,7 @@
 // workload and batch limit as the live run, beside the live run; the error of sim against live for
 // throughput, TTFT p50/p95 and ITL p50/p95 (error = (sim − live) ÷ live), for both policy sets.
 import { loadLocalLatencyModel, type LocalLatencyModel } from '../../sim/latency/local-latency.js';
-import { contextBucketsError } from '../../sim/worker/padded-decode.js';
+import { parseContextBuckets } from '../../core/scheduling/context-buckets.js';
 import type { ScenarioDef } from '../define.js';
 import type { RunSummary, ScenarioResult } from '../../reports/result.js';
 import { runPolicySet } from '../sim-run.js';
@@ -28,11 +28,11 @@ export function loadProfileFor(def: ScenarioDef, path: string | undefined): Loca
 
 /** MLX_RUNTIME_CONTEXT_BUCKETS as the runtime reads it ('1024,4096'; unset or empty: one batch). */
 export function contextBucketsOf(text: string | undefined): readonly number[] {
-  if (text === undefined || text.trim() === '') return [];
-  const edges = text.split(',').map((x) => Number(x.trim()));
-  const error = contextBucketsError(edges);
-  if (error !== undefined) throw new LiveRunError('input', `MLX_RUNTIME_CONTEXT_BUCKETS: ${error} (${JSON.stringify(text)})`);
-  return edges;
+  try {
+    return parseContextBuckets(text);
+  } catch (e) {
+    throw new LiveRunError('input', `MLX_RUNTIME_CONTEXT_BUCKETS: ${(e as Error).message}`);
+  }
 }
 
 /** The scenario in sim with the local profile, on the live-scaled workload. */
