@@ -15,6 +15,7 @@ import * as scalingFigures from './scaling-figures.js';
 import { DEFAULT_STEP_PLANNER } from '../core/scheduling/defaults.js';
 import { MLX_LM_SERVER } from '../sim/worker/mlx-lm-server.js';
 import { plannerPriorFrom } from '../sim/worker/planner-prior.js';
+import type { AdmitGroupConfig } from '../core/scheduling/admit-group.js';
 
 export interface SimRunOutput {
   readonly summary: RunSummary;
@@ -41,6 +42,8 @@ export interface LiveLoops {
   readonly candidateScheduler: 'planner' | 'batch-generator';
   /** The runtime's --context-buckets (MLX_RUNTIME_CONTEXT_BUCKETS; python/mlx_runtime/length_buckets.py); [] = one batch. */
   readonly contextBuckets?: readonly number[];
+  /** The runtime's --admit-group (MLX_RUNTIME_ADMIT_GROUP; core/scheduling/admit-group.ts); absent = at once. */
+  readonly admitGroup?: AdmitGroupConfig;
 }
 
 /**
@@ -81,6 +84,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
         // sim-vs-live: both sides run mlx-lm's BatchGenerator, whose decode reads every sequence padded to
         // its batch's longest (the runtime's context buckets, if set, are separate batches)
         ...(over.liveLoops !== undefined && { decodeLayout: { type: 'padded' as const, ...(policy.kind === 'gateway' && over.liveLoops.contextBuckets !== undefined && { contextBuckets: over.liveLoops.contextBuckets }) } }),
+        ...(over.liveLoops?.admitGroup !== undefined && policy.kind === 'gateway' && { admitGroup: over.liveLoops.admitGroup }),
         maxQueuedSequences: 10_000,
         memory: memories[i]!,
         // mlx-serving's workers reserve prompt + max_tokens (as the live node does); the direct engine

@@ -1,7 +1,7 @@
 // The conformance table between admit-group.ts and its Python port (python/mlx_runtime/admit_group.py):
 // every combination of a few configurations and states around the edges of the rules.
 // `npm run gen:conformance` writes it to python/tests/data/admit_group_cases.json.
-import { admitNow, type AdmitGroupConfig, type AdmitGroupState } from './admit-group.js';
+import { admitNow, parseAdmitGroup, type AdmitGroupConfig, type AdmitGroupState } from './admit-group.js';
 
 export interface AdmitGroupCase {
   readonly config: AdmitGroupConfig;
@@ -10,6 +10,19 @@ export interface AdmitGroupCase {
 }
 
 export const ADMIT_GROUP_CASES_PATH = 'python/tests/data/admit_group_cases.json';
+
+const TEXTS = ['', ' ', '4:200', '4', ' 8 : 50.5 ', '1:0', '0:5', '2:-1', 'x:1', '2.5:10', '4:', ':4', '4:1e3', '+4:10', '4_0:10', '４:10', '4:200:1'];
+
+/** Texts of --admit-group / MLX_RUNTIME_ADMIT_GROUP and what they parse to (null: refused). */
+export function admitGroupParseCases(): { text: string; config: AdmitGroupConfig | null }[] {
+  return TEXTS.map((text) => {
+    try {
+      return { text, config: parseAdmitGroup(text) };
+    } catch {
+      return { text, config: null };
+    }
+  });
+}
 
 export function admitGroupCases(): AdmitGroupCase[] {
   const configs: AdmitGroupConfig[] = [{ minGroup: 1, maxWaitMs: 0 }, { minGroup: 4, maxWaitMs: 200 }, { minGroup: 8, maxWaitMs: 50.5 }];

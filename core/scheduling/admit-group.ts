@@ -43,3 +43,17 @@ export function admitGroupError(cfg: AdmitGroupConfig): string | undefined {
   if (!Number.isFinite(cfg.maxWaitMs) || cfg.maxWaitMs < 0) return `admit group wait must be a number of ms >= 0, got ${cfg.maxWaitMs}`;
   return undefined;
 }
+
+const ADMIT_GROUP = /^\s*([0-9]+)\s*(?::\s*([0-9]+(?:\.[0-9]+)?)\s*)?$/;
+
+/** '4:200' -> gather 4 prompts, hold one at most 200 ms; '4' -> 4:0; '' or undefined -> at once. Throws on anything else. */
+export function parseAdmitGroup(text: string | undefined): AdmitGroupConfig {
+  if (text === undefined || text.trim() === '') return ADMIT_AT_ONCE;
+  const m = ADMIT_GROUP.exec(text);
+  if (m === null) throw new Error(`admit group must be SIZE:MS like 4:200, got ${JSON.stringify(text)}`);
+  const cfg = { minGroup: Number(m[1]), maxWaitMs: m[2] === undefined ? 0 : Number(m[2]) };
+  const error = admitGroupError(cfg);
+  if (error !== undefined) throw new Error(error);
+  return cfg;
+}
+

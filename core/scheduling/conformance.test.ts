@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { conformanceCases } from './conformance.js';
-import { ADMIT_GROUP_CASES_PATH, admitGroupCases } from './admit-group-cases.js';
+import { ADMIT_GROUP_CASES_PATH, admitGroupCases, admitGroupParseCases } from './admit-group-cases.js';
 import { CONTEXT_BUCKET_CASES_PATH, contextBucketCases } from './context-bucket-cases.js';
 
 describe('step planner conformance table', () => {
@@ -22,9 +22,11 @@ describe('step planner conformance table', () => {
 
 describe('admit group conformance table', () => {
   it('the committed table is what core generates now (`npm run gen:conformance`), and it holds holds, groups and idle admissions', () => {
-    const committed = JSON.parse(readFileSync(ADMIT_GROUP_CASES_PATH, 'utf8')) as { cases: unknown };
+    const committed = JSON.parse(readFileSync(ADMIT_GROUP_CASES_PATH, 'utf8')) as { cases: unknown; parse: unknown };
     const cases = admitGroupCases();
     expect(committed.cases).toEqual(JSON.parse(JSON.stringify(cases)));
+    expect(committed.parse).toEqual(JSON.parse(JSON.stringify(admitGroupParseCases())));
+    expect(admitGroupParseCases().filter((c) => c.config === null).length).toBeGreaterThan(5);
     expect(cases.some((c) => c.state.waiting > 0 && c.state.freeSlots > 0 && c.admit === 0)).toBe(true);
     expect(cases.some((c) => c.config.minGroup > 1 && c.state.busy > 0 && c.admit > 0)).toBe(true);
     expect(cases.some((c) => c.state.busy === 0 && c.admit > 0)).toBe(true);

@@ -8,6 +8,7 @@ Configured by --admit-group MIN:MS / MLX_RUNTIME_ADMIT_GROUP (default 1:0, mlx-l
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -40,14 +41,17 @@ def admit_now(cfg: AdmitGroupConfig, waiting: int, oldest_wait_ms: float, busy: 
     return fit if oldest_wait_ms >= cfg.max_wait_ms else 0
 
 
+_ADMIT_GROUP = re.compile(r"\s*([0-9]+)\s*(?::\s*([0-9]+(?:\.[0-9]+)?)\s*)?", re.ASCII)
+
+
 def parse_admit_group(text: Optional[str]) -> AdmitGroupConfig:
-    """'4:200' -> gather 4 prompts, hold one at most 200 ms; '' or None -> at once."""
+    """'4:200' -> gather 4 prompts, hold one at most 200 ms; '4' -> 4:0; '' or None -> at once.
+    The port of core's parseAdmitGroup (tests/data/admit_group_cases.json `parse`)."""
     if text is None or not text.strip():
         return AdmitGroupConfig()
-    try:
-        size, _, wait = text.partition(":")
-        cfg = AdmitGroupConfig(int(size), float(wait) if wait else 0.0)
-    except ValueError:
-        raise ValueError(f"admit group must be SIZE:MS like 4:200, got {text!r}") from None
+    m = _ADMIT_GROUP.fullmatch(text)
+    if m is None:
+        raise ValueError(f"admit group must be SIZE:MS like 4:200, got {text!r}")
+    cfg = AdmitGroupConfig(int(m.group(1)), float(m.group(2)) if m.group(2) is not None else 0.0)
     cfg.validate()
     return cfg

@@ -8,7 +8,8 @@ import pytest
 
 from mlx_runtime.admit_group import AdmitGroupConfig, admit_now, parse_admit_group
 
-CASES = json.loads((Path(__file__).parent / "data" / "admit_group_cases.json").read_text())["cases"]
+TABLE = json.loads((Path(__file__).parent / "data" / "admit_group_cases.json").read_text())
+CASES = TABLE["cases"]
 
 
 def test_same_answers_as_core():
@@ -19,14 +20,16 @@ def test_same_answers_as_core():
         assert admit_now(cfg, s["waiting"], s["oldestWaitMs"], s["busy"], s["freeSlots"]) == case["admit"], case
 
 
-def test_parse():
-    assert parse_admit_group("") == AdmitGroupConfig(1, 0.0)
+def test_parse_as_core():
     assert parse_admit_group(None).at_once
-    assert parse_admit_group("4:200") == AdmitGroupConfig(4, 200.0)
-    assert parse_admit_group("3") == AdmitGroupConfig(3, 0.0)
-    for bad in ("0:10", "x:1", "4:-1", "4:nan", "2.5:10"):
-        with pytest.raises(ValueError, match="admit group"):
-            parse_admit_group(bad)
+    assert len(TABLE["parse"]) >= 10
+    for case in TABLE["parse"]:
+        want = case["config"]
+        if want is None:
+            with pytest.raises(ValueError, match="admit group"):
+                parse_admit_group(case["text"])
+        else:
+            assert parse_admit_group(case["text"]) == AdmitGroupConfig(want["minGroup"], want["maxWaitMs"]), case
 
 
 # ---- through the real engine, in process with the tiny model ----

@@ -2,6 +2,7 @@
 // workload and batch limit as the live run, beside the live run; the error of sim against live for
 // throughput, TTFT p50/p95 and ITL p50/p95 (error = (sim − live) ÷ live), for both policy sets.
 import { loadLocalLatencyModel, type LocalLatencyModel } from '../../sim/latency/local-latency.js';
+import { parseAdmitGroup } from '../../core/scheduling/admit-group.js';
 import { parseContextBuckets } from '../../core/scheduling/context-buckets.js';
 import type { ScenarioDef } from '../define.js';
 import type { RunSummary, ScenarioResult } from '../../reports/result.js';
@@ -35,6 +36,15 @@ export function contextBucketsOf(text: string | undefined): readonly number[] {
   }
 }
 
+/** MLX_RUNTIME_ADMIT_GROUP as the runtime reads it ('4:200'; unset or empty: at once). */
+export function admitGroupOf(text: string | undefined) {
+  try {
+    return parseAdmitGroup(text);
+  } catch (e) {
+    throw new LiveRunError('input', `MLX_RUNTIME_ADMIT_GROUP: ${(e as Error).message}`);
+  }
+}
+
 /** The scenario in sim with the local profile, on the live-scaled workload. */
 export function runScenarioSimLocal(def: ScenarioDef, latency: LocalLatencyModel, seed = def.seed): ScenarioResult {
   const workload = liveWorkload(def);
@@ -42,7 +52,8 @@ export function runScenarioSimLocal(def: ScenarioDef, latency: LocalLatencyModel
   // runtime reads MLX_RUNTIME_SCHEDULER; its default is batch-generator).
   const scheduler = process.env.MLX_RUNTIME_SCHEDULER === 'planner' ? 'planner' : 'batch-generator';
   const contextBuckets = contextBucketsOf(process.env.MLX_RUNTIME_CONTEXT_BUCKETS);
-  const over = { workload, latency, maxSequences: liveMaxSequences(def), liveLoops: { candidateScheduler: scheduler, contextBuckets } as const };
+  const admitGroup = admitGroupOf(process.env.MLX_RUNTIME_ADMIT_GROUP);
+  const over = { workload, latency, maxSequences: liveMaxSequences(def), liveLoops: { candidateScheduler: scheduler, contextBuckets, admitGroup } as const };
   const baseline = runPolicySet(def, def.baseline, seed, over).summary;
   const candidate = runPolicySet(def, def.candidate, seed, over).summary;
   const rows = buildRows(baseline, candidate, def.targets);

@@ -37,6 +37,7 @@ import { validateSlowdown, type SlowdownWindow } from './faults.js';
 import { PREFILL_BATCH_SIZE_DEFAULT, PREFILL_STEP_TOKENS_DEFAULT, chargePlannedChunk, planChunk, startPlannedPrefill, startPrefill } from './prefill-chunks.js';
 import { StepCostModel, type StepCostOptions, type StepCostPrior } from '../../core/scheduling/step-cost.js';
 import { planStep, validatePlannerConfig, type PrefillingSeq, type StepPlannerConfig, type WaitingSeq } from '../../core/scheduling/step-planner.js';
+import { admitGroupError, admitNow, type AdmitGroupConfig } from '../../core/scheduling/admit-group.js';
 import { contextBucketsError } from '../../core/scheduling/context-buckets.js';
 import { paddedDecodeMs } from './padded-decode.js';
 import { kvReserveTokens } from '../../core/worker/kv-reservation.js';
@@ -86,6 +87,12 @@ export interface WorkerConfig {
    * run mlx-lm's BatchGenerator (scenarios/sim-run.ts).
    */
   readonly decodeLayout?: { readonly type: 'padded'; readonly contextBuckets?: readonly number[] };
+  /**
+   * The runtime's --admit-group (core/scheduling/admit-group.ts): waiting prompts are held while the
+   * batch decodes until a group has gathered or the oldest waited its maximum. Default at once.
+   * The runtime holds per bucket loop; here one queue holds for the worker.
+   */
+  readonly admitGroup?: AdmitGroupConfig;
   /** Host time per decode step per decoding row that asks for structured output (default CONSTRAINED_ROW_MS_DEFAULT). */
   readonly constrainedRowMs?: number;
   /** Tokens per prefix block of the workload (64, see workload/blocks.ts). */
@@ -171,6 +178,8 @@ export class SimWorker {
   /** Decoding sequences that ask for structured output (each costs constrainedRowMs a step). */
   private constrainedDecoding = 0;
   private readonly constrainedRowMs: number;
+  /** The admit group (undefined: at once). */
+  private readonly admitGroup: AdmitGroupConfig | undefined;
   /** decodeLayout padded: the buckets' upper edges ([] = one batch), and per-bucket scratch. */
   private readonly paddedBuckets: readonly number[] | undefined;
   private readonly bucketCount: number[] = [];
@@ -245,6 +254,9 @@ export class SimWorker {
     this.paddedBuckets = c.decodeLayout?.type === 'padded' ? [...(c.decodeLayout.contextBuckets ?? [])] : undefined;
     const bucketsError = this.paddedBuckets === undefined ? undefined : contextBucketsError(this.paddedBuckets);
     if (bucketsError !== undefined) throw new Error(`worker ${c.id}: decodeLayout.${bucketsError}`);
+    const groupError = c.admitGroup === undefined ? undefined : admitGroupError(c.admitGroup);
+    if (groupError !== undefined) throw new Error(`worker ${c.id}: admitGroup: ${groupError}`);
+    this.admitGroup = c.admitGroup !== undefined && c.admitGroup.minGroup > 1 ? c.admitGroup : undefined;
     if (!(this.constrainedRowMs >= 0 && Number.isFinite(this.constrainedRowMs))) throw new Error(`worker ${c.id}: constrainedRowMs must be a finite number >= 0, got ${this.constrainedRowMs}`);
     this.slowdowns = [...(c.slowdowns ?? [])].sort((a, b) => a.startMs - b.startMs);
     this.errorProbability = p;
@@ -491,6 +503,7 @@ export class SimWorker {
     const lat = this.latency;
     const prefilling = this.prefilling;
     let overheadMs = 0;
+    if (this.admitGroup !== undefined && this.holdAdmission(nowMs)) return 0;
     while (this.queue.size > 0 && prefilling.length < this.prefillBatchSize && this.decodingCount + prefilling.length < this.maxSequences) {
       const seq = this.queue.peek();
       if (seq.cancelled) {
@@ -502,6 +515,18 @@ export class SimWorker {
       prefilling.push(seq);
     }
     return overheadMs;
+  }
+
+  /** The admit group's decision (core's admitNow): true to admit nobody this step. */
+  private holdAdmission(nowMs: number): boolean {
+    if (this.queuedLive === 0) return false;
+    let head = this.queue.peek();
+    while (head.cancelled) {
+      this.queue.shift();
+      head = this.queue.peek();
+    }
+    const busy = this.decodingCount + this.prefilling.length;
+    return admitNow(this.admitGroup!, { waiting: this.queuedLive, oldestWaitMs: nowMs - head.submitMs, busy, freeSlots: this.maxSequences - busy }) === 0;
   }
 
   /**

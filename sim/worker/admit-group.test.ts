@@ -1,0 +1,39 @@
+// The runtime's --admit-group in the simulated worker (core/scheduling/admit-group.ts): while the batch
+// decodes, waiting prompts are held until a group gathers or the oldest has waited its maximum.
+import { describe, expect, it } from 'vitest';
+import { req, run } from './worker-harness.js';
+
+// One long answer keeps the batch busy; then prompts arrive one by one, 30 ms apart.
+const subs = [{ atMs: 0, input: req('busy', 200, 400) }, ...[0, 1, 2, 3].map((i) => ({ atMs: 1000 + 30 * i, input: req(`p${i}`, 300, 20) }))];
+const admitted = (r: ReturnType<typeof run>) => [0, 1, 2, 3].map((i) => r.first.get(`p${i}`)!.admitMs);
+
+describe('simulated worker: admit groups', () => {
+  it('at once (the default) admits the first prompt at the first step after it arrives', () => {
+    const r = run({}, subs);
+    const at = admitted(r);
+    expect(at[0]!).toBeLessThan(1030); // at the first step after it arrived, before the others
+    expect(at[3]!).toBeGreaterThan(at[0]!);
+  });
+
+  it('a group of 4 joins in one step, when the fourth arrives', () => {
+    const r = run({ admitGroup: { minGroup: 4, maxWaitMs: 10_000 } }, subs);
+    const at = admitted(r);
+    expect(new Set(at).size).toBe(1);
+    expect(at[0]!).toBeGreaterThanOrEqual(1090);
+    expect(r.first.get('p3')!.endMs).toBeGreaterThan(0);
+  });
+
+  it('a short group joins once its oldest has waited the maximum', () => {
+    const r = run({ admitGroup: { minGroup: 8, maxWaitMs: 50 } }, subs);
+    const at = admitted(r);
+    expect(at[0]!).toBeGreaterThanOrEqual(1050);
+    expect(at[0]!).toBe(at[1]!); // p1 arrived within the wait: it joins with p0
+    expect([...r.first.values()].every((s) => s.endMs > 0)).toBe(true);
+  });
+
+  it('an idle worker admits at once, and a bad configuration is refused', () => {
+    const r = run({ admitGroup: { minGroup: 4, maxWaitMs: 10_000 } }, [{ atMs: 0, input: req('alone', 100, 5) }]);
+    expect(r.first.get('alone')!.admitMs).toBe(0);
+    expect(() => run({ admitGroup: { minGroup: 0, maxWaitMs: 1 } }, subs)).toThrow(/admit group size/);
+  });
+});
