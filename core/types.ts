@@ -74,6 +74,8 @@ export interface InferenceRequest {
   readonly stream: boolean;
   readonly sessionId?: string;
   readonly apiKey?: string;
+  /** The tenant the request's credential belongs to (fairness between tenants); absent: the default tenant. */
+  readonly tenant?: string;
   /** Skip dedupe, response cache and coalescing for this request. */
   readonly cacheBypass?: boolean;
 }

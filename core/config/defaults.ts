@@ -63,5 +63,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
   // Off by default (observation only). ρ 0.7: M/M/c queueing delay stays small below ~70 % busy;
   // 5 min scale-down stabilisation: the Kubernetes HPA default (--horizontal-pod-autoscaler-downscale-stabilization).
   scaling: { enabled: false, windowMs: 30_000, targetUtilisation: 0.7, backlogDrainMs: 30_000, scaleDownStabilisationMs: 300_000, minWorkers: 1, maxWorkers: 1000 },
+  // Off by default: with one tenant, fair queueing is FIFO anyway.
+  fairness: { enabled: false, weights: {}, defaultWeight: 1 },
   requestsInFlightMax: 100_000,
 };

@@ -132,6 +132,20 @@ export interface ScalingConfig {
   readonly maxWorkers: number;
 }
 
+/**
+ * Fairness between tenants in the gateway's queues (core/gateway/fair-queue.ts): while requests wait
+ * for a worker, each tenant's are served in turn, in proportion to its weight, so one tenant's burst
+ * cannot starve another's requests. A request's tenant is set by the live gateway from its credential
+ * (API key or JWT claim) or by the simulated workload; without one it is the default tenant ('').
+ */
+export interface FairnessConfig {
+  /** Off: one FIFO per model (arrival order). */
+  readonly enabled: boolean;
+  /** Share of each named tenant (> 0); a tenant not named has defaultWeight. */
+  readonly weights: Readonly<Record<string, number>>;
+  readonly defaultWeight: number;
+}
+
 export interface GatewayConfig {
   readonly routing: RoutingConfig;
   readonly batching: BatchingConfig;
@@ -143,6 +157,7 @@ export interface GatewayConfig {
   readonly memory: MemoryConfig;
   readonly health: HealthConfig;
   readonly scaling: ScalingConfig;
+  readonly fairness: FairnessConfig;
   /** Requests tracked at once (waiting, running, following); beyond it arrivals get 503. */
   readonly requestsInFlightMax: number;
 }

@@ -37,6 +37,7 @@ const RULES: Record<string, Record<string, Rule>> = {
     idleUnloadMs: num(0), idleSessionsMax: int(1, 10_000_000), warmupPoolFraction: num(0, 0.5), warmupRefillMs: num(0, 600_000),
   },
   health: { heartbeatIntervalMs: num(10, 3_600_000), missesMax: int(1, 100) },
+  fairness: { enabled: bool, weights: (f, v) => checkWeights(f, v), defaultWeight: num(0.001, 1_000_000) },
   scaling: {
     enabled: bool, windowMs: num(1000, 3_600_000), targetUtilisation: num(0.05, 1), backlogDrainMs: num(1000, 3_600_000),
     scaleDownStabilisationMs: num(0, 86_400_000), minWorkers: int(0, 100_000), maxWorkers: int(1, 100_000),
@@ -80,6 +81,7 @@ export function resolveGatewayConfig(input: unknown = {}): GatewayConfig {
     memory: section('memory', root.memory, d.memory),
     health: section('health', root.health, d.health),
     scaling: section('scaling', root.scaling, d.scaling),
+    fairness: section('fairness', root.fairness, d.fairness),
     requestsInFlightMax: checkInteger('requestsInFlightMax', root.requestsInFlightMax ?? d.requestsInFlightMax, 1, 100_000_000),
   };
   if (cfg.retry.capDelayMs < cfg.retry.baseDelayMs) throw new ConfigError('retry.capDelayMs', `must be ≥ retry.baseDelayMs (${cfg.retry.baseDelayMs})`);
@@ -136,6 +138,13 @@ function checkPerModel(field: string, value: unknown): Record<string, { maxBatch
     };
   }
   return out;
+}
+
+function checkWeights(field: string, value: unknown): Record<string, number> {
+  const obj = asObject(field, value ?? {});
+  const entries = Object.entries(obj);
+  if (entries.length > 10_000) throw new ConfigError(field, 'must name at most 10000 tenants');
+  return Object.fromEntries(entries.map(([tenant, w]) => [tenant, checkNumber(`${field}.${tenant}`, w, 0.001, 1_000_000)]));
 }
 
 function asObject(field: string, value: unknown): Record<string, unknown> {

@@ -69,7 +69,7 @@ export class GatewayCore {
   private readonly workers: WorkerTable<Tracked>;
   /** Per-model FIFO of queued request ids; entries of requests that left are skipped lazily. */
   /** Requests no worker could take yet, per model, and each model's drain rate (model-queues.ts). */
-  private readonly queues = new ModelQueues();
+  private readonly queues: ModelQueues;
   private waitingCount = 0;
   private readonly timers = new Timers();
   private batchTimerAtMs: number | undefined;
@@ -100,6 +100,7 @@ export class GatewayCore {
     this.retry = new RetryPolicy(config.retry);
     this.rateLimiter = new RateLimiter(config.rateLimit);
     this.scaling = new ScalingSignal(config.scaling);
+    this.queues = new ModelQueues(config.fairness.enabled);
   }
 
   /** One entry point for every event (used by fuzzers and drivers that queue events). */
@@ -405,8 +406,16 @@ export class GatewayCore {
       }
     }
     transition(t, 'queued', nowMs);
-    this.queues.push(t.req.model, t.req.id);
+    this.queues.push(t.req.model, t.req.id, ...this.fairShare(t.req));
     this.arm(nowMs + this.config.admission.queueTimeoutMs, 'queue', t.req.id);
+  }
+
+  /** The request's tenant and weight in its model's fair queue (fairness off: '' and 1, a FIFO). */
+  private fairShare(req: InferenceRequest): [string, number] {
+    const f = this.config.fairness;
+    if (!f.enabled) return ['', 1];
+    const tenant = req.tenant ?? '';
+    return [tenant, f.weights[tenant] ?? f.defaultWeight];
   }
 
   private route(t: Tracked, nowMs: number): WorkerState | undefined {

@@ -49,5 +49,6 @@ function requestContext(request: FastifyRequest, id: string, user: string | unde
   const cc = h['cache-control'];
   const bypass = h['x-cache-bypass'];
   const cacheBypass = (typeof cc === 'string' && /\bno-cache\b|\bno-store\b/i.test(cc)) || bypass === '1' || bypass === 'true';
-  return { id, apiKey: identityOf(request)?.id, sessionId, cacheBypass };
+  const identity = identityOf(request);
+  return { id, apiKey: identity?.id, tenant: identity?.tenant, sessionId, cacheBypass };
 }

@@ -14,6 +14,8 @@ export interface Identity {
   readonly id: string;
   readonly kind: 'api-key' | 'admin-key' | 'jwt';
   readonly admin: boolean;
+  /** The tenant the credential belongs to (auth.tenants); absent: the default tenant. */
+  readonly tenant?: string;
 }
 
 export type AuthResult = { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly reason: string };
@@ -25,13 +27,19 @@ function sha256(s: string): Buffer {
 
 export class Authenticator {
   private readonly keyHashes: Buffer[];
+  /** keyHashes[i]'s tenant (undefined: auth.apiKeys, the default tenant). */
+  private readonly keyTenants: (string | undefined)[];
+  private readonly tenantNames: ReadonlySet<string>;
   private readonly adminHash: Buffer | undefined;
   private readonly hsKey: Uint8Array | undefined;
   private readonly rsKey: Promise<CryptoKey> | undefined;
   private readonly algorithms: string[];
 
   constructor(private readonly cfg: AuthConfig) {
-    this.keyHashes = cfg.apiKeys.map(sha256);
+    const tenantKeys = Object.entries(cfg.tenants ?? {}).flatMap(([tenant, t]) => t.apiKeys.map((k) => [tenant, k] as const));
+    this.keyHashes = [...cfg.apiKeys.map(sha256), ...tenantKeys.map(([, k]) => sha256(k))];
+    this.keyTenants = [...cfg.apiKeys.map(() => undefined), ...tenantKeys.map(([tenant]) => tenant)];
+    this.tenantNames = new Set(Object.keys(cfg.tenants ?? {}));
     this.adminHash = cfg.adminKey === undefined ? undefined : sha256(cfg.adminKey);
     this.hsKey = cfg.jwt?.hs256Secret === undefined ? undefined : new TextEncoder().encode(cfg.jwt.hs256Secret);
     this.rsKey = cfg.jwt?.rs256PublicKeyPem === undefined ? undefined : importSPKI(cfg.jwt.rs256PublicKeyPem, 'RS256');
@@ -65,7 +73,10 @@ export class Authenticator {
     for (let i = 0; i < this.keyHashes.length; i++) if (timingSafeEqual(h, this.keyHashes[i]!) && matched < 0) matched = i;
     const admin = this.adminHash !== undefined && timingSafeEqual(h, this.adminHash);
     if (admin) return { ok: true, identity: { id: `admin-${h.toString('hex', 0, 6)}`, kind: 'admin-key', admin: true } };
-    if (matched >= 0) return { ok: true, identity: { id: `key-${h.toString('hex', 0, 6)}`, kind: 'api-key', admin: false } };
+    if (matched >= 0) {
+      const tenant = this.keyTenants[matched];
+      return { ok: true, identity: { id: `key-${h.toString('hex', 0, 6)}`, kind: 'api-key', admin: false, ...(tenant !== undefined && { tenant }) } };
+    }
     return { ok: false, reason: 'unknown key' };
   }
 
@@ -79,7 +90,8 @@ export class Authenticator {
         ...(jwt.issuer !== undefined && { issuer: jwt.issuer }),
       });
       const sub = typeof payload.sub === 'string' && payload.sub.length > 0 ? payload.sub.slice(0, 128) : 'anonymous';
-      return { ok: true, identity: { id: `jwt-${sub}`, kind: 'jwt', admin: false } };
+      const tenant = typeof payload.tenant === 'string' && this.tenantNames.has(payload.tenant) ? payload.tenant : undefined;
+      return { ok: true, identity: { id: `jwt-${sub}`, kind: 'jwt', admin: false, ...(tenant !== undefined && { tenant }) } };
     } catch (err) {
       return { ok: false, reason: `jwt: ${(err as { code?: string }).code ?? (err as Error).message}` };
     }

@@ -16,6 +16,8 @@ export interface RequestContext {
   readonly id: string;
   /** Identity of the credential (rate limits), never the key itself. */
   readonly apiKey: string | undefined;
+  /** The credential's tenant (auth.tenants, or a JWT's `tenant` claim naming one), for fairness. */
+  readonly tenant?: string | undefined;
   readonly sessionId: string | undefined;
   readonly cacheBypass: boolean;
 }
@@ -158,6 +160,7 @@ function build(ctx: RequestContext, body: SamplingBody, prompt: PromptContent, r
     stream: body.stream === true,
     ...(ctx.sessionId !== undefined && { sessionId: ctx.sessionId }),
     ...(ctx.apiKey !== undefined && { apiKey: ctx.apiKey }),
+    ...(ctx.tenant !== undefined && { tenant: ctx.tenant }),
     ...(ctx.cacheBypass && { cacheBypass: true }),
   };
 }

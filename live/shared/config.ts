@@ -17,6 +17,11 @@ export interface JwtConfig {
 
 export interface AuthConfig {
   readonly apiKeys: readonly string[];
+  /**
+   * Tenants and their API keys (fairness between tenants: core.fairness). A JWT whose `tenant` claim
+   * names one of them belongs to it; any other credential to the default tenant.
+   */
+  readonly tenants?: Readonly<Record<string, { readonly apiKeys: readonly string[] }>>;
   /** Key for /admin/*; also accepted on the inference API. */
   readonly adminKey?: string;
   readonly jwt?: JwtConfig;
@@ -111,7 +116,7 @@ export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
   const listen = obj('listen', root.listen ?? {});
   known('listen', listen, ['host', 'port']);
   const auth = obj('auth', root.auth ?? {});
-  known('auth', auth, ['apiKeys', 'adminKey', 'jwt']);
+  known('auth', auth, ['apiKeys', 'adminKey', 'jwt', 'tenants']);
   const limits = obj('limits', root.limits ?? {});
   known('limits', limits, Object.keys(DEFAULT_LIMITS));
   const grpc = obj('grpc', root.grpc ?? {});
@@ -195,8 +200,9 @@ export function loadLiveConfig(path: string, env: NodeJS.ProcessEnv = {}, overri
 function resolveAuth(auth: Record<string, unknown>): AuthConfig {
   const keys = arr('auth.apiKeys', auth.apiKeys ?? []).map((k, i) => secret(`auth.apiKeys[${i}]`, k));
   if (keys.length > 10_000) throw new ConfigError('auth.apiKeys', 'must hold at most 10000 keys');
-  const out: { apiKeys: string[]; adminKey?: string; jwt?: JwtConfig } = { apiKeys: keys };
+  const out: { apiKeys: string[]; adminKey?: string; jwt?: JwtConfig; tenants?: Record<string, { apiKeys: string[] }> } = { apiKeys: keys };
   if (auth.adminKey !== undefined) out.adminKey = secret('auth.adminKey', auth.adminKey);
+  if (auth.tenants !== undefined) out.tenants = resolveTenants(obj('auth.tenants', auth.tenants));
   if (auth.jwt !== undefined) {
     const j = obj('auth.jwt', auth.jwt);
     known('auth.jwt', j, ['hs256Secret', 'rs256PublicKeyPem', 'audience', 'issuer']);
@@ -213,6 +219,21 @@ function resolveAuth(auth: Record<string, unknown>): AuthConfig {
     if (j.issuer !== undefined) jwt.issuer = str('auth.jwt.issuer', j.issuer);
     if (jwt.hs256Secret === undefined && jwt.rs256PublicKeyPem === undefined) throw new ConfigError('auth.jwt', 'needs hs256Secret or rs256PublicKeyPem');
     out.jwt = jwt;
+  }
+  return out;
+}
+
+function resolveTenants(tenants: Record<string, unknown>): Record<string, { apiKeys: string[] }> {
+  const names = Object.keys(tenants);
+  if (names.length > 1000) throw new ConfigError('auth.tenants', 'must name at most 1000 tenants');
+  const out: Record<string, { apiKeys: string[] }> = {};
+  for (const name of names) {
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) throw new ConfigError(`auth.tenants.${name}`, `a tenant name must match [A-Za-z0-9_.:-]{1,64}, got ${JSON.stringify(name)}`);
+    const t = obj(`auth.tenants.${name}`, tenants[name]);
+    known(`auth.tenants.${name}`, t, ['apiKeys']);
+    const keys = arr(`auth.tenants.${name}.apiKeys`, t.apiKeys ?? []).map((k, i) => secret(`auth.tenants.${name}.apiKeys[${i}]`, k));
+    if (keys.length > 10_000) throw new ConfigError(`auth.tenants.${name}.apiKeys`, 'must hold at most 10000 keys');
+    out[name] = { apiKeys: keys };
   }
   return out;
 }
