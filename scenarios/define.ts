@@ -8,12 +8,13 @@ import type { QuantizationId, KvPrecision } from '../sim/profiles/types.js';
 import { getHardware } from '../sim/profiles/hardware.js';
 import { getModel } from '../sim/profiles/models.js';
 import { validateClosedLoop } from '../sim/workload/closed-loop.js';
+import { validateMix } from '../sim/workload/mix.js';
 import { validateOpenLoop } from '../sim/workload/open-loop.js';
 import { validateFaultPlan, type RollingRestartFault } from '../sim/worker/faults.js';
-import type { ClosedLoopConfig, OpenLoopConfig } from '../sim/workload/types.js';
+import type { ClosedLoopConfig, MixConfig, OpenLoopConfig } from '../sim/workload/types.js';
 import { isModelSize, MODEL_SIZES, type ModelSize } from '../live/shared/model.js';
 
-export type WorkloadDef = OpenLoopConfig | ClosedLoopConfig;
+export type WorkloadDef = OpenLoopConfig | ClosedLoopConfig | MixConfig;
 
 export interface ClusterDef {
   readonly hardware: string;
@@ -148,7 +149,7 @@ export function defineScenario(def: ScenarioDef): ScenarioDef {
   };
   if (!/^[a-z0-9][a-z0-9-]*$/.test(def.name)) fail('name', 'must be lower-case words joined by hyphens');
   if (!Number.isInteger(def.seed) || def.seed < 0) fail('seed', `must be a non-negative integer, got ${def.seed}`);
-  wrap(def.name, 'workload', () => (def.workload.type === 'open' ? validateOpenLoop(def.workload) : validateClosedLoop(def.workload)));
+  wrap(def.name, 'workload', () => (def.workload.type === 'open' ? validateOpenLoop(def.workload) : def.workload.type === 'mix' ? validateMix(def.workload) : validateClosedLoop(def.workload)));
   wrap(def.name, 'cluster.hardware', () => getHardware(def.cluster.hardware));
   wrap(def.name, 'cluster.model', () => getModel(def.cluster.model));
   if (!Number.isInteger(def.cluster.maxSequences) || def.cluster.maxSequences < 1) fail('cluster.maxSequences', `must be an integer ≥ 1, got ${def.cluster.maxSequences}`);

@@ -135,6 +135,8 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
     // Only scenarios that target or report refusal figures (catalog/degradation.ts) get these keys.
     ...(asksFor(def, 'extra.refusal') && faultFigures.refusals(cluster, summary.failed)),
     ...(scaling !== undefined && scalingFigures.figures(cluster.scalingSamples, scaling.rate, scaling.config)),
+    // Per tenant, for workloads whose requests name one (the fairness scenario): TTFT p50 / p95.
+    ...Object.fromEntries([...cluster.tenantTtft].flatMap(([t, h]) => [[`ttftP50Ms.${t}`, round3(h.percentileMs(50))], [`ttftP95Ms.${t}`, round3(h.percentileMs(95))]])),
   };
   if (scaling === undefined) return { raw, summary: { ...summary, extra } };
   return { raw, summary: { ...summary, extra }, curves: [scalingFigures.curve(cluster.scalingSamples, scaling.rate, scaling.config)] };

@@ -6,6 +6,7 @@ import { breakerFailover, clusterScaleOut, memoryGovernance, sessionAffinity, wa
 import { rollingRestart, runtimeCrash, slowWorker } from './faults.js';
 import { liveSmoke } from './live.js';
 import { scalingSignal } from './scaling.js';
+import { fairnessBurst } from './fairness.js';
 import { phase1DuplicateHeavy, phase2Mixed, phase3HighConcurrency } from './phases.js';
 
 export const SCENARIOS: readonly ScenarioDef[] = [
@@ -27,6 +28,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   capacityLarge,
   liveSmoke,
   scalingSignal,
+  fairnessBurst,
 ];
 
 export function findScenario(name: string): ScenarioDef | undefined {

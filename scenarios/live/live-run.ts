@@ -11,13 +11,16 @@ import { runLoad, type LoadRunResult } from '../../live/load/index.js';
 import { arrivalsOf } from './arrivals.js';
 import { runSummaryOfLoad } from './load-summary.js';
 import { streamChat } from '../../live/load/client.js';
-import type { PolicySetDef, ScenarioDef, WorkloadDef } from '../define.js';
+import type { PolicySetDef, ScenarioDef } from '../define.js';
+import type { ClosedLoopConfig, OpenLoopConfig } from '../../sim/workload/types.js';
 import type { LiveErrorCount, ScenarioResult } from '../../reports/result.js';
 import { buildRows } from '../targets.js';
 import { freePort, LiveRunError, ProcessSet, type ManagedProcess } from '../../live/shared/processes.js';
 import { liveMaxSequences, liveSection, liveWorkload } from './scale.js';
 import { aggregateRepetitions, orderOf, repetitionCurves, type RepetitionPair } from './repeat.js';
 import { checkModelDir, ensureModel, LIVE_API_KEY, startBaseline, startCluster, type Server } from './servers.js';
+
+type LiveWorkload = OpenLoopConfig | ClosedLoopConfig;
 
 export interface LiveRunOptions {
   readonly seed?: number;
@@ -122,7 +125,7 @@ function errorNotes(which: string, r: LoadRunResult): string[] {
 }
 
 interface SideContext {
-  readonly workload: WorkloadDef;
+  readonly workload: LiveWorkload;
   readonly seed: number;
   readonly modelDir: string;
   readonly modelId: string;

@@ -38,8 +38,9 @@ describe('live profile', () => {
       expect(def.workload.type === 'closed' && g.users).toBe(def.workload.type === 'closed' && def.workload.users);
       expect(g.durationMs).toBeLessThanOrEqual(60_000);
       const w = liveWorkload(withLiveSection(def, 'gpu'));
-      expect(w.promptTokens).toEqual(def.workload.promptTokens);
-      expect(w.outputTokens).toEqual(def.workload.outputTokens);
+      expect(def.workload.type).not.toBe('mix');
+      expect(w.promptTokens).toEqual((def.workload as typeof w).promptTokens);
+      expect(w.outputTokens).toEqual((def.workload as typeof w).outputTokens);
       expect(sectionFor(def, 'cpu').model).toBe('small');
       expect(sectionFor(def, 'gpu', 'gpu-8b').model).toBe('gpu-8b');
     }

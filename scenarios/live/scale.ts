@@ -1,8 +1,8 @@
 // A scenario's workload scaled to this machine by its `live` section: the same shape (length
 // distributions, duplicates, sessions, think time, arrival law), lengths × tokenScale, and the
 // live users / rate / duration / request count. Sim in `--mode both` runs this same scaled workload.
-import type { LiveDef, ScenarioDef, WorkloadDef } from '../define.js';
-import type { LengthDist } from '../../sim/workload/types.js';
+import type { LiveDef, ScenarioDef } from '../define.js';
+import type { ClosedLoopConfig, LengthDist, OpenLoopConfig } from '../../sim/workload/types.js';
 
 function scaleLength(d: LengthDist, k: number): LengthDist {
   const t = (x: number) => Math.max(1, Math.round(x * k));
@@ -22,9 +22,10 @@ export function liveSection(def: ScenarioDef): LiveDef {
 }
 
 /** The workload the live run drives (and `--mode both` simulates). */
-export function liveWorkload(def: ScenarioDef): WorkloadDef {
+export function liveWorkload(def: ScenarioDef): OpenLoopConfig | ClosedLoopConfig {
   const l = liveSection(def);
   const w = def.workload;
+  if (w.type === 'mix') throw new Error(`scenario ${def.name}: a mix of open loops runs in sim only (the live load generator drives one loop)`);
   const k = l.tokenScale ?? 1;
   const content = {
     promptTokens: scaleLength(w.promptTokens, k),

@@ -4,7 +4,8 @@ import type { RequestId } from '../../core/types.js';
 import type { Seed } from '../rng/index.js';
 import { ClosedLoopWorkload } from '../workload/closed-loop.js';
 import { OpenLoopWorkload } from '../workload/open-loop.js';
-import type { ArrivalSource, ClosedLoopConfig, OpenLoopConfig, SimRequest } from '../workload/types.js';
+import { MixedWorkload } from '../workload/mix.js';
+import type { ArrivalSource, ClosedLoopConfig, MixConfig, OpenLoopConfig, SimRequest } from '../workload/types.js';
 import type { ArrivalDriver } from './cluster.js';
 
 export function openLoopArrivals(source: ArrivalSource): ArrivalDriver {
@@ -18,7 +19,8 @@ export function closedLoopArrivals(w: ClosedLoopWorkload): ArrivalDriver {
 export type WorkloadSpec = OpenLoopConfig | { readonly type: 'closed' } & ClosedLoopConfig;
 
 /** A fresh arrival driver for a workload spec; the same spec and seed give the same requests. */
-export function arrivalsFor(spec: OpenLoopConfig | ClosedLoopConfig, seed: Seed): ArrivalDriver {
+export function arrivalsFor(spec: OpenLoopConfig | ClosedLoopConfig | MixConfig, seed: Seed): ArrivalDriver {
+  if (spec.type === 'mix') return openLoopArrivals(new MixedWorkload(spec, seed));
   return spec.type === 'open' ? openLoopArrivals(new OpenLoopWorkload(spec, seed)) : closedLoopArrivals(new ClosedLoopWorkload(spec, seed));
 }
 

@@ -18,7 +18,7 @@ import { invariant } from '../../core/util/assert.js';
 import { isClientFault } from '../../core/worker/errors.js';
 import { EventLoop, type Scheduler } from '../engine/index.js';
 import type { EventView } from '../engine/heap.js';
-import { recordCompletion, type MetricsSink } from '../metrics/index.js';
+import { LatencyHistogram, recordCompletion, type MetricsSink } from '../metrics/index.js';
 import { deriveRng, type Seed } from '../rng/index.js';
 import { NO_WAKE, SimWorker, WorkerEventKind, WorkerOutput, type SimSequence, type WorkerConfig } from '../worker/index.js';
 import { NetworkModel, type NetworkConfig } from '../worker/network.js';
@@ -123,6 +123,8 @@ export class SimCluster {
   private pendingToGateway: CoreWorkerEvent[] = [];
   /** TTFT of the first request each worker served (index = worker), −1 until known. */
   readonly firstRequestTtftMs: number[];
+  /** TTFT of completed requests per tenant (requests with a tenant only: the fairness figures). */
+  readonly tenantTtft = new Map<string, LatencyHistogram>();
   private readonly firstJobOfWorker: (RequestId | undefined)[];
   private readonly indexById: Map<string, number>;
   private readonly maxSequences: number[];
@@ -247,6 +249,12 @@ export class SimCluster {
       if (o.followUp) {
         this.followUpsCompleted++;
         if ((seq?.cachedTokens ?? 0) > 0) this.followUpCacheHits++;
+      }
+      const tenant = o.sim.request.tenant;
+      if (tenant !== undefined) {
+        let h = this.tenantTtft.get(tenant);
+        if (h === undefined) this.tenantTtft.set(tenant, (h = new LatencyHistogram()));
+        h.record((o.firstTokenMs >= 0 ? o.firstTokenMs : now) - o.sim.arrivalMs);
       }
       recordCompletion(this.metrics, {
         arrivalMs: o.sim.arrivalMs,

@@ -45,7 +45,7 @@ export class ClosedLoopWorkload {
     validateClosedLoop(c);
     this.rng = deriveRng(seed, 'workload/content');
     this.thinkRng = deriveRng(seed, 'workload/think');
-    this.factory = new RequestFactory({ model: c.model, idPrefix, temperature: c.temperature ?? 0.7, stream: c.stream ?? true, sharedPrefixTokens: c.sharedPrefixTokens ?? 0,
+    this.factory = new RequestFactory({ model: c.model, idPrefix, temperature: c.temperature ?? 0.7, stream: c.stream ?? true, sharedPrefixTokens: c.sharedPrefixTokens ?? 0, ...(c.tenant !== undefined && { tenant: c.tenant }),
       ...(c.constrained !== undefined && c.constrained.ratio > 0 && { constrained: { ratio: c.constrained.ratio, rng: deriveRng(seed, 'workload/constrained') } }) });
     this.dup = c.duplicates && c.duplicates.ratio > 0 ? new DuplicatePicker(c, this.factory, deriveRng(seed, 'workload/duplicates')) : undefined;
     this.ctxMax = c.contextTokensMax ?? 32768;

@@ -20,6 +20,7 @@ export function validateContent(c: ContentConfig): void {
     checkNumber('duplicates.zipfExponent', c.duplicates.zipfExponent, { min: 0, max: 10 });
   }
   if (c.constrained) checkNumber('constrained.ratio', c.constrained.ratio, { min: 0, max: 1 });
+  if (c.tenant !== undefined && (typeof c.tenant !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(c.tenant))) throw new WorkloadError('tenant', `must match [A-Za-z0-9_.:-]{1,64}, got ${JSON.stringify(c.tenant)}`);
 }
 
 export class DuplicatePicker {

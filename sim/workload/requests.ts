@@ -38,7 +38,7 @@ export class RequestFactory {
   private sessionSeq = 0;
   private readonly sharedBlocks: number[];
 
-  constructor(private readonly opts: { model: string; idPrefix: string; temperature: number; stream: boolean; sharedPrefixTokens: number; constrained?: { ratio: number; rng: Rng } }) {
+  constructor(private readonly opts: { model: string; idPrefix: string; temperature: number; stream: boolean; sharedPrefixTokens: number; constrained?: { ratio: number; rng: Rng }; tenant?: string }) {
     this.sharedBlocks = this.freshBlocks([], Math.floor(opts.sharedPrefixTokens / PREFIX_BLOCK_TOKENS));
   }
 
@@ -66,6 +66,7 @@ export class RequestFactory {
       sampling: { temperature, topP: 1, maxTokens: outputTokens, ...(constrained && { responseFormat: CONSTRAINED_RESPONSE_FORMAT }) },
       stream: this.opts.stream,
       ...(sessionId !== undefined ? { sessionId } : {}),
+      ...(this.opts.tenant !== undefined && { tenant: this.opts.tenant }),
     };
     return { arrivalMs, request, outputTokens };
   }

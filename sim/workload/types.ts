@@ -71,6 +71,8 @@ export interface ContentConfig {
   readonly stream?: boolean;
   /** Sessions end before their prompt would exceed this. Default 32 768. */
   readonly contextTokensMax?: number;
+  /** Every request's tenant (fairness between tenants, core.fairness). Default none. */
+  readonly tenant?: string;
 }
 
 export interface OpenLoopConfig extends ContentConfig {
@@ -80,6 +82,16 @@ export interface OpenLoopConfig extends ContentConfig {
   readonly durationMs: number;
   readonly requestsMax?: number;
   readonly sessions?: SessionConfig;
+}
+
+/** Several open loops at once (e.g. one per tenant), merged in arrival order (sim/workload/mix.ts). */
+export interface MixConfig {
+  readonly type: 'mix';
+  /** Every part's model. */
+  readonly model: string;
+  /** The longest part's duration. */
+  readonly durationMs: number;
+  readonly parts: readonly OpenLoopConfig[];
 }
 
 export type ThinkTime = { readonly type: 'fixed'; readonly ms: number } | { readonly type: 'exponential'; readonly meanMs: number };
