@@ -9,6 +9,9 @@
 //            384 tokens up to B = 8; on a GPU 2,048 tokens up to B = 32); each
 //            request's decode_ms ÷ (tokens − 1) is one step at batch ≈ B; least squares fit of
 //            stepMs = a + b·B + c·(B × mean context) ÷ 1000 (b, c ≥ 0).
+//   join:    prompts joining a busy decode batch (scenarios/calibrate-join.ts): the extra step time
+//            beyond their prefill, fitted as perStepMs + perPromptMs·k (`joinCost`, charged by the
+//            simulated worker in place of the per-request overhead in the steps where prompts join).
 //   requestOverheadMs: the prefill fit's intercept + the median queue time of a lone request.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname, totalmem, cpus } from 'node:os';
@@ -19,6 +22,7 @@ import type { GenerateResult } from '../live/worker/runtime-client.js';
 import { RuntimeProcess } from '../live/worker/runtime-process.js';
 import { LOCAL_PROFILE_FORMAT, parseLocalProfile, type LocalProfile } from '../sim/profiles/local.js';
 import { profilePathFor } from './live/compare.js';
+import { fitJoin, measureJoins } from './calibrate-join.js';
 import { ensureModel } from './live/servers.js';
 import { isModelSize, MODEL_SIZES } from '../live/shared/model.js';
 import { PYTHON_ENV_VAR } from '../live/shared/python.js';
@@ -112,6 +116,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     const step = fitStep(samples);
     const lone = pre.map((p) => p.queueMs);
+    const joinContext = onGpu ? 1024 : 128;
+    const join = { batch: Math.min(maxSeq - 4, onGpu ? 32 : 8), contextTokens: joinContext, promptTokens: onGpu ? 512 : 64, groups: [1, 4], reps: 3, maxTokens: Math.max(64, info.max_context - joinContext - 64), log };
+    const joins = join.batch >= 1 ? await measureJoins(rt.client, join) : [];
+    const joinCost = fitJoin(joins, join.promptTokens * msPerToken);
+    if (joins.length > 0) log(`join: a step in which k prompts join costs ${joinCost.perStepMs.toFixed(1)} + ${joinCost.perPromptMs.toFixed(1)}·k ms beyond their prefill`);
     const profile: LocalProfile = {
       format: LOCAL_PROFILE_FORMAT,
       source: `npm run calibrate on ${hostname()} (${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}; MLX ${device}), ${new Date().toISOString()}, python runtime of mlx-serving`,
@@ -121,10 +130,11 @@ export async function main(argv: string[]): Promise<number> {
       decodeStepMs: { a: round3(step.a), bPerSequence: round3(step.b), cPerKiloContextToken: round3(step.c) },
       requestOverheadMs: round3(Math.max(0, pf.intercept) + median(lone)),
       loadMs: round3(info.load_ms),
+      ...(joins.length > 0 && { joinCost: { perStepMs: round3(joinCost.perStepMs), perPromptMs: round3(joinCost.perPromptMs) } }),
     };
     parseLocalProfile(profile, out);
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify({ ...profile, samples: { prefill: pre, decode: samples } }, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify({ ...profile, samples: { prefill: pre, decode: samples, join: joins } }, null, 2)}\n`);
     log(`decode step = ${step.a.toFixed(2)} + ${step.b.toFixed(3)}·batch + ${step.c.toFixed(4)}·contextTokens/1000 ms`);
     console.log(out);
     return 0;

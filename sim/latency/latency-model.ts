@@ -45,6 +45,11 @@ export interface LatencyModel {
   readonly kvCapacityBytes: number;
   readonly requestOverheadMs: number;
   readonly contextTokensMax: number;
+  /**
+   * Measured on a calibrated machine (local profiles only): a step in which k prompts join the decode
+   * batch costs perStepMs + perPromptMs·k beyond their prefill; it replaces requestOverheadMs in that step.
+   */
+  readonly joinCost?: { readonly perStepMs: number; readonly perPromptMs: number };
   prefillMs(promptTokens: number, cachedTokens: number): number;
   prefillBreakdown(promptTokens: number, cachedTokens: number): PrefillBreakdown;
   decodeStepMs(batchSize: number, totalContextTokens: number): number;

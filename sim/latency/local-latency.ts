@@ -2,6 +2,7 @@
 //   prefillMs = (promptTokens - cachedTokens) / prefillTokensPerSec × 1000
 //   decodeStepMs = a + b·batch + c·totalContextTokens / 1000
 //   coldStartMs = loadMs (measured) or modelBytes / 4 GB/s
+//   joinCost (measured, optional): charged by the worker per step in which prompts join
 import { readFileSync } from 'node:fs';
 import { parseLocalProfile, type LocalProfile } from '../profiles/local.js';
 import type { DecodeStepBreakdown, LatencyModel, PrefillBreakdown } from './latency-model.js';
@@ -16,6 +17,7 @@ export class LocalLatencyModel implements LatencyModel {
   readonly kvCapacityBytes: number;
   readonly requestOverheadMs: number;
   readonly contextTokensMax: number;
+  readonly joinCost?: { readonly perStepMs: number; readonly perPromptMs: number };
   private readonly msPerPromptToken: number;
 
   constructor(readonly profile: LocalProfile) {
@@ -27,6 +29,7 @@ export class LocalLatencyModel implements LatencyModel {
     this.requestOverheadMs = profile.requestOverheadMs;
     this.contextTokensMax = profile.model.contextTokensMax;
     this.msPerPromptToken = 1000 / profile.prefillTokensPerSec;
+    if (profile.joinCost !== undefined) this.joinCost = profile.joinCost;
   }
 
   prefillMs(promptTokens: number, cachedTokens: number): number {

@@ -13,6 +13,8 @@
 //        // fitted: stepMs = a + b·batch + c·totalContextTokens/1000 (totalContextTokens = batch × mean context)
 //   "requestOverheadMs": 2,
 //   "loadMs": 1200 (optional: measured cold load; default modelBytes ÷ 4 GB/s)
+//   "joinCost": { "perStepMs": 80, "perPromptMs": 10 } (optional: a decode step in which k prompts join
+//        costs perStepMs + perPromptMs·k more, beyond their prefill; scenarios/calibrate-join.ts)
 // }
 import { checkPositive, ProfileError } from './types.js';
 
@@ -27,6 +29,7 @@ export interface LocalProfile {
   readonly decodeStepMs: { readonly a: number; readonly bPerSequence: number; readonly cPerKiloContextToken: number };
   readonly requestOverheadMs: number;
   readonly loadMs?: number;
+  readonly joinCost?: { readonly perStepMs: number; readonly perPromptMs: number };
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -71,6 +74,7 @@ export function parseLocalProfile(json: unknown, name = 'local'): LocalProfile {
     },
     requestOverheadMs: num('requestOverheadMs', json.requestOverheadMs, true),
     ...(json.loadMs !== undefined ? { loadMs: num('loadMs', json.loadMs) } : {}),
+    ...(json.joinCost !== undefined ? { joinCost: joinCostOf(name, json.joinCost) } : {}),
   };
   const frac = p.hardware.usableMemoryFraction ?? 0.75;
   if (frac > 1) throw new ProfileError(name, 'hardware.usableMemoryFraction', `must be <= 1, got ${frac}`);
@@ -84,4 +88,9 @@ export function parseLocalProfile(json: unknown, name = 'local'): LocalProfile {
     if (stepMs < rooflineMs) throw new ProfileError(name, 'decodeStepMs', `batch-1 step ${stepMs.toFixed(3)} ms is faster than the roofline ${rooflineMs.toFixed(3)} ms (modelBytes ÷ bandwidth)`);
   }
   return p;
+}
+
+function joinCostOf(name: string, v: unknown): { perStepMs: number; perPromptMs: number } {
+  if (!isObj(v)) throw new ProfileError(name, 'joinCost', 'must be an object {perStepMs, perPromptMs}');
+  return { perStepMs: checkPositive(name, 'joinCost.perStepMs', v.perStepMs as number, true), perPromptMs: checkPositive(name, 'joinCost.perPromptMs', v.perPromptMs as number, true) };
 }

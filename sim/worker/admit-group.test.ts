@@ -1,7 +1,7 @@
 // The runtime's --admit-group in the simulated worker (core/scheduling/admit-group.ts): while the batch
 // decodes, waiting prompts are held until a group gathers or the oldest has waited its maximum.
 import { describe, expect, it } from 'vitest';
-import { req, run } from './worker-harness.js';
+import { latency, req, run } from './worker-harness.js';
 
 // One long answer keeps the batch busy; then prompts arrive one by one, 30 ms apart.
 const subs = [{ atMs: 0, input: req('busy', 200, 400) }, ...[0, 1, 2, 3].map((i) => ({ atMs: 1000 + 30 * i, input: req(`p${i}`, 300, 20) }))];
@@ -35,5 +35,17 @@ describe('simulated worker: admit groups', () => {
     const r = run({ admitGroup: { minGroup: 4, maxWaitMs: 10_000 } }, [{ atMs: 0, input: req('alone', 100, 5) }]);
     expect(r.first.get('alone')!.admitMs).toBe(0);
     expect(() => run({ admitGroup: { minGroup: 0, maxWaitMs: 1 } }, subs)).toThrow(/admit group size/);
+  });
+});
+
+describe('simulated worker: a calibrated join cost', () => {
+  it('replaces the per-request overhead in the step where prompts join, once per step plus per prompt', () => {
+    const withJoin = (perStepMs: number, perPromptMs: number) => Object.create(latency, { joinCost: { value: { perStepMs, perPromptMs } } }) as typeof latency;
+    const subs2 = [{ atMs: 0, input: req('a', 300, 5) }, { atMs: 0, input: req('b', 300, 5) }];
+    const first = (r: ReturnType<typeof run>) => r.steps[0]!.durationMs;
+    const plain = first(run({}, subs2));
+    const joined = first(run({ latency: withJoin(50, 7) }, subs2));
+    // 'a' arrives at an idle worker and is admitted alone in the first step ('b' waits for the next)
+    expect(joined - plain).toBeCloseTo(50 + 7 - latency.requestOverheadMs, 6);
   });
 });

@@ -503,6 +503,7 @@ export class SimWorker {
     const lat = this.latency;
     const prefilling = this.prefilling;
     let overheadMs = 0;
+    let admitted = 0;
     if (this.admitGroup !== undefined && this.holdAdmission(nowMs)) return 0;
     while (this.queue.size > 0 && prefilling.length < this.prefillBatchSize && this.decodingCount + prefilling.length < this.maxSequences) {
       const seq = this.queue.peek();
@@ -513,8 +514,11 @@ export class SimWorker {
       if (!this.admitHead(seq, nowMs)) break;
       overheadMs += startPrefill(seq, lat);
       prefilling.push(seq);
+      admitted++;
     }
-    return overheadMs;
+    // A calibrated machine's measured cost of prompts joining a busy batch replaces the per-request overhead.
+    const join = lat.joinCost;
+    return join === undefined || admitted === 0 ? overheadMs : join.perStepMs + join.perPromptMs * admitted;
   }
 
   /** The admit group's decision (core's admitNow): true to admit nobody this step. */
