@@ -28,11 +28,13 @@ export interface Tracing {
   readonly tracer: Tracer | undefined;
   /** Where spans go ('' when off), for the start-up log. */
   readonly endpoint: string;
+  /** Exports what is buffered now (a no-op when off). */
+  flush(): Promise<void>;
   /** Exports what is buffered and stops (call on shutdown; a no-op when off). */
   shutdown(): Promise<void>;
 }
 
-export const TRACING_OFF: Tracing = { tracer: undefined, endpoint: '', shutdown: async () => undefined };
+export const TRACING_OFF: Tracing = { tracer: undefined, endpoint: '', flush: async () => undefined, shutdown: async () => undefined };
 
 const propagator = new W3CTraceContextPropagator();
 const GETTER = { get: (c: Record<string, string>, k: string) => c[k], keys: (c: Record<string, string>) => Object.keys(c) };
@@ -87,7 +89,7 @@ export function createTracing(opts: TracingOptions): Tracing {
     sampler: samplerOf(env),
     spanProcessors: [new BatchSpanProcessor(exporter)],
   });
-  return { tracer: provider.getTracer('mlx-serving'), endpoint, shutdown: () => provider.shutdown() };
+  return { tracer: provider.getTracer('mlx-serving'), endpoint, flush: () => provider.forceFlush(), shutdown: () => provider.shutdown() };
 }
 
 // ───────────────────────────── W3C trace context ─────────────────────────────
