@@ -4,6 +4,8 @@
 //                              is the client's `traceparent` header (a malformed one starts a new trace)
 //     └ worker.generate (CLIENT) one per attempt, from the core's dispatch to the worker's done/error;
 //                              its context goes to the worker node in GenerateRequest.traceparent
+// An embeddings call (one-shot, not tracked by the core): gateway.request → worker.call (CLIENT), the
+// context in the Embed call's gRPC metadata.
 //
 // The core stays pure: its decisions are read off the commands and events the driver already carries,
 // and written as span events on gateway.request:
@@ -55,6 +57,27 @@ export class RequestTracer {
     const cacheable = (c.dedupe.enabled || c.responseCache.enabled) && req.cacheBypass !== true && isShareable(req, c.shareNondeterministic);
     if (this.traced.size >= TRACED_MAX) throw new Error(`request tracer: more than ${TRACED_MAX} requests traced`);
     this.traced.set(req.id, { server, cacheable, client: undefined, attempts: 0, firstToken: false });
+  }
+
+  /**
+   * A one-shot call the core does not track (embeddings): a server span and its client span to the
+   * worker, whose context goes in the call's gRPC metadata. `end` closes both (with an error code, as failed).
+   */
+  oneShot(headers: IncomingHttpHeaders, route: string, httpRequestId: string, workerId: string): { traceparent: string; end(errorCode?: string): void } {
+    const parent = extractContext(firstValue(headers.traceparent), firstValue(headers.tracestate));
+    const server = this.tracer.startSpan('gateway.request', {
+      kind: SpanKind.SERVER, attributes: { 'http.request.method': 'POST', 'http.route': route, 'mlx.request.id': httpRequestId },
+    }, parent);
+    server.addEvent('gateway.route', { 'mlx.worker.id': workerId, 'mlx.attempt': 1 });
+    const client = this.tracer.startSpan('worker.call', { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'mlx.worker.id': workerId } }, contextOf(server));
+    return {
+      traceparent: traceparentOf(client),
+      end: (errorCode) => {
+        if (errorCode !== undefined) for (const s of [client, server]) s.setStatus({ code: SpanStatusCode.ERROR, message: errorCode });
+        client.end();
+        server.end();
+      },
+    };
   }
 
   /** The `traceparent` for the worker: the current attempt's client span ('' when not traced). */

@@ -27,6 +27,19 @@ export class WorkerTracer {
     private readonly workerId: string,
   ) {}
 
+  /** A span for a unary call (Embed) under the context of its gRPC metadata; `end` closes it (with an error code, as failed). */
+  call(name: string, traceparent: string | undefined, requestId: string): { end(errorCode?: string): void } {
+    const span = this.tracer.startSpan(name, {
+      kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': 'mlxserving.worker.v1.Worker', 'mlx.worker.id': this.workerId, 'mlx.request.id': requestId },
+    }, extractContext(traceparent));
+    return {
+      end: (errorCode) => {
+        if (errorCode !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode });
+        span.end();
+      },
+    };
+  }
+
   /** Runs `submit` inside a worker.generate span; the request it submits carries the span's traceparent. */
   submit(req: GenerateRequestMsg, sink: EventSink, submit: Submit, metadataTraceparent?: string): JobHandle {
     const own = req.traceparent ?? '';

@@ -3,7 +3,7 @@
 // exporting over real OTLP/HTTP (enabled by OTEL_EXPORTER_OTLP_ENDPOINT alone) to a receiver in this
 // test that decodes the protobuf. One trace, the client's, with the chain
 //   client span → gateway.request → worker.generate (client) → worker.generate (server) → runtime.generate → queue/prefill/decode
-// and the gateway core's decisions as events. A repeat is answered by the response cache (its own
+// and the gateway core's decisions as events. An embeddings call carries the context in gRPC metadata. A repeat is answered by the response cache (its own
 // trace: a cache_hit, no worker span); a malformed traceparent starts a new trace and the request succeeds.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,18 @@ describe('OpenTelemetry traces over OTLP/HTTP (gateway, worker node, python runt
     expect(hit.parentSpanId).toBe(tp2.parentId);
     expect(hit.events.find((e) => e.name === 'gateway.cache_hit')?.attributes['mlx.cache.source']).toMatch(/^(dedupe|cache)$/);
     expect(inTrace(tp2.traceId).filter((s) => s.name !== 'gateway.request')).toEqual([]);
+  }, 60_000);
+
+  it('an embeddings call carries the trace context in its gRPC metadata', async () => {
+    const tp = newTraceparent();
+    const e = await stack!.openai.embeddings.create({ model: 'tiny', input: 'traced words', encoding_format: 'float' }, { headers: { traceparent: tp.header } });
+    expect(e.data[0]!.embedding.length).toBeGreaterThan(0);
+    await until(() => inTrace(tp.traceId).some((s) => s.name === 'worker.embed') && inTrace(tp.traceId).some((s) => s.name === 'gateway.request'), 20_000, 25, 'the embedding spans');
+    const spans = inTrace(tp.traceId);
+    const gw = one(spans, 'mlx-serving-gateway', 'gateway.request');
+    const call = one(spans, 'mlx-serving-gateway', 'worker.call');
+    const node = one(spans, 'mlx-serving-worker', 'worker.embed');
+    expect([gw.parentSpanId, call.parentSpanId, node.parentSpanId]).toEqual([tp.parentId, gw.spanId, call.spanId]);
   }, 60_000);
 
   it('a malformed traceparent starts a new trace; the request succeeds', async () => {

@@ -115,7 +115,15 @@ export async function startWorkerServer(node: WorkerNode, requestedAddress = '12
     },
 
     embed: (call, cb) => {
-      node.embed(call.request).then((res) => cb(null, res), (err: unknown) => cb(toWorkerError(err).toGrpc()));
+      const traced = tracer?.call('worker.embed', traceparentOfMetadata(call.metadata), call.request.traceId);
+      node.embed(call.request).then((res) => {
+        traced?.end();
+        cb(null, res);
+      }, (err: unknown) => {
+        const e = toWorkerError(err);
+        traced?.end(e.code);
+        cb(e.toGrpc());
+      });
     },
     models: (_call, cb) => cb(null, { models: node.modelInfos() }),
     stats: (_call, cb) => cb(null, node.status()),
