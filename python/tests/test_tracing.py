@@ -74,3 +74,10 @@ def test_generate_accepts_traceparent_whatever_it_holds(server):
     for tp in (TRACEPARENT, "garbage", 17, None):
         r = server.call("generate", {"prompt": "hello", "max_tokens": 2, "stream": False, "traceparent": tp}, timeout=60)
         assert r["usage"]["completion_tokens"] >= 1, tp
+
+
+def test_the_sampler_comes_from_the_standard_variables(monkeypatch):
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.25")
+    t, _ = traced()
+    assert "TraceIdRatioBased{0.25}" in t.provider.sampler.get_description()
