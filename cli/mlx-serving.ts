@@ -126,6 +126,9 @@ ${env}
   MLX_SERVING_PYTHON         worker, cluster, scenario, calibrate, build-model: the python interpreter
                              (a --python flag wins over it)
   MLX_SERVING_CACHE_DIR      where built models are cached (default ~/.cache/mlx-serving)
+  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER, OTEL_TRACES_SAMPLER, OTEL_SERVICE_NAME, …
+                             gateway, worker and its runtimes: OpenTelemetry traces over OTLP/HTTP,
+                             off unless an endpoint or OTEL_TRACES_EXPORTER=otlp is set (README, Tracing)
 
 python runtime: --python PATH, else MLX_SERVING_PYTHON, else the interpreter of mlx-serving-runtime
 on PATH (pip install ${PYTHON_DIR}; it pins the runtime's dependencies).

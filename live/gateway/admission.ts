@@ -34,6 +34,8 @@ export function admitCompletion(ctx: GatewayContext, request: FastifyRequest, ki
     const param = kind === 'chat' ? 'messages' : 'prompt';
     throw new GatewayHttpError('context_length_exceeded', `The prompt is about ${req.promptTokens} tokens (estimated as UTF-8 bytes / 3); at most ${ctx.config.limits.promptTokensMax} are accepted.`, param);
   }
+  // Admitted: its trace starts here (request-tracing.ts; nothing when tracing is off).
+  ctx.driver.tracer?.begin(req, request.headers, request.routeOptions.url ?? '', String(request.id));
   return req;
 }
 

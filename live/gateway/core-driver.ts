@@ -12,6 +12,7 @@
 // mid-stream gets a replay, and so a finished job's answer can be stored in the core's caches.
 import type { Command, GatewayCore, GatewayEvent, InferenceRequest, RequestId, TerminalCommand, TokenLogprob, WorkerEvent, WorkerId, WorkerOutput, WorkerStatus } from '../../core/index.js';
 import type { Clock } from '../shared/clock.js';
+import type { RequestTracer } from './request-tracing.js';
 
 /** Where one client request's output goes (an HTTP response: SSE or accumulated JSON). */
 export interface RequestSink {
@@ -64,6 +65,8 @@ export class CoreDriver {
   coalescedGroups = 0;
   /** Hook for metrics: requests per dispatched batch. */
   onBatch: ((size: number, workerId: WorkerId) => void) | undefined;
+  /** Tracing (request-tracing.ts): the core's decisions as span events; undefined when tracing is off. */
+  tracer: RequestTracer | undefined;
 
   constructor(
     readonly core: GatewayCore,
@@ -86,6 +89,7 @@ export class CoreDriver {
   }
 
   workerEvent(ev: WorkerEvent): void {
+    this.tracer?.workerEvent(ev);
     const job = this.jobs.get(ev.requestId);
     if (job !== undefined && job.workerId === ev.workerId) {
       if (ev.kind === 'tokens') {
@@ -131,11 +135,17 @@ export class CoreDriver {
     }
     this.busy = true;
     try {
-      this.execute(this.core.handle(event, this.clock.nowMs()));
-      for (let e = this.queued.shift(); e !== undefined; e = this.queued.shift()) this.execute(this.core.handle(e, this.clock.nowMs()));
+      this.decideAndExecute(event);
+      for (let e = this.queued.shift(); e !== undefined; e = this.queued.shift()) this.decideAndExecute(e);
     } finally {
       this.busy = false;
     }
+  }
+
+  private decideAndExecute(event: GatewayEvent): void {
+    const commands = this.core.handle(event, this.clock.nowMs());
+    this.tracer?.decided(event, commands);
+    this.execute(commands);
   }
 
   private execute(commands: readonly Command[]): void {

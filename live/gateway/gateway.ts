@@ -15,6 +15,7 @@ import type { LiveGatewayConfig, WorkerEndpoint } from '../shared/config.js';
 import { attachRegistry, type AttachedRegistry } from '../registry/gateway-registry.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { registerProcessMetrics } from '../shared/process-metrics.js';
+import { createTracing, type Tracing } from '../shared/tracing.js';
 import type { GenerateEventMsg, GenerateRequestMsg, WorkerStatusMsg } from '../shared/proto.js';
 import { adminRoutes } from './admin-routes.js';
 import { anthropicRoutes } from './anthropic-routes.js';
@@ -28,6 +29,7 @@ import { openaiRoutes } from './openai-routes.js';
 import { RouteTable } from './openapi.js';
 import { RollingRestarter, type RestartWorkerHook } from './rolling-restart.js';
 import { fromTokenLogprobs, toGenerateRequest } from './request-mapping.js';
+import { RequestTracer } from './request-tracing.js';
 import { WorkerLink, type LinkLogger } from './worker-link.js';
 
 export interface GatewayOptions {
@@ -45,6 +47,8 @@ export interface GatewayOptions {
   readonly restartWorker?: RestartWorkerHook;
   /** Where the default logger writes (stdout by default); tests capture it to check what is logged. */
   readonly logStream?: { write(line: string): void };
+  /** OpenTelemetry traces (live/shared/tracing.ts); default: what the OTEL_* variables say (off unless set). Shut down by stop(). */
+  readonly tracing?: Tracing;
 }
 
 export interface Gateway {
@@ -75,6 +79,8 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   const registry = opts.registry ?? new Registry();
   const core = new GatewayCore(config.core, opts.rng ?? Math.random);
   const links = new Map<string, WorkerLink>();
+  const tracing = opts.tracing ?? createTracing({ serviceName: 'mlx-serving-gateway' });
+  const tracer = tracing.tracer === undefined ? undefined : new RequestTracer(tracing.tracer, core, () => clock.nowMs());
 
   const prefix = randomBytes(3).toString('hex');
   let seq = 0;
@@ -121,7 +127,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     dispatch(workerId, requests, sinkOf) {
       const link = links.get(workerId);
       const msgs: GenerateRequestMsg[] = [];
-      for (const r of requests) msgs.push(toGenerateRequest(r, sinkOf(r.id)));
+      for (const r of requests) msgs.push(toGenerateRequest(r, sinkOf(r.id), tracer?.traceparentFor(r.id)));
       if (link === undefined || !link.dispatch(msgs)) {
         // Never re-enter the core from a command: report the loss on the next turn.
         const ids = requests.map((r) => r.id);
@@ -133,6 +139,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     },
   };
   const driver = new CoreDriver(core, clock, transport);
+  driver.tracer = tracer;
 
   const lost = (workerId: WorkerId, ids: readonly RequestId[], reason: string) => {
     for (const requestId of ids) driver.workerEvent({ kind: 'error', workerId, requestId, failure: { code: 'worker_unavailable', message: reason } });
@@ -299,6 +306,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
           await workerRegistry?.stop();
           for (const l of links.values()) l.close();
           driver.stop();
+          await tracing.shutdown();
         }
       })();
       return stopping;

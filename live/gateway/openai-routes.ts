@@ -40,10 +40,13 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
     if (!pick.ok) throw new GatewayHttpError(pick.code, undefined, pick.code === 'model_not_found' ? 'model' : null);
     const info = { id: pick.workerId };
     const link = ctx.links.get(info.id)!;
+    const traced = ctx.driver.tracer?.oneShot(request.headers, '/v1/embeddings', String(request.id), info.id);
     let res;
     try {
-      res = await link.embed({ model: body.model, input, traceId: String(request.id) });
+      res = await link.embed({ model: body.model, input, traceId: String(request.id) }, traced?.traceparent);
+      traced?.end();
     } catch (err) {
+      traced?.end('worker_error');
       request.log.warn({ worker: info.id, err: (err as Error).message }, 'embed failed');
       throw new GatewayHttpError('worker_error', `The worker failed the embedding request: ${(err as { details?: string }).details ?? 'unavailable'}`, null, undefined, { cause: err });
     }

@@ -165,7 +165,7 @@ function build(ctx: RequestContext, body: SamplingBody, prompt: PromptContent, r
   };
 }
 
-export function toGenerateRequest(req: InferenceRequest, sink: RequestSink | undefined): GenerateRequestMsg {
+export function toGenerateRequest(req: InferenceRequest, sink: RequestSink | undefined, traceparent = ''): GenerateRequestMsg {
   const p = req.prompt;
   const s = req.sampling;
   // Optional fields are assigned when present rather than spread in (no intermediate objects per request).
@@ -190,6 +190,7 @@ export function toGenerateRequest(req: InferenceRequest, sink: RequestSink | und
   if (s.responseFormat !== undefined) msg.responseFormatJson = s.responseFormat;
   if (s.tools !== undefined) msg.toolsJson = s.tools;
   if (s.toolChoice !== undefined) msg.toolChoiceJson = s.toolChoice;
+  if (traceparent !== '') msg.traceparent = traceparent;
   return msg;
 }
 

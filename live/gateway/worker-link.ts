@@ -6,7 +6,7 @@
 // worker error events, so the core retries them or fails them if tokens were already sent) and the
 // stream is reopened after backoff: delay = min(reconnectMaxMs, reconnectBaseMs · 2^attempt).
 // A failed poll is reported as such (undefined): a missed heartbeat, which the core counts.
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { cappedExponentialDelayMs } from '../../core/index.js';
 import type { GrpcLinkConfig, WorkerEndpoint } from '../shared/config.js';
 import {
@@ -90,8 +90,11 @@ export class WorkerLink {
     this.stream?.write({ cancel: { requestId } });
   }
 
-  embed(req: EmbedRequestMsg): Promise<EmbedResponseMsg> {
-    return callUnary(this.client, this.client.embed, req, this.cfg.unaryTimeoutMs);
+  /** `traceparent`: the caller's span, sent as gRPC metadata (live/shared/tracing.ts); '' for none. */
+  embed(req: EmbedRequestMsg, traceparent = ''): Promise<EmbedResponseMsg> {
+    const metadata = new grpc.Metadata();
+    if (traceparent !== '') metadata.set('traceparent', traceparent);
+    return callUnary(this.client, this.client.embed, req, this.cfg.unaryTimeoutMs, metadata);
   }
 
   drain(drain: boolean): Promise<DrainResponseMsg> {

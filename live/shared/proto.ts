@@ -75,6 +75,8 @@ export interface GenerateRequestMsg {
   toolsJson?: string;
   /** OpenAI's tool_choice as JSON text; empty or absent = the default. */
   toolChoiceJson?: string;
+  /** W3C trace context (live/shared/tracing.ts) of the gateway's span for this attempt; empty or absent = not traced. */
+  traceparent?: string;
 }
 
 export interface GenerateBatchMsg {

@@ -63,6 +63,7 @@ export function runtimeParams(req: GenerateRequestMsg, defaultMaxTokens: number)
     ...((req.responseFormatJson ?? '') !== '' && { response_format: JSON.parse(req.responseFormatJson!) as unknown }),
     ...((req.toolsJson ?? '') !== '' && { tools: JSON.parse(req.toolsJson!) as unknown }),
     ...((req.toolChoiceJson ?? '') !== '' && { tool_choice: JSON.parse(req.toolChoiceJson!) as unknown }),
+    ...((req.traceparent ?? '') !== '' && { traceparent: req.traceparent }),
   };
 }
 

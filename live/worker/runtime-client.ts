@@ -43,6 +43,8 @@ export interface GenerateParams {
   /** Tool calls (python/mlx_runtime/tools.py): OpenAI's tools array and tool_choice. */
   readonly tools?: unknown;
   readonly tool_choice?: unknown;
+  /** W3C trace context of the worker node's span: the runtime's runtime.generate span is its child (python/mlx_runtime/tracing.py). */
+  readonly traceparent?: string;
   /** Tests only (the runtime must run with --enable-fault-injection). */
   readonly fault?: { readonly error_after_tokens: number };
 }

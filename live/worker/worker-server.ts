@@ -11,8 +11,10 @@ import * as grpc from '@grpc/grpc-js';
 import {
   loadWorkerProto, SERVER_OPTIONS, type GatewayMessageMsg, type GenerateEventIn, type GenerateRequestMsg, type WorkerHandlers,
 } from '../shared/proto.js';
+import type { Tracing } from '../shared/tracing.js';
 import { toWorkerError, WorkerError } from './errors.js';
-import type { JobHandle, WorkerNode } from './worker-node.js';
+import { traceparentOfMetadata, WorkerTracer } from './request-tracing.js';
+import type { EventSink, JobHandle, WorkerNode } from './worker-node.js';
 
 export interface WorkerServer {
   /** The bound address, usable by a client ("127.0.0.1:PORT" or "unix:///path"). */
@@ -27,10 +29,15 @@ export interface WorkerServer {
 const SESSION_REQUESTS_MAX = 1_000_000;
 const NOOP: JobHandle = { cancel: () => undefined };
 
-export async function startWorkerServer(node: WorkerNode, requestedAddress = '127.0.0.1:0'): Promise<WorkerServer> {
+export async function startWorkerServer(node: WorkerNode, requestedAddress = '127.0.0.1:0', tracing?: Tracing): Promise<WorkerServer> {
   const { service } = loadWorkerProto();
   const server = new grpc.Server(SERVER_OPTIONS);
   const sessions = new Set<grpc.ServerDuplexStream<GatewayMessageMsg, unknown>>();
+  // Tracing off (the default): requests go straight to the node, no span work at all.
+  const tracer = tracing?.tracer === undefined ? undefined : new WorkerTracer(tracing.tracer, node.cfg.id);
+  const nodeSubmit = (r: GenerateRequestMsg, sink: EventSink): JobHandle => node.submit(r, sink);
+  const submitTraced = (r: GenerateRequestMsg, sink: EventSink, metadata?: grpc.Metadata): JobHandle =>
+    tracer === undefined ? node.submit(r, sink) : tracer.submit(r, sink, nodeSubmit, traceparentOfMetadata(metadata));
 
   const handlers: WorkerHandlers = {
     session: (call) => {
@@ -61,7 +68,7 @@ export async function startWorkerServer(node: WorkerNode, requestedAddress = '12
         }
         if (handles.size >= SESSION_REQUESTS_MAX) throw new Error(`session: more than ${SESSION_REQUESTS_MAX} requests running`);
         handles.set(r.requestId, NOOP); // a refusal emits (and deletes) synchronously
-        const h = node.submit(r, emit);
+        const h = submitTraced(r, emit, call.metadata);
         if (handles.has(r.requestId)) handles.set(r.requestId, h);
       };
       call.on('data', (msg: GatewayMessageMsg) => {
@@ -93,14 +100,14 @@ export async function startWorkerServer(node: WorkerNode, requestedAddress = '12
     generate: (call) => {
       const req = { ...call.request, deadlineUnixMs: deadlineOf(call.request.deadlineUnixMs, call.getDeadline()) };
       let ended = false;
-      const h = node.submit(req, (ev) => {
+      const h = submitTraced(req, (ev) => {
         if (ended || call.cancelled || call.writableEnded) return;
         call.write(ev);
         if (!('tokens' in ev)) {
           ended = true;
           call.end();
         }
-      });
+      }, call.metadata);
       call.on('cancelled', () => {
         ended = true;
         h.cancel();
@@ -108,7 +115,15 @@ export async function startWorkerServer(node: WorkerNode, requestedAddress = '12
     },
 
     embed: (call, cb) => {
-      node.embed(call.request).then((res) => cb(null, res), (err: unknown) => cb(toWorkerError(err).toGrpc()));
+      const traced = tracer?.call('worker.embed', traceparentOfMetadata(call.metadata), call.request.traceId);
+      node.embed(call.request).then((res) => {
+        traced?.end();
+        cb(null, res);
+      }, (err: unknown) => {
+        const e = toWorkerError(err);
+        traced?.end(e.code);
+        cb(e.toGrpc());
+      });
     },
     models: (_call, cb) => cb(null, { models: node.modelInfos() }),
     stats: (_call, cb) => cb(null, node.status()),

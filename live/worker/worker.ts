@@ -5,6 +5,7 @@
 //   …  await w.stop();
 import { systemClock, type Clock } from '../shared/clock.js';
 import { startNatsRegistration, type NatsRegistration } from '../registry/nats-registry.js';
+import { createTracing, type Tracing } from '../shared/tracing.js';
 import { resolveWorkerConfig, type WorkerNodeOptions } from './config.js';
 import { WorkerNode, type WorkerLogger } from './worker-node.js';
 import { startWorkerServer, type WorkerServer } from './worker-server.js';
@@ -17,6 +18,8 @@ export interface StartWorkerOptions {
   readonly nats?: { readonly url: string; readonly heartbeatIntervalMs?: number; readonly bucket?: string };
   readonly clock?: Clock;
   readonly log?: WorkerLogger;
+  /** OpenTelemetry traces (live/shared/tracing.ts); default: what the OTEL_* variables say (off unless set). Shut down by stop(). */
+  readonly tracing?: Tracing;
 }
 
 export interface Worker {
@@ -34,6 +37,7 @@ export const silentLog: WorkerLogger = { info: () => undefined, warn: () => unde
 export async function startWorker(options: WorkerNodeOptions, opts: StartWorkerOptions = {}): Promise<Worker> {
   const cfg = resolveWorkerConfig(options);
   const node = new WorkerNode(cfg, opts.clock ?? systemClock, opts.log ?? silentLog);
+  const tracing = opts.tracing ?? createTracing({ serviceName: 'mlx-serving-worker' });
   try {
     await node.start();
   } catch (err) {
@@ -42,7 +46,7 @@ export async function startWorker(options: WorkerNodeOptions, opts: StartWorkerO
   }
   let server: WorkerServer;
   try {
-    server = await startWorkerServer(node, opts.address ?? '127.0.0.1:0');
+    server = await startWorkerServer(node, opts.address ?? '127.0.0.1:0', tracing);
   } catch (err) {
     await node.stop(0);
     throw err;
@@ -84,6 +88,7 @@ export async function startWorker(options: WorkerNodeOptions, opts: StartWorkerO
         await node.drained(graceMs);
         await server.stop();
         await node.stop(0);
+        await tracing.shutdown();
       })();
       return stopping;
     },

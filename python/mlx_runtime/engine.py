@@ -45,13 +45,15 @@ from .request import Request, timings, usage
 from .request_params import opt_str, parse_generate_params
 from .sampling import make_request_sampler
 from .stop_strings import cut_at_stop, emit_limit
+from .tracing import NoTracing
 
 Send = Callable[[dict], None]
 
 
 class Engine:
-    def __init__(self, cfg: EngineConfig, send: Send, send_many: Optional[Callable[[List[dict]], None]] = None):
+    def __init__(self, cfg: EngineConfig, send: Send, send_many: Optional[Callable[[List[dict]], None]] = None, tracing: Any = None):
         cfg.validate()
+        self.tracing = tracing or NoTracing()  # tracing.py: spans made when a request ends, none when off
         self.cfg = cfg
         self.send = send
         self._send_direct = send
@@ -195,7 +197,7 @@ class Engine:
             rpc_id=rpc_id, request_id=request_id, lm=lm, prompt=prompt, cached_tokens=n_cached,
             max_tokens=int(max_tokens), stop=p.stop, session_id=session_id, stream=p.stream,
             received_at=received_at, admitted_at=now, reserved_kv_bytes=need, reserved_tokens=reserve_tokens, fault_after=p.fault_after,
-            logprobs=p.logprobs, top_logprobs=int(p.top_logprobs),
+            logprobs=p.logprobs, top_logprobs=int(p.top_logprobs), traceparent=p.traceparent,
         )
         req.detok = lm.tokenizer.detokenizer
         uid = lm.sched.insert(prompt, n_cached, cache, sampler, req.max_tokens, logits_processors=p.processors)
@@ -340,6 +342,8 @@ class Engine:
         end = time.perf_counter()
         self.counters["completion_tokens_total"] += len(req.token_ids)
         self.counters["requests_cancelled" if reason == "cancelled" else "requests_completed"] += 1
+        if self.tracing.enabled:
+            self.tracing.finished(req, reason, end)
         if req.rpc_id is None:
             return
         result = {
@@ -366,6 +370,8 @@ class Engine:
             log("release after failure failed:", traceback.format_exc())
         self.counters["requests_failed"] += 1
         self.counters["completion_tokens_total"] += len(req.token_ids)
+        if self.tracing.enabled:
+            self.tracing.finished(req, "error", time.perf_counter(), error=message)
         if req.rpc_id is None:
             return
         err = RpcError(GENERATION_FAILED, f"generation failed: {message}", {

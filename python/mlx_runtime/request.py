@@ -37,6 +37,7 @@ class Request:
     first_token_at: Optional[float] = None
     stop_sequence: Optional[str] = None  # the stop string that ended the output, if one did
     finished: bool = False
+    traceparent: Optional[str] = None  # the worker node's span (tracing.py)
 
 
 def usage(req: Request) -> dict:

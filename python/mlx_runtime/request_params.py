@@ -14,6 +14,7 @@ from .loaded_model import LoadedModel
 from .logprobs import TOP_LOGPROBS_MAX
 from .structured import FIELD as RESPONSE_FORMAT, parse_response_format
 from .tools import call_schema, parse_tools
+from .tracing import parse_traceparent
 
 
 @dataclass
@@ -30,6 +31,7 @@ class GenerateParams:
     top_logprobs: int
     processors: Optional[List[Any]]  # the structured-output (or enforced tool call) logits processor
     fault_after: Optional[int]
+    traceparent: Optional[str] = None  # W3C trace context of the worker node's span (tracing.py); never refused
 
 
 def parse_generate_params(params: dict, cfg: EngineConfig, lm: LoadedModel) -> GenerateParams:
@@ -87,7 +89,8 @@ def parse_generate_params(params: dict, cfg: EngineConfig, lm: LoadedModel) -> G
 
     return GenerateParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed, stop=stop,
                           session_id=session_id, request_id=request_id, stream=stream, logprobs=logprobs,
-                          top_logprobs=top_logprobs, processors=processors, fault_after=fault_after)
+                          top_logprobs=top_logprobs, processors=processors, fault_after=fault_after,
+                          traceparent=parse_traceparent(params))
 
 
 def _or(v: Any, default: Any) -> Any:

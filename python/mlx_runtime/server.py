@@ -24,7 +24,7 @@ import traceback
 from typing import Any, Optional
 
 from . import BLAS  # noqa: F401  (activates the optimised BLAS before mlx.core is imported)
-from . import memlog, steplog
+from . import memlog, steplog, tracing
 from .errors import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -140,7 +140,7 @@ class Server:
         self.out = out
         self.inbox: "queue.Queue" = queue.Queue()
         cfg = engine_config(args)
-        self.engine = Engine(cfg, out.send, out.send_many)
+        self.engine = Engine(cfg, out.send, out.send_many, tracing=tracing.from_env())
         self.shutdown_waiters: list = []  # rpc ids of shutdown calls to answer on exit
         self.exit_requested = False
 
@@ -268,6 +268,7 @@ class Server:
                   "counters": dict(self.engine.counters)}
         for rid in self.shutdown_waiters:
             self.out.send({"jsonrpc": "2.0", "id": rid, "result": result})
+        self.engine.tracing.shutdown()  # exports the spans still buffered
         return 0
 
 
