@@ -41,8 +41,6 @@ export type PolicySetDef =
       readonly startWarm?: boolean;
       /** faults.rollingRestart: drain each worker before its restart (default true); false cuts its in-flight requests. */
       readonly drainOnRestart?: boolean;
-      /** The workers' re-runs of a request whose runtime died before its first token (the live node's crashRetriesMax; default 1). */
-      readonly crashRetriesMax?: number;
     };
 
 /** Metrics a target can name (RunSummary fields; `extra.<key>` for extra figures). */

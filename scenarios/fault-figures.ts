@@ -55,11 +55,11 @@ export function refusals(cluster: SimCluster, failed: number): Record<string, nu
   };
 }
 
-/** Runtime crashes (faults.crashes[].runtime): how many, and the requests the workers re-ran because they had sent no token. */
+/** Runtime crashes (faults.crashes[].runtime): how many, and the requests lost before their first token (reported to the gateway core as runtime_lost). */
 export function runtimeCrashes(workers: readonly SimWorker[]): Record<string, number> {
   return {
     runtimeCrashes: workers.reduce((a, w) => a + w.stats.runtimeCrashes, 0),
-    runtimeCrashReruns: workers.reduce((a, w) => a + w.stats.crashReruns, 0),
+    runtimeLost: workers.reduce((a, w) => a + w.stats.runtimeLost, 0),
   };
 }
 

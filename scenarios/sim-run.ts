@@ -87,7 +87,6 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
         // reserves nothing, and its memory is the context its sequences reach.
         kvReservation: mode.type === 'direct' ? 'final-context' : 'max-tokens',
         startWarm: (policy.kind === 'gateway' ? policy.startWarm : undefined) ?? def.cluster.startWarm ?? true,
-        ...(policy.kind === 'gateway' && policy.crashRetriesMax !== undefined && { crashRetriesMax: policy.crashRetriesMax }),
         ...(f?.slowdowns !== undefined && { slowdowns: f.slowdowns.filter((s) => s.workerIndex === i) }),
         ...(f?.errorProbability !== undefined && { errorProbability: f.errorProbability }),
       })),

@@ -57,6 +57,8 @@ interface Tracked {
   clientGone: boolean;
   leaderId: RequestId | undefined;
   excluded: Set<WorkerId> | undefined;
+  /** A retry runs here if this worker is routable (it said it has another healthy runtime: retryHere). */
+  preferred: WorkerId | undefined;
   recipients: RequestId[] | undefined;
 }
 
@@ -150,7 +152,7 @@ export class GatewayCore {
     const following = fp !== undefined && caching.coalescing.enabled ? this.coalescer.join(fp, req.id) : undefined;
     const t: Tracked = {
       req, arrivedAtMs: nowMs, fp, phase: following?.role === 'follower' ? 'following' : 'waiting', attempt: 0, workerId: undefined, dispatchedAtMs: 0, firstTokenAtMs: undefined, lastProgressMs: nowMs,
-      phaseSinceMs: nowMs, tokensSent: 0, clientGone: false, leaderId: undefined, excluded: undefined, recipients: undefined,
+      phaseSinceMs: nowMs, tokensSent: 0, clientGone: false, leaderId: undefined, excluded: undefined, preferred: undefined, recipients: undefined,
     };
     if (following?.role === 'follower') {
       t.leaderId = following.leaderId;
@@ -249,7 +251,7 @@ export class GatewayCore {
       w?.breaker.onFailure(nowMs);
       if (w !== undefined) this.wakeWhenBreakerCools(w, nowMs);
       this.workers.touch(w, nowMs);
-      this.failAttempt(t, 'worker', nowMs);
+      this.failAttempt(t, 'worker', nowMs, ev.failure.retryHere === true);
     }
     this.drainQueues(nowMs);
     return this.flush();
@@ -413,6 +415,12 @@ export class GatewayCore {
     const ids = this.workers.idsOf(t.req.model);
     let candidates = this.workers.routableOf(t.req.model);
     let candidatesById = this.workers.routableIndexOf(t.req.model);
+    if (t.preferred !== undefined) {
+      // A retry the failed worker can take on another runtime of its own (retryHere): there, if routable.
+      const preferred = t.preferred;
+      t.preferred = undefined;
+      if (candidatesById?.has(preferred) ?? candidates.some((v) => v.id === preferred)) return this.workers.get(preferred);
+    }
     if (t.excluded !== undefined && candidates.length > 1) {
       // A retry avoids the workers that failed it, unless no other worker is routable.
       const excluded = t.excluded;
@@ -467,14 +475,19 @@ export class GatewayCore {
     this.workers.touch(w, nowMs);
   }
 
-  /** An attempt failed (worker error, timeout, worker gone). Retry, or fail the job and its followers. */
-  private failAttempt(t: Tracked, fault: 'worker' | 'timeout', nowMs: number): void {
+  /**
+   * An attempt failed (worker error, timeout, worker gone). Retry, or fail the job and its followers.
+   * A retry avoids the worker that failed it, unless that worker said it can run it again on another
+   * runtime of its own (retryHere: a runtime lost before the first token): then it prefers that worker.
+   */
+  private failAttempt(t: Tracked, fault: 'worker' | 'timeout', nowMs: number, retryHere = false): void {
     const failedOn = t.workerId;
     const d = this.retry.decide(t.attempt, t.tokensSent, this.rng);
     if (d.retry) {
       this.outcomes.retries++;
       transition(t, 'backoff', nowMs);
-      if (failedOn !== undefined) (t.excluded ??= new Set()).add(failedOn);
+      if (failedOn !== undefined && retryHere) t.preferred = failedOn;
+      else if (failedOn !== undefined) (t.excluded ??= new Set()).add(failedOn);
       this.arm(nowMs + d.delayMs, 'retry', t.req.id);
       return;
     }

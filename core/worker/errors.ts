@@ -24,6 +24,8 @@ export const WORKER_ERROR_CATALOGUE = {
   kv_capacity: { clientFault: false, message: 'Not enough free KV-cache memory for this request now.' },
   queue_full: { clientFault: false, message: 'Too many requests are waiting on this worker.' },
   runtime_unavailable: { clientFault: false, message: 'No runtime of this model came up in time.' },
+  // Before the first token (core/worker/runtime-lost.ts): nothing was sent, the gateway core retries it.
+  runtime_lost: { clientFault: false, message: 'The runtime died (or shut down) before the request\'s first token; nothing was sent, so it may be retried.' },
   runtime_crashed: { clientFault: false, message: 'The runtime died while running the request.' },
   runtime_timeout: { clientFault: false, message: 'The runtime did not answer in time.' },
   deadline_exceeded: { clientFault: false, message: 'The request passed its deadline.' },

@@ -1,4 +1,4 @@
-/* eslint-disable max-lines -- admission, the KV wait, runtime-pool control, crash re-runs, idle unload and drain share the job table; the decisions they apply are core/worker/'s, the request mapping generate-mapping.ts */
+/* eslint-disable max-lines -- admission, the KV wait, runtime-pool control, idle unload and drain share the job table; the decisions they apply are core/worker/'s, the request mapping generate-mapping.ts */
 // The worker node: admission, KV governance, warmup and the request lifecycle, over the pools of
 // python runtimes. It speaks proto messages (GenerateRequest in, GenerateEvent out) but knows nothing
 // of gRPC; worker-server.ts maps calls and streams onto it.
@@ -16,9 +16,10 @@
 //   2. run on the alive runtime of its model with the fewest requests, or wait (bounded by
 //      waitingMax and runtimeWaitMs) for one to come up or free;
 //   3. tokens are forwarded as they come; the runtime's final result becomes Done;
-//   4. if the runtime dies before the request sent a token, it is re-run (crashRetriesMax times) on
-//      the next alive runtime, so a crash costs latency, not an error; after a token it is an Error
-//      (core/worker/runtime-lost.ts decides, as for the simulator's worker);
+//   4. if the runtime dies before the request sent a token, the request ends with `runtime_lost`
+//      (retryHere when another runtime of its model is alive here): the gateway core decides the
+//      retry (its budget, this worker's breaker, this worker again when retryHere); after a token it
+//      is a `runtime_crashed` Error (core/worker/runtime-lost.ts decides, as for the simulator's worker);
 //   5. a cancel (Cancel message, cancelled call) or the deadline (core/worker/deadline.ts) sends the
 //      runtime `cancel`.
 // Runtime JSON-RPC errors are mapped by errors.ts (client_fault for -32602 invalid params).
@@ -98,7 +99,8 @@ export interface WorkerCounters {
   failed: number;
   cancelled: number;
   refused: number;
-  crashRetries: number;
+  /** Requests whose runtime was lost before their first token, ended with runtime_lost (the gateway retries them). */
+  runtimeLost: number;
   deadlineExceeded: number;
   /** Requests that waited for KV (kvWaitMs), and of those, the ones admitted in the end. */
   kvWaits: number;
@@ -124,7 +126,6 @@ interface Job {
   readonly sessionKey: string | undefined;
   readonly arrivedAtMs: number;
   state: 'waiting' | 'running' | 'ended';
-  attempt: number;
   slot: RuntimeSlot | undefined;
   runtimeRequestId: string | undefined;
   tokensSent: number;
@@ -149,7 +150,7 @@ export class WorkerNode {
   /** The governor's parameters: the governor reads kvCapacityBytes from here at every call, so adopting a runtime's budget is one assignment. */
   private readonly governorParams: { kvCapacityBytes: number; watermarkFraction: number; idleSessionsMax: number; modelsMax: number; idleUnloadMs: number; batchLayout: 'padded' };
   readonly warmup: WarmupScheduler;
-  readonly counters: WorkerCounters = { requests: 0, completed: 0, failed: 0, cancelled: 0, refused: 0, crashRetries: 0, deadlineExceeded: 0, kvWaits: 0, kvWaitAdmitted: 0 };
+  readonly counters: WorkerCounters = { requests: 0, completed: 0, failed: 0, cancelled: 0, refused: 0, runtimeLost: 0, deadlineExceeded: 0, kvWaits: 0, kvWaitAdmitted: 0 };
   private readonly jobs = new Map<string, Job>();
   /** Requests waiting for KV, in arrival order. */
   private readonly kvWaiters = new Map<string, KvWaiter>();
@@ -401,7 +402,7 @@ export class WorkerNode {
     if (reusedTokens === 0) this.warmup.onNewSession();
     const nowMs = this.clock.nowMs();
     const job: Job = {
-      key, req, sink, model, params, sessionKey, arrivedAtMs, state: 'waiting', attempt: 0, slot: undefined, runtimeRequestId: undefined,
+      key, req, sink, model, params, sessionKey, arrivedAtMs, state: 'waiting', slot: undefined, runtimeRequestId: undefined,
       tokensSent: 0, startedAtMs: nowMs, deadlineTimer: undefined, waitTimer: undefined, unsubscribe: undefined,
     };
     this.jobs.set(key, job);
@@ -419,12 +420,12 @@ export class WorkerNode {
       return;
     }
     this.leaveWaiting(job);
-    if (job.state === 'waiting' && job.attempt === 0) job.startedAtMs = this.clock.nowMs();
+    if (job.state === 'waiting') job.startedAtMs = this.clock.nowMs();
     job.state = 'running';
     job.slot = slot;
     slot.inFlight++;
     slot.lastUsedMs = this.clock.nowMs();
-    const rid = `${job.key}.${job.attempt}`;
+    const rid = job.key;
     job.runtimeRequestId = rid;
     const call = slot.proc.client.generate({ ...job.params, request_id: rid }, (t) => this.onTokens(job, rid, t));
     call.result.then((r) => this.onResult(job, rid, r), (err: unknown) => this.onFailure(job, rid, err));
@@ -473,7 +474,7 @@ export class WorkerNode {
     if (!this.current(job, rid)) return;
     if (r.finish_reason === 'cancelled') {
       // Not our cancel (that ends the job first): the runtime is shutting down under us.
-      this.retryOrFail(job, new WorkerError('cancelled', 'the runtime cancelled the request (it is shutting down)'));
+      this.onRuntimeLost(job, new WorkerError('cancelled', 'the runtime cancelled the request (it is shutting down)'));
       return;
     }
     const queueMs = job.startedAtMs - job.arrivedAtMs + r.timings.queue_ms;
@@ -489,23 +490,26 @@ export class WorkerNode {
   private onFailure(job: Job, rid: string, err: unknown): void {
     if (!this.current(job, rid)) return;
     const e = toWorkerError(err);
-    if (err instanceof RuntimeGoneError) this.retryOrFail(job, e);
+    if (err instanceof RuntimeGoneError) this.onRuntimeLost(job, e);
     else this.end(job, e);
   }
 
-  /** The runtime went away under a running request: re-run it if nothing was sent yet. */
-  private retryOrFail(job: Job, e: WorkerError): void {
-    this.detach(job);
-    const decision = onRuntimeLost({ tokensSent: job.tokensSent, attempt: job.attempt, stopping: this.stopped }, this.cfg.crashRetriesMax);
-    if (decision.kind === 'rerun') {
-      job.attempt = decision.attempt;
-      this.counters.crashRetries++;
-      this.log.warn({ worker: this.cfg.id, requestId: job.req.requestId, attempt: job.attempt, reason: e.message }, 'runtime lost a request before its first token: re-running it');
-      job.state = 'waiting';
-      this.run(job);
+  /**
+   * The runtime went away under a running request: before its first token the request ends with
+   * runtime_lost for the gateway core to retry (here when another runtime of its model is alive);
+   * after, with the loss's own error.
+   */
+  private onRuntimeLost(job: Job, e: WorkerError): void {
+    const lostSlot = job.slot;
+    const otherRuntimesAlive = job.model.pool.slots.filter((s) => s !== lostSlot && s.state === 'alive').length;
+    const d = onRuntimeLost({ tokensSent: job.tokensSent, otherRuntimesAlive, stopping: this.stopped || this.draining });
+    if (d.kind === 'fail') {
+      this.end(job, e);
       return;
     }
-    this.end(job, e);
+    this.counters.runtimeLost++;
+    this.log.warn({ worker: this.cfg.id, requestId: job.req.requestId, retryHere: d.retryHere, reason: e.message }, 'runtime lost a request before its first token: the gateway retries it');
+    this.end(job, new WorkerError(d.code, `${e.message} (before the first token: nothing was sent)`, { cause: e, retryHere: d.retryHere }));
   }
 
   private cancel(job: Job): void {

@@ -28,7 +28,7 @@
 // Bounds: maxSequences (batch), prefillBatchSize, maxQueuedSequences (waiting FIFO), prefix-cache sessions.
 // Decisions shared with the live worker node (core/worker/): the KV reserved at admission (prompt +
 // max_tokens), a request's deadline (checked at submit and at each step's start), a runtime lost
-// before a sequence's first token (crashRuntime re-runs it).
+// before a sequence's first token (crashRuntime reports it to the gateway core, which retries it).
 import type { Rng, RequestId, WorkerId } from '../../core/types.js';
 import type { LatencyModel } from '../latency/latency-model.js';
 import { CapacityAdmission, type MemoryAdmission } from './memory.js';
@@ -99,8 +99,6 @@ export interface WorkerConfig {
    * the demand).
    */
   readonly kvReservation?: 'max-tokens' | 'final-context';
-  /** Re-runs of a sequence whose runtime died before its first token (the live node's crashRetriesMax, default 1). */
-  readonly crashRetriesMax?: number;
   /** Retry delay when memory refuses admission with an empty batch (an external governor). */
   readonly admissionRetryMs?: number;
   readonly slowdowns?: readonly SlowdownWindow[];
@@ -141,8 +139,8 @@ export interface WorkerStats {
   coldStarts: number;
   crashes: number;
   runtimeCrashes: number;
-  /** Sequences re-run after their runtime died before their first token. */
-  crashReruns: number;
+  /** Sequences whose runtime died before their first token, reported as `runtime_lost` (the gateway core retries them). */
+  runtimeLost: number;
   completed: number;
   failed: number;
   /** Time (ms) spent in steps of each batch size (index = batch size). */
@@ -179,8 +177,6 @@ export class SimWorker {
   private readonly due = new DueHeap();
   /** This step's joiners (scratch). */
   private readonly joiners: SimSequence[] = [];
-  /** crashRuntime's re-runs (scratch). */
-  private readonly reruns: SimSequence[] = [];
   /** The prompt batch: admitted sequences still in prefill (≤ prefillBatchSize). */
   private readonly prefilling: SimSequence[] = [];
   private readonly maxSequences: number;
@@ -194,7 +190,6 @@ export class SimWorker {
   private readonly observer: StepObserver | undefined;
   private readonly retryMs: number;
   private readonly reserveMaxTokens: boolean;
-  private readonly crashRetriesMax: number;
   /** A sequence with a deadline was submitted: steps check deadlines from then on. */
   private deadlines = false;
   private stateNow: WorkerState;
@@ -252,15 +247,13 @@ export class SimWorker {
     this.observer = c.observer;
     this.retryMs = c.admissionRetryMs ?? 50;
     this.reserveMaxTokens = (c.kvReservation ?? 'max-tokens') === 'max-tokens';
-    this.crashRetriesMax = c.crashRetriesMax ?? 1;
-    if (!(Number.isInteger(this.crashRetriesMax) && this.crashRetriesMax >= 0)) throw new Error(`worker ${c.id}: crashRetriesMax must be an integer >= 0, got ${this.crashRetriesMax}`);
     this.stateNow = c.startWarm === false ? 'cold' : 'idle';
     if (c.planner !== undefined) {
       validatePlannerConfig(c.planner.config);
       this.planner = { config: c.planner.config, cost: new StepCostModel(c.planner.prior, c.planner.options) };
     }
     this.stats = {
-      busyMs: 0, steps: 0, outputTokens: 0, coldStarts: 0, crashes: 0, runtimeCrashes: 0, crashReruns: 0, completed: 0, failed: 0,
+      busyMs: 0, steps: 0, outputTokens: 0, coldStarts: 0, crashes: 0, runtimeCrashes: 0, runtimeLost: 0, completed: 0, failed: 0,
       timeByBatchMs: new Float64Array(c.maxSequences + 1),
       timeByKvPercentMs: new Float64Array(101),
     };
@@ -360,8 +353,9 @@ export class SimWorker {
    * The worker's runtime dies; the node stays up and keeps queueing requests. The runtime is back after
    * restartAfterMs and loads the model (coldStartMs). Each admitted sequence is a runtime lost under
    * it, decided by core as on a live node (core/worker/runtime-lost.ts): one that sent no token yet
-   * (still in prefill) is re-run, at the head of the queue with its KV released, within
-   * crashRetriesMax; the others fail with `runtime_crashed`. The runtime's prompt cache is lost.
+   * (still in prefill) ends with `runtime_lost`, which the gateway core retries (its retry budget, this
+   * worker's breaker; a simulated worker has one runtime, so never retryHere); the others end with
+   * `runtime_crashed`. Queued sequences wait for the runtime. The runtime's prompt cache is lost.
    */
   crashRuntime(nowMs: number, restartAfterMs: number, out: WorkerOutput): number {
     if (this.stateNow === 'down' || this.stateNow === 'cold') return NO_WAKE;
@@ -371,34 +365,24 @@ export class SimWorker {
       this.runtimeLost(seq, nowMs, out);
     }
     for (const seq of this.prefilling) this.runtimeLost(seq, nowMs, out);
-    const reruns = this.reruns;
     this.clearDecoding();
     this.prefilling.length = 0;
     this.totalContext = 0;
     this.prefixCache.clear();
-    for (let i = reruns.length - 1; i >= 0; i--) {
-      const seq = reruns[i]!;
-      if (this.queue.unshift(seq)) this.queuedLive++;
-      else this.fail(seq, 'queue_full', nowMs, out);
-    }
-    reruns.length = 0;
     this.stateNow = 'loading';
     this.stats.coldStarts++;
     return this.setWake(nowMs + restartAfterMs + this.latency.coldStartMs());
   }
 
-  /** One admitted sequence whose runtime died: re-run (kept in this.reruns, in order) or failed. */
+  /** One admitted sequence whose runtime died: reported to the gateway as runtime_lost, or failed. */
   private runtimeLost(seq: SimSequence, nowMs: number, out: WorkerOutput): void {
-    const d = onRuntimeLost({ tokensSent: seq.generated, attempt: seq.attempt, stopping: false }, this.crashRetriesMax);
+    const d = onRuntimeLost({ tokensSent: seq.generated, otherRuntimesAlive: 0, stopping: false });
     if (d.kind === 'fail') {
       this.failRunning(seq, 'runtime_crashed', nowMs, out);
       return;
     }
-    this.memory.release(seq.kvBytes, nowMs, seq.requestId);
-    seq.resetForRerun();
-    seq.attempt = d.attempt;
-    this.stats.crashReruns++;
-    this.reruns.push(seq);
+    this.stats.runtimeLost++;
+    this.failRunning(seq, d.code, nowMs, out);
   }
 
   /** Between restart() and the end of the model load that follows it (not serving yet). */
