@@ -41,6 +41,8 @@ export type PolicySetDef =
       readonly startWarm?: boolean;
       /** faults.rollingRestart: drain each worker before its restart (default true); false cuts its in-flight requests. */
       readonly drainOnRestart?: boolean;
+      /** The live gateway's limits.requestTimeoutMs: each request's deadline at its workers, and when the gateway gives up on it (sim/cluster ClusterSpec.requestTimeoutMs). Default: none. */
+      readonly requestTimeoutMs?: number;
     };
 
 /** Metrics a target can name (RunSummary fields; `extra.<key>` for extra figures). */

@@ -63,6 +63,14 @@ export function runtimeCrashes(workers: readonly SimWorker[]): Record<string, nu
   };
 }
 
+/** A policy with requestTimeoutMs: requests the gateway timed out, and jobs the workers ended past their deadline themselves. */
+export function deadlines(cluster: SimCluster, workers: readonly SimWorker[]): Record<string, number> {
+  return {
+    requestTimeouts: cluster.requestTimeouts,
+    deadlineExceeded: workers.reduce((a, w) => a + w.stats.deadlineExceeded, 0),
+  };
+}
+
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }

@@ -95,6 +95,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
       ...(f?.rollingRestart !== undefined && policy.kind === 'gateway' && { rollingRestart: { ...f.rollingRestart, drain: policy.drainOnRestart ?? true } }),
       ...(slowWindow !== undefined && { dispatchWindow: slowWindow }),
       ...(scaling !== undefined && { scalingSampleMs: scalingFigures.SCALING_SAMPLE_MS }),
+      ...(policy.kind === 'gateway' && policy.requestTimeoutMs !== undefined && { requestTimeoutMs: policy.requestTimeoutMs }),
     },
     arrivalsFor(workload, seed),
     metrics,
@@ -127,6 +128,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
     ...(slowWindow !== undefined && faultFigures.slowWorker(cluster, slowWindow.workerIndex)),
     ...(cluster.rolling !== undefined && faultFigures.rolling(cluster.rolling.report())),
     ...(f?.crashes?.some((c) => c.runtime === true) === true && faultFigures.runtimeCrashes(r.workers)),
+    ...(policy.kind === 'gateway' && policy.requestTimeoutMs !== undefined && faultFigures.deadlines(cluster, r.workers)),
     // Only scenarios that target or report refusal figures (catalog/degradation.ts) get these keys.
     ...(asksFor(def, 'extra.refusal') && faultFigures.refusals(cluster, summary.failed)),
     ...(scaling !== undefined && scalingFigures.figures(cluster.scalingSamples, scaling.rate, scaling.config)),

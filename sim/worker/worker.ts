@@ -141,6 +141,8 @@ export interface WorkerStats {
   runtimeCrashes: number;
   /** Sequences whose runtime died before their first token, reported as `runtime_lost` (the gateway core retries them). */
   runtimeLost: number;
+  /** Sequences ended with deadline_exceeded (core/worker/deadline.ts). */
+  deadlineExceeded: number;
   completed: number;
   failed: number;
   /** Time (ms) spent in steps of each batch size (index = batch size). */
@@ -253,7 +255,7 @@ export class SimWorker {
       this.planner = { config: c.planner.config, cost: new StepCostModel(c.planner.prior, c.planner.options) };
     }
     this.stats = {
-      busyMs: 0, steps: 0, outputTokens: 0, coldStarts: 0, crashes: 0, runtimeCrashes: 0, runtimeLost: 0, completed: 0, failed: 0,
+      busyMs: 0, steps: 0, outputTokens: 0, coldStarts: 0, crashes: 0, runtimeCrashes: 0, runtimeLost: 0, deadlineExceeded: 0, completed: 0, failed: 0,
       timeByBatchMs: new Float64Array(c.maxSequences + 1),
       timeByKvPercentMs: new Float64Array(101),
     };
@@ -435,6 +437,7 @@ export class SimWorker {
   private fail(seq: SimSequence, code: WorkerErrorCode, nowMs: number, out: WorkerOutput): number {
     seq.endMs = nowMs;
     this.stats.failed++;
+    if (code === 'deadline_exceeded') this.stats.deadlineExceeded++;
     out.push(WorkerEventKind.error, seq, code);
     return NO_WAKE;
   }
