@@ -26,6 +26,7 @@ export { WORKER_ERROR_CATALOGUE, isClientFault, type WorkerErrorCode, type Worke
 export { estimatePromptTokens, kvReserveTokens, onKvShortfall, MESSAGE_TEMPLATE_BYTES, type KvShortfall, type KvShortfallDecision } from './worker/kv-reservation.js';
 export { deadlineDelayMs, deadlinePassed, waitWithinDeadline, NO_DEADLINE } from './worker/deadline.js';
 export { onRuntimeLost, type RuntimeLost, type RuntimeLostDecision } from './worker/runtime-lost.js';
+export { admitWithinLimits, validateAdmissionLimits, waitWithinLimits, type AdmissionLimits, type LimitDecision } from './worker/admission-limits.js';
 export { HotModels, idleModelAction, modelUnhealthy, UNHEALTHY_FAILURES, type IdleModelAction, type PrewarmParams } from './worker/model-lifecycle.js';
 export { leastBy } from './util/least-by.js';
 export { estimateTokens, estimateTokensOfBytes, utf8Length, BYTES_PER_TOKEN_ESTIMATE } from './tokens/estimate.js';

@@ -3,7 +3,8 @@
 // same model, behind one gateway (round-robin). The runtime a request runs on is killed before its
 // first token: the node ends it with runtime_lost and retry_here (its other runtime is alive), the
 // gateway core retries it (one retry, charged to its budget) on the same worker rather than on the echo
-// worker, which a retry would otherwise go to (the failed worker is excluded).
+// worker, which a retry would otherwise go to (the failed worker is excluded). The same node also
+// shows core's admission limits (waitingMax) on real runtimes.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,8 @@ describe('runtime lost before its first token (real worker node, two runtimes)',
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mlx-runtime-lost-'));
     worker = await startWorker({
-      id: 'w1', models: [{ id: 'tiny', path: ensureTinyModel(), runtimes: 2 }], maxConcurrent: 8, kvCapacityBytes: 512 * 10_000,
+      // One sequence per runtime and one waiter: the last test reaches core's admission limits.
+      id: 'w1', models: [{ id: 'tiny', path: ensureTinyModel(), runtimes: 2 }], maxConcurrent: 8, runtimeMaxSequences: 1, waitingMax: 1, kvCapacityBytes: 512 * 10_000,
       // No warmup generates: the test decides which runtime a request runs on.
       restart: { baseMs: 50, maxMs: 1000 }, warmup: { poolFraction: 0, onStart: false, idleCheckMs: 60_000 },
     }, { address: `unix://${join(dir, 'w1.sock')}` });
@@ -113,4 +115,28 @@ describe('runtime lost before its first token (real worker node, two runtimes)',
     const st = await callUnary(grpcClient, grpcClient.stats, {}, 2_000);
     expect(st).toMatchObject({ runtimesAlive: 2, runtimesTotal: 2, healthy: true });
   }, 90_000);
+
+  it('admission limits (core/worker/admission-limits.ts) on the real node: one waiter for a runtime, the next refused queue_full', async () => {
+    const pids = worker.node.models.get('tiny')!.pool.slots.map((sl) => sl.proc!.pid!);
+    for (const pid of pids) process.kill(pid, 'SIGSTOP'); // both runtimes hold their one sequence
+    const events = new Map<string, GenerateEventMsg>();
+    const calls = ['run-a', 'run-b', 'wait-c', 'full-d'].map((requestId) => {
+      const call = grpcClient.generate({ requestId, model: 'tiny', prompt: 'Hold on', maxTokens: 4, temperature: 0 });
+      call.on('data', (ev: GenerateEventMsg) => {
+        if (ev.kind !== 'tokens') events.set(requestId, ev);
+      });
+      call.on('error', () => undefined);
+      return call;
+    });
+    try {
+      await until(() => events.has('full-d'), 10_000);
+      expect(events.get('full-d')).toMatchObject({ kind: 'error', error: { code: 'queue_full', clientFault: false } });
+      expect(worker.node.inFlight).toBe(3);
+      expect(events.size).toBe(1);
+    } finally {
+      for (const c of calls) c.cancel();
+      await until(() => worker.node.inFlight === 0, 10_000);
+      for (const pid of pids) process.kill(pid, 'SIGCONT');
+    }
+  }, 60_000);
 });

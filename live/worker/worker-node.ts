@@ -40,7 +40,8 @@
 //   An admin UnloadModel forgets the model entirely (governor.forgetModel): it no longer reloads.
 import { resolve } from 'node:path';
 import {
-  deadlineDelayMs, deadlinePassed, estimatePromptTokens, HotModels, idleModelAction, kvReserveTokens, MemoryGovernor, modelUnhealthy, onKvShortfall, onRuntimeLost, waitWithinDeadline,
+  admitWithinLimits, deadlineDelayMs, deadlinePassed, estimatePromptTokens, HotModels, idleModelAction, kvReserveTokens, MemoryGovernor, modelUnhealthy, onKvShortfall, onRuntimeLost,
+  waitWithinDeadline, waitWithinLimits,
 } from '../../core/index.js';
 import type { Clock } from '../shared/clock.js';
 import type {
@@ -313,9 +314,8 @@ export class WorkerNode {
 
   private admit(req: GenerateRequestMsg, sink: EventSink, model: ModelEntry, refused: (e: WorkerError) => JobHandle): JobHandle {
     if (this.draining || this.stopped) return refused(new WorkerError('draining'));
-    if (this.jobs.size + this.kvWaiters.size >= this.cfg.maxConcurrent) {
-      return refused(new WorkerError('overloaded', `${this.jobs.size} sequences running, ${this.kvWaiters.size} waiting for KV (maxConcurrent ${this.cfg.maxConcurrent})`));
-    }
+    const limit = admitWithinLimits(this.jobs.size + this.kvWaiters.size, this.cfg);
+    if (limit.kind === 'refuse') return refused(new WorkerError(limit.code, `${limit.reason}: ${this.jobs.size} running, ${this.kvWaiters.size} waiting for KV`));
     if (deadlinePassed(req.deadlineUnixMs, this.clock.wallMs())) return refused(new WorkerError('deadline_exceeded'));
 
     const key = `j${(this.seq++).toString(36)}`;
@@ -444,10 +444,8 @@ export class WorkerNode {
   private wait(job: Job): void {
     job.state = 'waiting';
     if (job.waitTimer === undefined) {
-      if (this.waitingCount >= this.cfg.waitingMax) {
-        this.end(job, new WorkerError('queue_full', `${this.waitingCount} requests wait for a runtime (waitingMax ${this.cfg.waitingMax})`));
-        return;
-      }
+      const limit = waitWithinLimits(this.waitingCount, this.cfg);
+      if (limit.kind === 'refuse') return this.end(job, new WorkerError(limit.code, `${limit.reason} for a runtime`));
       this.waitingCount++;
       job.waitTimer = setTimeout(() => this.end(job, new WorkerError('runtime_unavailable', `no runtime of ${job.model.id} was free within ${this.cfg.runtimeWaitMs} ms`)), this.cfg.runtimeWaitMs);
     }
@@ -494,11 +492,7 @@ export class WorkerNode {
     else this.end(job, e);
   }
 
-  /**
-   * The runtime went away under a running request: before its first token the request ends with
-   * runtime_lost for the gateway core to retry (here when another runtime of its model is alive);
-   * after, with the loss's own error.
-   */
+  /** The runtime went away under a running request: runtime_lost before its first token (core/worker/runtime-lost.ts), else the loss's error. */
   private onRuntimeLost(job: Job, e: WorkerError): void {
     const lostSlot = job.slot;
     const otherRuntimesAlive = job.model.pool.slots.filter((s) => s !== lostSlot && s.state === 'alive').length;

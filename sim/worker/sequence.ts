@@ -77,7 +77,7 @@ export const WorkerEventKind = { firstToken: 1, tokens: 2, done: 3, error: 4 } a
 export type WorkerEventKind = (typeof WorkerEventKind)[keyof typeof WorkerEventKind];
 
 /** The codes the simulated worker ends a request with: names from core's worker catalogue (core/worker/errors.ts). */
-export type WorkerErrorCode = Extract<CoreWorkerErrorCode, 'worker_crashed' | 'worker_down' | 'runtime_lost' | 'runtime_crashed' | 'deadline_exceeded' | 'generation_failed' | 'queue_full' | 'kv_exceeds_capacity' | 'context_length_exceeded'>;
+export type WorkerErrorCode = Extract<CoreWorkerErrorCode, 'worker_crashed' | 'worker_down' | 'runtime_lost' | 'runtime_crashed' | 'deadline_exceeded' | 'generation_failed' | 'overloaded' | 'queue_full' | 'kv_exceeds_capacity' | 'context_length_exceeded'>;
 
 /** A reusable buffer of worker events (struct of arrays; read count entries, then reset). */
 export class WorkerOutput {

@@ -25,7 +25,8 @@
 //   leave and release KV).
 // A long prompt thus shares its prefill with the decode steps of the running batch instead of stalling it.
 // Cold start: a cold worker loads the model (coldStartMs) before its first step; a crash makes it cold.
-// Bounds: maxSequences (batch), prefillBatchSize, maxQueuedSequences (waiting FIFO), prefix-cache sessions.
+// Bounds: maxSequences (batch), prefillBatchSize, maxQueuedSequences (waiting FIFO) and maxConcurrent
+// (held: queued + running) as core's admission limits (core/worker/admission-limits.ts), prefix-cache sessions.
 // Decisions shared with the live worker node (core/worker/): the KV reserved at admission (prompt +
 // max_tokens), a request's deadline (checked at submit and at each step's start), a runtime lost
 // before a sequence's first token (crashRuntime reports it to the gateway core, which retries it).
@@ -40,6 +41,7 @@ import { planStep, validatePlannerConfig, type PrefillingSeq, type StepPlannerCo
 import { contextBucketsError, paddedDecodeMs } from './padded-decode.js';
 import { kvReserveTokens } from '../../core/worker/kv-reservation.js';
 import { onRuntimeLost } from '../../core/worker/runtime-lost.js';
+import { admitWithinLimits, validateAdmissionLimits, waitWithinLimits, type AdmissionLimits } from '../../core/worker/admission-limits.js';
 import { deadlinePassed, NO_DEADLINE } from '../../core/worker/deadline.js';
 import { DueHeap, Ring, SimSequence, WorkerEventKind, type SequenceInput, type WorkerErrorCode, type WorkerOutput } from './sequence.js';
 
@@ -66,6 +68,8 @@ export interface WorkerConfig {
   readonly latency: LatencyModel;
   readonly maxSequences: number;
   readonly maxQueuedSequences: number;
+  /** Sequences held at once (queued + running), beyond which a submit is refused `overloaded` (the live node's maxConcurrent); default unbounded. */
+  readonly maxConcurrent?: number;
   /** Prompt tokens per prefill chunk (mlx_runtime prefill_step_size, default 512). */
   readonly prefillStepTokens?: number;
   /** Sequences prefilled together, one chunk each per step (mlx_runtime prefill_batch_size, default 8). */
@@ -182,6 +186,7 @@ export class SimWorker {
   /** The prompt batch: admitted sequences still in prefill (≤ prefillBatchSize). */
   private readonly prefilling: SimSequence[] = [];
   private readonly maxSequences: number;
+  private readonly limits: AdmissionLimits;
   private readonly prefillStepTokens: number;
   private readonly prefillBatchSize: number;
   private readonly maxPrefillTokens: number;
@@ -233,6 +238,8 @@ export class SimWorker {
     this.memory = c.memory ?? new CapacityAdmission(c.latency.kvCapacityBytes);
     this.prefixCache = new SessionPrefixCache(c.prefixCacheSessions ?? 256, c.prefixBlockTokens ?? 64);
     this.queue = new Ring(c.maxQueuedSequences);
+    this.limits = { maxConcurrent: c.maxConcurrent ?? Number.POSITIVE_INFINITY, waitingMax: c.maxQueuedSequences };
+    validateAdmissionLimits(this.limits);
     this.maxSequences = c.maxSequences;
     this.prefillStepTokens = stepTokens;
     this.prefillBatchSize = prefillBatch;
@@ -298,7 +305,10 @@ export class SimWorker {
     // Prompt + max_tokens must fit the context and the KV (as the runtime checks); final-context: prompt + output.
     if (this.heldTokensOf(input) > this.latency.contextTokensMax) return this.fail(seq, 'context_length_exceeded', nowMs, out);
     if (this.kvBytesOf(input) > this.memory.capacityBytes) return this.fail(seq, 'kv_exceeds_capacity', nowMs, out);
-    if (!this.queue.push(seq)) return this.fail(seq, 'queue_full', nowMs, out);
+    const limit = admitWithinLimits(this.queuedLive + this.runningCount, this.limits);
+    if (limit.kind === 'refuse') return this.fail(seq, limit.code, nowMs, out);
+    // The ring also holds cancelled entries until they reach its head: full is full.
+    if (waitWithinLimits(this.queuedLive, this.limits).kind === 'refuse' || !this.queue.push(seq)) return this.fail(seq, 'queue_full', nowMs, out);
     this.queuedLive++;
     if (this.stateNow === 'cold') {
       this.stateNow = 'loading';
