@@ -24,7 +24,8 @@
 //   at the end of the step every decoding sequence (joiners included) gets one token (finished ones
 //   leave and release KV).
 // A long prompt thus shares its prefill with the decode steps of the running batch instead of stalling it.
-// Cold start: a cold worker loads the model (coldStartMs) before its first step; a crash makes it cold.
+// Cold start: a cold worker loads the model (coldStartMs) before its first step; a crash makes it cold,
+// and so does an idle unload (modelIdle, model-idle.ts: core's idle-unload and prewarm decision).
 // Bounds: maxSequences (batch), prefillBatchSize, maxQueuedSequences (waiting FIFO) and maxConcurrent
 // (held: queued + running) as core's admission limits (core/worker/admission-limits.ts), prefix-cache sessions.
 // Decisions shared with the live worker node (core/worker/): the KV reserved at admission (prompt +
@@ -34,7 +35,7 @@ import type { Rng, RequestId, WorkerId } from '../../core/types.js';
 import type { LatencyModel } from '../latency/latency-model.js';
 import { CapacityAdmission, type MemoryAdmission } from './memory.js';
 import { SessionPrefixCache } from './prefix-cache.js';
-import { validateSlowdown, type SlowdownWindow } from './faults.js';
+import { slowFactorAt, validateSlowdown, type SlowdownWindow } from './faults.js';
 import { PREFILL_BATCH_SIZE_DEFAULT, PREFILL_STEP_TOKENS_DEFAULT, chargePlannedChunk, planChunk, startPlannedPrefill, startPrefill } from './prefill-chunks.js';
 import { StepCostModel, type StepCostOptions, type StepCostPrior } from '../../core/scheduling/step-cost.js';
 import { planStep, validatePlannerConfig, type PrefillingSeq, type StepPlannerConfig, type WaitingSeq } from '../../core/scheduling/step-planner.js';
@@ -43,6 +44,7 @@ import { kvReserveTokens } from '../../core/worker/kv-reservation.js';
 import { onRuntimeLost } from '../../core/worker/runtime-lost.js';
 import { admitWithinLimits, validateAdmissionLimits, waitWithinLimits, type AdmissionLimits } from '../../core/worker/admission-limits.js';
 import { deadlinePassed, NO_DEADLINE } from '../../core/worker/deadline.js';
+import { ModelIdle, type ModelIdleConfig } from './model-idle.js';
 import { DueHeap, Ring, SimSequence, WorkerEventKind, type SequenceInput, type WorkerErrorCode, type WorkerOutput } from './sequence.js';
 
 export { SimSequence, WorkerEventKind, WorkerOutput, type SequenceInput, type WorkerErrorCode } from './sequence.js';
@@ -105,6 +107,8 @@ export interface WorkerConfig {
   readonly kvReservation?: 'max-tokens' | 'final-context';
   /** Retry delay when memory refuses admission with an empty batch (an external governor). */
   readonly admissionRetryMs?: number;
+  /** Idle unload and prewarm of the model, as a live node does them (model-idle.ts); absent: never unloaded. */
+  readonly modelIdle?: ModelIdleConfig;
   readonly slowdowns?: readonly SlowdownWindow[];
   readonly errorProbability?: number;
   readonly faultRng?: Rng;
@@ -147,6 +151,9 @@ export interface WorkerStats {
   runtimeLost: number;
   /** Sequences ended with deadline_exceeded (core/worker/deadline.ts). */
   deadlineExceeded: number;
+  /** modelIdle: the model unloaded for idleness, or kept loaded and warmed because it was hot. */
+  idleUnloads: number;
+  prewarms: number;
   completed: number;
   failed: number;
   /** Time (ms) spent in steps of each batch size (index = batch size). */
@@ -196,6 +203,7 @@ export class SimWorker {
   private readonly tokensEvery: number;
   private readonly observer: StepObserver | undefined;
   private readonly retryMs: number;
+  private readonly modelIdle: ModelIdle | undefined;
   private readonly reserveMaxTokens: boolean;
   /** A sequence with a deadline was submitted: steps check deadlines from then on. */
   private deadlines = false;
@@ -255,6 +263,7 @@ export class SimWorker {
     this.tokensEvery = c.tokensEventEvery ?? 0;
     this.observer = c.observer;
     this.retryMs = c.admissionRetryMs ?? 50;
+    this.modelIdle = c.modelIdle === undefined ? undefined : new ModelIdle(c.modelIdle);
     this.reserveMaxTokens = (c.kvReservation ?? 'max-tokens') === 'max-tokens';
     this.stateNow = c.startWarm === false ? 'cold' : 'idle';
     if (c.planner !== undefined) {
@@ -262,7 +271,7 @@ export class SimWorker {
       this.planner = { config: c.planner.config, cost: new StepCostModel(c.planner.prior, c.planner.options) };
     }
     this.stats = {
-      busyMs: 0, steps: 0, outputTokens: 0, coldStarts: 0, crashes: 0, runtimeCrashes: 0, runtimeLost: 0, deadlineExceeded: 0, completed: 0, failed: 0,
+      busyMs: 0, steps: 0, outputTokens: 0, coldStarts: 0, crashes: 0, runtimeCrashes: 0, runtimeLost: 0, deadlineExceeded: 0, idleUnloads: 0, prewarms: 0, completed: 0, failed: 0,
       timeByBatchMs: new Float64Array(c.maxSequences + 1),
       timeByKvPercentMs: new Float64Array(101),
     };
@@ -298,6 +307,7 @@ export class SimWorker {
     const seq = new SimSequence(input, nowMs);
     if (this.faultRng && this.errorProbability > 0) seq.willFail = this.faultRng() < this.errorProbability;
     if (this.stateNow === 'down') return this.fail(seq, 'worker_down', nowMs, out);
+    this.modelIdle?.noteArrival(nowMs);
     if (input.deadlineMs !== undefined) {
       this.deadlines = true;
       if (deadlinePassed(input.deadlineMs, nowMs)) return this.fail(seq, 'deadline_exceeded', nowMs, out);
@@ -326,8 +336,10 @@ export class SimWorker {
       case 'busy':
         this.finishStep(nowMs, out);
         return this.startStep(nowMs, out);
-      case 'loading':
       case 'idle':
+      case 'loading':
+        // An idle wake with nothing to do is the one goIdle armed for modelIdle (a submit re-arms it).
+        if (this.stateNow === 'idle' && this.modelIdle !== undefined && this.queuedLive === 0 && this.runningCount === 0) return this.onIdleFor(nowMs);
         this.stateNow = 'idle';
         this.restartingNow = false;
         return this.startStep(nowMs, out);
@@ -372,14 +384,7 @@ export class SimWorker {
   crashRuntime(nowMs: number, restartAfterMs: number, out: WorkerOutput): number {
     if (this.stateNow === 'down' || this.stateNow === 'cold') return NO_WAKE;
     this.stats.runtimeCrashes++;
-    for (let seq = this.decodingHead; seq !== undefined; seq = seq.nextDecoding) {
-      seq.generated = this.decodeSteps - seq.decodeBaseStep;
-      this.runtimeLost(seq, nowMs, out);
-    }
-    for (const seq of this.prefilling) this.runtimeLost(seq, nowMs, out);
-    this.clearDecoding();
-    this.prefilling.length = 0;
-    this.totalContext = 0;
+    this.dropAdmitted((seq) => this.runtimeLost(seq, nowMs, out));
     this.prefixCache.clear();
     this.stateNow = 'loading';
     this.stats.coldStarts++;
@@ -389,12 +394,20 @@ export class SimWorker {
   /** One admitted sequence whose runtime died: reported to the gateway as runtime_lost, or failed. */
   private runtimeLost(seq: SimSequence, nowMs: number, out: WorkerOutput): void {
     const d = onRuntimeLost({ tokensSent: seq.generated, otherRuntimesAlive: 0, stopping: false });
-    if (d.kind === 'fail') {
-      this.failRunning(seq, 'runtime_crashed', nowMs, out);
-      return;
+    if (d.kind === 'report') this.stats.runtimeLost++;
+    this.failRunning(seq, d.kind === 'report' ? d.code : 'runtime_crashed', nowMs, out);
+  }
+
+  /** Ends every admitted sequence (decoding, then prefilling) with `end` and empties both batches. */
+  private dropAdmitted(end: (seq: SimSequence) => void): void {
+    for (let seq = this.decodingHead; seq !== undefined; seq = seq.nextDecoding) {
+      seq.generated = this.decodeSteps - seq.decodeBaseStep;
+      end(seq);
     }
-    this.stats.runtimeLost++;
-    this.failRunning(seq, d.code, nowMs, out);
+    for (const seq of this.prefilling) end(seq);
+    this.clearDecoding();
+    this.prefilling.length = 0;
+    this.totalContext = 0;
   }
 
   /** Between restart() and the end of the model load that follows it (not serving yet). */
@@ -403,14 +416,7 @@ export class SimWorker {
   }
 
   private kill(nowMs: number, downMs: number, out: WorkerOutput): number {
-    for (let seq = this.decodingHead; seq !== undefined; seq = seq.nextDecoding) {
-      seq.generated = this.decodeSteps - seq.decodeBaseStep;
-      this.failRunning(seq, 'worker_crashed', nowMs, out);
-    }
-    for (const seq of this.prefilling) this.failRunning(seq, 'worker_crashed', nowMs, out);
-    this.clearDecoding();
-    this.prefilling.length = 0;
-    this.totalContext = 0;
+    this.dropAdmitted((seq) => this.failRunning(seq, 'worker_crashed', nowMs, out));
     while (this.queue.size > 0) {
       const seq = this.queue.shift();
       if (!seq.cancelled) this.fail(seq, 'worker_crashed', nowMs, out);
@@ -455,15 +461,6 @@ export class SimWorker {
   private failRunning(seq: SimSequence, code: WorkerErrorCode, nowMs: number, out: WorkerOutput): void {
     this.memory.release(seq.kvBytes, nowMs, seq.requestId);
     this.fail(seq, code, nowMs, out);
-  }
-
-  private slowFactor(nowMs: number): number {
-    let f = 1;
-    for (const w of this.slowdowns) {
-      if (w.startMs > nowMs) break;
-      if (nowMs < w.endMs) f *= w.factor;
-    }
-    return f;
   }
 
   /** Takes an admitted sequence out of the decode or prefill batch (its context leaves the decode batch's). */
@@ -563,6 +560,26 @@ export class SimWorker {
     prefilling.length = w;
   }
 
+  /** Nothing to run: retry an admission an external governor refused (nothing running will free memory), or arm modelIdle's idle check. */
+  private goIdle(nowMs: number): number {
+    this.stateNow = 'idle';
+    if (this.queuedLive > 0) return this.setWake(nowMs + this.retryMs);
+    return this.modelIdle === undefined ? NO_WAKE : this.setWake(nowMs + this.modelIdle.idleUnloadMs);
+  }
+
+  /** Idle for idleUnloadMs (core/worker/model-lifecycle.ts): unload the model (the worker turns cold), or keep a hot one loaded and warm. */
+  private onIdleFor(nowMs: number): number {
+    const m = this.modelIdle!;
+    if (m.onIdle(nowMs) === 'prewarm') {
+      this.stats.prewarms++;
+      return this.setWake(nowMs + m.idleUnloadMs);
+    }
+    this.stats.idleUnloads++;
+    this.stateNow = 'cold';
+    this.prefixCache.clear();
+    return NO_WAKE;
+  }
+
   private startStep(nowMs: number, out: WorkerOutput): number {
     if (this.deadlines) this.endPastDeadlines(nowMs, out);
     const lat = this.latency;
@@ -589,12 +606,8 @@ export class SimWorker {
     }
     // mlx-lm's GenerationBatch constructor runs the joiners' first forward pass on its own.
     if (joining > 0) workMs += lat.decodeStepMs(joining, joiningContext);
-    if (nDecoding === 0 && prefilling.length === 0) {
-      this.stateNow = 'idle';
-      // An external governor refused admission with nothing running: nothing will free memory, so retry.
-      return this.queuedLive > 0 ? this.setWake(nowMs + this.retryMs) : NO_WAKE;
-    }
-    const stepMs = workMs * (this.slowdowns.length > 0 ? this.slowFactor(nowMs) : 1);
+    if (nDecoding === 0 && prefilling.length === 0) return this.goIdle(nowMs);
+    const stepMs = workMs * (this.slowdowns.length > 0 ? slowFactorAt(this.slowdowns, nowMs) : 1);
     this.stateNow = 'busy';
     this.stepStartMs = nowMs;
     this.stepContinuing = continuing;
@@ -636,16 +649,13 @@ export class SimWorker {
       workMs += chargePlannedChunk(prefilling[i]!, lat, chunk);
       prefillTokens += chunk;
     }
-    if (this.decodingCount === 0 && prefillTokens === 0) {
-      this.stateNow = 'idle';
-      return this.queuedLive > 0 ? this.setWake(nowMs + this.retryMs) : NO_WAKE;
-    }
+    if (this.decodingCount === 0 && prefillTokens === 0) return this.goIdle(nowMs);
     this.stateNow = 'busy';
     this.stepStartMs = nowMs;
     this.stepContinuing = this.decodingCount;
     this.stepContext = this.totalContext;
     this.stepPrefillTokens = prefillTokens;
-    return this.setWake(nowMs + workMs * (this.slowdowns.length > 0 ? this.slowFactor(nowMs) : 1));
+    return this.setWake(nowMs + workMs * (this.slowdowns.length > 0 ? slowFactorAt(this.slowdowns, nowMs) : 1));
   }
 
   private finishStep(nowMs: number, out: WorkerOutput): void {
