@@ -71,6 +71,15 @@ export function deadlines(cluster: SimCluster, workers: readonly SimWorker[]): R
   };
 }
 
+/** Scenarios whose policies set modelIdle: the workers' idle unloads, prewarms and cold starts (model loads). */
+export function modelIdle(workers: readonly SimWorker[]): Record<string, number> {
+  return {
+    idleUnloads: workers.reduce((a, w) => a + w.stats.idleUnloads, 0),
+    prewarms: workers.reduce((a, w) => a + w.stats.prewarms, 0),
+    coldStarts: workers.reduce((a, w) => a + w.stats.coldStarts, 0),
+  };
+}
+
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }

@@ -8,6 +8,7 @@ import { runScenarioSim } from './run.js';
 const slow = findScenario('slow-worker')!;
 const rolling = findScenario('rolling-restart')!;
 const runtimeCrash = findScenario('runtime-crash')!;
+const idleUnload = findScenario('idle-unload')!;
 
 describe('slow-worker scenario', () => {
   const r = runScenarioSim(slow);
@@ -82,3 +83,24 @@ describe('rolling-restart scenario', () => {
     expect(() => defineScenario({ ...rolling, faults: { rollingRestart: { ...rolling.faults!.rollingRestart!, minHealthyWorkers: 4 } } })).toThrow(/rolling-restart: faults .*rollingRestart\.minHealthyWorkers/);
   });
 });
+
+describe('idle-unload scenario (sim idle unload and prewarm, core/worker/model-lifecycle.ts)', () => {
+  const r = runScenarioSim(idleUnload);
+  it('meets its targets and is not in the default suite', () => {
+    expect(idleUnload.inDefaultSuite).toBe(false);
+    expect(r.rows.filter((x) => x.pass === false)).toEqual([]);
+  });
+
+  it('without prewarm every later burst pays a model load; with it the hot model stays loaded', () => {
+    expect(r.baseline!.extra.idleUnloads).toBe(4);
+    expect(r.baseline!.extra.coldStarts).toBe(4);
+    expect(r.candidate.extra.coldStarts).toBe(0);
+    expect(r.candidate.extra.prewarms).toBeGreaterThan(0);
+    expect(r.candidate.succeeded).toBe(r.baseline!.succeeded);
+  });
+
+  it('is byte-identical for one seed', () => {
+    expect(JSON.stringify(runScenarioSim(idleUnload))).toBe(JSON.stringify(r));
+  });
+});
+

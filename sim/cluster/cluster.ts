@@ -149,6 +149,8 @@ export class SimCluster {
   /** Workers told to drain: their statuses say so until they restart. */
   private readonly draining: boolean[];
   private readonly rollingHost: RollingHost;
+  /** Some worker unloads its idle model (WorkerConfig.modelIdle). */
+  private readonly modelIdle: boolean;
 
   constructor(
     private readonly spec: ClusterSpec,
@@ -186,6 +188,7 @@ export class SimCluster {
       },
       restart: (id, nowMs) => this.restartWorker(this.workerIndex(id), nowMs),
     };
+    this.modelIdle = configs.some((c) => c.modelIdle !== undefined);
     this.register();
   }
 
@@ -302,6 +305,8 @@ export class SimCluster {
       this.scheduleArrival(next);
       this.ensureStatusTicks();
     }
+    // A worker with modelIdle checks its idle model forever: the run ends with its last request.
+    if (this.modelIdle && this.pendingArrivals === 0 && this.open.size === 0 && this.rolling?.active !== true) this.loop.stop();
   }
 
   // ─────────────── the gateway core's commands ───────────────
