@@ -1,4 +1,4 @@
-/* eslint-disable max-lines -- admission, the KV wait, runtime-pool control, idle unload and drain share the job table; the decisions they apply are core/worker/'s, the request mapping generate-mapping.ts */
+/* eslint-disable max-lines -- admission, runtime-pool control, idle unload and drain share the job table (the KV wait is kv-wait.ts); the decisions they apply are core/worker/'s, the request mapping generate-mapping.ts */
 // The worker node: admission, KV governance, warmup and the request lifecycle, over the pools of
 // python runtimes. It speaks proto messages (GenerateRequest in, GenerateEvent out) but knows nothing
 // of gRPC; worker-server.ts maps calls and streams onto it.
@@ -50,6 +50,7 @@ import type {
 import { hostKvFallbackBytes, type ModelSpec, type WorkerNodeConfig } from './config.js';
 import { toWorkerError, WorkerError } from './errors.js';
 import { candidateMsg, runtimeParams, validate } from './generate-mapping.js';
+import { KvWaitQueue, type JobHandle } from './kv-wait.js';
 import { fingerprintModelDir } from './model-dir.js';
 import { RuntimeGoneError, type GenerateParams, type GenerateResult, type TokensNotification } from './runtime-client.js';
 import { RuntimePool, type RuntimeSlot } from './runtime-pool.js';
@@ -57,10 +58,7 @@ import { warmupGenerate, WarmupScheduler } from './warmup.js';
 
 export type EventSink = (ev: GenerateEventIn) => void;
 
-export interface JobHandle {
-  /** Cancels the request (no event is sent for it after this). */
-  cancel(): void;
-}
+export type { JobHandle } from './kv-wait.js';
 
 export interface WorkerLogger {
   info(obj: object, msg: string): void;
@@ -108,16 +106,6 @@ export interface WorkerCounters {
   kvWaitAdmitted: number;
 }
 
-/** A request admitted by every check but KV, waiting for the governor to find room (FIFO). */
-interface KvWaiter extends Pick<Job, 'key' | 'req' | 'sink' | 'model' | 'params' | 'sessionKey'> {
-  readonly kvBytes: number;
-  readonly arrivedAtMs: number;
-  readonly refused: (e: WorkerError) => JobHandle;
-  timer: NodeJS.Timeout | undefined;
-  /** The job it became once admitted. */
-  job: JobHandle | undefined;
-}
-
 interface Job {
   readonly key: string;
   readonly req: GenerateRequestMsg;
@@ -153,9 +141,8 @@ export class WorkerNode {
   readonly warmup: WarmupScheduler;
   readonly counters: WorkerCounters = { requests: 0, completed: 0, failed: 0, cancelled: 0, refused: 0, runtimeLost: 0, deadlineExceeded: 0, kvWaits: 0, kvWaitAdmitted: 0 };
   private readonly jobs = new Map<string, Job>();
-  /** Requests waiting for KV, in arrival order. */
-  private readonly kvWaiters = new Map<string, KvWaiter>();
-  private admittingKvWaiters = false;
+  /** Requests waiting for KV, in arrival order (kv-wait.ts). */
+  private readonly kvWait: KvWaitQueue;
   private readonly drainWaiters = new Set<() => void>();
   readonly lifecycle: ModelLifecycleCounters = { idleUnloads: 0, reloads: 0, prewarms: 0, prewarmFailures: 0 };
   private readonly idleUnloaded = new Map<string, IdleModel>();
@@ -186,6 +173,10 @@ export class WorkerNode {
     };
     this.kvCapacitySource = cfg.kvCapacityBytes !== undefined ? 'configured' : 'host-fallback';
     this.governor = new MemoryGovernor(this.governorParams, 1);
+    this.kvWait = new KvWaitQueue({
+      governor: this.governor, kvWaitMs: cfg.kvWaitMs, kvCapacityBytes: () => this.kvCapacityBytes, nowMs: () => clock.nowMs(), wallMs: () => clock.wallMs(),
+      counters: this.counters, onLeft: () => this.notifyDrained(),
+    });
     this.hot = new HotModels(cfg.prewarm);
     this.warmup = new WarmupScheduler(cfg.maxConcurrent, cfg.warmup, clock, {
       idle: () => this.jobs.size === 0 && !this.draining,
@@ -226,7 +217,7 @@ export class WorkerNode {
     const previous = { bytes: this.governorParams.kvCapacityBytes, source: this.kvCapacitySource };
     this.governorParams.kvCapacityBytes = best.bytes;
     this.kvCapacitySource = source;
-    this.admitKvWaiters();
+    if (!this.stopped) this.kvWait.admitAll();
     this.log.info({ worker: this.cfg.id, kvCapacityBytes: best.bytes, source, previousBytes: previous.bytes, previousSource: previous.source },
       `KV capacity ${(best.bytes / 2 ** 30).toFixed(2)} GiB adopted from the runtimes' budget (${best.source})`);
   }
@@ -236,12 +227,12 @@ export class WorkerNode {
   }
 
   get inFlight(): number {
-    return this.jobs.size + this.kvWaiters.size;
+    return this.jobs.size + this.kvWait.size;
   }
 
   /** Requests waiting for KV now. */
   get kvWaiting(): number {
-    return this.kvWaiters.size;
+    return this.kvWait.size;
   }
 
   // ───────────────────────────── generate ─────────────────────────────
@@ -314,8 +305,8 @@ export class WorkerNode {
 
   private admit(req: GenerateRequestMsg, sink: EventSink, model: ModelEntry, refused: (e: WorkerError) => JobHandle): JobHandle {
     if (this.draining || this.stopped) return refused(new WorkerError('draining'));
-    const limit = admitWithinLimits(this.jobs.size + this.kvWaiters.size, this.cfg);
-    if (limit.kind === 'refuse') return refused(new WorkerError(limit.code, `${limit.reason}: ${this.jobs.size} running, ${this.kvWaiters.size} waiting for KV`));
+    const limit = admitWithinLimits(this.jobs.size + this.kvWait.size, this.cfg);
+    if (limit.kind === 'refuse') return refused(new WorkerError(limit.code, `${limit.reason}: ${this.jobs.size} running, ${this.kvWait.size} waiting for KV`));
     if (deadlinePassed(req.deadlineUnixMs, this.clock.wallMs())) return refused(new WorkerError('deadline_exceeded'));
 
     const key = `j${(this.seq++).toString(36)}`;
@@ -325,76 +316,17 @@ export class WorkerNode {
     const promptTokens = estimatePromptTokens(req.prompt, req.messages.map((m) => m.content));
     const kvBytes = kvReserveTokens(promptTokens, params.max_tokens ?? this.cfg.defaultMaxTokens) * Math.max(1, model.kvBytesPerToken);
     // FIFO: a newcomer does not overtake requests already waiting for KV.
-    const admission = this.kvWaiters.size > 0 ? undefined : this.governor.admit(key, sessionKey, kvBytes, nowMs, model.id);
+    const admission = this.kvWait.size > 0 ? undefined : this.governor.admit(key, sessionKey, kvBytes, nowMs, model.id);
     if (admission === undefined || !admission.ok) {
       const free = admission === undefined ? this.governor.freeBytes() : admission.freeBytes;
       const why = `request needs ~${kvBytes} KV bytes; ${Math.max(0, free)} of ${this.kvCapacityBytes} free`;
       const shortfall = onKvShortfall({
-        aloneBytes: this.governor.aloneBytes(kvBytes), capacityBytes: this.kvCapacityBytes, kvWaitMs: this.cfg.kvWaitMs, waiting: this.kvWaiters.size, waitingMax: this.cfg.kvWaitingMax,
+        aloneBytes: this.governor.aloneBytes(kvBytes), capacityBytes: this.kvCapacityBytes, kvWaitMs: this.cfg.kvWaitMs, waiting: this.kvWait.size, waitingMax: this.cfg.kvWaitingMax,
       });
       if (shortfall.kind === 'refuse') return refused(new WorkerError(shortfall.code, `${why}: ${shortfall.reason}`));
-      return this.waitForKv({ key, req, sink, model, params, sessionKey, kvBytes, arrivedAtMs: nowMs, refused, timer: undefined, job: undefined });
+      return this.kvWait.wait({ key, req, modelId: model.id, sessionKey, kvBytes, refused, start: (reused) => this.startJob(key, req, sink, model, params, sessionKey, nowMs, reused) });
     }
     return this.startJob(key, req, sink, model, params, sessionKey, nowMs, admission.reusedTokens);
-  }
-
-  /** Parks a request until the governor can reserve its KV (admitKvWaiters), kvWaitMs or its deadline. */
-  private waitForKv(w: KvWaiter): JobHandle {
-    this.counters.kvWaits++;
-    this.kvWaiters.set(w.key, w);
-    const { waitMs, byDeadline } = waitWithinDeadline(this.cfg.kvWaitMs, w.req.deadlineUnixMs, this.clock.wallMs());
-    w.timer = setTimeout(() => {
-      w.timer = undefined;
-      if (!this.kvWaiters.delete(w.key)) return;
-      if (byDeadline) {
-        this.counters.deadlineExceeded++;
-        w.refused(new WorkerError('deadline_exceeded', `request ${w.req.requestId} passed its deadline while waiting for KV memory`));
-      } else {
-        w.refused(new WorkerError('kv_capacity', `request needs ~${w.kvBytes} KV bytes; none freed within kvWaitMs (${this.cfg.kvWaitMs} ms); ${Math.max(0, this.governor.freeBytes())} of ${this.kvCapacityBytes} free`));
-      }
-      this.notifyDrained();
-    }, waitMs);
-    return {
-      cancel: () => {
-        if (w.job !== undefined) {
-          w.job.cancel();
-          return;
-        }
-        if (!this.kvWaiters.delete(w.key)) return;
-        if (w.timer !== undefined) clearTimeout(w.timer);
-        this.counters.cancelled++;
-        this.notifyDrained();
-      },
-    };
-  }
-
-  /** KV was freed (a request ended, the capacity changed): admit waiters in arrival order while they fit. */
-  private admitKvWaiters(): void {
-    if (this.admittingKvWaiters || this.kvWaiters.size === 0 || this.stopped) return;
-    this.admittingKvWaiters = true;
-    try {
-      for (const w of [...this.kvWaiters.values()]) {
-        if (!this.kvWaiters.has(w.key)) continue;
-        if (this.governor.aloneBytes(w.kvBytes) > this.kvCapacityBytes) {
-          this.dropKvWaiter(w);
-          w.refused(new WorkerError('kv_exceeds_capacity', `request needs ~${this.governor.aloneBytes(w.kvBytes)} KV bytes: more than the node's capacity (${this.kvCapacityBytes})`));
-          continue;
-        }
-        const a = this.governor.admit(w.key, w.sessionKey, w.kvBytes, this.clock.nowMs(), w.model.id);
-        if (!a.ok) break;
-        this.dropKvWaiter(w);
-        this.counters.kvWaitAdmitted++;
-        w.job = this.startJob(w.key, w.req, w.sink, w.model, w.params, w.sessionKey, w.arrivedAtMs, a.reusedTokens);
-      }
-    } finally {
-      this.admittingKvWaiters = false;
-    }
-  }
-
-  private dropKvWaiter(w: KvWaiter): void {
-    this.kvWaiters.delete(w.key);
-    if (w.timer !== undefined) clearTimeout(w.timer);
-    w.timer = undefined;
   }
 
   private startJob(key: string, req: GenerateRequestMsg, sink: EventSink, model: ModelEntry, params: Omit<GenerateParams, 'request_id'>,
@@ -551,12 +483,12 @@ export class WorkerNode {
     } else if (done !== undefined) {
       job.sink({ requestId: job.req.requestId, ...done });
     }
-    this.admitKvWaiters();
+    if (!this.stopped) this.kvWait.admitAll();
     this.notifyDrained();
   }
 
   private notifyDrained(): void {
-    if (this.jobs.size === 0 && this.kvWaiters.size === 0) for (const w of [...this.drainWaiters]) w();
+    if (this.jobs.size === 0 && this.kvWait.size === 0) for (const w of [...this.drainWaiters]) w();
   }
 
   // ───────────────────────────── models ─────────────────────────────
@@ -650,11 +582,7 @@ export class WorkerNode {
       return wasIdle;
     }
     this.models.delete(id);
-    for (const w of [...this.kvWaiters.values()]) {
-      if (w.model !== entry) continue;
-      this.dropKvWaiter(w);
-      w.refused(new WorkerError('model_not_loaded', `model ${id} was unloaded`));
-    }
+    this.kvWait.refuseWhere((w) => w.modelId === id, () => new WorkerError('model_not_loaded', `model ${id} was unloaded`));
     for (const job of [...this.jobs.values()]) {
       if (job.model !== entry) continue;
       this.cancelOnRuntime(job);
@@ -685,7 +613,7 @@ export class WorkerNode {
     for (const id of this.governor.idleModels(nowMs)) {
       const entry = this.models.get(id);
       if (entry === undefined) continue;
-      const busy = this.loading.has(id) || [...this.jobs.values()].some((j) => j.model === entry) || [...this.kvWaiters.values()].some((w) => w.model === entry);
+      const busy = this.loading.has(id) || [...this.jobs.values()].some((j) => j.model === entry) || this.kvWait.holds(id);
       const action = idleModelAction(busy, this.isHot(id, nowMs));
       if (action !== 'unload') {
         this.governor.useModel(id, nowMs);
@@ -799,7 +727,7 @@ export class WorkerNode {
 
   /** Resolves when no request is in flight (or after timeoutMs; returns whether it drained). */
   drained(timeoutMs: number): Promise<boolean> {
-    if (this.jobs.size === 0 && this.kvWaiters.size === 0) return Promise.resolve(true);
+    if (this.jobs.size === 0 && this.kvWait.size === 0) return Promise.resolve(true);
     return new Promise((res) => {
       const done = (ok: boolean) => {
         clearTimeout(timer);
@@ -821,10 +749,7 @@ export class WorkerNode {
     this.idleTimer = undefined;
     await this.drained(graceMs);
     this.stopped = true;
-    for (const w of [...this.kvWaiters.values()]) {
-      this.dropKvWaiter(w);
-      w.refused(new WorkerError('draining', 'the worker is shutting down'));
-    }
+    this.kvWait.refuseWhere(() => true, () => new WorkerError('draining', 'the worker is shutting down'));
     for (const job of [...this.jobs.values()]) {
       this.cancelOnRuntime(job);
       this.end(job, new WorkerError('draining', 'the worker is shutting down'));
