@@ -253,6 +253,15 @@ describe('gateway core: failures', () => {
     expect(ofType(f, 'fail')[0]).toMatchObject({ status: 400, code: 'invalid_request', message: 'x' });
   });
 
+  it('a worker\'s deadline_exceeded is final: 504, no retry, not counted against the worker', () => {
+    const c = core({ breaker: { volumeMin: 1, errorRateMax: 0.5 }, retry: { baseDelayMs: 1, capDelayMs: 1 } });
+    const [d] = ofType(c.onRequestArrived(makeRequest('r'), 0), 'dispatch');
+    const f = c.onWorkerEvent({ kind: 'error', workerId: d!.workerId, requestId: 'r', failure: { code: 'deadline_exceeded', message: 'request r passed its deadline', clientFault: false } }, 5);
+    expect(ofType(f, 'fail')).toEqual([expect.objectContaining({ requestId: 'r', status: 504, code: 'deadline_exceeded', message: 'request r passed its deadline' })]);
+    expect(c.outcomes.retries).toBe(0);
+    expect(c.workerInfo(5).find((w) => w.id === d!.workerId)?.breaker).toBe('closed');
+  });
+
   it('answers a client-fault refusal with the worker’s 4xx code and message, and does not count it against the worker', () => {
     const c = core({ breaker: { volumeMin: 1, errorRateMax: 0.5 } }, ['w1']);
     for (const [i, code] of (['context_length_exceeded', 'kv_exceeds_capacity'] as const).entries()) {

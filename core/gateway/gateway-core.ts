@@ -24,6 +24,7 @@ import { fingerprint, isShareable } from '../caching/fingerprint.js';
 import { ResponseStore } from '../caching/response-store.js';
 import type { GatewayConfig } from '../config/types.js';
 import { clientErrorCodeOf, ERRORS, type ErrorCode } from '../errors.js';
+import { isRetryable } from '../worker/errors.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
 import { createRoutingPolicy } from '../routing/factory.js';
 import type { RoutingPolicy } from '../routing/policy.js';
@@ -242,11 +243,11 @@ export class GatewayCore {
         this.outcomes.tokensSaved += o.completionTokens;
         this.out.push({ type: 'complete', requestId: f.req.id, usage: { ...usage, cachedPromptTokens: o.promptTokens }, via: 'coalesced' });
       }
-    } else if (ev.failure.clientFault === true) {
-      // The worker answered, correctly: the request was bad. Not the worker's failure, and no retry.
+    } else if (ev.failure.clientFault === true || !isRetryable(ev.failure.code)) {
+      // The worker answered, correctly: the request was bad, or out of time. Not the worker's failure, and no retry.
       w?.breaker.onSuccess(nowMs);
       this.workers.touch(w, nowMs);
-      this.failForClient(t, ev.failure);
+      this.failWithoutRetry(t, ev.failure);
     } else {
       w?.breaker.onFailure(nowMs);
       if (w !== undefined) this.wakeWhenBreakerCools(w, nowMs);
@@ -498,11 +499,12 @@ export class GatewayCore {
   }
 
   /**
-   * The worker refused the request as the client's fault (core/worker/errors.ts): the job and its
-   * followers fail with the worker's 4xx code and message, without a retry.
+   * A failure another attempt cannot fix (core/worker/errors.ts): the client's fault (the worker's 4xx
+   * code) or a passed deadline (504 deadline_exceeded). The job and its followers fail with the
+   * worker's message, without a retry.
    */
-  private failForClient(t: Tracked, failure: WorkerFailure): void {
-    const code = clientErrorCodeOf(failure.code);
+  private failWithoutRetry(t: Tracked, failure: WorkerFailure): void {
+    const code: ErrorCode = failure.clientFault === true ? clientErrorCodeOf(failure.code) : failure.code === 'deadline_exceeded' ? 'deadline_exceeded' : 'worker_error';
     this.requests.delete(t.req.id);
     if (!t.clientGone) this.emitFail(t, code, t.tokensSent, failure.message);
     for (const f of this.endGroup(t)) this.emitFail(f, code, t.tokensSent, failure.message);
