@@ -19,6 +19,8 @@ export const ERRORS = {
   worker_error: { status: 502, fault: 'worker', message: 'The worker failed the request.' },
   worker_timeout: { status: 504, fault: 'worker', message: 'The worker made no progress within the timeout.' },
   client_cancelled: { status: 499, fault: 'client', message: 'The client cancelled the request.' },
+  // A worker ended the request at the deadline the gateway gave it (core/worker/deadline.ts): no retry.
+  deadline_exceeded: { status: 504, fault: 'gateway', message: 'The request passed its deadline on the worker.' },
   // A worker's refusal that is the client's fault (core/worker/errors.ts), passed on with its code.
   invalid_request: { status: 400, fault: 'client', message: 'The worker refused the request as invalid.' },
   context_length_exceeded: { status: 400, fault: 'client', message: 'Prompt plus max_tokens exceed the model context.' },

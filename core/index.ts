@@ -22,10 +22,11 @@ export { Coalescer } from './caching/coalescer.js';
 
 export { CircuitBreaker, type BreakerState, type BreakerParams } from './breaker/circuit-breaker.js';
 export { cappedExponentialDelayMs, fullJitterDelayMs } from './retry/backoff.js';
-export { WORKER_ERROR_CATALOGUE, isClientFault, type WorkerErrorCode, type WorkerErrorSpec } from './worker/errors.js';
+export { WORKER_ERROR_CATALOGUE, isClientFault, isRetryable, type WorkerErrorCode, type WorkerErrorSpec } from './worker/errors.js';
 export { estimatePromptTokens, kvReserveTokens, onKvShortfall, MESSAGE_TEMPLATE_BYTES, type KvShortfall, type KvShortfallDecision } from './worker/kv-reservation.js';
 export { deadlineDelayMs, deadlinePassed, waitWithinDeadline, NO_DEADLINE } from './worker/deadline.js';
 export { onRuntimeLost, type RuntimeLost, type RuntimeLostDecision } from './worker/runtime-lost.js';
+export { admitWithinLimits, validateAdmissionLimits, waitWithinLimits, type AdmissionLimits, type LimitDecision } from './worker/admission-limits.js';
 export { HotModels, idleModelAction, modelUnhealthy, UNHEALTHY_FAILURES, type IdleModelAction, type PrewarmParams } from './worker/model-lifecycle.js';
 export { leastBy } from './util/least-by.js';
 export { estimateTokens, estimateTokensOfBytes, utf8Length, BYTES_PER_TOKEN_ESTIMATE } from './tokens/estimate.js';

@@ -4,6 +4,7 @@
 import type { DeepPartial, GatewayConfig } from '../core/config/types.js';
 import { resolveGatewayConfig } from '../core/config/validate.js';
 import type { NetworkConfig } from '../sim/worker/network.js';
+import type { ModelIdleConfig } from '../sim/worker/model-idle.js';
 import type { QuantizationId, KvPrecision } from '../sim/profiles/types.js';
 import { getHardware } from '../sim/profiles/hardware.js';
 import { getModel } from '../sim/profiles/models.js';
@@ -42,8 +43,10 @@ export type PolicySetDef =
       readonly startWarm?: boolean;
       /** faults.rollingRestart: drain each worker before its restart (default true); false cuts its in-flight requests. */
       readonly drainOnRestart?: boolean;
-      /** The workers' re-runs of a request whose runtime died before its first token (the live node's crashRetriesMax; default 1). */
-      readonly crashRetriesMax?: number;
+      /** The live gateway's limits.requestTimeoutMs: each request's deadline at its workers, and when the gateway gives up on it (sim/cluster ClusterSpec.requestTimeoutMs). Default: none. */
+      readonly requestTimeoutMs?: number;
+      /** Idle unload and prewarm of each worker's model, as a live node does them (sim/worker/model-idle.ts). Default: never unloaded. */
+      readonly modelIdle?: ModelIdleConfig;
     };
 
 /** Metrics a target can name (RunSummary fields; `extra.<key>` for extra figures). */

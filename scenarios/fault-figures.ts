@@ -55,11 +55,28 @@ export function refusals(cluster: SimCluster, failed: number): Record<string, nu
   };
 }
 
-/** Runtime crashes (faults.crashes[].runtime): how many, and the requests the workers re-ran because they had sent no token. */
+/** Runtime crashes (faults.crashes[].runtime): how many, and the requests lost before their first token (reported to the gateway core as runtime_lost). */
 export function runtimeCrashes(workers: readonly SimWorker[]): Record<string, number> {
   return {
     runtimeCrashes: workers.reduce((a, w) => a + w.stats.runtimeCrashes, 0),
-    runtimeCrashReruns: workers.reduce((a, w) => a + w.stats.crashReruns, 0),
+    runtimeLost: workers.reduce((a, w) => a + w.stats.runtimeLost, 0),
+  };
+}
+
+/** A policy with requestTimeoutMs: requests the gateway timed out, and jobs the workers ended past their deadline themselves. */
+export function deadlines(cluster: SimCluster, workers: readonly SimWorker[]): Record<string, number> {
+  return {
+    requestTimeouts: cluster.requestTimeouts,
+    deadlineExceeded: workers.reduce((a, w) => a + w.stats.deadlineExceeded, 0),
+  };
+}
+
+/** Scenarios whose policies set modelIdle: the workers' idle unloads, prewarms and cold starts (model loads). */
+export function modelIdle(workers: readonly SimWorker[]): Record<string, number> {
+  return {
+    idleUnloads: workers.reduce((a, w) => a + w.stats.idleUnloads, 0),
+    prewarms: workers.reduce((a, w) => a + w.stats.prewarms, 0),
+    coldStarts: workers.reduce((a, w) => a + w.stats.coldStarts, 0),
   };
 }
 

@@ -8,6 +8,7 @@ import { runScenarioSim } from './run.js';
 const slow = findScenario('slow-worker')!;
 const rolling = findScenario('rolling-restart')!;
 const runtimeCrash = findScenario('runtime-crash')!;
+const idleUnload = findScenario('idle-unload')!;
 
 describe('slow-worker scenario', () => {
   const r = runScenarioSim(slow);
@@ -36,12 +37,19 @@ describe('runtime-crash scenario', () => {
     expect(r.rows.filter((x) => x.pass === false)).toEqual([]);
   });
 
-  it('the node re-runs requests lost before their first token (the baseline, crashRetriesMax 0, fails them)', () => {
+  it('the gateway core retries requests lost before their first token (runtime_lost); without gateway retries they fail', () => {
     expect(r.candidate.extra.runtimeCrashes).toBe(8);
-    expect(r.candidate.extra.runtimeCrashReruns).toBeGreaterThan(0);
-    expect(r.baseline!.extra.runtimeCrashReruns).toBe(0);
+    expect(r.candidate.extra.runtimeLost).toBeGreaterThan(0);
+    expect(r.baseline!.extra.runtimeLost).toBeGreaterThan(0);
+    expect(r.baseline!.extra.retries).toBe(0);
+    expect(r.candidate.extra.retries).toBeGreaterThan(0);
     expect(r.baseline!.extra.retryableSuccessRate).toBeLessThan(1);
-    expect(r.candidate.extra.retryableSuccessRate).toBe(1);
+    expect(r.candidate.extra.retryableSuccessRate).toBeGreaterThan(r.baseline!.extra.retryableSuccessRate!);
+    expect(r.candidate.extra.retryableSuccessRate).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it('is byte-identical for one seed', () => {
+    expect(JSON.stringify(runScenarioSim(runtimeCrash))).toBe(JSON.stringify(r));
   });
 });
 
@@ -75,3 +83,24 @@ describe('rolling-restart scenario', () => {
     expect(() => defineScenario({ ...rolling, faults: { rollingRestart: { ...rolling.faults!.rollingRestart!, minHealthyWorkers: 4 } } })).toThrow(/rolling-restart: faults .*rollingRestart\.minHealthyWorkers/);
   });
 });
+
+describe('idle-unload scenario (sim idle unload and prewarm, core/worker/model-lifecycle.ts)', () => {
+  const r = runScenarioSim(idleUnload);
+  it('meets its targets and is not in the default suite', () => {
+    expect(idleUnload.inDefaultSuite).toBe(false);
+    expect(r.rows.filter((x) => x.pass === false)).toEqual([]);
+  });
+
+  it('without prewarm every later burst pays a model load; with it the hot model stays loaded', () => {
+    expect(r.baseline!.extra.idleUnloads).toBe(4);
+    expect(r.baseline!.extra.coldStarts).toBe(4);
+    expect(r.candidate.extra.coldStarts).toBe(0);
+    expect(r.candidate.extra.prewarms).toBeGreaterThan(0);
+    expect(r.candidate.succeeded).toBe(r.baseline!.succeeded);
+  });
+
+  it('is byte-identical for one seed', () => {
+    expect(JSON.stringify(runScenarioSim(idleUnload))).toBe(JSON.stringify(r));
+  });
+});
+

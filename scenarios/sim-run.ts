@@ -91,7 +91,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
         // reserves nothing, and its memory is the context its sequences reach.
         kvReservation: mode.type === 'direct' ? 'final-context' : 'max-tokens',
         startWarm: (policy.kind === 'gateway' ? policy.startWarm : undefined) ?? def.cluster.startWarm ?? true,
-        ...(policy.kind === 'gateway' && policy.crashRetriesMax !== undefined && { crashRetriesMax: policy.crashRetriesMax }),
+        ...(policy.kind === 'gateway' && policy.modelIdle !== undefined && { modelIdle: policy.modelIdle }),
         ...(f?.slowdowns !== undefined && { slowdowns: f.slowdowns.filter((s) => s.workerIndex === i) }),
         ...(f?.errorProbability !== undefined && { errorProbability: f.errorProbability }),
       })),
@@ -100,6 +100,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
       ...(f?.rollingRestart !== undefined && policy.kind === 'gateway' && { rollingRestart: { ...f.rollingRestart, drain: policy.drainOnRestart ?? true } }),
       ...(slowWindow !== undefined && { dispatchWindow: slowWindow }),
       ...(scaling !== undefined && { scalingSampleMs: scalingFigures.SCALING_SAMPLE_MS }),
+      ...(policy.kind === 'gateway' && policy.requestTimeoutMs !== undefined && { requestTimeoutMs: policy.requestTimeoutMs }),
     },
     arrivalsFor(workload, seed),
     metrics,
@@ -132,6 +133,8 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
     ...(slowWindow !== undefined && faultFigures.slowWorker(cluster, slowWindow.workerIndex)),
     ...(cluster.rolling !== undefined && faultFigures.rolling(cluster.rolling.report())),
     ...(f?.crashes?.some((c) => c.runtime === true) === true && faultFigures.runtimeCrashes(r.workers)),
+    ...(policy.kind === 'gateway' && policy.requestTimeoutMs !== undefined && faultFigures.deadlines(cluster, r.workers)),
+    ...([def.baseline, def.candidate].some((p) => p?.kind === 'gateway' && p.modelIdle !== undefined) && faultFigures.modelIdle(r.workers)),
     // Only scenarios that target or report refusal figures (catalog/degradation.ts) get these keys.
     ...(asksFor(def, 'extra.refusal') && faultFigures.refusals(cluster, summary.failed)),
     ...(scaling !== undefined && scalingFigures.figures(cluster.scalingSamples, scaling.rate, scaling.config)),

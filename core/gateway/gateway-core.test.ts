@@ -164,6 +164,38 @@ describe('gateway core: failures', () => {
     expect(c.outcomes.retries).toBe(1);
   });
 
+  it('a runtime lost before the first token: retried on the same worker when it has another runtime (retryHere), charged to the budget and the breaker', () => {
+    const c = core({ retry: { baseDelayMs: 10, capDelayMs: 10 } });
+    const [d] = ofType(c.onRequestArrived(makeRequest('r'), 0), 'dispatch');
+    const budgetBefore = c.retry.budget.available();
+    const lost = { code: 'runtime_lost', message: 'runtime 1 of 2 died', retryHere: true };
+    expect(ofType(c.onWorkerEvent({ kind: 'error', workerId: d!.workerId, requestId: 'r', failure: lost }, 5), 'fail')).toHaveLength(0);
+    expect(c.retry.budget.available()).toBe(budgetBefore - 1);
+    const [again] = ofType(c.onTimer(20), 'dispatch');
+    expect(again?.workerId).toBe(d!.workerId);
+    expect(c.outcomes.retries).toBe(1);
+    // without retryHere (no other runtime alive there) the retry goes elsewhere
+    const noRuntime = { ...lost, retryHere: false };
+    expect(ofType(c.onWorkerEvent({ kind: 'error', workerId: again!.workerId, requestId: 'r', failure: noRuntime }, 30), 'fail')).toHaveLength(0);
+    const [third] = ofType(c.onTimer(50), 'dispatch');
+    expect(third?.workerId).not.toBe(d!.workerId);
+    expect(c.outcomes.retries).toBe(2);
+  });
+
+  it('a runtime lost with retryHere goes elsewhere when its worker is no longer routable (breaker open), and fails when retries are off', () => {
+    const c = core({ retry: { baseDelayMs: 10, capDelayMs: 10 }, breaker: { volumeMin: 1, errorRateMax: 0.5 } });
+    const [d] = ofType(c.onRequestArrived(makeRequest('r'), 0), 'dispatch');
+    c.onWorkerEvent({ kind: 'error', workerId: d!.workerId, requestId: 'r', failure: { code: 'runtime_lost', message: 'x', retryHere: true } }, 5);
+    expect(c.workerInfo(5).find((w) => w.id === d!.workerId)?.breaker).toBe('open');
+    const [again] = ofType(c.onTimer(20), 'dispatch');
+    expect(again?.workerId).not.toBe(d!.workerId);
+
+    const off = core({ retry: { attemptsMax: 1 } });
+    const [d2] = ofType(off.onRequestArrived(makeRequest('r'), 0), 'dispatch');
+    const [f] = ofType(off.onWorkerEvent({ kind: 'error', workerId: d2!.workerId, requestId: 'r', failure: { code: 'runtime_lost', message: 'x', retryHere: true } }, 5), 'fail');
+    expect(f).toMatchObject({ requestId: 'r', status: 502, code: 'worker_error' });
+  });
+
   it('never retries a stream that already sent tokens: it fails with the count', () => {
     const c = core();
     const [d] = ofType(c.onRequestArrived(makeRequest('r'), 0), 'dispatch');
@@ -219,6 +251,15 @@ describe('gateway core: failures', () => {
     const f = c.onWorkerEvent({ kind: 'error', workerId: d!.workerId, requestId: 'r', failure: { code: 'bad', message: 'x', clientFault: true } }, 1);
     expect(ofType(f, 'fail')).toHaveLength(1);
     expect(ofType(f, 'fail')[0]).toMatchObject({ status: 400, code: 'invalid_request', message: 'x' });
+  });
+
+  it('a worker\'s deadline_exceeded is final: 504, no retry, not counted against the worker', () => {
+    const c = core({ breaker: { volumeMin: 1, errorRateMax: 0.5 }, retry: { baseDelayMs: 1, capDelayMs: 1 } });
+    const [d] = ofType(c.onRequestArrived(makeRequest('r'), 0), 'dispatch');
+    const f = c.onWorkerEvent({ kind: 'error', workerId: d!.workerId, requestId: 'r', failure: { code: 'deadline_exceeded', message: 'request r passed its deadline', clientFault: false } }, 5);
+    expect(ofType(f, 'fail')).toEqual([expect.objectContaining({ requestId: 'r', status: 504, code: 'deadline_exceeded', message: 'request r passed its deadline' })]);
+    expect(c.outcomes.retries).toBe(0);
+    expect(c.workerInfo(5).find((w) => w.id === d!.workerId)?.breaker).toBe('closed');
   });
 
   it('answers a client-fault refusal with the worker’s 4xx code and message, and does not count it against the worker', () => {

@@ -24,6 +24,7 @@ import { fingerprint, isShareable } from '../caching/fingerprint.js';
 import { ResponseStore } from '../caching/response-store.js';
 import type { GatewayConfig } from '../config/types.js';
 import { clientErrorCodeOf, ERRORS, type ErrorCode } from '../errors.js';
+import { isRetryable } from '../worker/errors.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
 import { createRoutingPolicy } from '../routing/factory.js';
 import type { RoutingPolicy } from '../routing/policy.js';
@@ -57,6 +58,8 @@ interface Tracked {
   clientGone: boolean;
   leaderId: RequestId | undefined;
   excluded: Set<WorkerId> | undefined;
+  /** A retry runs here if this worker is routable (it said it has another healthy runtime: retryHere). */
+  preferred: WorkerId | undefined;
   recipients: RequestId[] | undefined;
 }
 
@@ -151,7 +154,7 @@ export class GatewayCore {
     const following = fp !== undefined && caching.coalescing.enabled ? this.coalescer.join(fp, req.id) : undefined;
     const t: Tracked = {
       req, arrivedAtMs: nowMs, fp, phase: following?.role === 'follower' ? 'following' : 'waiting', attempt: 0, workerId: undefined, dispatchedAtMs: 0, firstTokenAtMs: undefined, lastProgressMs: nowMs,
-      phaseSinceMs: nowMs, tokensSent: 0, clientGone: false, leaderId: undefined, excluded: undefined, recipients: undefined,
+      phaseSinceMs: nowMs, tokensSent: 0, clientGone: false, leaderId: undefined, excluded: undefined, preferred: undefined, recipients: undefined,
     };
     if (following?.role === 'follower') {
       t.leaderId = following.leaderId;
@@ -241,16 +244,16 @@ export class GatewayCore {
         this.outcomes.tokensSaved += o.completionTokens;
         this.out.push({ type: 'complete', requestId: f.req.id, usage: { ...usage, cachedPromptTokens: o.promptTokens }, via: 'coalesced' });
       }
-    } else if (ev.failure.clientFault === true) {
-      // The worker answered, correctly: the request was bad. Not the worker's failure, and no retry.
+    } else if (ev.failure.clientFault === true || !isRetryable(ev.failure.code)) {
+      // The worker answered, correctly: the request was bad, or out of time. Not the worker's failure, and no retry.
       w?.breaker.onSuccess(nowMs);
       this.workers.touch(w, nowMs);
-      this.failForClient(t, ev.failure);
+      this.failWithoutRetry(t, ev.failure);
     } else {
       w?.breaker.onFailure(nowMs);
       if (w !== undefined) this.wakeWhenBreakerCools(w, nowMs);
       this.workers.touch(w, nowMs);
-      this.failAttempt(t, 'worker', nowMs);
+      this.failAttempt(t, 'worker', nowMs, ev.failure.retryHere === true);
     }
     this.drainQueues(nowMs);
     return this.flush();
@@ -422,6 +425,12 @@ export class GatewayCore {
     const ids = this.workers.idsOf(t.req.model);
     let candidates = this.workers.routableOf(t.req.model);
     let candidatesById = this.workers.routableIndexOf(t.req.model);
+    if (t.preferred !== undefined) {
+      // A retry the failed worker can take on another runtime of its own (retryHere): there, if routable.
+      const preferred = t.preferred;
+      t.preferred = undefined;
+      if (candidatesById?.has(preferred) ?? candidates.some((v) => v.id === preferred)) return this.workers.get(preferred);
+    }
     if (t.excluded !== undefined && candidates.length > 1) {
       // A retry avoids the workers that failed it, unless no other worker is routable.
       const excluded = t.excluded;
@@ -476,14 +485,19 @@ export class GatewayCore {
     this.workers.touch(w, nowMs);
   }
 
-  /** An attempt failed (worker error, timeout, worker gone). Retry, or fail the job and its followers. */
-  private failAttempt(t: Tracked, fault: 'worker' | 'timeout', nowMs: number): void {
+  /**
+   * An attempt failed (worker error, timeout, worker gone). Retry, or fail the job and its followers.
+   * A retry avoids the worker that failed it, unless that worker said it can run it again on another
+   * runtime of its own (retryHere: a runtime lost before the first token): then it prefers that worker.
+   */
+  private failAttempt(t: Tracked, fault: 'worker' | 'timeout', nowMs: number, retryHere = false): void {
     const failedOn = t.workerId;
     const d = this.retry.decide(t.attempt, t.tokensSent, this.rng);
     if (d.retry) {
       this.outcomes.retries++;
       transition(t, 'backoff', nowMs);
-      if (failedOn !== undefined) (t.excluded ??= new Set()).add(failedOn);
+      if (failedOn !== undefined && retryHere) t.preferred = failedOn;
+      else if (failedOn !== undefined) (t.excluded ??= new Set()).add(failedOn);
       this.arm(nowMs + d.delayMs, 'retry', t.req.id);
       return;
     }
@@ -494,11 +508,12 @@ export class GatewayCore {
   }
 
   /**
-   * The worker refused the request as the client's fault (core/worker/errors.ts): the job and its
-   * followers fail with the worker's 4xx code and message, without a retry.
+   * A failure another attempt cannot fix (core/worker/errors.ts): the client's fault (the worker's 4xx
+   * code) or a passed deadline (504 deadline_exceeded). The job and its followers fail with the
+   * worker's message, without a retry.
    */
-  private failForClient(t: Tracked, failure: WorkerFailure): void {
-    const code = clientErrorCodeOf(failure.code);
+  private failWithoutRetry(t: Tracked, failure: WorkerFailure): void {
+    const code: ErrorCode = failure.clientFault === true ? clientErrorCodeOf(failure.code) : failure.code === 'deadline_exceeded' ? 'deadline_exceeded' : 'worker_error';
     this.requests.delete(t.req.id);
     if (!t.clientGone) this.emitFail(t, code, t.tokensSent, failure.message);
     for (const f of this.endGroup(t)) this.emitFail(f, code, t.tokensSent, failure.message);

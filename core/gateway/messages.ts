@@ -38,6 +38,11 @@ export interface WorkerFailure {
   readonly message: string;
   /** The request itself was at fault (bad params): retrying elsewhere cannot help. */
   readonly clientFault?: boolean;
+  /**
+   * The worker has another healthy runtime of the request's model (a runtime lost before the first
+   * token, core/worker/runtime-lost.ts): a retry prefers this worker while it stays routable.
+   */
+  readonly retryHere?: boolean;
 }
 
 export type WorkerEvent =

@@ -9,6 +9,8 @@
 export interface WorkerErrorSpec {
   readonly clientFault: boolean;
   readonly message: string;
+  /** false: another attempt cannot succeed either (the request's time is up); the core fails it at once. Default true unless clientFault. */
+  readonly retryable?: false;
 }
 
 export const WORKER_ERROR_CATALOGUE = {
@@ -24,9 +26,12 @@ export const WORKER_ERROR_CATALOGUE = {
   kv_capacity: { clientFault: false, message: 'Not enough free KV-cache memory for this request now.' },
   queue_full: { clientFault: false, message: 'Too many requests are waiting on this worker.' },
   runtime_unavailable: { clientFault: false, message: 'No runtime of this model came up in time.' },
+  // Before the first token (core/worker/runtime-lost.ts): nothing was sent, the gateway core retries it.
+  runtime_lost: { clientFault: false, message: 'The runtime died (or shut down) before the request\'s first token; nothing was sent, so it may be retried.' },
   runtime_crashed: { clientFault: false, message: 'The runtime died while running the request.' },
   runtime_timeout: { clientFault: false, message: 'The runtime did not answer in time.' },
-  deadline_exceeded: { clientFault: false, message: 'The request passed its deadline.' },
+  // Not the worker's fault (it kept the deadline it was given) nor retryable: every worker would refuse it.
+  deadline_exceeded: { clientFault: false, retryable: false, message: 'The request passed its deadline.' },
   cancelled: { clientFault: false, message: 'The runtime cancelled the request (shutting down).' },
   generation_failed: { clientFault: false, message: 'The runtime failed while generating.' },
   internal_error: { clientFault: false, message: 'An internal error in the worker or runtime.' },
@@ -36,6 +41,13 @@ export const WORKER_ERROR_CATALOGUE = {
 } as const satisfies Record<string, WorkerErrorSpec>;
 
 export type WorkerErrorCode = keyof typeof WORKER_ERROR_CATALOGUE;
+
+/** A worker's failure another attempt could fix: neither the client's fault nor a passed deadline (an unknown code is retryable). */
+export function isRetryable(code: string): boolean {
+  if (!Object.hasOwn(WORKER_ERROR_CATALOGUE, code)) return true;
+  const spec: WorkerErrorSpec = WORKER_ERROR_CATALOGUE[code as WorkerErrorCode];
+  return !spec.clientFault && spec.retryable !== false;
+}
 
 /** Whose fault a worker's code is; a code not in the catalogue (a newer worker's) is not the client's. */
 export function isClientFault(code: string): boolean {

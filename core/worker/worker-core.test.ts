@@ -1,9 +1,11 @@
 // The worker's pure decisions (core/worker/): KV reservation, the KV shortfall, deadlines, a runtime
-// lost before the first token, the models' lifecycle (hot, idle, unhealthy).
+// lost before the first token, admission limits, the models' lifecycle (hot, idle, unhealthy).
 import { describe, expect, it } from 'vitest';
 import { estimatePromptTokens, kvReserveTokens, MESSAGE_TEMPLATE_BYTES, onKvShortfall } from './kv-reservation.js';
 import { deadlineDelayMs, deadlinePassed, waitWithinDeadline } from './deadline.js';
 import { onRuntimeLost } from './runtime-lost.js';
+import { isClientFault, WORKER_ERROR_CATALOGUE } from './errors.js';
+import { admitWithinLimits, validateAdmissionLimits, waitWithinLimits } from './admission-limits.js';
 import { HotModels, idleModelAction, modelUnhealthy, UNHEALTHY_FAILURES } from './model-lifecycle.js';
 
 describe('KV reservation', () => {
@@ -47,14 +49,35 @@ describe('deadline', () => {
 });
 
 describe('runtime lost', () => {
-  it('re-runs a request with no token sent, within the budget, unless the worker stops', () => {
-    expect(onRuntimeLost({ tokensSent: 0, attempt: 0, stopping: false }, 2)).toEqual({ kind: 'rerun', attempt: 1 });
-    expect(onRuntimeLost({ tokensSent: 0, attempt: 1, stopping: false }, 2)).toEqual({ kind: 'rerun', attempt: 2 });
-    expect(onRuntimeLost({ tokensSent: 0, attempt: 2, stopping: false }, 2)).toEqual({ kind: 'fail' });
-    expect(onRuntimeLost({ tokensSent: 1, attempt: 0, stopping: false }, 2)).toEqual({ kind: 'fail' });
-    expect(onRuntimeLost({ tokensSent: 0, attempt: 0, stopping: true }, 2)).toEqual({ kind: 'fail' });
-    expect(onRuntimeLost({ tokensSent: 0, attempt: 0, stopping: false }, 0)).toEqual({ kind: 'fail' });
-    expect(() => onRuntimeLost({ tokensSent: 0, attempt: 0, stopping: false }, -1)).toThrow();
+  it('before the first token: reported as runtime_lost, retryHere when another runtime is alive and the worker is not stopping; after a token: the loss\'s own error', () => {
+    expect(onRuntimeLost({ tokensSent: 0, otherRuntimesAlive: 1, stopping: false })).toEqual({ kind: 'report', code: 'runtime_lost', retryHere: true });
+    expect(onRuntimeLost({ tokensSent: 0, otherRuntimesAlive: 0, stopping: false })).toEqual({ kind: 'report', code: 'runtime_lost', retryHere: false });
+    expect(onRuntimeLost({ tokensSent: 0, otherRuntimesAlive: 2, stopping: true })).toEqual({ kind: 'report', code: 'runtime_lost', retryHere: false });
+    expect(onRuntimeLost({ tokensSent: 1, otherRuntimesAlive: 1, stopping: false })).toEqual({ kind: 'fail' });
+    expect(() => onRuntimeLost({ tokensSent: -1, otherRuntimesAlive: 0, stopping: false })).toThrow();
+  });
+
+  it('runtime_lost is in the one catalogue, the worker\'s fault (the gateway core may retry it)', () => {
+    expect(WORKER_ERROR_CATALOGUE.runtime_lost.clientFault).toBe(false);
+    expect(isClientFault('runtime_lost')).toBe(false);
+  });
+});
+
+describe('admission limits', () => {
+  const l = { maxConcurrent: 2, waitingMax: 1 };
+  it('refuses overloaded at maxConcurrent held, queue_full at waitingMax waiting', () => {
+    expect(admitWithinLimits(1, l)).toEqual({ kind: 'admit' });
+    expect(admitWithinLimits(2, l)).toMatchObject({ kind: 'refuse', code: 'overloaded' });
+    expect(waitWithinLimits(0, l)).toEqual({ kind: 'admit' });
+    expect(waitWithinLimits(1, l)).toMatchObject({ kind: 'refuse', code: 'queue_full' });
+    expect(admitWithinLimits(1e9, { maxConcurrent: Number.POSITIVE_INFINITY, waitingMax: 1 })).toEqual({ kind: 'admit' });
+    expect(isClientFault('overloaded') || isClientFault('queue_full')).toBe(false);
+  });
+
+  it('validates its bounds', () => {
+    expect(() => validateAdmissionLimits({ maxConcurrent: 0, waitingMax: 1 })).toThrow();
+    expect(() => validateAdmissionLimits({ maxConcurrent: 1, waitingMax: 1.5 })).toThrow();
+    expect(() => validateAdmissionLimits({ maxConcurrent: Number.POSITIVE_INFINITY, waitingMax: 1 })).not.toThrow();
   });
 });
 

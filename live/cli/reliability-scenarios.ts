@@ -141,7 +141,7 @@ export async function runtimeKillScenario(size: ScenarioSize): Promise<ScenarioR
       await sleep(size.warmMs);
       const slot = worker.node.models.get('tiny')!.pool.slots[0]!;
       const startsBefore = slot.starts;
-      const retriesBefore = worker.node.counters.crashRetries;
+      const lostBefore = worker.node.counters.runtimeLost;
       const tKill = Date.now();
       process.kill(slot.proc!.pid!, 'SIGKILL');
       const restartedMs = await waitFor(() => slot.starts > startsBefore && slot.state === 'alive', 60_000);
@@ -151,9 +151,9 @@ export async function runtimeKillScenario(size: ScenarioSize): Promise<ScenarioR
         name: 'runtime-kill',
         faults: ['python runtime 1 of 2 of worker w1 SIGKILLed mid-load', 'the worker node restarts it (backoff 50 ms)'],
         load: summary,
-        retries: (await metricSum(gw, METRIC.retries)) + (worker.node.counters.crashRetries - retriesBefore),
+        retries: await metricSum(gw, METRIC.retries),
         timings: { runtimeBackAfterKillMs: restartedMs ?? null, sinceKillMs: Date.now() - tKill },
-        notes: [`re-run on the other runtime by the worker node: ${worker.node.counters.crashRetries - retriesBefore}`, `gateway retries: ${await metricSum(gw, METRIC.retries)}`],
+        notes: [`lost before their first token, reported by the worker node (runtime_lost, retried by the gateway on the other runtime): ${worker.node.counters.runtimeLost - lostBefore}`, `gateway retries: ${await metricSum(gw, METRIC.retries)}`],
       };
     } finally {
       await load.stop();

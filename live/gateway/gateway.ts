@@ -159,7 +159,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
           const d = ev.done;
           driver.workerEvent({ kind: 'done', workerId, requestId: ev.requestId, output: { finishReason: d.finishReason === 'length' ? 'length' : 'stop', promptTokens: d.promptTokens, completionTokens: d.completionTokens, cachedPromptTokens: d.cachedPromptTokens, ...(d.stopSequence !== '' && { stopSequence: d.stopSequence }) } });
         } else if (ev.kind === 'error') {
-          driver.workerEvent({ kind: 'error', workerId, requestId: ev.requestId, failure: { code: ev.error.code, message: ev.error.message, clientFault: ev.error.clientFault } });
+          driver.workerEvent({ kind: 'error', workerId, requestId: ev.requestId, failure: { code: ev.error.code, message: ev.error.message, clientFault: ev.error.clientFault, retryHere: ev.error.retryHere } });
         }
       }
     },

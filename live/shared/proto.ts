@@ -129,6 +129,8 @@ export interface ErrorMsg {
   code: string;
   message: string;
   clientFault: boolean;
+  /** runtime_lost (core/worker/runtime-lost.ts): another runtime of the model is alive on this worker. */
+  retryHere: boolean;
 }
 
 /** One event as a worker writes it (exactly one of tokens, done, error). */

@@ -33,8 +33,6 @@ export interface WorkerNodeConfig {
   /** max_tokens when a request leaves it 0. */
   readonly defaultMaxTokens: number;
   readonly restart: { readonly baseMs: number; readonly maxMs: number; readonly stableAfterMs: number };
-  /** Times a request is re-run after its runtime died before sending any token. */
-  readonly crashRetriesMax: number;
   /** How long a request waits for a runtime of its model (restarting, or all full). */
   readonly runtimeWaitMs: number;
   /** Requests waiting for a runtime, all models; beyond: Error `queue_full`. */
@@ -107,7 +105,6 @@ export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
     modelsMax: o.modelsMax ?? MEM.modelsPerWorkerMax,
     defaultMaxTokens: o.defaultMaxTokens ?? 256,
     restart: { baseMs: 200, maxMs: 10_000, stableAfterMs: 30_000, ...o.restart },
-    crashRetriesMax: o.crashRetriesMax ?? 1,
     runtimeWaitMs: o.runtimeWaitMs ?? 30_000,
     waitingMax: o.waitingMax ?? 1024,
     kvWaitMs: o.kvWaitMs ?? 60_000,
@@ -139,7 +136,6 @@ export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
   check(cfg.idleCheckMs >= 10, 'idleCheckMs', 'must be ≥ 10');
   check(cfg.reloadWaitMs >= 1, 'reloadWaitMs', 'must be ≥ 1');
   check(cfg.prewarm.windowMs >= 1 && Number.isInteger(cfg.prewarm.minRequests) && cfg.prewarm.minRequests >= 0, 'prewarm', 'needs windowMs ≥ 1 and an integer minRequests ≥ 0');
-  check(cfg.crashRetriesMax >= 0 && cfg.crashRetriesMax <= 10, 'crashRetriesMax', 'must be in [0, 10]');
   check(cfg.restart.baseMs >= 1 && cfg.restart.maxMs >= cfg.restart.baseMs, 'restart', 'needs 1 ≤ baseMs ≤ maxMs');
   return cfg;
 }

@@ -1,4 +1,4 @@
-// The worker node's Error-event codes (proto `Error{code, message, client_fault}`): core's worker
+// The worker node's Error-event codes (proto `Error{code, message, client_fault, retry_here}`): core's worker
 // catalogue (core/worker/errors.ts: whose fault each code is, its message) with the gRPC status the
 // node answers a unary call with; and the mapping from the runtime's JSON-RPC errors onto it.
 import * as grpc from '@grpc/grpc-js';
@@ -18,6 +18,7 @@ const GRPC_STATUS: Readonly<Record<WorkerErrorCode, grpc.status>> = {
   kv_capacity: grpc.status.RESOURCE_EXHAUSTED,
   queue_full: grpc.status.RESOURCE_EXHAUSTED,
   runtime_unavailable: grpc.status.UNAVAILABLE,
+  runtime_lost: grpc.status.UNAVAILABLE,
   runtime_crashed: grpc.status.UNAVAILABLE,
   runtime_timeout: grpc.status.DEADLINE_EXCEEDED,
   deadline_exceeded: grpc.status.DEADLINE_EXCEEDED,
@@ -35,20 +36,23 @@ export const WORKER_ERRORS: Readonly<Record<WorkerErrorCode, { readonly clientFa
 /** An expected failure of one request, as an Error event. */
 export class WorkerError extends Error {
   override name = 'WorkerError';
+  /** runtime_lost: another runtime of the model is alive on this worker (core/worker/runtime-lost.ts). */
+  readonly retryHere: boolean;
   constructor(
     readonly code: WorkerErrorCode,
     message?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryHere?: boolean },
   ) {
     super(message ?? WORKER_ERRORS[code].message, options);
+    this.retryHere = options?.retryHere ?? false;
   }
 
   get clientFault(): boolean {
     return WORKER_ERRORS[this.code].clientFault;
   }
 
-  toEvent(): { code: string; message: string; clientFault: boolean } {
-    return { code: this.code, message: this.message, clientFault: this.clientFault };
+  toEvent(): { code: string; message: string; clientFault: boolean; retryHere: boolean } {
+    return { code: this.code, message: this.message, clientFault: this.clientFault, retryHere: this.retryHere };
   }
 
   toGrpc(): Partial<grpc.StatusObject> {

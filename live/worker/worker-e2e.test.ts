@@ -106,17 +106,19 @@ describe('worker node end to end (python runtime, tiny model)', () => {
     expect(models.models[0]!.version).toMatch(/^[0-9a-f]{12}$/);
   });
 
-  it('a runtime killed before sending a token is restarted and the request re-run: the client sees a normal answer', async () => {
+  it('a runtime killed before sending a token: the node reports runtime_lost, the gateway core retries it (its only worker), the client sees a normal answer', async () => {
     const slot = worker.node.models.get('tiny')!.pool.slots[0]!;
     const startsBefore = slot.starts;
     const pid = slot.proc!.pid!;
     process.kill(pid, 'SIGSTOP'); // it cannot answer: the request is surely before its first token
+    const retriesBefore = gw.core.outcomes.retries;
     const pending = openai.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'Survive a crash.' }], max_tokens: 6, temperature: 0.9 });
     await until(() => worker.node.inFlight === 1);
     process.kill(pid, 'SIGKILL');
     const r = await pending;
     expect(r.usage!.completion_tokens).toBeGreaterThan(0);
-    expect(worker.node.counters.crashRetries).toBe(1);
+    expect(worker.node.counters.runtimeLost).toBe(1);
+    expect(gw.core.outcomes.retries).toBe(retriesBefore + 1);
     expect(slot.starts).toBe(startsBefore + 1);
     const st = await callUnary(grpcClient, grpcClient.stats, {}, 2_000);
     expect(st).toMatchObject({ runtimesAlive: 1, runtimesTotal: 1, healthy: true });

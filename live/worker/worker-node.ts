@@ -1,4 +1,4 @@
-/* eslint-disable max-lines -- admission, the KV wait, runtime-pool control, crash re-runs, idle unload and drain share the job table; the decisions they apply are core/worker/'s, the request mapping generate-mapping.ts */
+/* eslint-disable max-lines -- admission, runtime-pool control, idle unload and drain share the job table (the KV wait is kv-wait.ts); the decisions they apply are core/worker/'s, the request mapping generate-mapping.ts */
 // The worker node: admission, KV governance, warmup and the request lifecycle, over the pools of
 // python runtimes. It speaks proto messages (GenerateRequest in, GenerateEvent out) but knows nothing
 // of gRPC; worker-server.ts maps calls and streams onto it.
@@ -16,9 +16,10 @@
 //   2. run on the alive runtime of its model with the fewest requests, or wait (bounded by
 //      waitingMax and runtimeWaitMs) for one to come up or free;
 //   3. tokens are forwarded as they come; the runtime's final result becomes Done;
-//   4. if the runtime dies before the request sent a token, it is re-run (crashRetriesMax times) on
-//      the next alive runtime, so a crash costs latency, not an error; after a token it is an Error
-//      (core/worker/runtime-lost.ts decides, as for the simulator's worker);
+//   4. if the runtime dies before the request sent a token, the request ends with `runtime_lost`
+//      (retryHere when another runtime of its model is alive here): the gateway core decides the
+//      retry (its budget, this worker's breaker, this worker again when retryHere); after a token it
+//      is a `runtime_crashed` Error (core/worker/runtime-lost.ts decides, as for the simulator's worker);
 //   5. a cancel (Cancel message, cancelled call) or the deadline (core/worker/deadline.ts) sends the
 //      runtime `cancel`.
 // Runtime JSON-RPC errors are mapped by errors.ts (client_fault for -32602 invalid params).
@@ -39,7 +40,8 @@
 //   An admin UnloadModel forgets the model entirely (governor.forgetModel): it no longer reloads.
 import { resolve } from 'node:path';
 import {
-  deadlineDelayMs, deadlinePassed, estimatePromptTokens, HotModels, idleModelAction, kvReserveTokens, MemoryGovernor, modelUnhealthy, onKvShortfall, onRuntimeLost, waitWithinDeadline,
+  admitWithinLimits, deadlineDelayMs, deadlinePassed, estimatePromptTokens, HotModels, idleModelAction, kvReserveTokens, MemoryGovernor, modelUnhealthy, onKvShortfall, onRuntimeLost,
+  waitWithinDeadline, waitWithinLimits,
 } from '../../core/index.js';
 import type { Clock } from '../shared/clock.js';
 import type {
@@ -48,6 +50,7 @@ import type {
 import { hostKvFallbackBytes, type ModelSpec, type WorkerNodeConfig } from './config.js';
 import { toWorkerError, WorkerError } from './errors.js';
 import { candidateMsg, runtimeParams, validate } from './generate-mapping.js';
+import { KvWaitQueue, type JobHandle } from './kv-wait.js';
 import { fingerprintModelDir } from './model-dir.js';
 import { RuntimeGoneError, type GenerateParams, type GenerateResult, type TokensNotification } from './runtime-client.js';
 import { RuntimePool, type RuntimeSlot } from './runtime-pool.js';
@@ -55,10 +58,7 @@ import { warmupGenerate, WarmupScheduler } from './warmup.js';
 
 export type EventSink = (ev: GenerateEventIn) => void;
 
-export interface JobHandle {
-  /** Cancels the request (no event is sent for it after this). */
-  cancel(): void;
-}
+export type { JobHandle } from './kv-wait.js';
 
 export interface WorkerLogger {
   info(obj: object, msg: string): void;
@@ -98,21 +98,12 @@ export interface WorkerCounters {
   failed: number;
   cancelled: number;
   refused: number;
-  crashRetries: number;
+  /** Requests whose runtime was lost before their first token, ended with runtime_lost (the gateway retries them). */
+  runtimeLost: number;
   deadlineExceeded: number;
   /** Requests that waited for KV (kvWaitMs), and of those, the ones admitted in the end. */
   kvWaits: number;
   kvWaitAdmitted: number;
-}
-
-/** A request admitted by every check but KV, waiting for the governor to find room (FIFO). */
-interface KvWaiter extends Pick<Job, 'key' | 'req' | 'sink' | 'model' | 'params' | 'sessionKey'> {
-  readonly kvBytes: number;
-  readonly arrivedAtMs: number;
-  readonly refused: (e: WorkerError) => JobHandle;
-  timer: NodeJS.Timeout | undefined;
-  /** The job it became once admitted. */
-  job: JobHandle | undefined;
 }
 
 interface Job {
@@ -124,7 +115,6 @@ interface Job {
   readonly sessionKey: string | undefined;
   readonly arrivedAtMs: number;
   state: 'waiting' | 'running' | 'ended';
-  attempt: number;
   slot: RuntimeSlot | undefined;
   runtimeRequestId: string | undefined;
   tokensSent: number;
@@ -149,11 +139,10 @@ export class WorkerNode {
   /** The governor's parameters: the governor reads kvCapacityBytes from here at every call, so adopting a runtime's budget is one assignment. */
   private readonly governorParams: { kvCapacityBytes: number; watermarkFraction: number; idleSessionsMax: number; modelsMax: number; idleUnloadMs: number; batchLayout: 'padded' };
   readonly warmup: WarmupScheduler;
-  readonly counters: WorkerCounters = { requests: 0, completed: 0, failed: 0, cancelled: 0, refused: 0, crashRetries: 0, deadlineExceeded: 0, kvWaits: 0, kvWaitAdmitted: 0 };
+  readonly counters: WorkerCounters = { requests: 0, completed: 0, failed: 0, cancelled: 0, refused: 0, runtimeLost: 0, deadlineExceeded: 0, kvWaits: 0, kvWaitAdmitted: 0 };
   private readonly jobs = new Map<string, Job>();
-  /** Requests waiting for KV, in arrival order. */
-  private readonly kvWaiters = new Map<string, KvWaiter>();
-  private admittingKvWaiters = false;
+  /** Requests waiting for KV, in arrival order (kv-wait.ts). */
+  private readonly kvWait: KvWaitQueue;
   private readonly drainWaiters = new Set<() => void>();
   readonly lifecycle: ModelLifecycleCounters = { idleUnloads: 0, reloads: 0, prewarms: 0, prewarmFailures: 0 };
   private readonly idleUnloaded = new Map<string, IdleModel>();
@@ -184,6 +173,10 @@ export class WorkerNode {
     };
     this.kvCapacitySource = cfg.kvCapacityBytes !== undefined ? 'configured' : 'host-fallback';
     this.governor = new MemoryGovernor(this.governorParams, 1);
+    this.kvWait = new KvWaitQueue({
+      governor: this.governor, kvWaitMs: cfg.kvWaitMs, kvCapacityBytes: () => this.kvCapacityBytes, nowMs: () => clock.nowMs(), wallMs: () => clock.wallMs(),
+      counters: this.counters, onLeft: () => this.notifyDrained(),
+    });
     this.hot = new HotModels(cfg.prewarm);
     this.warmup = new WarmupScheduler(cfg.maxConcurrent, cfg.warmup, clock, {
       idle: () => this.jobs.size === 0 && !this.draining,
@@ -224,7 +217,7 @@ export class WorkerNode {
     const previous = { bytes: this.governorParams.kvCapacityBytes, source: this.kvCapacitySource };
     this.governorParams.kvCapacityBytes = best.bytes;
     this.kvCapacitySource = source;
-    this.admitKvWaiters();
+    if (!this.stopped) this.kvWait.admitAll();
     this.log.info({ worker: this.cfg.id, kvCapacityBytes: best.bytes, source, previousBytes: previous.bytes, previousSource: previous.source },
       `KV capacity ${(best.bytes / 2 ** 30).toFixed(2)} GiB adopted from the runtimes' budget (${best.source})`);
   }
@@ -234,12 +227,12 @@ export class WorkerNode {
   }
 
   get inFlight(): number {
-    return this.jobs.size + this.kvWaiters.size;
+    return this.jobs.size + this.kvWait.size;
   }
 
   /** Requests waiting for KV now. */
   get kvWaiting(): number {
-    return this.kvWaiters.size;
+    return this.kvWait.size;
   }
 
   // ───────────────────────────── generate ─────────────────────────────
@@ -312,9 +305,8 @@ export class WorkerNode {
 
   private admit(req: GenerateRequestMsg, sink: EventSink, model: ModelEntry, refused: (e: WorkerError) => JobHandle): JobHandle {
     if (this.draining || this.stopped) return refused(new WorkerError('draining'));
-    if (this.jobs.size + this.kvWaiters.size >= this.cfg.maxConcurrent) {
-      return refused(new WorkerError('overloaded', `${this.jobs.size} sequences running, ${this.kvWaiters.size} waiting for KV (maxConcurrent ${this.cfg.maxConcurrent})`));
-    }
+    const limit = admitWithinLimits(this.jobs.size + this.kvWait.size, this.cfg);
+    if (limit.kind === 'refuse') return refused(new WorkerError(limit.code, `${limit.reason}: ${this.jobs.size} running, ${this.kvWait.size} waiting for KV`));
     if (deadlinePassed(req.deadlineUnixMs, this.clock.wallMs())) return refused(new WorkerError('deadline_exceeded'));
 
     const key = `j${(this.seq++).toString(36)}`;
@@ -324,76 +316,17 @@ export class WorkerNode {
     const promptTokens = estimatePromptTokens(req.prompt, req.messages.map((m) => m.content));
     const kvBytes = kvReserveTokens(promptTokens, params.max_tokens ?? this.cfg.defaultMaxTokens) * Math.max(1, model.kvBytesPerToken);
     // FIFO: a newcomer does not overtake requests already waiting for KV.
-    const admission = this.kvWaiters.size > 0 ? undefined : this.governor.admit(key, sessionKey, kvBytes, nowMs, model.id);
+    const admission = this.kvWait.size > 0 ? undefined : this.governor.admit(key, sessionKey, kvBytes, nowMs, model.id);
     if (admission === undefined || !admission.ok) {
       const free = admission === undefined ? this.governor.freeBytes() : admission.freeBytes;
       const why = `request needs ~${kvBytes} KV bytes; ${Math.max(0, free)} of ${this.kvCapacityBytes} free`;
       const shortfall = onKvShortfall({
-        aloneBytes: this.governor.aloneBytes(kvBytes), capacityBytes: this.kvCapacityBytes, kvWaitMs: this.cfg.kvWaitMs, waiting: this.kvWaiters.size, waitingMax: this.cfg.kvWaitingMax,
+        aloneBytes: this.governor.aloneBytes(kvBytes), capacityBytes: this.kvCapacityBytes, kvWaitMs: this.cfg.kvWaitMs, waiting: this.kvWait.size, waitingMax: this.cfg.kvWaitingMax,
       });
       if (shortfall.kind === 'refuse') return refused(new WorkerError(shortfall.code, `${why}: ${shortfall.reason}`));
-      return this.waitForKv({ key, req, sink, model, params, sessionKey, kvBytes, arrivedAtMs: nowMs, refused, timer: undefined, job: undefined });
+      return this.kvWait.wait({ key, req, modelId: model.id, sessionKey, kvBytes, refused, start: (reused) => this.startJob(key, req, sink, model, params, sessionKey, nowMs, reused) });
     }
     return this.startJob(key, req, sink, model, params, sessionKey, nowMs, admission.reusedTokens);
-  }
-
-  /** Parks a request until the governor can reserve its KV (admitKvWaiters), kvWaitMs or its deadline. */
-  private waitForKv(w: KvWaiter): JobHandle {
-    this.counters.kvWaits++;
-    this.kvWaiters.set(w.key, w);
-    const { waitMs, byDeadline } = waitWithinDeadline(this.cfg.kvWaitMs, w.req.deadlineUnixMs, this.clock.wallMs());
-    w.timer = setTimeout(() => {
-      w.timer = undefined;
-      if (!this.kvWaiters.delete(w.key)) return;
-      if (byDeadline) {
-        this.counters.deadlineExceeded++;
-        w.refused(new WorkerError('deadline_exceeded', `request ${w.req.requestId} passed its deadline while waiting for KV memory`));
-      } else {
-        w.refused(new WorkerError('kv_capacity', `request needs ~${w.kvBytes} KV bytes; none freed within kvWaitMs (${this.cfg.kvWaitMs} ms); ${Math.max(0, this.governor.freeBytes())} of ${this.kvCapacityBytes} free`));
-      }
-      this.notifyDrained();
-    }, waitMs);
-    return {
-      cancel: () => {
-        if (w.job !== undefined) {
-          w.job.cancel();
-          return;
-        }
-        if (!this.kvWaiters.delete(w.key)) return;
-        if (w.timer !== undefined) clearTimeout(w.timer);
-        this.counters.cancelled++;
-        this.notifyDrained();
-      },
-    };
-  }
-
-  /** KV was freed (a request ended, the capacity changed): admit waiters in arrival order while they fit. */
-  private admitKvWaiters(): void {
-    if (this.admittingKvWaiters || this.kvWaiters.size === 0 || this.stopped) return;
-    this.admittingKvWaiters = true;
-    try {
-      for (const w of [...this.kvWaiters.values()]) {
-        if (!this.kvWaiters.has(w.key)) continue;
-        if (this.governor.aloneBytes(w.kvBytes) > this.kvCapacityBytes) {
-          this.dropKvWaiter(w);
-          w.refused(new WorkerError('kv_exceeds_capacity', `request needs ~${this.governor.aloneBytes(w.kvBytes)} KV bytes: more than the node's capacity (${this.kvCapacityBytes})`));
-          continue;
-        }
-        const a = this.governor.admit(w.key, w.sessionKey, w.kvBytes, this.clock.nowMs(), w.model.id);
-        if (!a.ok) break;
-        this.dropKvWaiter(w);
-        this.counters.kvWaitAdmitted++;
-        w.job = this.startJob(w.key, w.req, w.sink, w.model, w.params, w.sessionKey, w.arrivedAtMs, a.reusedTokens);
-      }
-    } finally {
-      this.admittingKvWaiters = false;
-    }
-  }
-
-  private dropKvWaiter(w: KvWaiter): void {
-    this.kvWaiters.delete(w.key);
-    if (w.timer !== undefined) clearTimeout(w.timer);
-    w.timer = undefined;
   }
 
   private startJob(key: string, req: GenerateRequestMsg, sink: EventSink, model: ModelEntry, params: Omit<GenerateParams, 'request_id'>,
@@ -401,7 +334,7 @@ export class WorkerNode {
     if (reusedTokens === 0) this.warmup.onNewSession();
     const nowMs = this.clock.nowMs();
     const job: Job = {
-      key, req, sink, model, params, sessionKey, arrivedAtMs, state: 'waiting', attempt: 0, slot: undefined, runtimeRequestId: undefined,
+      key, req, sink, model, params, sessionKey, arrivedAtMs, state: 'waiting', slot: undefined, runtimeRequestId: undefined,
       tokensSent: 0, startedAtMs: nowMs, deadlineTimer: undefined, waitTimer: undefined, unsubscribe: undefined,
     };
     this.jobs.set(key, job);
@@ -419,12 +352,12 @@ export class WorkerNode {
       return;
     }
     this.leaveWaiting(job);
-    if (job.state === 'waiting' && job.attempt === 0) job.startedAtMs = this.clock.nowMs();
+    if (job.state === 'waiting') job.startedAtMs = this.clock.nowMs();
     job.state = 'running';
     job.slot = slot;
     slot.inFlight++;
     slot.lastUsedMs = this.clock.nowMs();
-    const rid = `${job.key}.${job.attempt}`;
+    const rid = job.key;
     job.runtimeRequestId = rid;
     const call = slot.proc.client.generate({ ...job.params, request_id: rid }, (t) => this.onTokens(job, rid, t));
     call.result.then((r) => this.onResult(job, rid, r), (err: unknown) => this.onFailure(job, rid, err));
@@ -443,10 +376,8 @@ export class WorkerNode {
   private wait(job: Job): void {
     job.state = 'waiting';
     if (job.waitTimer === undefined) {
-      if (this.waitingCount >= this.cfg.waitingMax) {
-        this.end(job, new WorkerError('queue_full', `${this.waitingCount} requests wait for a runtime (waitingMax ${this.cfg.waitingMax})`));
-        return;
-      }
+      const limit = waitWithinLimits(this.waitingCount, this.cfg);
+      if (limit.kind === 'refuse') return this.end(job, new WorkerError(limit.code, `${limit.reason} for a runtime`));
       this.waitingCount++;
       job.waitTimer = setTimeout(() => this.end(job, new WorkerError('runtime_unavailable', `no runtime of ${job.model.id} was free within ${this.cfg.runtimeWaitMs} ms`)), this.cfg.runtimeWaitMs);
     }
@@ -473,7 +404,7 @@ export class WorkerNode {
     if (!this.current(job, rid)) return;
     if (r.finish_reason === 'cancelled') {
       // Not our cancel (that ends the job first): the runtime is shutting down under us.
-      this.retryOrFail(job, new WorkerError('cancelled', 'the runtime cancelled the request (it is shutting down)'));
+      this.onRuntimeLost(job, new WorkerError('cancelled', 'the runtime cancelled the request (it is shutting down)'));
       return;
     }
     const queueMs = job.startedAtMs - job.arrivedAtMs + r.timings.queue_ms;
@@ -489,23 +420,22 @@ export class WorkerNode {
   private onFailure(job: Job, rid: string, err: unknown): void {
     if (!this.current(job, rid)) return;
     const e = toWorkerError(err);
-    if (err instanceof RuntimeGoneError) this.retryOrFail(job, e);
+    if (err instanceof RuntimeGoneError) this.onRuntimeLost(job, e);
     else this.end(job, e);
   }
 
-  /** The runtime went away under a running request: re-run it if nothing was sent yet. */
-  private retryOrFail(job: Job, e: WorkerError): void {
-    this.detach(job);
-    const decision = onRuntimeLost({ tokensSent: job.tokensSent, attempt: job.attempt, stopping: this.stopped }, this.cfg.crashRetriesMax);
-    if (decision.kind === 'rerun') {
-      job.attempt = decision.attempt;
-      this.counters.crashRetries++;
-      this.log.warn({ worker: this.cfg.id, requestId: job.req.requestId, attempt: job.attempt, reason: e.message }, 'runtime lost a request before its first token: re-running it');
-      job.state = 'waiting';
-      this.run(job);
+  /** The runtime went away under a running request: runtime_lost before its first token (core/worker/runtime-lost.ts), else the loss's error. */
+  private onRuntimeLost(job: Job, e: WorkerError): void {
+    const lostSlot = job.slot;
+    const otherRuntimesAlive = job.model.pool.slots.filter((s) => s !== lostSlot && s.state === 'alive').length;
+    const d = onRuntimeLost({ tokensSent: job.tokensSent, otherRuntimesAlive, stopping: this.stopped || this.draining });
+    if (d.kind === 'fail') {
+      this.end(job, e);
       return;
     }
-    this.end(job, e);
+    this.counters.runtimeLost++;
+    this.log.warn({ worker: this.cfg.id, requestId: job.req.requestId, retryHere: d.retryHere, reason: e.message }, 'runtime lost a request before its first token: the gateway retries it');
+    this.end(job, new WorkerError(d.code, `${e.message} (before the first token: nothing was sent)`, { cause: e, retryHere: d.retryHere }));
   }
 
   private cancel(job: Job): void {
@@ -553,12 +483,12 @@ export class WorkerNode {
     } else if (done !== undefined) {
       job.sink({ requestId: job.req.requestId, ...done });
     }
-    this.admitKvWaiters();
+    if (!this.stopped) this.kvWait.admitAll();
     this.notifyDrained();
   }
 
   private notifyDrained(): void {
-    if (this.jobs.size === 0 && this.kvWaiters.size === 0) for (const w of [...this.drainWaiters]) w();
+    if (this.jobs.size === 0 && this.kvWait.size === 0) for (const w of [...this.drainWaiters]) w();
   }
 
   // ───────────────────────────── models ─────────────────────────────
@@ -652,11 +582,7 @@ export class WorkerNode {
       return wasIdle;
     }
     this.models.delete(id);
-    for (const w of [...this.kvWaiters.values()]) {
-      if (w.model !== entry) continue;
-      this.dropKvWaiter(w);
-      w.refused(new WorkerError('model_not_loaded', `model ${id} was unloaded`));
-    }
+    this.kvWait.refuseWhere((w) => w.modelId === id, () => new WorkerError('model_not_loaded', `model ${id} was unloaded`));
     for (const job of [...this.jobs.values()]) {
       if (job.model !== entry) continue;
       this.cancelOnRuntime(job);
@@ -687,7 +613,7 @@ export class WorkerNode {
     for (const id of this.governor.idleModels(nowMs)) {
       const entry = this.models.get(id);
       if (entry === undefined) continue;
-      const busy = this.loading.has(id) || [...this.jobs.values()].some((j) => j.model === entry) || [...this.kvWaiters.values()].some((w) => w.model === entry);
+      const busy = this.loading.has(id) || [...this.jobs.values()].some((j) => j.model === entry) || this.kvWait.holds(id);
       const action = idleModelAction(busy, this.isHot(id, nowMs));
       if (action !== 'unload') {
         this.governor.useModel(id, nowMs);
@@ -801,7 +727,7 @@ export class WorkerNode {
 
   /** Resolves when no request is in flight (or after timeoutMs; returns whether it drained). */
   drained(timeoutMs: number): Promise<boolean> {
-    if (this.jobs.size === 0 && this.kvWaiters.size === 0) return Promise.resolve(true);
+    if (this.jobs.size === 0 && this.kvWait.size === 0) return Promise.resolve(true);
     return new Promise((res) => {
       const done = (ok: boolean) => {
         clearTimeout(timer);
@@ -823,10 +749,7 @@ export class WorkerNode {
     this.idleTimer = undefined;
     await this.drained(graceMs);
     this.stopped = true;
-    for (const w of [...this.kvWaiters.values()]) {
-      this.dropKvWaiter(w);
-      w.refused(new WorkerError('draining', 'the worker is shutting down'));
-    }
+    this.kvWait.refuseWhere(() => true, () => new WorkerError('draining', 'the worker is shutting down'));
     for (const job of [...this.jobs.values()]) {
       this.cancelOnRuntime(job);
       this.end(job, new WorkerError('draining', 'the worker is shutting down'));

@@ -1,4 +1,4 @@
-// Cluster scenarios: scale-out, session affinity, warm pool, memory governance, failover.
+// Cluster scenarios: scale-out, session affinity, warm pool, idle unload, memory governance, failover.
 import { defineScenario } from '../define.js';
 import { DIRECT, LLAMA8B_ON_M3_ULTRA, QWEN3_MOE_ON_M3_ULTRA } from './common.js';
 
@@ -58,6 +58,30 @@ export const warmupPool = defineScenario({
   candidate: { name: 'warm pool (4 workers)', kind: 'gateway', workers: 4, gateway: {}, startWarm: true },
   targets: [{ metric: 'extra.firstRequestTtftMaxMs', kind: 'max', value: 500 }],
   inDefaultSuite: true,
+});
+
+/** Five 20-second bursts (1 RPS), 60 s apart: each gap is longer than the idle-unload time. */
+const BURSTS = [0, 20_000, 80_000, 100_000, 160_000, 180_000, 240_000, 260_000, 320_000, 340_000].map((atMs, k) => ({ atMs, rps: k % 2 === 0 ? 1 : 0 }));
+
+export const idleUnload = defineScenario({
+  name: 'idle-unload',
+  title: 'Idle unload — a bursty model unloaded between bursts, or kept warm because it is hot',
+  description: 'One M3 Ultra (Llama-3.1-8B) serves five 20-second bursts of chat at 1 RPS, 60 s apart. Its model is unloaded after 30 s idle (the live node\'s idleUnloadMs, scaled down from its 600 s default to keep the run short), decided by core (core/worker/model-lifecycle.ts) as on a live node. Baseline: no prewarm — every burst after the first pays the model load. Candidate: prewarm (a model with at least 10 requests in the last 120 s is hot: kept loaded and warmed). Targets: the candidate loads the model only once (at start: none, it starts warm), and its P95 TTFT is at most 0.8× the baseline\'s (seed 608: 0.66×; a model load of this 8B model is ~1.4 s, a larger model\'s costs more).',
+  seed: 608,
+  workload: { type: 'open', model: 'llama-3.1-8b', rate: { type: 'step', steps: BURSTS }, arrival: { type: 'poisson' }, durationMs: 360_000, ...CHAT, temperature: 0.7 },
+  cluster: LLAMA8B_ON_M3_ULTRA,
+  baseline: { name: 'idle unload (1 worker)', kind: 'gateway', workers: 1, gateway: {}, modelIdle: { idleUnloadMs: 30_000 } },
+  candidate: { name: 'idle unload + prewarm (1 worker)', kind: 'gateway', workers: 1, gateway: {}, modelIdle: { idleUnloadMs: 30_000, prewarm: { windowMs: 120_000, minRequests: 10 } } },
+  targets: [
+    { metric: 'extra.coldStarts', kind: 'max', value: 0 },
+    { metric: 'ttftP95', kind: 'ratio-max', value: 0.8 },
+  ],
+  report: ['extra.idleUnloads', 'extra.prewarms'],
+  notes: [
+    'A warmup generate costs the simulated worker nothing; the live node sends one short request to an idle runtime.',
+    'The run ends with its last request (the workers\' idle checks would otherwise run on), so both sides divide by the same time.',
+  ],
+  inDefaultSuite: false,
 });
 
 export const memoryGovernance = defineScenario({

@@ -2,7 +2,7 @@
 import type { ScenarioDef } from '../define.js';
 import { capacityLarge, capacityMedium, capacitySmall } from './capacity.js';
 import { overloadDegradation, overloadEarlyRefusal } from './degradation.js';
-import { breakerFailover, clusterScaleOut, memoryGovernance, sessionAffinity, warmupPool } from './cluster.js';
+import { breakerFailover, clusterScaleOut, idleUnload, memoryGovernance, sessionAffinity, warmupPool } from './cluster.js';
 import { rollingRestart, runtimeCrash, slowWorker } from './faults.js';
 import { liveSmoke } from './live.js';
 import { scalingSignal } from './scaling.js';
@@ -20,6 +20,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   breakerFailover,
   slowWorker,
   runtimeCrash,
+  idleUnload,
   rollingRestart,
   overloadDegradation,
   overloadEarlyRefusal,

@@ -44,3 +44,32 @@ describe('simulated cluster', () => {
     expect(JSON.stringify(run(mode, 3, 12).summary)).not.toBe(JSON.stringify(run(mode, 3, 11).summary));
   });
 });
+
+describe('simulated cluster: request deadlines (spec.requestTimeoutMs, as live\'s gateway sets them)', () => {
+  function timed(requestTimeoutMs: number | undefined) {
+    const metrics = new SimMetrics();
+    const cluster = new SimCluster({
+      mode: { type: 'gateway', config: resolveGatewayConfig({ routing: { type: 'least-loaded' }, caching: { dedupe: { enabled: false }, responseCache: { enabled: false }, coalescing: { enabled: false } } }) },
+      model: 'llama-3.1-8b', seed: 5,
+      // One worker of 2 sequences under 4 RPS: requests wait far longer than their timeout.
+      workers: [{ id: 'w0', latency, maxSequences: 2, maxQueuedSequences: 10_000, startWarm: true }],
+      network: { baseLatencyMs: 5, jitterMs: 1, jitter: 'uniform' },
+      ...(requestTimeoutMs !== undefined && { requestTimeoutMs }),
+    }, arrivalsFor({ ...workload, durationMs: 20_000 }, 5), metrics);
+    const r = cluster.run();
+    return { cluster, r, summary: metrics.summarize(r.endMs) };
+  }
+
+  it('times requests out at the gateway, and the worker\'s own deadline check ends jobs it reaches first', () => {
+    const none = timed(undefined);
+    expect(none.cluster.requestTimeouts).toBe(0);
+    expect(none.r.workers[0]!.stats.deadlineExceeded).toBe(0);
+    const t = timed(3000);
+    expect(t.r.unfinished).toBe(0);
+    expect(t.cluster.requestTimeouts).toBeGreaterThan(10);
+    expect(t.r.workers[0]!.stats.deadlineExceeded).toBeGreaterThan(0);
+    expect(t.summary.requests.failed).toBeGreaterThanOrEqual(t.cluster.requestTimeouts);
+    expect(t.summary.latencyMs.e2e_ms.max).toBeLessThanOrEqual(3000);
+    expect(JSON.stringify(timed(3000).summary)).toBe(JSON.stringify(t.summary));
+  });
+});

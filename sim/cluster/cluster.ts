@@ -56,6 +56,13 @@ export interface ClusterSpec {
   readonly horizonMs?: number;
   /** Gateway mode with config.scaling on: sample core.scalingSignal every this many ms while there is work (scalingSamples). */
   readonly scalingSampleMs?: number;
+  /**
+   * Gateway mode: the live gateway's limits.requestTimeoutMs. Each request carries the deadline live's
+   * gateway sets (its arrival + this; GenerateRequest.deadline_unix_ms) to every worker it is sent to,
+   * whose deadline checks end it past then (core/worker/deadline.ts); and its client gives up at that
+   * instant, as the live request timeout does (the core hears requestCancelled; the request fails).
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 /** One sample of the gateway core's scaling signal (core/scaling/). */
@@ -86,6 +93,8 @@ const K_GATEWAY_TIMER = 6;
 const K_DIRECT_END = 7;
 const K_ROLLING = 8;
 const K_SCALING = 9;
+const K_CLIENT_TIMEOUT = 10;
+const K_CANCEL_TO_WORKER = 11;
 /** Bound on scaling-signal samples in one run (scalingSampleMs). */
 const SCALING_SAMPLES_MAX = 100_000;
 
@@ -96,6 +105,8 @@ interface Open {
   /** A later turn of a session already seen: its prefix could be in a worker's prompt cache. */
   readonly followUp: boolean;
   firstTokenMs: number;
+  /** The deadline its workers get (spec.requestTimeoutMs), or undefined for none. */
+  readonly deadlineMs: number | undefined;
   /** Worker-side timing of the job that served it (leader's, for coalesced followers). */
   seq: SimSequence | undefined;
 }
@@ -116,6 +127,8 @@ export class SimCluster {
   readonly refusals = { count: 0, status503: 0, status429: 0, withRetryAfter: 0, queueTimeouts: 0, queueFull: 0, waitMs: [] as number[] };
   /** Requests that failed after tokens had reached their client (not retryable by design). */
   failedAfterTokens = 0;
+  /** Requests the gateway timed out at spec.requestTimeoutMs. */
+  requestTimeouts = 0;
   /** Follow-up turns completed, and how many of them reused a cached prefix on their worker. */
   followUpsCompleted = 0;
   followUpCacheHits = 0;
@@ -138,6 +151,8 @@ export class SimCluster {
   /** Workers told to drain: their statuses say so until they restart. */
   private readonly draining: boolean[];
   private readonly rollingHost: RollingHost;
+  /** Some worker unloads its idle model (WorkerConfig.modelIdle). */
+  private readonly modelIdle: boolean;
 
   constructor(
     private readonly spec: ClusterSpec,
@@ -175,6 +190,7 @@ export class SimCluster {
       },
       restart: (id, nowMs) => this.restartWorker(this.workerIndex(id), nowMs),
     };
+    this.modelIdle = configs.some((c) => c.modelIdle !== undefined);
     this.register();
   }
 
@@ -207,6 +223,8 @@ export class SimCluster {
     loop.on(K_ROLLING, 1, 'rolling-restart', (e, s) => this.onRollingTick(e.num, s.nowMs));
     // last at its time: the signal sees every event of that instant
     loop.on(K_SCALING, 7, 'scaling-sample', (_e, s) => this.onScalingSample(s.nowMs));
+    loop.on(K_CLIENT_TIMEOUT, 5, 'request-timeout', (e, s) => this.onRequestTimeout(e.payload as RequestId, s));
+    loop.on(K_CANCEL_TO_WORKER, 2, 'cancel-to-worker', (e, s) => this.workers[e.target]!.cancel(e.payload as RequestId, s.nowMs));
   }
 
   // ─────────────── arrivals and endings ───────────────
@@ -222,10 +240,30 @@ export class SimCluster {
     const sid = r.request.sessionId;
     const followUp = sid !== undefined && this.sessionsSeen.has(sid);
     if (sid !== undefined) this.sessionsSeen.add(sid);
-    this.open.set(r.request.id, { sim: r, firstTokenMs: -1, seq: undefined, followUp });
+    const timeoutMs = this.core === undefined ? undefined : this.spec.requestTimeoutMs;
+    const deadlineMs = timeoutMs === undefined ? undefined : s.nowMs + timeoutMs;
+    this.open.set(r.request.id, { sim: r, firstTokenMs: -1, seq: undefined, followUp, deadlineMs });
+    if (deadlineMs !== undefined) this.loop.schedule(deadlineMs, K_CLIENT_TIMEOUT, 0, 0, r.request.id);
     if (r.arrivalMs === this.pendingArrivalMs) this.scheduleNextArrival();
     if (this.core !== undefined) this.exec(this.core.onRequestArrived(r.request, s.nowMs), s);
     else this.sendToWorker(0, [r.request], s);
+  }
+
+  /**
+   * The gateway's request timeout (live's sink): the core hears requestCancelled and fails the
+   * request. Its cancel reaches the worker one network delay later, as over gRPC; the worker's own
+   * deadline check (at its next step start, or at submit) may end the job first.
+   */
+  private onRequestTimeout(requestId: RequestId, s: Scheduler): void {
+    if (!this.open.has(requestId)) return;
+    this.requestTimeouts++;
+    const cmds = this.core!.onRequestCancelled(requestId, s.nowMs);
+    for (const c of cmds) {
+      if (c.type !== 'cancel' || this.network === undefined) continue;
+      this.jobs.delete(c.requestId);
+      this.loop.schedule(s.nowMs + this.network.delayMs(), K_CANCEL_TO_WORKER, this.workerIndex(c.workerId), 0, c.requestId);
+    }
+    this.exec(this.network === undefined ? cmds : cmds.filter((c) => c.type !== 'cancel'), s);
   }
 
   private pendingArrivalMs = -1;
@@ -275,6 +313,8 @@ export class SimCluster {
       this.scheduleArrival(next);
       this.ensureStatusTicks();
     }
+    // A worker with modelIdle checks its idle model forever: the run ends with its last request.
+    if (this.modelIdle && this.pendingArrivals === 0 && this.open.size === 0 && this.rolling?.active !== true) this.loop.stop();
   }
 
   // ─────────────── the gateway core's commands ───────────────
@@ -363,8 +403,9 @@ export class SimCluster {
     const w = this.workers[e.target]!;
     for (const req of e.payload as readonly InferenceRequest[]) {
       if (this.firstJobOfWorker[e.target] === undefined) this.firstJobOfWorker[e.target] = req.id;
-      const truth = this.open.get(req.id)?.sim.outputTokens ?? req.sampling.maxTokens;
-      const wake = w.submit({ requestId: req.id, promptTokens: Math.max(1, req.promptTokens), outputTokens: Math.max(1, Math.min(truth, req.sampling.maxTokens)), maxTokens: Math.max(1, req.sampling.maxTokens), prefixBlocks: req.prefixBlocks, ...(req.sessionId !== undefined && { sessionId: req.sessionId }), ...(req.sampling.responseFormat !== undefined && { constrained: true }) }, s.nowMs, this.out);
+      const o = this.open.get(req.id);
+      const truth = o?.sim.outputTokens ?? req.sampling.maxTokens;
+      const wake = w.submit({ requestId: req.id, promptTokens: Math.max(1, req.promptTokens), outputTokens: Math.max(1, Math.min(truth, req.sampling.maxTokens)), maxTokens: Math.max(1, req.sampling.maxTokens), prefixBlocks: req.prefixBlocks, ...(req.sessionId !== undefined && { sessionId: req.sessionId }), ...(req.sampling.responseFormat !== undefined && { constrained: true }), ...(o?.deadlineMs !== undefined && { deadlineMs: o.deadlineMs }) }, s.nowMs, this.out);
       this.scheduleWake(w, wake);
       this.drainWorkerOutput(w, s);
     }

@@ -79,3 +79,13 @@ export function validateSlowdown(w: SlowdownWindow, where = 'slowdown'): void {
 export function slowdownsFor(plan: FaultPlan, workerIndex: number): SlowdownWindow[] {
   return (plan.slowdowns ?? []).filter((w) => w.workerIndex === workerIndex).map(({ startMs, endMs, factor }) => ({ startMs, endMs, factor }));
 }
+
+/** The step-time factor at nowMs: the product of the windows (sorted by startMs) that cover it. */
+export function slowFactorAt(slowdowns: readonly SlowdownWindow[], nowMs: number): number {
+  let f = 1;
+  for (const w of slowdowns) {
+    if (w.startMs > nowMs) break;
+    if (nowMs < w.endMs) f *= w.factor;
+  }
+  return f;
+}

@@ -41,8 +41,6 @@ export class SimSequence {
   kvBytes = 0;
   willFail = false;
   cancelled = false;
-  /** Re-runs after its runtime was lost before its first token (core/worker/runtime-lost.ts). */
-  attempt = 0;
   /**
    * Worker bookkeeping while decoding (generated is derived from the worker's step counter and only
    * written back when the sequence emits an event or leaves): the step count before its first token,
@@ -56,19 +54,6 @@ export class SimSequence {
 
   constructor(readonly input: SequenceInput, nowMs: number) {
     this.submitMs = nowMs;
-  }
-
-  /** Back to how it was queued (its runtime died before its first token): admission and prefill start over. */
-  resetForRerun(): void {
-    this.admitMs = -1;
-    this.generated = 0;
-    this.cachedTokens = 0;
-    this.prefillComputeMs = 0;
-    this.prefillLeftTokens = 0;
-    this.prefillChargedTokens = 0;
-    this.stepChunkTokens = 0;
-    this.joining = false;
-    this.kvBytes = 0;
   }
 
   get requestId(): RequestId {
@@ -92,7 +77,7 @@ export const WorkerEventKind = { firstToken: 1, tokens: 2, done: 3, error: 4 } a
 export type WorkerEventKind = (typeof WorkerEventKind)[keyof typeof WorkerEventKind];
 
 /** The codes the simulated worker ends a request with: names from core's worker catalogue (core/worker/errors.ts). */
-export type WorkerErrorCode = Extract<CoreWorkerErrorCode, 'worker_crashed' | 'worker_down' | 'runtime_crashed' | 'deadline_exceeded' | 'generation_failed' | 'queue_full' | 'kv_exceeds_capacity' | 'context_length_exceeded'>;
+export type WorkerErrorCode = Extract<CoreWorkerErrorCode, 'worker_crashed' | 'worker_down' | 'runtime_lost' | 'runtime_crashed' | 'deadline_exceeded' | 'generation_failed' | 'overloaded' | 'queue_full' | 'kv_exceeds_capacity' | 'context_length_exceeded'>;
 
 /** A reusable buffer of worker events (struct of arrays; read count entries, then reset). */
 export class WorkerOutput {

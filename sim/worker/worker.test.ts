@@ -104,6 +104,17 @@ describe('SimWorker', () => {
     expect(errs).toEqual(['big:kv_exceeds_capacity', 'over:queue_full', 'long:context_length_exceeded']);
   });
 
+  it('refuses overloaded beyond maxConcurrent held (queued + running), core\'s admission limits as on a live node', () => {
+    const { log } = drive({ maxSequences: 1, maxConcurrent: 2 }, [
+      { atMs: 0, input: req('a', 10, 10) },
+      { atMs: 0, input: req('b', 10, 10) },
+      { atMs: 0, input: req('c', 10, 10) },
+    ]);
+    expect(log.filter((l) => l.kind === 'error').map((l) => `${l.id}:${l.code}`)).toEqual(['c:overloaded']);
+    expect(log.filter((l) => l.kind === 'done').map((l) => l.id)).toEqual(['a', 'b']);
+    expect(() => drive({ maxConcurrent: 0 }, [])).toThrow(/admission limits/);
+  });
+
   it('crash: in-flight sequences fail, submissions while down fail, restart is cold', () => {
     const { log, worker } = drive({}, [
       { atMs: 0, input: req('a', 100, 1000) },

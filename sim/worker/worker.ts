@@ -24,28 +24,34 @@
 //   at the end of the step every decoding sequence (joiners included) gets one token (finished ones
 //   leave and release KV).
 // A long prompt thus shares its prefill with the decode steps of the running batch instead of stalling it.
-// Cold start: a cold worker loads the model (coldStartMs) before its first step; a crash makes it cold.
-// Bounds: maxSequences (batch), prefillBatchSize, maxQueuedSequences (waiting FIFO), prefix-cache sessions.
+// Cold start: a cold worker loads the model (coldStartMs) before its first step; a crash makes it cold,
+// and so does an idle unload (modelIdle, model-idle.ts: core's idle-unload and prewarm decision).
+// Bounds: maxSequences (batch), prefillBatchSize, maxQueuedSequences (waiting FIFO) and maxConcurrent
+// (held: queued + running) as core's admission limits (core/worker/admission-limits.ts), prefix-cache sessions.
 // Decisions shared with the live worker node (core/worker/): the KV reserved at admission (prompt +
 // max_tokens), a request's deadline (checked at submit and at each step's start), a runtime lost
-// before a sequence's first token (crashRuntime re-runs it).
+// before a sequence's first token (crashRuntime reports it to the gateway core, which retries it).
 import type { Rng, RequestId, WorkerId } from '../../core/types.js';
 import type { LatencyModel } from '../latency/latency-model.js';
 import { CapacityAdmission, type MemoryAdmission } from './memory.js';
+import type { StepObserver, WorkerConfig } from './worker-config.js';
 import { SessionPrefixCache } from './prefix-cache.js';
-import { validateSlowdown, type SlowdownWindow } from './faults.js';
+import { slowFactorAt, validateSlowdown, type SlowdownWindow } from './faults.js';
 import { PREFILL_BATCH_SIZE_DEFAULT, PREFILL_STEP_TOKENS_DEFAULT, chargePlannedChunk, planChunk, startPlannedPrefill, startPrefill } from './prefill-chunks.js';
-import { StepCostModel, type StepCostOptions, type StepCostPrior } from '../../core/scheduling/step-cost.js';
+import { StepCostModel } from '../../core/scheduling/step-cost.js';
 import { planStep, validatePlannerConfig, type PrefillingSeq, type StepPlannerConfig, type WaitingSeq } from '../../core/scheduling/step-planner.js';
 import { admitGroupError, admitNow, type AdmitGroupConfig } from '../../core/scheduling/admit-group.js';
 import { contextBucketsError } from '../../core/scheduling/context-buckets.js';
 import { paddedDecodeMs } from './padded-decode.js';
 import { kvReserveTokens } from '../../core/worker/kv-reservation.js';
 import { onRuntimeLost } from '../../core/worker/runtime-lost.js';
+import { admitWithinLimits, validateAdmissionLimits, waitWithinLimits, type AdmissionLimits } from '../../core/worker/admission-limits.js';
 import { deadlinePassed, NO_DEADLINE } from '../../core/worker/deadline.js';
+import { ModelIdle } from './model-idle.js';
 import { DueHeap, Ring, SimSequence, WorkerEventKind, type SequenceInput, type WorkerErrorCode, type WorkerOutput } from './sequence.js';
 
 export { SimSequence, WorkerEventKind, WorkerOutput, type SequenceInput, type WorkerErrorCode } from './sequence.js';
+export type { StepObserver, WorkerConfig, WorkerPlannerConfig } from './worker-config.js';
 
 export const NO_WAKE = -1;
 
@@ -56,80 +62,6 @@ export const NO_WAKE = -1;
  * tiny model on this CPU): an engine step of 32 sequences, all constrained, 12.0 → 19.6 ms, 0.24 ms a row.
  */
 export const CONSTRAINED_ROW_MS_DEFAULT = 0.24;
-
-/** Called once per completed step (metrics implement it). */
-export interface StepObserver {
-  onStep(workerIndex: number, startMs: number, durationMs: number, batchSize: number, continuingSequences: number, prefillTokens: number, kvUsedBytes: number, kvCapacityBytes: number): void;
-}
-
-export interface WorkerConfig {
-  readonly id: WorkerId;
-  readonly index: number;
-  readonly latency: LatencyModel;
-  readonly maxSequences: number;
-  readonly maxQueuedSequences: number;
-  /** Prompt tokens per prefill chunk (mlx_runtime prefill_step_size, default 512). */
-  readonly prefillStepTokens?: number;
-  /** Sequences prefilled together, one chunk each per step (mlx_runtime prefill_batch_size, default 8). */
-  readonly prefillBatchSize?: number;
-  /**
-   * A what-if cap on Σ chunk tokens per step; not a runtime parameter (mlx-lm bounds a step's prefill
-   * by prefillBatchSize × prefillStepTokens, the default here). Before chunked prefill was modelled it
-   * was a whole-prompt admission budget.
-   */
-  readonly maxPrefillTokensPerStep?: number;
-  readonly prefixCacheSessions?: number;
-  /**
-   * How a decode step is charged: `packed` (default) on the batch's real context; `padded` as mlx-lm's
-   * BatchKVCache lays it out, every sequence padded to the longest of its batch (n × longest), with one
-   * batch per context bucket (`contextBuckets`, the runtime's --context-buckets: upper edges on the
-   * prompt tokens at insert; each bucket is its own decode pass). Used by sim-vs-live, where both sides
-   * run mlx-lm's BatchGenerator (scenarios/sim-run.ts).
-   */
-  readonly decodeLayout?: { readonly type: 'padded'; readonly contextBuckets?: readonly number[] };
-  /**
-   * The runtime's --admit-group (core/scheduling/admit-group.ts): waiting prompts are held while the
-   * batch decodes until a group has gathered or the oldest waited its maximum. Default at once.
-   * The runtime holds per bucket loop; here one queue holds for the worker.
-   */
-  readonly admitGroup?: AdmitGroupConfig;
-  /** Host time per decode step per decoding row that asks for structured output (default CONSTRAINED_ROW_MS_DEFAULT). */
-  readonly constrainedRowMs?: number;
-  /** Tokens per prefix block of the workload (64, see workload/blocks.ts). */
-  readonly prefixBlockTokens?: number;
-  readonly startWarm?: boolean;
-  readonly memory?: MemoryAdmission;
-  /**
-   * What a sequence holds in KV from its admission: 'max-tokens' (default), prompt + max_tokens
-   * reserved before its prefill, as the live worker node and the mlx-serving runtime reserve (core's
-   * kvReserveTokens); 'final-context', prompt + the output it will generate, for an engine that
-   * reserves nothing (mlx_lm.server: its memory grows with the context, UngovernedAdmission records
-   * the demand).
-   */
-  readonly kvReservation?: 'max-tokens' | 'final-context';
-  /** Re-runs of a sequence whose runtime died before its first token (the live node's crashRetriesMax, default 1). */
-  readonly crashRetriesMax?: number;
-  /** Retry delay when memory refuses admission with an empty batch (an external governor). */
-  readonly admissionRetryMs?: number;
-  readonly slowdowns?: readonly SlowdownWindow[];
-  readonly errorProbability?: number;
-  readonly faultRng?: Rng;
-  /** Emit a `tokens` event every N generated tokens per sequence (0: never). */
-  readonly tokensEventEvery?: number;
-  readonly observer?: StepObserver;
-  /**
-   * Plan every step with core's step planner, as the mlx-serving runtime does (a token budget from
-   * the ITL target, FCFS chunks, a latency-sized batch, no join pass); its cost model learns from the
-   * simulated step times, starting from `prior`. Absent: mlx-lm's BatchGenerator loop (above).
-   */
-  readonly planner?: WorkerPlannerConfig;
-}
-
-export interface WorkerPlannerConfig {
-  readonly config: StepPlannerConfig;
-  readonly prior: StepCostPrior;
-  readonly options?: StepCostOptions;
-}
 
 export type WorkerState = 'cold' | 'loading' | 'idle' | 'busy' | 'down';
 
@@ -149,8 +81,13 @@ export interface WorkerStats {
   coldStarts: number;
   crashes: number;
   runtimeCrashes: number;
-  /** Sequences re-run after their runtime died before their first token. */
-  crashReruns: number;
+  /** Sequences whose runtime died before their first token, reported as `runtime_lost` (the gateway core retries them). */
+  runtimeLost: number;
+  /** Sequences ended with deadline_exceeded (core/worker/deadline.ts). */
+  deadlineExceeded: number;
+  /** modelIdle: the model unloaded for idleness, or kept loaded and warmed because it was hot. */
+  idleUnloads: number;
+  prewarms: number;
   completed: number;
   failed: number;
   /** Time (ms) spent in steps of each batch size (index = batch size). */
@@ -189,11 +126,10 @@ export class SimWorker {
   private readonly due = new DueHeap();
   /** This step's joiners (scratch). */
   private readonly joiners: SimSequence[] = [];
-  /** crashRuntime's re-runs (scratch). */
-  private readonly reruns: SimSequence[] = [];
   /** The prompt batch: admitted sequences still in prefill (≤ prefillBatchSize). */
   private readonly prefilling: SimSequence[] = [];
   private readonly maxSequences: number;
+  private readonly limits: AdmissionLimits;
   private readonly prefillStepTokens: number;
   private readonly prefillBatchSize: number;
   private readonly maxPrefillTokens: number;
@@ -203,8 +139,8 @@ export class SimWorker {
   private readonly tokensEvery: number;
   private readonly observer: StepObserver | undefined;
   private readonly retryMs: number;
+  private readonly modelIdle: ModelIdle | undefined;
   private readonly reserveMaxTokens: boolean;
-  private readonly crashRetriesMax: number;
   /** A sequence with a deadline was submitted: steps check deadlines from then on. */
   private deadlines = false;
   private stateNow: WorkerState;
@@ -246,6 +182,8 @@ export class SimWorker {
     this.memory = c.memory ?? new CapacityAdmission(c.latency.kvCapacityBytes);
     this.prefixCache = new SessionPrefixCache(c.prefixCacheSessions ?? 256, c.prefixBlockTokens ?? 64);
     this.queue = new Ring(c.maxQueuedSequences);
+    this.limits = { maxConcurrent: c.maxConcurrent ?? Number.POSITIVE_INFINITY, waitingMax: c.maxQueuedSequences };
+    validateAdmissionLimits(this.limits);
     this.maxSequences = c.maxSequences;
     this.prefillStepTokens = stepTokens;
     this.prefillBatchSize = prefillBatch;
@@ -264,16 +202,15 @@ export class SimWorker {
     this.tokensEvery = c.tokensEventEvery ?? 0;
     this.observer = c.observer;
     this.retryMs = c.admissionRetryMs ?? 50;
+    this.modelIdle = c.modelIdle === undefined ? undefined : new ModelIdle(c.modelIdle);
     this.reserveMaxTokens = (c.kvReservation ?? 'max-tokens') === 'max-tokens';
-    this.crashRetriesMax = c.crashRetriesMax ?? 1;
-    if (!(Number.isInteger(this.crashRetriesMax) && this.crashRetriesMax >= 0)) throw new Error(`worker ${c.id}: crashRetriesMax must be an integer >= 0, got ${this.crashRetriesMax}`);
     this.stateNow = c.startWarm === false ? 'cold' : 'idle';
     if (c.planner !== undefined) {
       validatePlannerConfig(c.planner.config);
       this.planner = { config: c.planner.config, cost: new StepCostModel(c.planner.prior, c.planner.options) };
     }
     this.stats = {
-      busyMs: 0, steps: 0, outputTokens: 0, coldStarts: 0, crashes: 0, runtimeCrashes: 0, crashReruns: 0, completed: 0, failed: 0,
+      busyMs: 0, steps: 0, outputTokens: 0, coldStarts: 0, crashes: 0, runtimeCrashes: 0, runtimeLost: 0, deadlineExceeded: 0, idleUnloads: 0, prewarms: 0, completed: 0, failed: 0,
       timeByBatchMs: new Float64Array(c.maxSequences + 1),
       timeByKvPercentMs: new Float64Array(101),
     };
@@ -309,6 +246,7 @@ export class SimWorker {
     const seq = new SimSequence(input, nowMs);
     if (this.faultRng && this.errorProbability > 0) seq.willFail = this.faultRng() < this.errorProbability;
     if (this.stateNow === 'down') return this.fail(seq, 'worker_down', nowMs, out);
+    this.modelIdle?.noteArrival(nowMs);
     if (input.deadlineMs !== undefined) {
       this.deadlines = true;
       if (deadlinePassed(input.deadlineMs, nowMs)) return this.fail(seq, 'deadline_exceeded', nowMs, out);
@@ -316,7 +254,10 @@ export class SimWorker {
     // Prompt + max_tokens must fit the context and the KV (as the runtime checks); final-context: prompt + output.
     if (this.heldTokensOf(input) > this.latency.contextTokensMax) return this.fail(seq, 'context_length_exceeded', nowMs, out);
     if (this.kvBytesOf(input) > this.memory.capacityBytes) return this.fail(seq, 'kv_exceeds_capacity', nowMs, out);
-    if (!this.queue.push(seq)) return this.fail(seq, 'queue_full', nowMs, out);
+    const limit = admitWithinLimits(this.queuedLive + this.runningCount, this.limits);
+    if (limit.kind === 'refuse') return this.fail(seq, limit.code, nowMs, out);
+    // The ring also holds cancelled entries until they reach its head: full is full.
+    if (waitWithinLimits(this.queuedLive, this.limits).kind === 'refuse' || !this.queue.push(seq)) return this.fail(seq, 'queue_full', nowMs, out);
     this.queuedLive++;
     if (this.stateNow === 'cold') {
       this.stateNow = 'loading';
@@ -334,8 +275,10 @@ export class SimWorker {
       case 'busy':
         this.finishStep(nowMs, out);
         return this.startStep(nowMs, out);
-      case 'loading':
       case 'idle':
+      case 'loading':
+        // An idle wake with nothing to do is the one goIdle armed for modelIdle (a submit re-arms it).
+        if (this.stateNow === 'idle' && this.modelIdle !== undefined && this.queuedLive === 0 && this.runningCount === 0) return this.onIdleFor(nowMs);
         this.stateNow = 'idle';
         this.restartingNow = false;
         return this.startStep(nowMs, out);
@@ -373,45 +316,37 @@ export class SimWorker {
    * The worker's runtime dies; the node stays up and keeps queueing requests. The runtime is back after
    * restartAfterMs and loads the model (coldStartMs). Each admitted sequence is a runtime lost under
    * it, decided by core as on a live node (core/worker/runtime-lost.ts): one that sent no token yet
-   * (still in prefill) is re-run, at the head of the queue with its KV released, within
-   * crashRetriesMax; the others fail with `runtime_crashed`. The runtime's prompt cache is lost.
+   * (still in prefill) ends with `runtime_lost`, which the gateway core retries (its retry budget, this
+   * worker's breaker; a simulated worker has one runtime, so never retryHere); the others end with
+   * `runtime_crashed`. Queued sequences wait for the runtime. The runtime's prompt cache is lost.
    */
   crashRuntime(nowMs: number, restartAfterMs: number, out: WorkerOutput): number {
     if (this.stateNow === 'down' || this.stateNow === 'cold') return NO_WAKE;
     this.stats.runtimeCrashes++;
-    for (let seq = this.decodingHead; seq !== undefined; seq = seq.nextDecoding) {
-      seq.generated = this.decodeSteps - seq.decodeBaseStep;
-      this.runtimeLost(seq, nowMs, out);
-    }
-    for (const seq of this.prefilling) this.runtimeLost(seq, nowMs, out);
-    const reruns = this.reruns;
-    this.clearDecoding();
-    this.prefilling.length = 0;
-    this.totalContext = 0;
+    this.dropAdmitted((seq) => this.runtimeLost(seq, nowMs, out));
     this.prefixCache.clear();
-    for (let i = reruns.length - 1; i >= 0; i--) {
-      const seq = reruns[i]!;
-      if (this.queue.unshift(seq)) this.queuedLive++;
-      else this.fail(seq, 'queue_full', nowMs, out);
-    }
-    reruns.length = 0;
     this.stateNow = 'loading';
     this.stats.coldStarts++;
     return this.setWake(nowMs + restartAfterMs + this.latency.coldStartMs());
   }
 
-  /** One admitted sequence whose runtime died: re-run (kept in this.reruns, in order) or failed. */
+  /** One admitted sequence whose runtime died: reported to the gateway as runtime_lost, or failed. */
   private runtimeLost(seq: SimSequence, nowMs: number, out: WorkerOutput): void {
-    const d = onRuntimeLost({ tokensSent: seq.generated, attempt: seq.attempt, stopping: false }, this.crashRetriesMax);
-    if (d.kind === 'fail') {
-      this.failRunning(seq, 'runtime_crashed', nowMs, out);
-      return;
+    const d = onRuntimeLost({ tokensSent: seq.generated, otherRuntimesAlive: 0, stopping: false });
+    if (d.kind === 'report') this.stats.runtimeLost++;
+    this.failRunning(seq, d.kind === 'report' ? d.code : 'runtime_crashed', nowMs, out);
+  }
+
+  /** Ends every admitted sequence (decoding, then prefilling) with `end` and empties both batches. */
+  private dropAdmitted(end: (seq: SimSequence) => void): void {
+    for (let seq = this.decodingHead; seq !== undefined; seq = seq.nextDecoding) {
+      seq.generated = this.decodeSteps - seq.decodeBaseStep;
+      end(seq);
     }
-    this.memory.release(seq.kvBytes, nowMs, seq.requestId);
-    seq.resetForRerun();
-    seq.attempt = d.attempt;
-    this.stats.crashReruns++;
-    this.reruns.push(seq);
+    for (const seq of this.prefilling) end(seq);
+    this.clearDecoding();
+    this.prefilling.length = 0;
+    this.totalContext = 0;
   }
 
   /** Between restart() and the end of the model load that follows it (not serving yet). */
@@ -420,14 +355,7 @@ export class SimWorker {
   }
 
   private kill(nowMs: number, downMs: number, out: WorkerOutput): number {
-    for (let seq = this.decodingHead; seq !== undefined; seq = seq.nextDecoding) {
-      seq.generated = this.decodeSteps - seq.decodeBaseStep;
-      this.failRunning(seq, 'worker_crashed', nowMs, out);
-    }
-    for (const seq of this.prefilling) this.failRunning(seq, 'worker_crashed', nowMs, out);
-    this.clearDecoding();
-    this.prefilling.length = 0;
-    this.totalContext = 0;
+    this.dropAdmitted((seq) => this.failRunning(seq, 'worker_crashed', nowMs, out));
     while (this.queue.size > 0) {
       const seq = this.queue.shift();
       if (!seq.cancelled) this.fail(seq, 'worker_crashed', nowMs, out);
@@ -464,6 +392,7 @@ export class SimWorker {
   private fail(seq: SimSequence, code: WorkerErrorCode, nowMs: number, out: WorkerOutput): number {
     seq.endMs = nowMs;
     this.stats.failed++;
+    if (code === 'deadline_exceeded') this.stats.deadlineExceeded++;
     out.push(WorkerEventKind.error, seq, code);
     return NO_WAKE;
   }
@@ -471,15 +400,6 @@ export class SimWorker {
   private failRunning(seq: SimSequence, code: WorkerErrorCode, nowMs: number, out: WorkerOutput): void {
     this.memory.release(seq.kvBytes, nowMs, seq.requestId);
     this.fail(seq, code, nowMs, out);
-  }
-
-  private slowFactor(nowMs: number): number {
-    let f = 1;
-    for (const w of this.slowdowns) {
-      if (w.startMs > nowMs) break;
-      if (nowMs < w.endMs) f *= w.factor;
-    }
-    return f;
   }
 
   /** Takes an admitted sequence out of the decode or prefill batch (its context leaves the decode batch's). */
@@ -596,6 +516,26 @@ export class SimWorker {
     prefilling.length = w;
   }
 
+  /** Nothing to run: retry an admission an external governor refused (nothing running will free memory), or arm modelIdle's idle check. */
+  private goIdle(nowMs: number): number {
+    this.stateNow = 'idle';
+    if (this.queuedLive > 0) return this.setWake(nowMs + this.retryMs);
+    return this.modelIdle === undefined ? NO_WAKE : this.setWake(nowMs + this.modelIdle.idleUnloadMs);
+  }
+
+  /** Idle for idleUnloadMs (core/worker/model-lifecycle.ts): unload the model (the worker turns cold), or keep a hot one loaded and warm. */
+  private onIdleFor(nowMs: number): number {
+    const m = this.modelIdle!;
+    if (m.onIdle(nowMs) === 'prewarm') {
+      this.stats.prewarms++;
+      return this.setWake(nowMs + m.idleUnloadMs);
+    }
+    this.stats.idleUnloads++;
+    this.stateNow = 'cold';
+    this.prefixCache.clear();
+    return NO_WAKE;
+  }
+
   private startStep(nowMs: number, out: WorkerOutput): number {
     if (this.deadlines) this.endPastDeadlines(nowMs, out);
     const lat = this.latency;
@@ -622,12 +562,8 @@ export class SimWorker {
     }
     // mlx-lm's GenerationBatch constructor runs the joiners' first forward pass on its own.
     if (joining > 0) workMs += lat.decodeStepMs(joining, joiningContext);
-    if (nDecoding === 0 && prefilling.length === 0) {
-      this.stateNow = 'idle';
-      // An external governor refused admission with nothing running: nothing will free memory, so retry.
-      return this.queuedLive > 0 ? this.setWake(nowMs + this.retryMs) : NO_WAKE;
-    }
-    const stepMs = workMs * (this.slowdowns.length > 0 ? this.slowFactor(nowMs) : 1);
+    if (nDecoding === 0 && prefilling.length === 0) return this.goIdle(nowMs);
+    const stepMs = workMs * (this.slowdowns.length > 0 ? slowFactorAt(this.slowdowns, nowMs) : 1);
     this.stateNow = 'busy';
     this.stepStartMs = nowMs;
     this.stepContinuing = continuing;
@@ -669,16 +605,13 @@ export class SimWorker {
       workMs += chargePlannedChunk(prefilling[i]!, lat, chunk);
       prefillTokens += chunk;
     }
-    if (this.decodingCount === 0 && prefillTokens === 0) {
-      this.stateNow = 'idle';
-      return this.queuedLive > 0 ? this.setWake(nowMs + this.retryMs) : NO_WAKE;
-    }
+    if (this.decodingCount === 0 && prefillTokens === 0) return this.goIdle(nowMs);
     this.stateNow = 'busy';
     this.stepStartMs = nowMs;
     this.stepContinuing = this.decodingCount;
     this.stepContext = this.totalContext;
     this.stepPrefillTokens = prefillTokens;
-    return this.setWake(nowMs + workMs * (this.slowdowns.length > 0 ? this.slowFactor(nowMs) : 1));
+    return this.setWake(nowMs + workMs * (this.slowdowns.length > 0 ? slowFactorAt(this.slowdowns, nowMs) : 1));
   }
 
   private finishStep(nowMs: number, out: WorkerOutput): void {
