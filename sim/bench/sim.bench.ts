@@ -7,8 +7,7 @@
 // Prints events and simulated requests per wall-clock second. Not a test: no timed assertion.
 // Options: --sim-seconds N (3600), --workers N (100), --rps N (200), --prompt N (256), --output N (80),
 //          --seed S, --repeat N (1: runs the same simulation N times, prints the median, and checks that
-//          every run's summary is byte-identical), --chains on|off (off; on: step chains,
-//          issue 21, an experiment: slower, and it stops at the first tie between two workers' steps).
+//          every run's summary is byte-identical).
 import { createHash } from 'node:crypto';
 import { resolveGatewayConfig } from '../../core/config/validate.js';
 import { openLoopArrivals } from '../cluster/arrivals.js';
@@ -30,7 +29,6 @@ const promptTokens = Number(arg('prompt', '256'));
 const outputTokens = Number(arg('output', '80'));
 const seed = arg('seed', 'bench-sim');
 const repeat = Math.max(1, Number(arg('repeat', '1')));
-const stepChains = arg('chains', 'off') === 'on';
 const MAX_SEQUENCES = 32;
 
 const latency = createLatencyModel({ hardware: 'm3-ultra', model: 'llama-3.1-8b', quantization: 'mlx-4bit' });
@@ -60,7 +58,6 @@ function runOnce(): { wallS: number; cpuS: number; steps: number; endMs: number;
     mode: { type: 'gateway', config },
     model: 'llama-3.1-8b',
     seed,
-    stepChains,
     maxSteps: 500_000_000,
     workers: Array.from({ length: workers }, (_, i) => ({
       id: `w${String(i).padStart(3, '0')}`, latency, maxSequences: MAX_SEQUENCES, maxQueuedSequences: 1024, startWarm: true,
@@ -82,7 +79,6 @@ const median = (xs: readonly number[]): number => {
 
 console.log('sim benchmark — the gateway core (default policies) driving modelled workers');
 console.log(`cluster: ${workers} × ${latency.id}, maxSequences ${MAX_SEQUENCES}; workload: ${rps} RPS Poisson, prompt ~${promptTokens}, output ~${outputTokens} tokens (lognormal, cv 1), seed ${seed}`);
-console.log(`step chains ${stepChains ? 'on' : 'off'}`);
 console.log(`offered load ρ = ${offeredLoad(latency).toFixed(2)} of the cluster's full-batch capacity`);
 const walls: number[] = [];
 let first: { json: string; steps: number; endMs: number; summary: ReturnType<SimMetrics['summarize']> } | undefined;

@@ -16,7 +16,7 @@ import type { InferenceRequest, RequestId } from '../../core/types.js';
 import type { ModelScaling } from '../../core/scaling/scaling-signal.js';
 import { invariant } from '../../core/util/assert.js';
 import { isClientFault } from '../../core/worker/errors.js';
-import { EventLoop, Phase, type Scheduler } from '../engine/index.js';
+import { EventLoop, type Scheduler } from '../engine/index.js';
 import type { EventView } from '../engine/heap.js';
 import { recordCompletion, type MetricsSink } from '../metrics/index.js';
 import { deriveRng, type Seed } from '../rng/index.js';
@@ -56,13 +56,6 @@ export interface ClusterSpec {
   readonly horizonMs?: number;
   /** Gateway mode with config.scaling on: sample core.scalingSignal every this many ms while there is work (scalingSamples). */
   readonly scalingSampleMs?: number;
-  /**
-   * Step chains (issue 21, sim/worker/worker.ts stepChains): workers run the steps nobody can see
-   * without an event each. Results are byte-identical to the event path; a run where two workers'
-   * steps meet at one instant with one of them ahead of the heap throws (StepChainTieError,
-   * StepOrderTieError) instead of guessing the order. The metrics sink must implement foldSteps.
-   */
-  readonly stepChains?: boolean;
 }
 
 /** One sample of the gateway core's scaling signal (core/scaling/). */
@@ -156,12 +149,7 @@ export class SimCluster {
     // gateway core only as liveness, which heartbeats give it (the no-progress timeout counts from the
     // later of a request's progress and anything heard from its worker). TOKENS_EVENT_EVERY > 0 would
     // stream intermediate progress too, at the cost of events.
-    const stepChains = spec.stepChains === true;
-    if (stepChains) {
-      if (metrics.deferStepOrder === undefined || metrics.foldSteps === undefined) throw new Error('SimCluster: stepChains needs a metrics sink with deferStepOrder and foldSteps');
-      metrics.deferStepOrder();
-    }
-    this.workers = configs.map((c, index) => new SimWorker({ tokensEventEvery: TOKENS_EVENT_EVERY, ...c, index, observer: metrics, faultRng, stepChains }));
+    this.workers = configs.map((c, index) => new SimWorker({ tokensEventEvery: TOKENS_EVENT_EVERY, ...c, index, observer: metrics, faultRng }));
     this.maxSequences = configs.map((c) => c.maxSequences);
     this.firstRequestTtftMs = configs.map(() => -1);
     this.firstJobOfWorker = configs.map(() => undefined);
@@ -200,11 +188,6 @@ export class SimCluster {
     if (this.spec.scalingSampleMs !== undefined && this.core?.config.scaling.enabled === true) loop.schedule(0, K_SCALING);
     this.ensureStatusTicks();
     const r = loop.run(this.spec.horizonMs ?? Infinity);
-    if (this.spec.stepChains === true) {
-      // The event path handled every event up to the horizon: the chains' steps up to it run now.
-      for (const w of this.workers) w.catchUp(r.endMs, true);
-      this.metrics.foldSteps!(Infinity);
-    }
     return { endMs: r.endMs, steps: loop.steps, unfinished: this.open.size, workers: this.workers, core: this.core };
   }
 
@@ -299,15 +282,10 @@ export class SimCluster {
           this.sendToWorker(index, c.requests, s);
           break;
         }
-        case 'cancel': {
-          const w = this.workers[this.workerIndex(c.workerId)];
-          if (w !== undefined) {
-            w.cancel(c.requestId, now, this.loop.phaseNow === Phase.workerStep);
-            this.scheduleWake(w, w.takeWake());
-          }
+        case 'cancel':
+          this.workers[this.workerIndex(c.workerId)]?.cancel(c.requestId, now);
           this.jobs.delete(c.requestId);
           break;
-        }
         case 'deliver':
           if (c.event.kind === 'tokens') for (const id of c.recipients) this.markFirstToken(id, now);
           if (c.event.kind === 'done') {
@@ -502,17 +480,9 @@ export class SimCluster {
 
   private onStatusTick(s: Scheduler): void {
     this.statusScheduled = false;
-    if (this.spec.stepChains === true) this.foldStepSums(s.nowMs);
     this.sendStatuses(s.nowMs);
     // Keep heartbeating only while there is work, so the run ends when the workload does.
     if (this.pendingArrivals > 0 || this.open.size > 0 || this.rolling?.active === true) this.ensureStatusTicks();
-  }
-
-  /** Step chains: the step sums that end before every chain's next step (and before now) are final. */
-  private foldStepSums(nowMs: number): void {
-    let frontierMs = nowMs;
-    for (const w of this.workers) frontierMs = Math.min(frontierMs, w.chainPendingMs);
-    this.metrics.foldSteps!(frontierMs);
   }
 
   private sendStatuses(nowMs: number): void {

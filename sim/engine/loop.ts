@@ -70,11 +70,6 @@ export class EventLoop implements Scheduler {
     return this.now;
   }
 
-  /** The phase of the event being handled (0 before the first). */
-  get phaseNow(): number {
-    return this.view.phase;
-  }
-
   get pendingEvents(): number {
     return this.heap.size;
   }

@@ -36,19 +36,11 @@ export class LatencyHistogram {
 
   /** Records `valueMs` (>= 0) `n` times. */
   record(valueMs: number, n = 1): void {
-    this.recordExceptSum(valueMs, n);
-    this.sumMs += valueMs * n;
-  }
-
-  /**
-   * Records `valueMs` `n` times in everything but sumMs, whose float sum depends on the order of the
-   * records: the caller adds valueMs × n to sumMs itself, in order (the simulator's step chains).
-   */
-  recordExceptSum(valueMs: number, n = 1): void {
     if (!(valueMs >= 0) || valueMs === Infinity) throw new Error(`histogram: value must be finite and >= 0, got ${valueMs}`);
     const us = Math.round(valueMs * 1000);
     this.counts[indexOf(us)]! += n;
     this.count += n;
+    this.sumMs += valueMs * n;
     if (valueMs < this.minMs) this.minMs = valueMs;
     if (valueMs > this.maxMs) this.maxMs = valueMs;
   }

@@ -13,7 +13,6 @@ import type { WorkerStats } from '../worker/worker.js';
 import { LatencyHistogram } from './histogram.js';
 import { COUNTER_NAMES, HISTOGRAM_NAMES, type CounterName, type HistogramName } from './names.js';
 import type { MetricsSink } from './sink.js';
-import { StepSumsInOrder } from './step-order.js';
 
 const H = HISTOGRAM_NAMES.length;
 const C = COUNTER_NAMES.length;
@@ -45,12 +44,6 @@ export class SimMetrics implements MetricsSink {
   private rowCached: Float64Array | undefined = undefined;
   private rowStartMs = 0;
   private rowEndMs = 0;
-  /** Step chains: the ITL sums wait here for their place in the event order (deferStepOrder). */
-  private stepSums: StepSumsInOrder | undefined = undefined;
-  private readonly foldTerm = (endMs: number, term: number): void => {
-    this.hist[ITL]!.sumMs += term;
-    this.row(endMs)[C + 2 * ITL]! += term;
-  };
 
   constructor(options: SimMetricsOptions = {}) {
     this.intervalMs = options.intervalMs ?? 10_000;
@@ -82,38 +75,12 @@ export class SimMetrics implements MetricsSink {
   }
 
   /** Called once per worker step: the same operations as observe('itl_ms', …), without the name lookup. */
-  onStep(workerIndex: number, startMs: number, durationMs: number, _batchSize: number, continuingSequences: number, _prefillTokens = 0, _kvUsedBytes = 0, _kvCapacityBytes = 0, orderKnown = true): void {
-    if (this.stepSums !== undefined) {
-      this.deferStep(workerIndex, startMs, durationMs, continuingSequences, orderKnown);
-      return;
-    }
+  onStep(_workerIndex: number, startMs: number, durationMs: number, _batchSize: number, continuingSequences: number): void {
     if (continuingSequences <= 0) return;
     this.hist[ITL]!.record(durationMs, continuingSequences);
     const row = this.row(startMs + durationMs);
     row[C + 2 * ITL]! += durationMs * continuingSequences;
     row[C + 2 * ITL + 1]! += continuingSequences;
-  }
-
-  /**
-   * Step chains (issue 21): from now on the ITL's order-dependent sums (histogram sumMs, the time
-   * series' ITL sum) are folded in the event path's order by foldSteps; the rest is recorded at once.
-   */
-  deferStepOrder(): void {
-    this.stepSums ??= new StepSumsInOrder();
-  }
-
-  /** Folds the deferred step sums that end before frontierMs (every step ending earlier has been reported). */
-  foldSteps(frontierMs: number): void {
-    this.stepSums?.foldBefore(frontierMs, this.foldTerm);
-  }
-
-  private deferStep(workerIndex: number, startMs: number, durationMs: number, continuing: number, orderKnown: boolean): void {
-    const endMs = startMs + durationMs;
-    if (continuing > 0) {
-      this.hist[ITL]!.recordExceptSum(durationMs, continuing);
-      this.row(endMs)[C + 2 * ITL + 1]! += continuing;
-    }
-    this.stepSums!.add(workerIndex, endMs, continuing > 0 ? durationMs * continuing : NaN, orderKnown);
   }
 
   private row(nowMs: number): Float64Array {
@@ -139,7 +106,6 @@ export class SimMetrics implements MetricsSink {
 
   /** Merges adjacent buckets pairwise and doubles the interval (keeps the series bounded). */
   private coarsen(): void {
-    if (this.stepSums !== undefined && this.stepSums.size > 0) throw new Error('SimMetrics: the time series must coarsen while step sums wait for their order (stepChains): raise intervalMs or bucketsMax');
     const merged: Float64Array[] = [];
     for (let i = 0; i < this.rows.length; i += 2) {
       const a = this.rows[i]!;
@@ -156,7 +122,6 @@ export class SimMetrics implements MetricsSink {
 
   /** The run's results as plain JSON (stable key order, numbers rounded to 3 decimals). */
   summarize(endMs: number, workers: readonly WorkerSummaryInput[] = [], options: { timeSeries?: boolean } = {}): SimSummary {
-    if (this.stepSums !== undefined && this.stepSums.size > 0) throw new Error('SimMetrics.summarize: step sums still wait for their order (call foldSteps(Infinity) after the run)');
     const c = (n: CounterName): number => this.counter(n);
     const finished = c('requests_completed') + c('requests_failed') + c('requests_rejected');
     const seconds = endMs / 1000;

@@ -8,13 +8,6 @@ export interface MetricsSink extends StepObserver {
   observe(name: HistogramName, valueMs: number, nowMs: number, count?: number): void;
   /** Adds `by` to a counter at virtual time nowMs. */
   add(name: CounterName, by: number, nowMs: number): void;
-  /**
-   * Step chains (issue 21): onStep calls then come late and out of order; the sink keeps its
-   * order-dependent sums until foldSteps(frontier) says that every step ending earlier was reported.
-   * A sink without these methods must not depend on the order of onStep calls.
-   */
-  deferStepOrder?(): void;
-  foldSteps?(frontierMs: number): void;
 }
 
 export const NULL_SINK: MetricsSink = {

@@ -41,27 +41,11 @@ import { contextBucketsError, paddedDecodeMs } from './padded-decode.js';
 import { kvReserveTokens } from '../../core/worker/kv-reservation.js';
 import { onRuntimeLost } from '../../core/worker/runtime-lost.js';
 import { deadlinePassed, NO_DEADLINE } from '../../core/worker/deadline.js';
-import { invariant } from '../../core/util/assert.js';
-import { DueHeap, Ring, SimSequence, WorkerEventKind, WorkerOutput, type SequenceInput, type WorkerErrorCode } from './sequence.js';
+import { DueHeap, Ring, SimSequence, WorkerEventKind, type SequenceInput, type WorkerErrorCode, type WorkerOutput } from './sequence.js';
 
 export { SimSequence, WorkerEventKind, WorkerOutput, type SequenceInput, type WorkerErrorCode } from './sequence.js';
 
 export const NO_WAKE = -1;
-
-/** Bound on the steps of one step chain (stepChains). */
-export const CHAIN_STEPS_MAX = 4096;
-
-/**
- * stepChains: two workers' steps (or a step and a cancel) met at the same instant while one of them
- * was ahead of the event heap, so the order of the event path is not known. The run cannot be
- * fast-forwarded exactly: rerun it without stepChains.
- */
-export class StepChainTieError extends Error {
-  constructor(readonly workerIndex: number, readonly atMs: number) {
-    super(`stepChains: worker ${workerIndex} has a step ending at ${atMs} ms, the instant of another event of the same phase; rerun without stepChains`);
-    this.name = 'StepChainTieError';
-  }
-}
 
 /**
  * What a constrained row (response_format json_object / json_schema) adds to a decode step: the
@@ -73,11 +57,7 @@ export const CONSTRAINED_ROW_MS_DEFAULT = 0.24;
 
 /** Called once per completed step (metrics implement it). */
 export interface StepObserver {
-  /**
-   * `orderKnown` false (stepChains only): the step was run out of the event heap's order (a chain's
-   * step, or one whose wake was pushed ahead); order-dependent sums must be folded by end time.
-   */
-  onStep(workerIndex: number, startMs: number, durationMs: number, batchSize: number, continuingSequences: number, prefillTokens: number, kvUsedBytes: number, kvCapacityBytes: number, orderKnown?: boolean): void;
+  onStep(workerIndex: number, startMs: number, durationMs: number, batchSize: number, continuingSequences: number, prefillTokens: number, kvUsedBytes: number, kvCapacityBytes: number): void;
 }
 
 export interface WorkerConfig {
@@ -135,15 +115,6 @@ export interface WorkerConfig {
    * simulated step times, starting from `prior`. Absent: mlx-lm's BatchGenerator loop (above).
    */
   readonly planner?: WorkerPlannerConfig;
-  /**
-   * Step chains (issue 21): at the end of a step, the worker computes the steps that follow while none
-   * of them can be seen (decode only, nothing admitted, no sequence due) and asks for one wake at the
-   * end of the first step that can; the chain's steps run, with the very same code, when the wake comes
-   * or when the driver hands the worker anything first (catchUp). Only for packed decode, no planner,
-   * no deadlines, no slow-downs. The driver must fold order-dependent step sums by end time (onStep's
-   * orderKnown) and call catchUp before every mutation.
-   */
-  readonly stepChains?: boolean;
 }
 
 export interface WorkerPlannerConfig {
@@ -240,20 +211,6 @@ export class SimWorker {
   private queuedLive = 0;
   /** Id of the pending wake; a wake event carrying another id is stale. */
   wakeId = 0;
-  private readonly chains: boolean;
-  /** The chain's step boundaries (each a step's end and the next one's start), chainNext..chainLength-1 still to run. */
-  private readonly chainAt: Float64Array;
-  private chainLength = 0;
-  private chainNext = 0;
-  /** The end of the chain's last step: its wake. */
-  private chainEndMs = 0;
-  /** The pending wake was pushed before the step that would have pushed it ran (a chain's, or a cut chain's). */
-  private wakeAheadMs = NO_WAKE;
-  /** A chain step is running (catchUp). */
-  private inChain = false;
-  private readonly chainOut = new WorkerOutput();
-  /** A wake the driver must schedule after cancel() cut a chain (takeWake). */
-  private cutWakeMs = NO_WAKE;
   readonly stats: WorkerStats;
 
   constructor(config: WorkerConfig) {
@@ -298,8 +255,6 @@ export class SimWorker {
     this.crashRetriesMax = c.crashRetriesMax ?? 1;
     if (!(Number.isInteger(this.crashRetriesMax) && this.crashRetriesMax >= 0)) throw new Error(`worker ${c.id}: crashRetriesMax must be an integer >= 0, got ${this.crashRetriesMax}`);
     this.stateNow = c.startWarm === false ? 'cold' : 'idle';
-    this.chains = c.stepChains === true;
-    this.chainAt = new Float64Array(this.chains ? CHAIN_STEPS_MAX : 0);
     if (c.planner !== undefined) {
       validatePlannerConfig(c.planner.config);
       this.planner = { config: c.planner.config, cost: new StepCostModel(c.planner.prior, c.planner.options) };
@@ -335,7 +290,6 @@ export class SimWorker {
 
   /** Accepts a sequence. Returns the time of a wake the driver must schedule (with this.wakeId), or NO_WAKE. */
   submit(input: SequenceInput, nowMs: number, out: WorkerOutput): number {
-    if (this.chainLength > 0) this.catchUp(nowMs, true);
     if (!(input.promptTokens >= 1) || !(input.outputTokens >= 1) || !(input.maxTokens >= input.outputTokens)) {
       throw new Error(`worker ${this.id}: request ${input.requestId} needs promptTokens >= 1 and 1 <= outputTokens <= maxTokens (got ${input.promptTokens}, ${input.outputTokens}, ${input.maxTokens})`);
     }
@@ -357,25 +311,16 @@ export class SimWorker {
       return this.setWake(nowMs + this.latency.coldStartMs());
     }
     if (this.stateNow === 'idle') return this.startStep(nowMs, out);
-    return this.cutChain(); // the next step may admit it
+    return NO_WAKE;
   }
 
   /** Handles a wake: end of model load, end of a step, end of a crash's downtime, or an admission retry. */
   onWake(nowMs: number, wakeId: number, out: WorkerOutput): number {
     if (wakeId !== this.wakeId) return NO_WAKE;
     switch (this.stateNow) {
-      case 'busy': {
-        if (this.chainLength > 0) {
-          this.catchUp(nowMs, true);
-          if (this.chainNext !== this.chainLength) invariant(false, `worker ${this.id}: chain wake at ${nowMs} before its steps`);
-          this.chainLength = 0;
-          this.chainNext = 0;
-        }
+      case 'busy':
         this.finishStep(nowMs, out);
-        this.wakeAheadMs = NO_WAKE;
-        const wakeMs = this.startStep(nowMs, out);
-        return this.chains && wakeMs !== NO_WAKE ? this.planChain(wakeMs) : wakeMs;
-      }
+        return this.startStep(nowMs, out);
       case 'loading':
       case 'idle':
         this.stateNow = 'idle';
@@ -397,7 +342,6 @@ export class SimWorker {
   /** Kills the process: every queued and running sequence fails; the worker restarts cold after restartAfterMs. */
   crash(nowMs: number, restartAfterMs: number, out: WorkerOutput): number {
     if (this.stateNow === 'down') return NO_WAKE;
-    this.dropChain(nowMs);
     this.stats.crashes++;
     return this.kill(nowMs, restartAfterMs, out);
   }
@@ -408,7 +352,6 @@ export class SimWorker {
    */
   restart(nowMs: number, downMs: number, out: WorkerOutput): number {
     if (this.stateNow === 'down') return NO_WAKE;
-    this.dropChain(nowMs);
     this.restartingNow = true;
     return this.kill(nowMs, downMs, out);
   }
@@ -422,7 +365,6 @@ export class SimWorker {
    */
   crashRuntime(nowMs: number, restartAfterMs: number, out: WorkerOutput): number {
     if (this.stateNow === 'down' || this.stateNow === 'cold') return NO_WAKE;
-    this.dropChain(nowMs);
     this.stats.runtimeCrashes++;
     for (let seq = this.decodingHead; seq !== undefined; seq = seq.nextDecoding) {
       seq.generated = this.decodeSteps - seq.decodeBaseStep;
@@ -484,8 +426,7 @@ export class SimWorker {
   }
 
   /** Removes a sequence (the gateway's cancel command). No event is emitted. Returns whether it was here. */
-  cancel(requestId: RequestId, nowMs: number, samePhaseAsSteps = false): boolean {
-    if (this.chainLength > 0 || this.wakeAheadMs !== NO_WAKE) this.catchUp(nowMs, !samePhaseAsSteps);
+  cancel(requestId: RequestId, nowMs: number): boolean {
     for (let i = 0; i < this.queue.size; i++) {
       const seq = this.queue.at(i);
       if (!seq.cancelled && seq.requestId === requestId) {
@@ -496,103 +437,10 @@ export class SimWorker {
     }
     const seq = this.removeAdmitted(requestId);
     if (!seq) return false;
-    this.cutWakeMs = this.cutChain();
     this.memory.release(seq.kvBytes, nowMs, requestId);
     seq.cancelled = true;
     seq.endMs = nowMs;
     return true;
-  }
-
-  /** A wake the driver must schedule after cancel() (NO_WAKE: none); reading it clears it. */
-  takeWake(): number {
-    const atMs = this.cutWakeMs;
-    this.cutWakeMs = NO_WAKE;
-    return atMs;
-  }
-
-  /** The time of the chain's next step boundary still to run, or Infinity (order-dependent sums before it are final). */
-  get chainPendingMs(): number {
-    return this.chainNext < this.chainLength ? this.chainAt[this.chainNext]! : Infinity;
-  }
-
-  /**
-   * Runs the chain's steps that end before nowMs, and those ending at nowMs when `inclusive` (the
-   * event at hand has a later phase than a step's end, so the event path would have run them first).
-   * A step at nowMs that is not inclusive ties with an event of its own phase: StepChainTieError.
-   */
-  catchUp(nowMs: number, inclusive: boolean): void {
-    if (!inclusive && this.wakeAheadMs === nowMs) throw new StepChainTieError(this.index, nowMs);
-    const at = this.chainAt;
-    const out = this.chainOut;
-    while (this.chainNext < this.chainLength) {
-      const b = at[this.chainNext]!;
-      if (b > nowMs) return;
-      if (b === nowMs && !inclusive) throw new StepChainTieError(this.index, nowMs);
-      this.chainNext++;
-      const wakeId = this.wakeId;
-      this.inChain = true;
-      this.finishStep(b, out);
-      const endMs = this.startStep(b, out);
-      this.inChain = false;
-      this.wakeId = wakeId; // the chain's wake stands
-      const wantMs = this.chainNext < this.chainLength ? at[this.chainNext]! : this.chainEndMs;
-      if (out.count !== 0 || endMs !== wantMs) invariant(false, `worker ${this.id}: chain step at ${b} ms ended at ${endMs}, planned ${wantMs} (${out.count} events)`);
-    }
-  }
-
-  /**
-   * After startStep returned the step's end: the steps that follow it while nothing can be seen —
-   * decode only (no prompt in prefill), nothing to admit (an empty queue, or a full batch), no sequence
-   * due before the step — are computed here (the same sums as startStep: decodeStepMs + constrained rows,
-   * + 0 admitted, × 1 slow-down) and run later; the wake goes to the end of the last one.
-   */
-  private planChain(endMs: number): number {
-    if (this.planner !== undefined || this.paddedBuckets !== undefined || this.deadlines || this.slowdowns.length > 0) return endMs;
-    if (this.prefilling.length > 0 || this.decodingCount === 0 || this.due.size === 0) return endMs;
-    if (this.queue.size > 0 && this.decodingCount < this.maxSequences) return endMs;
-    const lat = this.latency;
-    const n = this.decodingCount;
-    const dueStep = this.due.peek().dueStep;
-    const at = this.chainAt;
-    let step = this.decodeSteps + 1; // the step in progress
-    let ctx = this.totalContext;
-    let t = endMs;
-    let k = 0;
-    while (k < at.length && step < dueStep) {
-      // the step in progress ends at t with nothing due: the next starts there, n tokens of context more
-      step++;
-      ctx += n;
-      let workMs = lat.decodeStepMs(n, ctx);
-      if (this.constrainedDecoding > 0) workMs += this.constrainedDecoding * this.constrainedRowMs;
-      at[k++] = t;
-      t += workMs;
-    }
-    if (k === 0) return endMs;
-    this.chainLength = k;
-    this.chainNext = 0;
-    this.chainEndMs = t;
-    this.wakeAheadMs = t;
-    return t;
-  }
-
-  /** Ends the chain with the step in progress (call after catchUp); returns its end as a new wake, or NO_WAKE if the pending one stands. */
-  private cutChain(): number {
-    if (this.chainLength === 0) return NO_WAKE;
-    const whole = this.chainNext === this.chainLength;
-    const endMs = whole ? this.chainEndMs : this.chainAt[this.chainNext]!;
-    this.chainLength = 0;
-    this.chainNext = 0;
-    if (whole) return NO_WAKE;
-    this.wakeAheadMs = endMs;
-    return this.setWake(endMs);
-  }
-
-  /** Before a crash or restart: the chain's steps so far run; the rest is dropped (the new wake makes the old one stale). */
-  private dropChain(nowMs: number): void {
-    if (this.chainLength > 0) this.catchUp(nowMs, true);
-    this.chainLength = 0;
-    this.chainNext = 0;
-    this.wakeAheadMs = NO_WAKE;
   }
 
   private setWake(atMs: number): number {
@@ -817,7 +665,7 @@ export class SimWorker {
     const kvUsed = this.memory.usedBytes;
     const pct = Math.min(100, Math.floor((kvUsed / kvCap) * 100));
     st.timeByKvPercentMs[pct]! += durationMs;
-    if (this.observer) this.observer.onStep(this.index, this.stepStartMs, durationMs, n, Math.min(n, this.stepContinuing), this.stepPrefillTokens, kvUsed, kvCap, !this.inChain && this.wakeAheadMs === NO_WAKE);
+    if (this.observer) this.observer.onStep(this.index, this.stepStartMs, durationMs, n, Math.min(n, this.stepContinuing), this.stepPrefillTokens, kvUsed, kvCap);
     // Every decoding sequence gets one token; only those with an event this step are visited, in join
     // order: first the earlier sequences (from `due`), then this step's joiners (the batch's tail).
     const step = ++this.decodeSteps;
