@@ -79,6 +79,26 @@ describe('SimMetrics', () => {
     expect(ts.rows.reduce((a, r) => a + r[col]!, 0)).toBe(10);
   });
 
+  it('a record lands in bucket floor(t / intervalMs), at and next to the edges (the cached bucket agrees)', () => {
+    for (const intervalMs of [60_000, 1000, 0.1, 1 / 3]) {
+      const times: number[] = [];
+      for (let b = 0; b < 6; b++) {
+        const edge = b * intervalMs;
+        for (const t of [edge, edge + intervalMs / 2, (b + 1) * intervalMs * (1 - 2 ** -52), (b + 1) * intervalMs * (1 - 2 ** -50), (b + 1) * intervalMs * (1 - 2 ** -48)]) times.push(t);
+      }
+      const m = new SimMetrics({ intervalMs });
+      const want = new Map<number, number>();
+      for (const t of times) {
+        m.add('requests_arrived', 1, t);
+        const b = Math.floor(t / intervalMs);
+        want.set(b, (want.get(b) ?? 0) + 1);
+      }
+      const ts = m.summarize(10, [], { timeSeries: true }).timeSeries!;
+      const col = ts.columns.indexOf('requests_arrived');
+      ts.rows.forEach((row, b) => expect(row[col], `interval ${intervalMs}, bucket ${b}`).toBe(want.get(b) ?? 0));
+    }
+  });
+
   it('the same run gives byte-identical JSON with a stable key order', () => {
     const a = JSON.stringify(run().summarize(10_000, [], { timeSeries: true }));
     const b = JSON.stringify(run().summarize(10_000, [], { timeSeries: true }));
