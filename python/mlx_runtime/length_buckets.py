@@ -22,7 +22,7 @@ import bisect
 import re
 from typing import Any, List, Optional, Sequence, Tuple
 
-from .planned_loop import BatchGeneratorLoop, CacheTokens, Handle
+from .batch_generator_loop import BatchGeneratorLoop, CacheTokens, Handle
 
 UID_SHIFT = 40
 ENV_VAR = "MLX_RUNTIME_CONTEXT_BUCKETS"

@@ -12,7 +12,8 @@ from .engine_config import EngineConfig
 from .log import ms as _ms
 from .logprobs import TokenPieces
 from .length_buckets import LengthBucketedLoop
-from .planned_loop import BatchGeneratorLoop, PlannedLoop
+from .batch_generator_loop import BatchGeneratorLoop
+from .planned_loop import PlannedLoop
 from .structured import GrammarCompiler
 
 if TYPE_CHECKING:

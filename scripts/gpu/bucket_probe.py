@@ -20,7 +20,7 @@ from mlx_lm import load  # noqa: E402
 
 from mlx_runtime import cache_limit  # noqa: E402
 from mlx_runtime.length_buckets import LengthBucketedLoop  # noqa: E402
-from mlx_runtime.planned_loop import BatchGeneratorLoop  # noqa: E402
+from mlx_runtime.batch_generator_loop import BatchGeneratorLoop  # noqa: E402
 
 model_dir = sys.argv[1]
 n_seq = int(sys.argv[2]) if len(sys.argv) > 2 else 64

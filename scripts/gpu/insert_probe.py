@@ -40,7 +40,7 @@ import mlx_lm.generate  # noqa: F401,E402
 from mlx_lm import load  # noqa: E402
 
 from mlx_runtime import cache_limit  # noqa: E402
-from mlx_runtime.planned_loop import BatchGeneratorLoop  # noqa: E402
+from mlx_runtime.batch_generator_loop import BatchGeneratorLoop  # noqa: E402
 
 gen_mod = sys.modules["mlx_lm.generate"]  # the module (the package's `generate` is the function)
 
