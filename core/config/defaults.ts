@@ -34,7 +34,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
   // gRPC A6 throttling (maxTokens, tokenRatio). A6's example uses 10, which one crashed worker with
   // 16 sequences in flight exhausts at once; 100 allows ~50 failed attempts before throttling.
   retry: { attemptsMax: 3, baseDelayMs: 25, capDelayMs: 1000, budgetTokensMax: 100, budgetTokenRatio: 0.1 },
-  rateLimit: { enabled: false, requestsPerMinute: 600, tokensPerMinute: 1_000_000, keysMax: 100_000 },
+  rateLimit: { enabled: false, requestsPerMinute: 600, tokensPerMinute: 1_000_000, keysMax: 100_000, tenants: {} },
   // The effective limit is min(this, what the worker reports it can batch). The AD's "4–6 concurrent"
   // was for 70B models on M3 Ultra; a continuous-batching runtime reports its own, larger, limit.
   admission: {

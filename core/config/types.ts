@@ -65,6 +65,13 @@ export interface RateLimitConfig {
   readonly requestsPerMinute: number;
   readonly tokensPerMinute: number;
   readonly keysMax: number;
+  /** Limits of named tenants, shared by all their credentials, on top of each credential's (core/limits/tenant-limiter.ts). */
+  readonly tenants: Readonly<Record<string, TenantRateLimit>>;
+}
+
+export interface TenantRateLimit {
+  readonly requestsPerMinute: number;
+  readonly tokensPerMinute: number;
 }
 
 export interface AdmissionConfig {

@@ -24,7 +24,7 @@ const RULES: Record<string, Record<string, Rule>> = {
     volumeMin: int(1), healthFailuresMax: int(1, 1000), cooldownMs: num(0, 86_400_000), halfOpenProbesMax: int(1, 1000),
   },
   retry: { attemptsMax: int(1, 10), baseDelayMs: num(0, 60_000), capDelayMs: num(0, 600_000), budgetTokensMax: num(1), budgetTokenRatio: num(0, 1) },
-  rateLimit: { enabled: bool, requestsPerMinute: num(1), tokensPerMinute: num(1), keysMax: int(1, 10_000_000) },
+  rateLimit: { enabled: bool, requestsPerMinute: num(1), tokensPerMinute: num(1), keysMax: int(1, 10_000_000), tenants: (f, v) => checkTenantLimits(f, v) },
   admission: {
     maxConcurrentPerWorker: int(1, 10_000), queueMax: int(0, 10_000_000), queueTimeoutMs: num(1, 3_600_000), earlyRefusalFactor: num(0, 100),
     adaptive: (f, v) => section(f, v, DEFAULT_GATEWAY_CONFIG.admission.adaptive),
@@ -138,6 +138,17 @@ function checkPerModel(field: string, value: unknown): Record<string, { maxBatch
     };
   }
   return out;
+}
+
+function checkTenantLimits(field: string, value: unknown): Record<string, { requestsPerMinute: number; tokensPerMinute: number }> {
+  const obj = asObject(field, value ?? {});
+  const entries = Object.entries(obj);
+  if (entries.length > 10_000) throw new ConfigError(field, 'must name at most 10000 tenants');
+  return Object.fromEntries(entries.map(([tenant, l]) => {
+    const o = asObject(`${field}.${tenant}`, l);
+    rejectUnknown(`${field}.${tenant}`, o, ['requestsPerMinute', 'tokensPerMinute']);
+    return [tenant, { requestsPerMinute: checkNumber(`${field}.${tenant}.requestsPerMinute`, o.requestsPerMinute, 1, Number.MAX_SAFE_INTEGER), tokensPerMinute: checkNumber(`${field}.${tenant}.tokensPerMinute`, o.tokensPerMinute, 1, Number.MAX_SAFE_INTEGER) }];
+  }));
 }
 
 function checkWeights(field: string, value: unknown): Record<string, number> {

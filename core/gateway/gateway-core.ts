@@ -26,6 +26,7 @@ import type { GatewayConfig } from '../config/types.js';
 import { clientErrorCodeOf, ERRORS, type ErrorCode } from '../errors.js';
 import { isRetryable } from '../worker/errors.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
+import { TenantLimiter } from '../limits/tenant-limiter.js';
 import { createRoutingPolicy } from '../routing/factory.js';
 import type { RoutingPolicy } from '../routing/policy.js';
 import { RetryPolicy } from '../retry/retry-policy.js';
@@ -73,6 +74,8 @@ export class GatewayCore {
   /** Per-model FIFO of queued request ids; entries of requests that left are skipped lazily. */
   /** Requests no worker could take yet, per model, and each model's drain rate (model-queues.ts). */
   private readonly queues: ModelQueues;
+  /** Named tenants' own rate limits (rateLimit.tenants). */
+  private readonly tenantLimiter: TenantLimiter;
   private waitingCount = 0;
   private readonly timers = new Timers();
   private batchTimerAtMs: number | undefined;
@@ -102,6 +105,7 @@ export class GatewayCore {
     this.coalescer = new Coalescer({ followersMax: c.coalescing.followersMax, groupsMax: c.coalescing.groupsMax });
     this.retry = new RetryPolicy(config.retry);
     this.rateLimiter = new RateLimiter(config.rateLimit);
+    this.tenantLimiter = new TenantLimiter(config.rateLimit.tenants);
     this.scaling = new ScalingSignal(config.scaling);
     this.queues = new ModelQueues(config.fairness.enabled);
   }
@@ -132,9 +136,15 @@ export class GatewayCore {
     if (this.requests.size >= this.config.requestsInFlightMax) return this.finishReject(req.id, 'overloaded', nowMs, 1000);
     if (this.workers.idsOf(req.model).length === 0) return this.finishReject(req.id, 'model_not_found', nowMs);
     this.scaling.onArrival(req.model, nowMs);
-    if (this.config.rateLimit.enabled && req.apiKey !== undefined) {
-      const d = this.rateLimiter.check(req.apiKey, req.promptTokens, nowMs);
-      if (!d.ok) return this.finishReject(req.id, 'rate_limited', nowMs, d.retryAfterMs);
+    if (this.config.rateLimit.enabled) {
+      // The tenant's limits are checked first and taken last: a refusal by either takes nothing from the other.
+      const tw = this.tenantLimiter.waitMs(req.tenant, req.promptTokens, nowMs);
+      if (tw.waitMs > 0) return this.finishReject(req.id, 'rate_limited', nowMs, tw.waitMs);
+      if (req.apiKey !== undefined) {
+        const d = this.rateLimiter.check(req.apiKey, req.promptTokens, nowMs);
+        if (!d.ok) return this.finishReject(req.id, 'rate_limited', nowMs, d.retryAfterMs);
+      }
+      this.tenantLimiter.take(req.tenant, req.promptTokens, nowMs);
     }
     const caching = this.config.caching;
     const fp = isShareable(req, caching.shareNondeterministic) ? fingerprint(req) : undefined;
@@ -230,7 +240,10 @@ export class GatewayCore {
         if (this.config.caching.dedupe.enabled) this.dedupe.set(t.fp, answer, nowMs);
         if (this.config.caching.responseCache.enabled) this.cache.set(t.fp, answer, nowMs);
       }
-      if (this.config.rateLimit.enabled && t.req.apiKey !== undefined) this.rateLimiter.charge(t.req.apiKey, o.completionTokens, nowMs);
+      if (this.config.rateLimit.enabled) {
+        if (t.req.apiKey !== undefined) this.rateLimiter.charge(t.req.apiKey, o.completionTokens, nowMs);
+        this.tenantLimiter.charge(t.req.tenant, o.completionTokens, nowMs);
+      }
       const recipients = this.recipientsOf(t);
       if (recipients.length > 0) this.out.push({ type: 'deliver', jobId: t.req.id, recipients, event: ev });
       const usage = { promptTokens: o.promptTokens, completionTokens: o.completionTokens, ...(o.cachedPromptTokens !== undefined && { cachedPromptTokens: o.cachedPromptTokens }) };
