@@ -1,4 +1,4 @@
-// The admin API (admin key only): cache stats and flush, worker list, drain, model load/unload, the scaling signal.
+// The admin API (admin key only): cache stats and flush, worker list, drain, model load/unload, the scaling signal, usage.
 // Drain marks the worker draining in the core at once (no new work) and forwards Drain to it; model
 // changes are forwarded to the workers, then their Stats are polled so the core's routing sees them.
 import type { FastifyInstance } from 'fastify';
@@ -12,6 +12,9 @@ const MODEL_BODY = {
   required: ['model'],
   properties: { model: { type: 'string', minLength: 1, maxLength: 256 }, path: { type: 'string', maxLength: 4096 }, worker: { type: 'string', maxLength: 128 } },
 } as const;
+
+/** A UTC day, YYYY-MM-DD. */
+const DAY = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
 
 export async function adminRoutes(app: FastifyInstance, opts: { ctx: GatewayContext }): Promise<void> {
   const { ctx } = opts;
@@ -31,6 +34,20 @@ export async function adminRoutes(app: FastifyInstance, opts: { ctx: GatewayCont
       enabled: ctx.core.config.scaling.enabled,
       models: signal.map((m) => ({ model: m.model, desiredWorkers: m.desiredWorkers, currentWorkers: m.currentWorkers, rawWorkers: m.rawWorkers, reason: m.reason, slotsNeeded: m.slotsNeeded ?? null, inputs: { ...m.inputs, serviceMs: m.inputs.serviceMs ?? null } })),
     };
+  });
+
+  // Usage per tenant, model and UTC day (live/usage/usage-ledger.ts), priced from usage.costs.
+  app.get<{ Querystring: { tenant?: string; from?: string; to?: string } }>('/admin/usage', {
+    schema: {
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: { tenant: { type: 'string', minLength: 1, maxLength: 64 }, from: { type: 'string', pattern: DAY }, to: { type: 'string', pattern: DAY } },
+      },
+    },
+  }, async (request) => {
+    const q = request.query;
+    const rows = await ctx.usage.query({ ...(q.tenant !== undefined && { tenant: q.tenant }), ...(q.from !== undefined && { from: q.from }), ...(q.to !== undefined && { to: q.to }) });
+    return { object: 'list', persisted: ctx.config.usage.path !== undefined, data: rows };
   });
 
   app.post('/admin/cache/flush', async () => ({ flushed: ctx.core.flushCaches() }));

@@ -32,7 +32,7 @@ export async function anthropicRoutes(app: FastifyInstance, opts: { ctx: Gateway
     if ('code' in chat) throw new GatewayHttpError(chat.code, chat.message, chat.param);
     const req = admitCompletion(ctx, request, 'chat', chat);
     const sink = new AnthropicSink(reply, {
-      jobId: req.id, traceId: String(request.id), stream: req.stream, route: ROUTE, model: req.model, inputTokensEstimate: req.promptTokens,
+      jobId: req.id, traceId: String(request.id), stream: req.stream, route: ROUTE, model: req.model, tenant: req.tenant, inputTokensEstimate: req.promptTokens,
       tools: toolModeOf(chat),
     }, sinkDeps);
     sink.start();

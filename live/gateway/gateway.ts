@@ -31,6 +31,7 @@ import { RollingRestarter, type RestartWorkerHook } from './rolling-restart.js';
 import { fromTokenLogprobs, toGenerateRequest } from './request-mapping.js';
 import { RequestTracer } from './request-tracing.js';
 import { WorkerLink, type LinkLogger } from './worker-link.js';
+import { UsageLedger } from '../usage/usage-ledger.js';
 
 export interface GatewayOptions {
   readonly config: LiveGatewayConfig;
@@ -192,7 +193,8 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   };
 
   const auth = new Authenticator(config.auth);
-  const ctx: GatewayContext = { config, core, driver, clock, metrics, auth, links, rolling, nextRequestId: nextId };
+  const usage = new UsageLedger(config.usage, () => clock.wallMs());
+  const ctx: GatewayContext = { config, core, driver, clock, metrics, auth, links, rolling, usage, nextRequestId: nextId };
 
   installErrorHandling(app, routes);
   // Hooks on the hot path are callback-style: an async hook costs a promise per request.
@@ -283,6 +285,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   return {
     app, core, driver, links, registry, rolling, addWorker, removeWorker,
     async start() {
+      await usage.open();
       await Promise.all([...links.values()].map((l) => l.start()));
       workerRegistry = await attachRegistry(config.registry, {
         addWorker, removeWorker, hasWorker: (id) => links.has(id), staticIds: new Set(config.workers.map((w) => w.id)), log: linkLog,
@@ -306,6 +309,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
           await workerRegistry?.stop();
           for (const l of links.values()) l.close();
           driver.stop();
+          await usage.close().catch(() => undefined);
           await tracing.shutdown();
         }
       })();

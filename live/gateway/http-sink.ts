@@ -25,6 +25,8 @@ export interface SinkInit {
   readonly stream: boolean;
   readonly includeUsage: boolean;
   readonly model: string;
+  /** The credential's tenant (usage accounting). */
+  readonly tenant?: string | undefined;
   readonly route: string;
   /** The request asked for log-probabilities: every choice and chunk carries a logprobs object. */
   readonly logprobs: boolean;

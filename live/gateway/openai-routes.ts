@@ -22,7 +22,7 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
     const body = request.body as ChatBody | CompletionBody;
     const req = admitCompletion(ctx, request, kind, body);
     const sink = new HttpSink(reply, {
-      jobId: req.id, traceId: String(request.id), kind, stream: req.stream, includeUsage: body.stream_options?.include_usage === true, model: req.model, route,
+      jobId: req.id, traceId: String(request.id), kind, stream: req.stream, includeUsage: body.stream_options?.include_usage === true, model: req.model, tenant: req.tenant, route,
       logprobs: req.sampling.logprobs !== undefined,
       ...(kind === 'chat' && { tools: toolModeOf(body) }),
     }, sinkDeps);

@@ -15,6 +15,7 @@ import type { GatewayContext } from './context.js';
 import type { RequestSink } from './core-driver.js';
 import type { AnyErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { UsageLedger } from '../usage/usage-ledger.js';
 
 export interface SinkDeps {
   readonly metrics: GatewayMetrics;
@@ -22,6 +23,8 @@ export interface SinkDeps {
   readonly sseBufferBytesMax: number;
   readonly requestTimeoutMs: number;
   readonly cancel: (requestId: string) => void;
+  /** Usage accounting per tenant (live/usage/usage-ledger.ts). */
+  readonly usage?: UsageLedger;
 }
 
 /** The sink dependencies of a gateway's routes. */
@@ -32,6 +35,7 @@ export function sinkDepsOf(ctx: GatewayContext): SinkDeps {
     sseBufferBytesMax: ctx.config.limits.sseBufferBytesMax,
     requestTimeoutMs: ctx.config.limits.requestTimeoutMs,
     cancel: (id) => ctx.driver.cancel(id),
+    usage: ctx.usage,
   };
 }
 
@@ -41,6 +45,9 @@ export interface SinkBaseInit {
   readonly stream: boolean;
   /** The route, for the HTTP metrics of a response the client cut off. */
   readonly route: string;
+  /** The model asked for, and the credential's tenant: the usage account a served response is counted in. */
+  readonly model: string;
+  readonly tenant?: string | undefined;
 }
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
@@ -141,6 +148,7 @@ export abstract class SinkBase implements RequestSink {
     this.deps.metrics.promptTokens.inc(usage.promptTokens);
     this.deps.metrics.completionTokens.inc(usage.completionTokens);
     if (usage.cachedPromptTokens !== undefined) this.deps.metrics.cachedPromptTokens.inc(usage.cachedPromptTokens);
+    this.deps.usage?.record(this.base.tenant, this.base.model, usage.promptTokens, usage.completionTokens);
     this.succeed(usage);
   }
 

@@ -77,6 +77,20 @@ export type RegistryConfig =
   | { readonly type: 'static' }
   | { readonly type: 'nats'; readonly url: string; readonly bucket?: string; readonly missesMax?: number };
 
+/** A model's price per million tokens (usage.costs), in whatever unit the table is written in. */
+export interface ModelCost {
+  readonly promptPerMillionTokens: number;
+  readonly completionPerMillionTokens: number;
+}
+
+/** Usage accounting per tenant (live/usage/usage-ledger.ts). */
+export interface UsageConfig {
+  /** The database file; absent: in memory only (lost at exit). */
+  readonly path?: string;
+  readonly flushMs: number;
+  readonly costs: Readonly<Record<string, ModelCost>>;
+}
+
 export interface LiveGatewayConfig {
   readonly listen: { readonly host: string; readonly port: number };
   readonly auth: AuthConfig;
@@ -86,6 +100,8 @@ export interface LiveGatewayConfig {
   readonly grpc: GrpcLinkConfig;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly core: GatewayConfig;
+  /** Usage accounting per tenant (live/usage/usage-ledger.ts). */
+  readonly usage: UsageConfig;
 }
 
 export const DEFAULT_LIMITS: LimitsConfig = {
@@ -112,7 +128,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 /** Validates an untrusted object (parsed JSON) into a full config; throws ConfigError naming the field. */
 export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
   const root = obj('config', input);
-  known('config', root, ['listen', 'auth', 'limits', 'workers', 'registry', 'grpc', 'logLevel', 'core']);
+  known('config', root, ['listen', 'auth', 'limits', 'workers', 'registry', 'grpc', 'logLevel', 'core', 'usage']);
   const listen = obj('listen', root.listen ?? {});
   known('listen', listen, ['host', 'port']);
   const auth = obj('auth', root.auth ?? {});
@@ -150,6 +166,7 @@ export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
     },
     logLevel: oneOf('logLevel', root.logLevel ?? 'info', LOG_LEVELS),
     core: resolveGatewayConfigAt('core', root.core ?? {}),
+    usage: resolveUsage(obj('usage', root.usage ?? {})),
   };
   if (cfg.limits.defaultMaxTokens > cfg.limits.maxTokensMax) throw new ConfigError('limits.defaultMaxTokens', `must be ≤ limits.maxTokensMax (${cfg.limits.maxTokensMax})`);
   if (cfg.limits.headersTimeoutMs > cfg.limits.receiveTimeoutMs) throw new ConfigError('limits.headersTimeoutMs', `must be ≤ limits.receiveTimeoutMs (${cfg.limits.receiveTimeoutMs})`);
@@ -221,6 +238,30 @@ function resolveAuth(auth: Record<string, unknown>): AuthConfig {
     out.jwt = jwt;
   }
   return out;
+}
+
+function resolveUsage(u: Record<string, unknown>): UsageConfig {
+  known('usage', u, ['path', 'flushMs', 'costs']);
+  const costs = obj('usage.costs', u.costs ?? {});
+  const out: Record<string, ModelCost> = {};
+  for (const [model, c] of Object.entries(costs)) {
+    const o = obj(`usage.costs.${model}`, c);
+    known(`usage.costs.${model}`, o, ['promptPerMillionTokens', 'completionPerMillionTokens']);
+    out[model] = {
+      promptPerMillionTokens: nonNegative(`usage.costs.${model}.promptPerMillionTokens`, o.promptPerMillionTokens),
+      completionPerMillionTokens: nonNegative(`usage.costs.${model}.completionPerMillionTokens`, o.completionPerMillionTokens),
+    };
+  }
+  return {
+    ...(u.path !== undefined && { path: str('usage.path', u.path) }),
+    flushMs: int('usage.flushMs', u.flushMs ?? 1000, 10, 3_600_000),
+    costs: out,
+  };
+}
+
+function nonNegative(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(field, `must be a finite number >= 0, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function resolveTenants(tenants: Record<string, unknown>): Record<string, { apiKeys: string[] }> {

@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_TENANT, UsageLedger } from './usage-ledger.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'usage-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const DAY1 = Date.parse('2026-12-01T10:00:00Z');
+const DAY2 = Date.parse('2026-12-02T23:59:59Z');
+
+describe('UsageLedger', () => {
+  it('sums requests and tokens per tenant, model and UTC day, prices them, and filters', async () => {
+    let now = DAY1;
+    const l = new UsageLedger({ flushMs: 60_000, costs: { m: { promptPerMillionTokens: 1, completionPerMillionTokens: 2 } } }, () => now);
+    await l.open();
+    l.record('a', 'm', 100, 10);
+    l.record('a', 'm', 50, 5);
+    l.record(undefined, 'other', 7, 3);
+    now = DAY2;
+    l.record('a', 'm', 1, 1);
+    expect(await l.query()).toEqual([
+      { tenant: 'a', model: 'm', day: '2026-12-01', requests: 2, promptTokens: 150, completionTokens: 15, cost: (150 + 30) / 1e6 },
+      { tenant: DEFAULT_TENANT, model: 'other', day: '2026-12-01', requests: 1, promptTokens: 7, completionTokens: 3, cost: null },
+      { tenant: 'a', model: 'm', day: '2026-12-02', requests: 1, promptTokens: 1, completionTokens: 1, cost: 3 / 1e6 },
+    ]);
+    expect((await l.query({ tenant: 'a', from: '2026-12-02' })).map((r) => r.day)).toEqual(['2026-12-02']);
+    expect(await l.query({ to: '2026-11-30' })).toEqual([]);
+    await l.close();
+  });
+
+  it('persists to its file: a new ledger on the same path starts from what the last one wrote', async () => {
+    const path = join(dir, 'nested', 'usage.sqlite');
+    const first = new UsageLedger({ path, flushMs: 60_000, costs: {} }, () => DAY1);
+    await first.open();
+    first.record('a', 'm', 10, 1);
+    await first.close();
+    const second = new UsageLedger({ path, flushMs: 60_000, costs: {} }, () => DAY1);
+    await second.open();
+    second.record('a', 'm', 10, 1);
+    expect(await second.query()).toMatchObject([{ tenant: 'a', requests: 2, promptTokens: 20, completionTokens: 2 }]);
+    await second.close();
+  });
+});

@@ -1,0 +1,138 @@
+// Usage accounting per tenant (issue 19): requests, prompt and completion tokens by tenant, model and
+// UTC day, in an embedded SQLite database (sql.js: SQLite compiled to WebAssembly, so it installs and
+// runs on any CPU without a native build), persisted to `usage.path` when one is configured and kept in
+// memory otherwise. The hot path only adds to an in-memory delta; a timer (usage.flushMs) folds the
+// deltas into the database and, when dirty, writes the file atomically (a temporary file, then rename).
+// Counted as served: what a response's `usage` says, cache-served answers included. The cost of a row is
+// priced from usage.costs (per million tokens, in whatever unit the table is written in).
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import initSqlJs, { type Database } from 'sql.js';
+import type { UsageConfig } from '../shared/config.js';
+
+
+export interface UsageRow {
+  readonly tenant: string;
+  readonly model: string;
+  /** UTC day, YYYY-MM-DD. */
+  readonly day: string;
+  readonly requests: number;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** Priced from usage.costs; null when the model has no price. */
+  readonly cost: number | null;
+}
+
+export interface UsageFilter {
+  readonly tenant?: string;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** The tenant name of requests whose credential belongs to none. */
+export const DEFAULT_TENANT = 'default';
+
+interface Delta {
+  tenant: string;
+  model: string;
+  day: string;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS usage (
+  tenant TEXT NOT NULL, model TEXT NOT NULL, day TEXT NOT NULL,
+  requests INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+  PRIMARY KEY (tenant, model, day))`;
+const UPSERT = `INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, model, day) DO UPDATE SET
+  requests = requests + excluded.requests, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+  completion_tokens = completion_tokens + excluded.completion_tokens`;
+
+export class UsageLedger {
+  private pending = new Map<string, Delta>();
+  private db: Promise<Database> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly cfg: UsageConfig, private readonly wallMs: () => number = Date.now) {}
+
+  /** Opens the database (reading the file when it exists) and starts the flush timer. */
+  async open(): Promise<void> {
+    await this.database();
+    this.timer = setInterval(() => void this.flush().catch(() => undefined), this.cfg.flushMs);
+    this.timer.unref();
+  }
+
+  /** Adds one served request (the hot path: a map update). */
+  record(tenant: string | undefined, model: string, promptTokens: number, completionTokens: number): void {
+    const t = tenant ?? DEFAULT_TENANT;
+    const day = new Date(this.wallMs()).toISOString().slice(0, 10);
+    const key = `${t}\u0000${model}\u0000${day}`;
+    let d = this.pending.get(key);
+    if (d === undefined) this.pending.set(key, (d = { tenant: t, model, day, requests: 0, promptTokens: 0, completionTokens: 0 }));
+    d.requests++;
+    d.promptTokens += promptTokens;
+    d.completionTokens += completionTokens;
+  }
+
+  /** Rows by day, tenant and model (pending deltas included), priced. */
+  async query(f: UsageFilter = {}): Promise<UsageRow[]> {
+    await this.flush();
+    const db = await this.database();
+    const stmt = db.prepare(`SELECT tenant, model, day, requests, prompt_tokens, completion_tokens FROM usage
+      WHERE (? IS NULL OR tenant = ?) AND (? IS NULL OR day >= ?) AND (? IS NULL OR day <= ?) ORDER BY day, tenant, model`);
+    const t = f.tenant ?? null;
+    const from = f.from ?? null;
+    const to = f.to ?? null;
+    stmt.bind([t, t, from, from, to, to]);
+    const rows: UsageRow[] = [];
+    try {
+      while (stmt.step()) {
+        const [tenant, model, day, requests, promptTokens, completionTokens] = stmt.get() as [string, string, string, number, number, number];
+        const price = this.cfg.costs[model];
+        const cost = price === undefined ? null : (promptTokens * price.promptPerMillionTokens + completionTokens * price.completionPerMillionTokens) / 1e6;
+        rows.push({ tenant, model, day, requests, promptTokens, completionTokens, cost });
+      }
+    } finally {
+      stmt.free();
+    }
+    return rows;
+  }
+
+  /** Folds the pending deltas into the database and writes the file (when configured and dirty). */
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    const db = await this.database();
+    db.run('BEGIN');
+    for (const d of batch) db.run(UPSERT, [d.tenant, d.model, d.day, d.requests, d.promptTokens, d.completionTokens]);
+    db.run('COMMIT');
+    const path = this.cfg.path;
+    if (path !== undefined) {
+      mkdirSync(dirname(path), { recursive: true });
+      const tmp = `${path}.tmp-${process.pid}`;
+      writeFileSync(tmp, db.export());
+      renameSync(tmp, path);
+    }
+  }
+
+  /** Flushes and stops the timer (graceful stop). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.flush();
+  }
+
+  private database(): Promise<Database> {
+    this.db ??= initSqlJs().then((SQL) => {
+      const path = this.cfg.path;
+      const db = path !== undefined && existsSync(path) ? new SQL.Database(readFileSync(path)) : new SQL.Database();
+      db.run(SCHEMA);
+      return db;
+    });
+    return this.db;
+  }
+}
