@@ -1,4 +1,4 @@
-// The admin API (admin key only): cache stats and flush, worker list, drain, model load/unload, the scaling signal, usage.
+// The admin API (admin key only): cache stats and flush, worker list, drain, model load/unload, the scaling signal, usage, the audit log.
 // Drain marks the worker draining in the core at once (no new work) and forwards Drain to it; model
 // changes are forwarded to the workers, then their Stats are polled so the core's routing sees them.
 import type { FastifyInstance } from 'fastify';
@@ -49,6 +49,11 @@ export async function adminRoutes(app: FastifyInstance, opts: { ctx: GatewayCont
     const rows = await ctx.usage.query({ ...(q.tenant !== undefined && { tenant: q.tenant }), ...(q.from !== undefined && { from: q.from }), ...(q.to !== undefined && { to: q.to }) });
     return { object: 'list', persisted: ctx.config.usage.path !== undefined, data: rows };
   });
+
+  // The audit log's last entries of this process (audit.path holds them all).
+  app.get<{ Querystring: { limit?: string } }>('/admin/audit', {
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$' } } } },
+  }, async (request) => ({ object: 'list', persisted: ctx.config.audit.path !== undefined, data: ctx.audit.last(Number(request.query.limit ?? 100)) }));
 
   app.post('/admin/cache/flush', async () => ({ flushed: ctx.core.flushCaches() }));
 

@@ -8,12 +8,15 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import { importSPKI, jwtVerify, type JWTHeaderParameters, type CryptoKey } from 'jose';
 import type { AuthConfig } from '../shared/config.js';
+import type { Role } from './roles.js';
 
 export interface Identity {
   /** Stable, loggable name of the credential (rate limits are per identity). */
   readonly id: string;
-  readonly kind: 'api-key' | 'admin-key' | 'jwt';
+  readonly kind: 'api-key' | 'admin-key' | 'operator-key' | 'jwt';
   readonly admin: boolean;
+  /** What the credential may do (live/gateway/roles.ts). */
+  readonly role: Role;
   /** The tenant the credential belongs to (auth.tenants); absent: the default tenant. */
   readonly tenant?: string;
 }
@@ -31,6 +34,7 @@ export class Authenticator {
   private readonly keyTenants: (string | undefined)[];
   private readonly tenantNames: ReadonlySet<string>;
   private readonly adminHash: Buffer | undefined;
+  private readonly operatorHashes: Buffer[];
   private readonly hsKey: Uint8Array | undefined;
   private readonly rsKey: Promise<CryptoKey> | undefined;
   private readonly algorithms: string[];
@@ -41,6 +45,7 @@ export class Authenticator {
     this.keyTenants = [...cfg.apiKeys.map(() => undefined), ...tenantKeys.map(([tenant]) => tenant)];
     this.tenantNames = new Set(Object.keys(cfg.tenants ?? {}));
     this.adminHash = cfg.adminKey === undefined ? undefined : sha256(cfg.adminKey);
+    this.operatorHashes = (cfg.operatorKeys ?? []).map(sha256);
     this.hsKey = cfg.jwt?.hs256Secret === undefined ? undefined : new TextEncoder().encode(cfg.jwt.hs256Secret);
     this.rsKey = cfg.jwt?.rs256PublicKeyPem === undefined ? undefined : importSPKI(cfg.jwt.rs256PublicKeyPem, 'RS256');
     this.algorithms = [...(this.hsKey !== undefined ? ['HS256'] : []), ...(this.rsKey !== undefined ? ['RS256'] : [])];
@@ -72,10 +77,13 @@ export class Authenticator {
     let matched = -1;
     for (let i = 0; i < this.keyHashes.length; i++) if (timingSafeEqual(h, this.keyHashes[i]!) && matched < 0) matched = i;
     const admin = this.adminHash !== undefined && timingSafeEqual(h, this.adminHash);
-    if (admin) return { ok: true, identity: { id: `admin-${h.toString('hex', 0, 6)}`, kind: 'admin-key', admin: true } };
+    let operator = false;
+    for (const o of this.operatorHashes) if (timingSafeEqual(h, o)) operator = true;
+    if (admin) return { ok: true, identity: { id: `admin-${h.toString('hex', 0, 6)}`, kind: 'admin-key', admin: true, role: 'admin' } };
+    if (operator) return { ok: true, identity: { id: `operator-${h.toString('hex', 0, 6)}`, kind: 'operator-key', admin: false, role: 'operator' } };
     if (matched >= 0) {
       const tenant = this.keyTenants[matched];
-      return { ok: true, identity: { id: `key-${h.toString('hex', 0, 6)}`, kind: 'api-key', admin: false, ...(tenant !== undefined && { tenant }) } };
+      return { ok: true, identity: { id: `key-${h.toString('hex', 0, 6)}`, kind: 'api-key', admin: false, role: 'user', ...(tenant !== undefined && { tenant }) } };
     }
     return { ok: false, reason: 'unknown key' };
   }
@@ -91,7 +99,7 @@ export class Authenticator {
       });
       const sub = typeof payload.sub === 'string' && payload.sub.length > 0 ? payload.sub.slice(0, 128) : 'anonymous';
       const tenant = typeof payload.tenant === 'string' && this.tenantNames.has(payload.tenant) ? payload.tenant : undefined;
-      return { ok: true, identity: { id: `jwt-${sub}`, kind: 'jwt', admin: false, ...(tenant !== undefined && { tenant }) } };
+      return { ok: true, identity: { id: `jwt-${sub}`, kind: 'jwt', admin: false, role: 'user', ...(tenant !== undefined && { tenant }) } };
     } catch (err) {
       return { ok: false, reason: `jwt: ${(err as { code?: string }).code ?? (err as Error).message}` };
     }

@@ -8,6 +8,7 @@ import type { CoreDriver } from './core-driver.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RollingRestarter } from './rolling-restart.js';
 import type { WorkerLink } from './worker-link.js';
+import type { AuditLog } from './audit-log.js';
 import type { UsageLedger } from '../usage/usage-ledger.js';
 
 export interface GatewayContext {
@@ -20,6 +21,8 @@ export interface GatewayContext {
   readonly links: ReadonlyMap<string, WorkerLink>;
   /** Usage accounting per tenant (live/usage/usage-ledger.ts). */
   readonly usage: UsageLedger;
+  /** The admin API's audit log (audit-log.ts). */
+  readonly audit: AuditLog;
   /** Rolling restarts, when the process owner can restart workers (GatewayOptions.restartWorker). */
   readonly rolling: RollingRestarter | undefined;
   /** A new id for the core (job id / request_id on the worker); unique per process. */

@@ -32,6 +32,8 @@ import { fromTokenLogprobs, toGenerateRequest } from './request-mapping.js';
 import { RequestTracer } from './request-tracing.js';
 import { WorkerLink, type LinkLogger } from './worker-link.js';
 import { UsageLedger } from '../usage/usage-ledger.js';
+import { AuditLog } from './audit-log.js';
+import { mayCallAdmin } from './roles.js';
 
 export interface GatewayOptions {
   readonly config: LiveGatewayConfig;
@@ -194,7 +196,8 @@ export function buildGateway(opts: GatewayOptions): Gateway {
 
   const auth = new Authenticator(config.auth);
   const usage = new UsageLedger(config.usage, () => clock.wallMs());
-  const ctx: GatewayContext = { config, core, driver, clock, metrics, auth, links, rolling, usage, nextRequestId: nextId };
+  const audit = new AuditLog(config.audit.path);
+  const ctx: GatewayContext = { config, core, driver, clock, metrics, auth, links, rolling, usage, audit, nextRequestId: nextId };
 
   installErrorHandling(app, routes);
   // Hooks on the hot path are callback-style: an async hook costs a promise per request.
@@ -256,7 +259,20 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     await api.register(anthropicRoutes, { ctx });
     await api.register(async (admin) => {
       admin.addHook('onRequest', (request, _reply, done) => {
-        done(identityOf(request)?.admin === true ? undefined : new GatewayHttpError('forbidden'));
+        done(mayCallAdmin(identityOf(request)?.role, request.routeOptions.url ?? request.url) ? undefined : new GatewayHttpError('forbidden'));
+      });
+      // The audit log: every change, and every refused call (roles.ts, audit-log.ts).
+      admin.addHook('onResponse', (request, reply, done) => {
+        if (request.method !== 'GET' || reply.statusCode === 403) {
+          const id = identityOf(request);
+          audit.write({
+            at: new Date(clock.wallMs()).toISOString(), who: id?.id ?? 'unknown', role: id?.role ?? 'none',
+            action: `${request.method} ${request.routeOptions.url ?? request.url}`,
+            params: { ...(request.params as object), ...(request.query as object), ...(typeof request.body === 'object' && request.body !== null ? { body: request.body } : {}) },
+            status: reply.statusCode,
+          });
+        }
+        done();
       });
       await admin.register(adminRoutes, { ctx });
     });

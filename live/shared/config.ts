@@ -24,6 +24,8 @@ export interface AuthConfig {
   readonly tenants?: Readonly<Record<string, { readonly apiKeys: readonly string[] }>>;
   /** Key for /admin/*; also accepted on the inference API. */
   readonly adminKey?: string;
+  /** Keys of the operator role: the admin API's operations, not its usage and audit records (live/gateway/roles.ts). */
+  readonly operatorKeys?: readonly string[];
   readonly jwt?: JwtConfig;
 }
 
@@ -102,6 +104,8 @@ export interface LiveGatewayConfig {
   readonly core: GatewayConfig;
   /** Usage accounting per tenant (live/usage/usage-ledger.ts). */
   readonly usage: UsageConfig;
+  /** The admin API's audit log (live/gateway/audit-log.ts): an append-only JSON-lines file, when set. */
+  readonly audit: { readonly path?: string };
 }
 
 export const DEFAULT_LIMITS: LimitsConfig = {
@@ -128,11 +132,11 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 /** Validates an untrusted object (parsed JSON) into a full config; throws ConfigError naming the field. */
 export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
   const root = obj('config', input);
-  known('config', root, ['listen', 'auth', 'limits', 'workers', 'registry', 'grpc', 'logLevel', 'core', 'usage']);
+  known('config', root, ['listen', 'auth', 'limits', 'workers', 'registry', 'grpc', 'logLevel', 'core', 'usage', 'audit']);
   const listen = obj('listen', root.listen ?? {});
   known('listen', listen, ['host', 'port']);
   const auth = obj('auth', root.auth ?? {});
-  known('auth', auth, ['apiKeys', 'adminKey', 'jwt', 'tenants']);
+  known('auth', auth, ['apiKeys', 'adminKey', 'operatorKeys', 'jwt', 'tenants']);
   const limits = obj('limits', root.limits ?? {});
   known('limits', limits, Object.keys(DEFAULT_LIMITS));
   const grpc = obj('grpc', root.grpc ?? {});
@@ -167,6 +171,7 @@ export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
     logLevel: oneOf('logLevel', root.logLevel ?? 'info', LOG_LEVELS),
     core: resolveGatewayConfigAt('core', root.core ?? {}),
     usage: resolveUsage(obj('usage', root.usage ?? {})),
+    audit: resolveAudit(obj('audit', root.audit ?? {})),
   };
   if (cfg.limits.defaultMaxTokens > cfg.limits.maxTokensMax) throw new ConfigError('limits.defaultMaxTokens', `must be ≤ limits.maxTokensMax (${cfg.limits.maxTokensMax})`);
   if (cfg.limits.headersTimeoutMs > cfg.limits.receiveTimeoutMs) throw new ConfigError('limits.headersTimeoutMs', `must be ≤ limits.receiveTimeoutMs (${cfg.limits.receiveTimeoutMs})`);
@@ -217,8 +222,9 @@ export function loadLiveConfig(path: string, env: NodeJS.ProcessEnv = {}, overri
 function resolveAuth(auth: Record<string, unknown>): AuthConfig {
   const keys = arr('auth.apiKeys', auth.apiKeys ?? []).map((k, i) => secret(`auth.apiKeys[${i}]`, k));
   if (keys.length > 10_000) throw new ConfigError('auth.apiKeys', 'must hold at most 10000 keys');
-  const out: { apiKeys: string[]; adminKey?: string; jwt?: JwtConfig; tenants?: Record<string, { apiKeys: string[] }> } = { apiKeys: keys };
+  const out: { apiKeys: string[]; adminKey?: string; operatorKeys?: string[]; jwt?: JwtConfig; tenants?: Record<string, { apiKeys: string[] }> } = { apiKeys: keys };
   if (auth.adminKey !== undefined) out.adminKey = secret('auth.adminKey', auth.adminKey);
+  if (auth.operatorKeys !== undefined) out.operatorKeys = arr('auth.operatorKeys', auth.operatorKeys).map((k, i) => secret(`auth.operatorKeys[${i}]`, k));
   if (auth.tenants !== undefined) out.tenants = resolveTenants(obj('auth.tenants', auth.tenants));
   if (auth.jwt !== undefined) {
     const j = obj('auth.jwt', auth.jwt);
@@ -238,6 +244,11 @@ function resolveAuth(auth: Record<string, unknown>): AuthConfig {
     out.jwt = jwt;
   }
   return out;
+}
+
+function resolveAudit(a: Record<string, unknown>): { path?: string } {
+  known('audit', a, ['path']);
+  return a.path !== undefined ? { path: str('audit.path', a.path) } : {};
 }
 
 function resolveUsage(u: Record<string, unknown>): UsageConfig {
