@@ -29,6 +29,7 @@ export function admitCompletion(ctx: GatewayContext, request: FastifyRequest, ki
   }
   const id = ctx.nextRequestId();
   const rc = requestContext(request, id, body.user);
+  checkBudget(ctx, rc.tenant);
   const req = kind === 'chat' ? chatRequest(body as ChatBody, rc, ctx.config.limits) : completionRequest(body as CompletionBody, rc, ctx.config.limits);
   if (req.promptTokens > ctx.config.limits.promptTokensMax) {
     const param = kind === 'chat' ? 'messages' : 'prompt';
@@ -37,6 +38,14 @@ export function admitCompletion(ctx: GatewayContext, request: FastifyRequest, ki
   // Admitted: its trace starts here (request-tracing.ts; nothing when tracing is off).
   ctx.driver.tracer?.begin(req, request.headers, request.routeOptions.url ?? '', String(request.id));
   return req;
+}
+
+/** A tenant past its monthly token budget (usage.budgets) is refused with 429 insufficient_quota. */
+function checkBudget(ctx: GatewayContext, tenant: string | undefined): void {
+  const budget = tenant === undefined ? undefined : ctx.config.usage.budgets[tenant];
+  if (budget !== undefined && ctx.usage.tokensThisMonth(tenant) >= budget.tokensPerMonth) {
+    throw new GatewayHttpError('insufficient_quota', `Tenant ${tenant} has used its ${budget.tokensPerMonth} tokens of this month (usage.budgets).`);
+  }
 }
 
 function checkSampling(body: SamplingBody, ctx: GatewayContext): void {

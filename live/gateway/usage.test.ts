@@ -13,7 +13,7 @@ const B = 'sk-tenant-b-0001';
 const dir = mkdtempSync(join(tmpdir(), 'gw-usage-'));
 const config = {
   auth: { apiKeys: [], adminKey: ADMIN_KEY, tenants: { teamA: { apiKeys: [A] }, teamB: { apiKeys: [B] } } },
-  usage: { path: join(dir, 'usage.sqlite'), flushMs: 50, costs: { echo: { promptPerMillionTokens: 1000, completionPerMillionTokens: 2000 } } },
+  usage: { path: join(dir, 'usage.sqlite'), flushMs: 50, costs: { echo: { promptPerMillionTokens: 1000, completionPerMillionTokens: 2000 } }, budgets: { teamB: { tokensPerMonth: 1 } } },
 };
 
 describe('usage per tenant (live gateway, openai client)', () => {
@@ -43,11 +43,19 @@ describe('usage per tenant (live gateway, openai client)', () => {
     expect(a.day).toBe(new Date().toISOString().slice(0, 10));
   });
 
+  it('a tenant past its monthly token budget gets 429 insufficient_quota; the others are served', async () => {
+    const err = await ask(B, 'nine').then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((err as InstanceType<typeof OpenAI.RateLimitError>).code).toBe('insufficient_quota');
+    expect((await ask(A, 'ten')).choices[0]!.message.content).toBeTruthy();
+  });
+
   it('a restarted gateway on the same file starts from it', async () => {
     await h!.close();
     h = await startHarness({ config });
     await ask(A, 'again');
-    expect((await usage('?tenant=teamA')).data[0].requests).toBe(3);
+    expect((await usage('?tenant=teamA')).data[0].requests).toBe(4);
+    expect((await ask(B, 'eleven').then(() => 'served', () => 'refused'))).toBe('refused'); // the budget survives the restart
   });
 
   it('refuses a bad query with an OpenAI error object, and a user key with 403', async () => {

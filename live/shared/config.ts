@@ -91,6 +91,8 @@ export interface UsageConfig {
   readonly path?: string;
   readonly flushMs: number;
   readonly costs: Readonly<Record<string, ModelCost>>;
+  /** Tokens (prompt + completion) a tenant may use per UTC calendar month; past it: 429 insufficient_quota. */
+  readonly budgets: Readonly<Record<string, { readonly tokensPerMonth: number }>>;
 }
 
 export interface LiveGatewayConfig {
@@ -252,7 +254,7 @@ function resolveAudit(a: Record<string, unknown>): { path?: string } {
 }
 
 function resolveUsage(u: Record<string, unknown>): UsageConfig {
-  known('usage', u, ['path', 'flushMs', 'costs']);
+  known('usage', u, ['path', 'flushMs', 'costs', 'budgets']);
   const costs = obj('usage.costs', u.costs ?? {});
   const out: Record<string, ModelCost> = {};
   for (const [model, c] of Object.entries(costs)) {
@@ -263,10 +265,17 @@ function resolveUsage(u: Record<string, unknown>): UsageConfig {
       completionPerMillionTokens: nonNegative(`usage.costs.${model}.completionPerMillionTokens`, o.completionPerMillionTokens),
     };
   }
+  const budgets: Record<string, { tokensPerMonth: number }> = {};
+  for (const [tenant, b] of Object.entries(obj('usage.budgets', u.budgets ?? {}))) {
+    const o = obj(`usage.budgets.${tenant}`, b);
+    known(`usage.budgets.${tenant}`, o, ['tokensPerMonth']);
+    budgets[tenant] = { tokensPerMonth: int(`usage.budgets.${tenant}.tokensPerMonth`, o.tokensPerMonth, 1, Number.MAX_SAFE_INTEGER) };
+  }
   return {
     ...(u.path !== undefined && { path: str('usage.path', u.path) }),
     flushMs: int('usage.flushMs', u.flushMs ?? 1000, 10, 3_600_000),
     costs: out,
+    budgets,
   };
 }
 

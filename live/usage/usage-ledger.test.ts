@@ -12,7 +12,7 @@ const DAY2 = Date.parse('2026-12-02T23:59:59Z');
 describe('UsageLedger', () => {
   it('sums requests and tokens per tenant, model and UTC day, prices them, and filters', async () => {
     let now = DAY1;
-    const l = new UsageLedger({ flushMs: 60_000, costs: { m: { promptPerMillionTokens: 1, completionPerMillionTokens: 2 } } }, () => now);
+    const l = new UsageLedger({ flushMs: 60_000, costs: { m: { promptPerMillionTokens: 1, completionPerMillionTokens: 2 } }, budgets: {} }, () => now);
     await l.open();
     l.record('a', 'm', 100, 10);
     l.record('a', 'm', 50, 5);
@@ -31,14 +31,33 @@ describe('UsageLedger', () => {
 
   it('persists to its file: a new ledger on the same path starts from what the last one wrote', async () => {
     const path = join(dir, 'nested', 'usage.sqlite');
-    const first = new UsageLedger({ path, flushMs: 60_000, costs: {} }, () => DAY1);
+    const first = new UsageLedger({ path, flushMs: 60_000, costs: {}, budgets: {} }, () => DAY1);
     await first.open();
     first.record('a', 'm', 10, 1);
     await first.close();
-    const second = new UsageLedger({ path, flushMs: 60_000, costs: {} }, () => DAY1);
+    const second = new UsageLedger({ path, flushMs: 60_000, costs: {}, budgets: {} }, () => DAY1);
     await second.open();
+    expect(second.tokensThisMonth('a')).toBe(11); // this month's tokens read back from the file
     second.record('a', 'm', 10, 1);
+    expect(second.tokensThisMonth('a')).toBe(22);
+    expect(second.tokensThisMonth('b')).toBe(0);
     expect(await second.query()).toMatchObject([{ tenant: 'a', requests: 2, promptTokens: 20, completionTokens: 2 }]);
     await second.close();
   });
 });
+
+describe('UsageLedger: tokens this month', () => {
+  it('counts per tenant and starts again with a new UTC month', async () => {
+    let now = Date.parse('2026-11-30T23:59:00Z');
+    const l = new UsageLedger({ flushMs: 60_000, costs: {}, budgets: {} }, () => now);
+    await l.open();
+    l.record('a', 'm', 5, 5);
+    expect(l.tokensThisMonth('a')).toBe(10);
+    now = Date.parse('2026-12-01T00:01:00Z');
+    expect(l.tokensThisMonth('a')).toBe(0);
+    l.record(undefined, 'm', 1, 2);
+    expect(l.tokensThisMonth(undefined)).toBe(3);
+    await l.close();
+  });
+});
+

@@ -51,6 +51,9 @@ const UPSERT = `INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant,
 
 export class UsageLedger {
   private pending = new Map<string, Delta>();
+  /** Tokens per tenant in the current UTC month (for budgets), from the database at open and then counted. */
+  private month = '';
+  private monthTokens = new Map<string, number>();
   private db: Promise<Database> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -59,7 +62,10 @@ export class UsageLedger {
 
   /** Opens the database (reading the file when it exists) and starts the flush timer. */
   async open(): Promise<void> {
-    await this.database();
+    const db = await this.database();
+    this.month = monthOf(this.wallMs());
+    const res = db.exec('SELECT tenant, SUM(prompt_tokens + completion_tokens) FROM usage WHERE day >= ? GROUP BY tenant', [`${this.month}-01`]);
+    for (const [tenant, tokens] of res[0]?.values ?? []) this.monthTokens.set(String(tenant), Number(tokens));
     this.timer = setInterval(() => void this.flush().catch(() => undefined), this.cfg.flushMs);
     this.timer.unref();
   }
@@ -68,12 +74,26 @@ export class UsageLedger {
   record(tenant: string | undefined, model: string, promptTokens: number, completionTokens: number): void {
     const t = tenant ?? DEFAULT_TENANT;
     const day = new Date(this.wallMs()).toISOString().slice(0, 10);
+    this.rollMonth(day.slice(0, 7));
+    this.monthTokens.set(t, (this.monthTokens.get(t) ?? 0) + promptTokens + completionTokens);
     const key = `${t}\u0000${model}\u0000${day}`;
     let d = this.pending.get(key);
     if (d === undefined) this.pending.set(key, (d = { tenant: t, model, day, requests: 0, promptTokens: 0, completionTokens: 0 }));
     d.requests++;
     d.promptTokens += promptTokens;
     d.completionTokens += completionTokens;
+  }
+
+  /** Tokens `tenant` has used this UTC month (prompt + completion). */
+  tokensThisMonth(tenant: string | undefined): number {
+    this.rollMonth(monthOf(this.wallMs()));
+    return this.monthTokens.get(tenant ?? DEFAULT_TENANT) ?? 0;
+  }
+
+  private rollMonth(month: string): void {
+    if (month === this.month) return;
+    this.month = month;
+    this.monthTokens = new Map();
   }
 
   /** Rows by day, tenant and model (pending deltas included), priced. */
@@ -135,4 +155,8 @@ export class UsageLedger {
     });
     return this.db;
   }
+}
+
+function monthOf(wallMs: number): string {
+  return new Date(wallMs).toISOString().slice(0, 7);
 }
