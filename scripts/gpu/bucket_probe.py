@@ -8,8 +8,6 @@ for one batch (mlx-lm's) and for several bucket edges. It prints, per setting: t
 tokens per second, and padded / real KV positions. Written for issue 15 (the fourth GPU session saw the
 runtime's decode batch hold 2-4.6x more padded than real positions: reports/reference/gpu/README.md).
 """
-import math
-import random
 import statistics
 import sys
 import time
@@ -19,6 +17,7 @@ import mlx_runtime  # noqa: F401,E402  (BLAS before mlx)
 from mlx_lm import load  # noqa: E402
 
 from mlx_runtime import cache_limit  # noqa: E402
+from probe_contexts import lognormal_contexts  # noqa: E402  (scripts/gpu/, the script's own folder)
 from mlx_runtime.length_buckets import LengthBucketedLoop  # noqa: E402
 from mlx_runtime.batch_generator_loop import BatchGeneratorLoop  # noqa: E402
 
@@ -27,10 +26,7 @@ n_seq = int(sys.argv[2]) if len(sys.argv) > 2 else 64
 mean = float(sys.argv[3]) if len(sys.argv) > 3 else 2000.0
 model, _ = load(model_dir)
 cache_limit.apply()
-rng = random.Random(15)
-sigma = math.sqrt(math.log(2.0))  # CV 1
-mu = math.log(mean) - sigma * sigma / 2
-lengths = [max(16, min(8192, int(rng.lognormvariate(mu, sigma)))) for _ in range(n_seq)]
+lengths = lognormal_contexts(n_seq, mean)
 prompts = [[(k * 7919 + i * 31) % 4000 + 10 for i in range(n)] for k, n in enumerate(lengths)]
 KW = dict(eos_token_ids=[], max_sequences=n_seq, default_max_tokens=256, prefill_batch_size=8, prefill_step_size=2048)
 

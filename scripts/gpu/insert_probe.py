@@ -26,8 +26,7 @@ the decode batch's KV) and `filter` (the removal). Variants:
 Per variant and piece it prints the median milliseconds per prompt over REPS (5) insertions, after one
 warm-up; `wall` is the steps' time from insertion to decoding, per prompt.
 """
-import math
-import random
+import copy
 import statistics
 import sys
 import time
@@ -40,6 +39,7 @@ import mlx_lm.generate  # noqa: F401,E402
 from mlx_lm import load  # noqa: E402
 
 from mlx_runtime import cache_limit  # noqa: E402
+from probe_contexts import lognormal_contexts  # noqa: E402  (scripts/gpu/, the script's own folder)
 from mlx_runtime.batch_generator_loop import BatchGeneratorLoop  # noqa: E402
 
 gen_mod = sys.modules["mlx_lm.generate"]  # the module (the package's `generate` is the function)
@@ -50,10 +50,7 @@ mean = float(sys.argv[3]) if len(sys.argv) > 3 else 2000.0
 REPS = int(sys.argv[4]) if len(sys.argv) > 4 else 5
 model, _ = load(model_dir)
 cache_limit.apply()
-rng = random.Random(15)
-sigma = math.sqrt(math.log(2.0))  # CV 1
-mu = math.log(mean) - sigma * sigma / 2
-lengths = [max(16, min(8192, int(rng.lognormvariate(mu, sigma)))) for _ in range(n_seq)]
+lengths = lognormal_contexts(n_seq, mean)
 
 
 def tokens(n, salt):
@@ -142,8 +139,6 @@ def variant(name, make, group=1):
     out["steps"] = statistics.median(r[2] for r in rows)
     print(name, out, flush=True)
 
-
-import copy  # noqa: E402
 
 print("contexts", {"n": n_seq, "mean": round(statistics.fmean(lengths)), "max": max(lengths)}, flush=True)
 print("decode-alone", {"ms_per_step": round(decode_alone(), 1)}, flush=True)
