@@ -8,6 +8,8 @@ export const METRIC = {
   promptTokens: 'mlx_serving_prompt_tokens_total',
   completionTokens: 'mlx_serving_completion_tokens_total',
   cachedPromptTokens: 'mlx_serving_cached_prompt_tokens_total',
+  tenantRequests: 'mlx_serving_tenant_requests_total',
+  tenantTokens: 'mlx_serving_tenant_tokens_total',
   outcomes: 'mlx_serving_requests_outcome_total',
   dedupeHits: 'mlx_serving_dedupe_hits_total',
   cacheHits: 'mlx_serving_cache_hits_total',

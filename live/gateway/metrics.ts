@@ -37,6 +37,8 @@ export class GatewayMetrics {
   readonly requestDuration: Histogram<'route'>;
   readonly promptTokens: Counter;
   readonly cachedPromptTokens: Counter;
+  readonly tenantRequests: Counter;
+  readonly tenantTokens: Counter;
   readonly completionTokens: Counter;
   readonly batchSize: Histogram;
   readonly slowClientCancels: Counter;
@@ -60,6 +62,9 @@ export class GatewayMetrics {
     this.promptTokens = new Counter({ name: METRIC.promptTokens, help: 'Prompt tokens of answered requests (as reported by workers or caches).', registers });
     this.cachedPromptTokens = new Counter({ name: METRIC.cachedPromptTokens, help: 'Prompt tokens of answered requests that were not computed: reused from the runtime\'s prefix cache, or all of a prompt answered from the gateway\'s caches.', registers });
     this.completionTokens = new Counter({ name: METRIC.completionTokens, help: 'Completion tokens sent to clients.', registers });
+    // Labelled by tenant: the configured tenants (auth.tenants) and `default`, so the series are bounded.
+    this.tenantRequests = new Counter({ name: METRIC.tenantRequests, help: 'Answered requests per tenant (auth.tenants; `default` for credentials in none).', labelNames: ['tenant'], registers });
+    this.tenantTokens = new Counter({ name: METRIC.tenantTokens, help: 'Prompt and completion tokens of answered requests per tenant, as their usage said.', labelNames: ['tenant', 'kind'], registers });
     this.batchSize = new Histogram({ name: METRIC.batchSize, help: 'Requests per GenerateBatch message (gateway micro-batching).', registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128] });
     this.workerDispatches = new Counter({ name: METRIC.workerDispatches, help: 'Requests (attempts, retries included) dispatched to each worker.', labelNames: ['worker'], registers });
     this.slowClientCancels = new Counter({ name: METRIC.slowClientCancels, help: 'Streams cancelled because the client left too many bytes unread.', registers });

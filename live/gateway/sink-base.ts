@@ -15,7 +15,7 @@ import type { GatewayContext } from './context.js';
 import type { RequestSink } from './core-driver.js';
 import type { AnyErrorCode } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
-import type { UsageLedger } from '../usage/usage-ledger.js';
+import { DEFAULT_TENANT, type UsageLedger } from '../usage/usage-ledger.js';
 
 export interface SinkDeps {
   readonly metrics: GatewayMetrics;
@@ -149,6 +149,10 @@ export abstract class SinkBase implements RequestSink {
     this.deps.metrics.completionTokens.inc(usage.completionTokens);
     if (usage.cachedPromptTokens !== undefined) this.deps.metrics.cachedPromptTokens.inc(usage.cachedPromptTokens);
     this.deps.usage?.record(this.base.tenant, this.base.model, usage.promptTokens, usage.completionTokens);
+    const tenant = this.base.tenant ?? DEFAULT_TENANT;
+    this.deps.metrics.tenantRequests.inc({ tenant });
+    this.deps.metrics.tenantTokens.inc({ tenant, kind: 'prompt' }, usage.promptTokens);
+    this.deps.metrics.tenantTokens.inc({ tenant, kind: 'completion' }, usage.completionTokens);
     this.succeed(usage);
   }
 

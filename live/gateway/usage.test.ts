@@ -40,6 +40,8 @@ describe('usage per tenant (live gateway, openai client)', () => {
     expect(a.cost).toBeCloseTo((a.promptTokens * 1000 + a.completionTokens * 2000) / 1e6, 9);
     expect(b).toMatchObject({ requests: 1, promptTokens: r3.usage!.prompt_tokens });
     expect((await usage('?tenant=teamB')).data).toHaveLength(1);
+    expect(await h!.metric('mlx_serving_tenant_requests_total', { tenant: 'teamA' })).toBe(2);
+    expect(await h!.metric('mlx_serving_tenant_tokens_total', { tenant: 'teamA', kind: 'completion' })).toBe(a.completionTokens);
     expect(a.day).toBe(new Date().toISOString().slice(0, 10));
   });
 
