@@ -34,7 +34,8 @@ export interface JoinOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function median(xs: readonly number[]): number {
+/** The lower median (0 of nothing): calibrate.ts's, shared. */
+export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? 0 : s[Math.floor((s.length - 1) / 2)]!;
 }

@@ -22,7 +22,7 @@ import type { GenerateResult } from '../live/worker/runtime-client.js';
 import { RuntimeProcess } from '../live/worker/runtime-process.js';
 import { LOCAL_PROFILE_FORMAT, parseLocalProfile, type LocalProfile } from '../sim/profiles/local.js';
 import { profilePathFor } from './live/compare.js';
-import { fitJoin, measureJoins } from './calibrate-join.js';
+import { fitJoin, measureJoins, median } from './calibrate-join.js';
 import { ensureModel } from './live/servers.js';
 import { isModelSize, MODEL_SIZES } from '../live/shared/model.js';
 import { PYTHON_ENV_VAR } from '../live/shared/python.js';
@@ -187,11 +187,6 @@ export function fitStep(s: readonly Sample[]): { a: number; b: number; c: number
   }
   if (a <= 0) a = Math.max(0.01, Math.min(...y) / 2);
   return { a, b, c };
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((p, q) => p - q);
-  return s.length === 0 ? 0 : s[Math.floor((s.length - 1) / 2)]!;
 }
 
 function round3(x: number): number {

@@ -28,6 +28,9 @@ export class FairQueue<T> {
   private virtualTime = 0;
   private seq = 0;
   private count = 0;
+  /** The flow `head()` found, valid until the next push or shift (dispatch peeks, then shifts). */
+  private headFlow: Flow<T> | undefined;
+  private headValid = false;
 
   get size(): number {
     return this.count;
@@ -41,6 +44,7 @@ export class FairQueue<T> {
     f.lastFinish = start + 1 / weight;
     f.fifo.push({ item, start, seq: this.seq++ });
     this.count++;
+    this.headValid = false;
   }
 
   /** The next item to serve (smallest start tag), or undefined when empty. */
@@ -54,11 +58,13 @@ export class FairQueue<T> {
     if (f === undefined) return undefined;
     const t = f.fifo.shift()!;
     this.count--;
+    this.headValid = false;
     this.virtualTime = t.start;
     return t.item;
   }
 
   private head(): Flow<T> | undefined {
+    if (this.headValid) return this.headFlow;
     let best: Flow<T> | undefined;
     let bestTag: Tagged<T> | undefined;
     for (const f of this.flows.values()) {
@@ -69,6 +75,8 @@ export class FairQueue<T> {
         bestTag = t;
       }
     }
+    this.headFlow = best;
+    this.headValid = true;
     return best;
   }
 }

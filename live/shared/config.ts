@@ -3,6 +3,7 @@
 // config, resolved and checked by core's resolveGatewayConfig; everything else is the HTTP/gRPC shell.
 import { readFileSync } from 'node:fs';
 import { ConfigError, resolveGatewayConfig, type GatewayConfig } from '../../core/index.js';
+import { isTenantName, TENANT_NAME_RULE } from '../../core/config/tenant-name.js';
 
 export interface JwtConfig {
   /** Shared secret for HS256 tokens. */
@@ -289,7 +290,7 @@ function resolveTenants(tenants: Record<string, unknown>): Record<string, { apiK
   if (names.length > 1000) throw new ConfigError('auth.tenants', 'must name at most 1000 tenants');
   const out: Record<string, { apiKeys: string[] }> = {};
   for (const name of names) {
-    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) throw new ConfigError(`auth.tenants.${name}`, `a tenant name must match [A-Za-z0-9_.:-]{1,64}, got ${JSON.stringify(name)}`);
+    if (!isTenantName(name)) throw new ConfigError(`auth.tenants.${name}`, `a tenant name ${TENANT_NAME_RULE}, got ${JSON.stringify(name)}`);
     const t = obj(`auth.tenants.${name}`, tenants[name]);
     known(`auth.tenants.${name}`, t, ['apiKeys']);
     const keys = arr(`auth.tenants.${name}.apiKeys`, t.apiKeys ?? []).map((k, i) => secret(`auth.tenants.${name}.apiKeys[${i}]`, k));

@@ -29,6 +29,8 @@ export interface UsageFilter {
   readonly to?: string;
 }
 
+const DAY_MS = 86_400_000;
+
 /** The tenant name of requests whose credential belongs to none. */
 export const DEFAULT_TENANT = 'default';
 
@@ -54,6 +56,10 @@ export class UsageLedger {
   /** Tokens per tenant in the current UTC month (for budgets), from the database at open and then counted. */
   private month = '';
   private monthTokens = new Map<string, number>();
+  /** The UTC day of the last record and the wall-clock range it covers (the hot path formats a date once a day). */
+  private day = '';
+  private dayStartMs = 0;
+  private dayEndMs = -1;
   private db: Promise<Database> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -73,8 +79,7 @@ export class UsageLedger {
   /** Adds one served request (the hot path: a map update). */
   record(tenant: string | undefined, model: string, promptTokens: number, completionTokens: number): void {
     const t = tenant ?? DEFAULT_TENANT;
-    const day = new Date(this.wallMs()).toISOString().slice(0, 10);
-    this.rollMonth(day.slice(0, 7));
+    const day = this.dayOf(this.wallMs());
     this.monthTokens.set(t, (this.monthTokens.get(t) ?? 0) + promptTokens + completionTokens);
     const key = `${t}\u0000${model}\u0000${day}`;
     let d = this.pending.get(key);
@@ -86,8 +91,18 @@ export class UsageLedger {
 
   /** Tokens `tenant` has used this UTC month (prompt + completion). */
   tokensThisMonth(tenant: string | undefined): number {
-    this.rollMonth(monthOf(this.wallMs()));
+    this.dayOf(this.wallMs()); // rolls the month when a new one has begun
     return this.monthTokens.get(tenant ?? DEFAULT_TENANT) ?? 0;
+  }
+
+  private dayOf(wallMs: number): string {
+    if (wallMs < this.dayStartMs || wallMs > this.dayEndMs) {
+      this.dayStartMs = wallMs - (wallMs % DAY_MS);
+      this.dayEndMs = this.dayStartMs + DAY_MS - 1;
+      this.day = new Date(wallMs).toISOString().slice(0, 10);
+      this.rollMonth(this.day.slice(0, 7));
+    }
+    return this.day;
   }
 
   private rollMonth(month: string): void {

@@ -1,4 +1,6 @@
 /* eslint-disable max-lines -- admission, runtime-pool control, idle unload and drain share the job table (the KV wait is kv-wait.ts); the decisions they apply are core/worker/'s, the request mapping generate-mapping.ts */
+// Over 400 lines because admission, runtime-pool control, idle unload and drain share one job table; the
+// decisions are core/worker/'s and the pieces that stand alone are split out (kv-wait.ts, generate-mapping.ts, model-dir.ts).
 // The worker node: admission, KV governance, warmup and the request lifecycle, over the pools of
 // python runtimes. It speaks proto messages (GenerateRequest in, GenerateEvent out) but knows nothing
 // of gRPC; worker-server.ts maps calls and streams onto it.

@@ -1,4 +1,6 @@
 /* eslint-disable max-lines -- the one driver of GatewayCore under virtual time: event delivery, command execution, both modes (gateway, direct) and the fault plans share its loop */
+// Over 400 lines because it is the one driver of GatewayCore under virtual time: event delivery, command
+// execution, both modes and the fault plans share its loop (arrivals.ts and the workers are split out).
 // The simulated cluster: the driver that runs core's GatewayCore (the very code the live gateway runs)
 // under virtual time against modelled Mac workers. Everything the gateway decides — caching, dedupe,
 // coalescing, batching, routing, admission, retries, breaking — is decided by core; this file only

@@ -1,4 +1,6 @@
 /* eslint-disable max-lines -- the two step loops share the batch, queue and KV state they mutate every step (see below) */
+// Over 400 lines because its two step loops share the batch, queue and KV state they mutate every step
+// (hot: one call per simulated step); config, prefill chunks, padded decode and idle handling are split out.
 // The worker model: what one Mac running the MLX runtime does with the sequences it is given.
 // (One file: the two step loops below share the batch, queue and KV state they mutate every step;
 // the policy pieces live beside it: prefill-chunks.ts, core/scheduling/, memory.ts, prefix-cache.ts.)

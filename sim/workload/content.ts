@@ -6,6 +6,7 @@ import { zipfSampler, ZIPF_SIZE_MAX } from '../rng/samplers.js';
 import { sampleLength, validateLength, TOKENS_MAX } from './lengths.js';
 import type { HotPrompt, RequestFactory } from './requests.js';
 import { checkNumber, WorkloadError, type ContentConfig, type SimRequest } from './types.js';
+import { isTenantName, TENANT_NAME_RULE } from '../../core/config/tenant-name.js';
 
 export function validateContent(c: ContentConfig): void {
   if (typeof c.model !== 'string' || c.model.length === 0) throw new WorkloadError('model', 'must be a non-empty string');
@@ -20,7 +21,7 @@ export function validateContent(c: ContentConfig): void {
     checkNumber('duplicates.zipfExponent', c.duplicates.zipfExponent, { min: 0, max: 10 });
   }
   if (c.constrained) checkNumber('constrained.ratio', c.constrained.ratio, { min: 0, max: 1 });
-  if (c.tenant !== undefined && (typeof c.tenant !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(c.tenant))) throw new WorkloadError('tenant', `must match [A-Za-z0-9_.:-]{1,64}, got ${JSON.stringify(c.tenant)}`);
+  if (c.tenant !== undefined && !isTenantName(c.tenant)) throw new WorkloadError('tenant', `${TENANT_NAME_RULE}, got ${JSON.stringify(c.tenant)}`);
 }
 
 export class DuplicatePicker {
