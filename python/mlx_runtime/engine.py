@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import mlx.core as mx
 
-from . import blas, cache_limit, clear_cache
+from . import blas, cache_limit, clear_cache, cuda_attention
 from .admission import admit, kv_reserved
 from .engine_config import EngineConfig
 from .engine_status import health, stats
@@ -63,6 +63,7 @@ class Engine:
         # MLX's buffer cache bounded on a GPU (cache_limit.py: unbounded, mlx-lm's growing KV fills it)
         self.cache_limit = cache_limit.apply()
         self.cache_limit.update(clear_cache.apply())  # mlx-lm's clear_cache per prefill chunk (clear_cache.py)
+        self.cache_limit.update(cuda_attention.apply())  # cuDNN attention off on CUDA (cuda_attention.py)
         self.max_kv_bytes = self.kv_budget.bytes
         self.models: Dict[str, LoadedModel] = {}
         self.default_model: Optional[str] = None

@@ -41,7 +41,7 @@ export interface LiveRunOptions {
   readonly profile?: { readonly profile: 'cpu' | 'gpu'; readonly reason: string };
 }
 
-export const BASELINE_FLAGS_NOTE = 'Baseline: mlx_lm.server (mlx-lm 0.32.2) on the same model directory, its defaults (`--decode-concurrency 32 --prompt-concurrency 8 --prefill-step-size 2048 --prompt-cache-size 10`, what the simulator models) and `--max-tokens 4096`, started after `import mlx_runtime` so it uses the same OpenBLAS as the runtime on Linux and, on a GPU, the same bound on the MLX buffer cache (python/mlx_runtime/cache_limit.py).';
+export const BASELINE_FLAGS_NOTE = 'Baseline: mlx_lm.server (mlx-lm 0.32.2) on the same model directory, its defaults (`--decode-concurrency 32 --prompt-concurrency 8 --prefill-step-size 2048 --prompt-cache-size 10`, what the simulator models) and `--max-tokens 4096`, started after `import mlx_runtime` so it uses the same OpenBLAS as the runtime on Linux and, on a GPU, the same bound on the MLX buffer cache (python/mlx_runtime/cache_limit.py). It keeps MLX\'s cuDNN attention on CUDA (MLX\'s default); the runtime turns it off unless MLX_RUNTIME_CUDNN_ATTENTION=mlx (python/mlx_runtime/cuda_attention.py).';
 
 export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {}): Promise<ScenarioResult> {
   const live = liveSection(def);

@@ -9,6 +9,7 @@
 #   bash scripts/gpu/run-phases.sh buckets          # bucket_probe.py on gpu-1b: decode step by context buckets (~1 min);
 #                                                   # its best setting is exported to later stages and calls (buckets.env)
 #   bash scripts/gpu/run-phases.sh insert           # insert_probe.py on gpu-1b: where a prefill-bearing step's time goes (~1 min)
+#   bash scripts/gpu/run-phases.sh insert-nocudnn   # … with MLX_CUDA_USE_CUDNN_SDPA=0 (MLX's own attention kernels, no cuDNN graphs)
 #   bash scripts/gpu/run-phases.sh phases 1         # phase 1 live, REPEAT (3) repetitions per side (~7 min)
 #   bash scripts/gpu/run-phases.sh phases 2         # … phase 2 (~7 min)
 #   bash scripts/gpu/run-phases.sh phases 3         # … phase 3 (~7 min)
@@ -101,6 +102,12 @@ stage_insert() {
   timed "probe-insert" "$MLX_SERVING_PYTHON" scripts/gpu/insert_probe.py "python/.cache/models/$MODEL"
 }
 
+# The same probe with MLX's cuDNN attention off (MLX_CUDA_USE_CUDNN_SDPA=0): MLX builds a cuDNN graph for every
+# new (batch, query length, key length, mask) shape of a prefill, and caches 256 of them.
+stage_insert_nocudnn() {
+  MLX_CUDA_USE_CUDNN_SDPA=0 timed "probe-insert-nocudnn" "$MLX_SERVING_PYTHON" scripts/gpu/insert_probe.py "python/.cache/models/$MODEL"
+}
+
 stage_smoke() {
   timed live-smoke tsx scenarios/cli.ts live-smoke --mode live --repeat 2 --out "$RESULTS/live-smoke"
 }
@@ -138,6 +145,7 @@ while [ $# -gt 0 ]; do
     probe) stage_probe ;;
     buckets) stage_buckets ;;
     insert) stage_insert ;;
+    insert-nocudnn) stage_insert_nocudnn ;;
     build) stage_build "${args[@]+"${args[@]}"}" ;;
     phases) [ ${#args[@]} -gt 0 ] || args=(1 2 3); stage_phases "${args[@]}" ;;
     calibrate) stage_calibrate ;;
