@@ -30,7 +30,7 @@ function bench(name: string, ops: number, fn: (i: number) => void): void {
   rows.push({ name, nsPerOp: ns, opsPerS: 1e9 / ns });
 }
 
-const workers: WorkerView[] = Array.from({ length: 100 }, (_, i) => ({ id: `w${String(i).padStart(3, '0')}`, inFlight: i % 5, maxConcurrent: 6, kvUsedFraction: 0.3 }));
+const workers: WorkerView[] = Array.from({ length: 100 }, (_, i) => ({ id: `w${String(i).padStart(3, '0')}`, inFlight: i % 5, maxConcurrent: 6, kvUsedFraction: 0.3, slot: i }));
 const ids = workers.map((w) => w.id);
 const reqs = Array.from({ length: 1024 }, (_, i) => makeRequest(`r${i}`, { sessionId: `s${i}`, prefixBlocks: [i % 64, (i % 64) * 7 + 1] }));
 // The gateway core passes an id index of the candidates (RoutingContext.candidatesById); so does the bench.

@@ -71,6 +71,9 @@ export class WorkerTable<J> {
   private readonly routableByModel = new Map<string, WorkerView[]>();
   /** The same routable workers per model, by id (RoutingContext.candidatesById). */
   private readonly routableIndexByModel = new Map<string, Map<WorkerId, WorkerView>>();
+  /** WorkerView.slot: departed workers' slots (reused lowest first), and the next new one. */
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
 
   constructor(private readonly config: GatewayConfig) {}
 
@@ -105,7 +108,7 @@ export class WorkerTable<J> {
     let w = this.byId.get(s.workerId);
     if (w === undefined) {
       w = {
-        view: { id: s.workerId, inFlight: 0, maxConcurrent: 0, kvUsedFraction: 0 },
+        view: { id: s.workerId, inFlight: 0, maxConcurrent: 0, kvUsedFraction: 0, slot: this.takeSlot() },
         models: new Set(), healthy: true, draining: false, breakerAllows: true,
         breaker: new CircuitBreaker(this.config.breaker),
         heartbeat: new HeartbeatTracker({ intervalMs: this.config.health.heartbeatIntervalMs, missesMax: this.config.health.missesMax }, nowMs),
@@ -136,8 +139,16 @@ export class WorkerTable<J> {
   }
 
   remove(id: WorkerId): void {
+    const w = this.byId.get(id);
+    if (w === undefined) return;
     this.byId.delete(id);
+    this.freeSlots.push(w.view.slot);
+    this.freeSlots.sort((a, b) => b - a);
     this.reindex();
+  }
+
+  private takeSlot(): number {
+    return this.freeSlots.pop() ?? this.nextSlot++;
   }
 
   /**

@@ -1,10 +1,11 @@
 // The one routing filter: health, breaker, draining, model, capacity; and the retry exclude fallback.
 import { describe, expect, it } from 'vitest';
 import { routableCandidates, type CandidateState } from './candidates.js';
+import { testView } from './test-views.js';
 
 function worker(id: string, over: Partial<Omit<CandidateState, 'view'>> & { inFlight?: number; maxConcurrent?: number } = {}): CandidateState {
   const { inFlight = 0, maxConcurrent = 4, ...rest } = over;
-  return { view: { id, inFlight, maxConcurrent, kvUsedFraction: 0 }, models: new Set(['m']), healthy: true, draining: false, breakerAllows: true, ...rest };
+  return { view: testView(id, inFlight, maxConcurrent), models: new Set(['m']), healthy: true, draining: false, breakerAllows: true, ...rest };
 }
 const ids = (ws: { id: string }[]): string[] => ws.map((w) => w.id);
 

@@ -6,9 +6,10 @@ import { LeastLoadedPolicy } from './least-loaded.js';
 import { leastLoaded, loadScore, type RoutingContext, type WorkerView } from './policy.js';
 import { PowerOfTwoPolicy } from './power-of-two.js';
 import { RoundRobinPolicy } from './round-robin.js';
+import { testView } from './test-views.js';
 
 const req = { id: 'r', model: 'm', prompt: { kind: 'text', text: '' }, promptTokens: 1, prefixBlocks: [], sampling: { temperature: 0, topP: 1, maxTokens: 1 }, stream: false } as InferenceRequest;
-const view = (id: string, inFlight = 0, maxConcurrent = 4): WorkerView => ({ id, inFlight, maxConcurrent, kvUsedFraction: 0 });
+const view = (id: string, inFlight = 0, maxConcurrent = 4): WorkerView => testView(id, inFlight, maxConcurrent);
 const ctx = (rng: Rng = () => 0): RoutingContext => ({ nowMs: 0, rng, allWorkerIds: [] });
 
 /** An Rng that replays the given values and counts its calls. */

@@ -12,6 +12,13 @@ export interface WorkerView {
   readonly maxConcurrent: number;
   /** KV memory in use as a fraction of the worker's KV capacity (0..1), as last reported. */
   readonly kvUsedFraction: number;
+  /**
+   * A small non-negative integer, unique among the workers present now; a departed worker's slot is
+   * reused. Lets a policy keep per-worker figures in an array instead of a map keyed by id (a pick
+   * over 100 workers then does no hashing). A slot may later belong to another worker: a policy that
+   * keeps figures by slot also records whose they are.
+   */
+  readonly slot: number;
 }
 
 export interface RoutingContext {

@@ -4,13 +4,14 @@ import { describe, expect, it } from 'vitest';
 import type { InferenceRequest } from '../types.js';
 import type { WorkerView } from './policy.js';
 import { PrefixAwarePolicy, type PrefixAwareParams } from './prefix-aware.js';
+import { testView } from './test-views.js';
 
 const params: PrefixAwareParams = { blocksMax: 1000, minMatchBlocks: 1, balanceAbsThreshold: 4, balanceRelThreshold: 1.5 };
 const req = (prefixBlocks: number[], id = 'r'): InferenceRequest => ({
   id, model: 'm', prompt: { kind: 'text', text: '' }, promptTokens: prefixBlocks.length * 16, prefixBlocks,
   sampling: { temperature: 0, topP: 1, maxTokens: 1 }, stream: false,
 });
-const view = (id: string, inFlight = 0): WorkerView => ({ id, inFlight, maxConcurrent: 64, kvUsedFraction: 0 });
+const view = (id: string, inFlight = 0): WorkerView => testView(id, inFlight, 64);
 
 describe('PrefixAwarePolicy', () => {
   it('counts the leading blocks a worker holds', () => {

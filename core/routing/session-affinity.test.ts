@@ -6,6 +6,7 @@ import { fnv1a32 } from '../util/hash.js';
 import { jumpHash } from './jump-hash.js';
 import type { RoutingContext, WorkerView } from './policy.js';
 import { SessionAffinityPolicy } from './session-affinity.js';
+import { testView } from './test-views.js';
 
 function req(over: Partial<InferenceRequest> = {}): InferenceRequest {
   return {
@@ -21,7 +22,7 @@ function req(over: Partial<InferenceRequest> = {}): InferenceRequest {
 }
 
 const ids = ['w0', 'w1', 'w2', 'w3', 'w4'];
-const view = (id: string, inFlight = 0, maxConcurrent = 4): WorkerView => ({ id, inFlight, maxConcurrent, kvUsedFraction: 0 });
+const view = (id: string, inFlight = 0, maxConcurrent = 4): WorkerView => testView(id, inFlight, maxConcurrent);
 const ctx = (allWorkerIds = ids): RoutingContext => ({ nowMs: 0, rng: () => 0.5, allWorkerIds });
 const hashed = (sessionId: string): string => ids[jumpHash(fnv1a32(sessionId), ids.length)]!;
 
