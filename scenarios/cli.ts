@@ -11,7 +11,7 @@ import { ProgressBar } from './progress.js';
 import type { ScenarioResult } from '../reports/result.js';
 import { runCount, runScenarioSim } from './run.js';
 import { runLiveMode } from './live/live-mode.js';
-import { MODEL_CHOICES, parseModelOverride, parseProfileChoice } from './live/profile.js';
+import { MODEL_CHOICES, parseMaxSequencesOverride, parseModelOverride, parseProfileChoice } from './live/profile.js';
 import { PYTHON_ENV_VAR } from '../live/shared/python.js';
 
 const HELP = `usage: npm run scenario -- [name ...] [options]
@@ -35,6 +35,9 @@ options:
   --live-profile P  live: which live section, auto (default: gpu when the runtime's MLX device is a
                     CUDA GPU), cpu (the small-machine section) or gpu (full-size workload, gpu-1b)
   --live-model M    live: serve this model size instead of the section's (${MODEL_CHOICES})
+  --live-max-sequences N
+                    live: the candidate's sequences per worker instead of the section's (1–1024; the
+                    baseline keeps mlx_lm.server's --decode-concurrency 32)
   --python PATH     the python interpreter for the runtime, mlx_lm.server and the model builder
                     (sets ${PYTHON_ENV_VAR}; default python/.venv/bin/python)
   --out DIR         where to write the report (default reports/out/<mode>)
@@ -57,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
         list: { type: 'boolean' }, all: { type: 'boolean' }, seed: { type: 'string' }, mode: { type: 'string', default: 'sim' },
         out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
         'port-base': { type: 'string' }, 'model-dir': { type: 'string' }, profile: { type: 'string' },
-        repeat: { type: 'string' }, first: { type: 'string' }, 'live-profile': { type: 'string', default: 'auto' }, 'live-model': { type: 'string' }, python: { type: 'string' },
+        repeat: { type: 'string' }, first: { type: 'string' }, 'live-profile': { type: 'string', default: 'auto' }, 'live-model': { type: 'string' }, 'live-max-sequences': { type: 'string' }, python: { type: 'string' },
       },
     });
   } catch (e) {
@@ -129,10 +132,15 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--live-model must be one of ${MODEL_CHOICES}, got ${o['live-model']}`);
     return 2;
   }
+  const liveMaxSequences = o['live-max-sequences'] === undefined ? undefined : parseMaxSequencesOverride(o['live-max-sequences']);
+  if (o['live-max-sequences'] !== undefined && liveMaxSequences === undefined) {
+    console.error(`--live-max-sequences must be an integer in [1, 1024], got ${o['live-max-sequences']}`);
+    return 2;
+  }
   if (o.python !== undefined) process.env[PYTHON_ENV_VAR] = o.python;
   if (live) {
     const outcome = await runLiveMode(chosen, {
-      mode: o.mode as 'live' | 'both', liveProfile, ...(liveModel !== undefined && { liveModel }), ...(repeat !== undefined && { repeat }), ...(first !== undefined && { first }),
+      mode: o.mode as 'live' | 'both', liveProfile, ...(liveModel !== undefined && { liveModel }), ...(liveMaxSequences !== undefined && { liveMaxSequences }), ...(repeat !== undefined && { repeat }), ...(first !== undefined && { first }),
       ...(seed !== undefined && { seed }), ...(portBase !== undefined && { portBase }), ...(o['model-dir'] !== undefined && { modelDir: o['model-dir'] }), ...(o.profile !== undefined && { profile: o.profile }),
     });
     if (typeof outcome === 'number') return outcome;

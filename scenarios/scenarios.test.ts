@@ -81,4 +81,10 @@ describe('npm run scenario (the CLI)', () => {
     expect(r.stderr).toContain('unknown scenario "no-such-scenario"');
     expect(r.stderr).toContain('phase1-duplicate-heavy');
   });
+
+  it('refuses a bad --live-max-sequences by name with status 2, before starting anything', () => {
+    const r = cli('phase3-high-concurrency', '--mode', 'live', '--live-max-sequences', '0');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--live-max-sequences must be an integer in [1, 1024], got 0');
+  });
 });

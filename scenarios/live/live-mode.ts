@@ -20,6 +20,8 @@ export interface LiveModeOptions {
   readonly liveProfile?: LiveProfileChoice;
   /** Serve this model size instead of the section's. */
   readonly liveModel?: ModelSize;
+  /** The candidate's sequences per worker instead of the section's (`--live-max-sequences`). */
+  readonly liveMaxSequences?: number;
   /** Runs of each side per scenario (default 1). */
   readonly repeat?: number;
   /** The side that runs first in repetition 1. */
@@ -58,9 +60,11 @@ export async function runLiveMode(chosen: readonly ScenarioDef[], o: LiveModeOpt
       }
     }
     const chosenProfile = chooseLiveProfile(choice, probe);
-    console.error(`live profile ${chosenProfile.profile} (${chosenProfile.reason})${o.liveModel !== undefined ? `, model ${o.liveModel}` : ''}`);
+    console.error(`live profile ${chosenProfile.profile} (${chosenProfile.reason})${o.liveModel !== undefined ? `, model ${o.liveModel}` : ''}${o.liveMaxSequences !== undefined ? `, ${o.liveMaxSequences} sequences per worker` : ''}`);
     for (const given of chosen) {
-      const def = withLiveSection(given, chosenProfile.profile, o.liveModel);
+      const def = withLiveSection(given, chosenProfile.profile, {
+        ...(o.liveModel !== undefined && { model: o.liveModel }), ...(o.liveMaxSequences !== undefined && { maxSequences: o.liveMaxSequences }),
+      });
       const log = (m: string) => console.error(`[${def.name}] ${m}`);
       let sim: ScenarioResult | undefined;
       if (o.mode === 'both') {

@@ -5,8 +5,8 @@ import { defineScenario, ScenarioError } from '../define.js';
 import { phase1DuplicateHeavy, phase2Mixed, phase3HighConcurrency } from '../catalog/phases.js';
 import { liveSmoke } from '../catalog/live.js';
 import { describeDevice } from '../../live/shared/python.js';
-import { chooseLiveProfile, parseModelOverride, parseProfileChoice, sectionFor, withLiveSection } from './profile.js';
-import { liveWorkload } from './scale.js';
+import { chooseLiveProfile, parseMaxSequencesOverride, parseModelOverride, parseProfileChoice, sectionFor, withLiveSection } from './profile.js';
+import { liveMaxSequences, liveWorkload } from './scale.js';
 
 const probe = (device: string, o: { cuda?: boolean; metal?: boolean; platform: string }) =>
   describeDevice(device, { cuda: o.cuda ?? false, metal: o.metal ?? false, platform: o.platform, mlxVersion: '0.32.4' });
@@ -42,9 +42,18 @@ describe('live profile', () => {
       expect(w.promptTokens).toEqual((def.workload as typeof w).promptTokens);
       expect(w.outputTokens).toEqual((def.workload as typeof w).outputTokens);
       expect(sectionFor(def, 'cpu').model).toBe('small');
-      expect(sectionFor(def, 'gpu', 'gpu-8b').model).toBe('gpu-8b');
+      expect(sectionFor(def, 'gpu', { model: 'gpu-8b' }).model).toBe('gpu-8b');
     }
     expect(sectionFor(phase3HighConcurrency, 'gpu').users).toBeGreaterThanOrEqual(100);
+  });
+
+  it('--live-max-sequences overrides the candidate\'s sequences per worker, and nothing else', () => {
+    const d = withLiveSection(phase3HighConcurrency, 'gpu', { maxSequences: 32 });
+    expect(liveMaxSequences(d)).toBe(32);
+    expect(liveMaxSequences(withLiveSection(phase3HighConcurrency, 'gpu'))).toBe(phase3HighConcurrency.cluster.maxSequences);
+    expect({ ...d.live, maxSequences: undefined }).toEqual({ ...sectionFor(phase3HighConcurrency, 'gpu'), maxSequences: undefined });
+    expect(parseMaxSequencesOverride('48')).toBe(48);
+    for (const bad of ['0', '-1', '2.5', '1025', 'x', '']) expect(parseMaxSequencesOverride(bad)).toBeUndefined();
   });
 
   it('a scenario without a gpu section runs its one section under either profile', () => {

@@ -37,15 +37,32 @@ export function chooseLiveProfile(choice: LiveProfileChoice, probe: DeviceProbe 
   return { profile: 'cpu', reason: seen };
 }
 
-/** The live section a run uses under `profile` (the gpu one when the scenario has it), with the model overridden if asked. */
-export function sectionFor(def: ScenarioDef, profile: LiveProfile, model?: ModelSize): LiveSectionDef {
+/** What the command line overrides in the chosen live section (`--live-model`, `--live-max-sequences`). */
+export interface SectionOverrides {
+  readonly model?: ModelSize;
+  /** The candidate's sequences per worker (the worker node's and runtime's limit); the baseline keeps mlx_lm.server's defaults. */
+  readonly maxSequences?: number;
+}
+
+/** The live section a run uses under `profile` (the gpu one when the scenario has it), with the overrides asked for. */
+export function sectionFor(def: ScenarioDef, profile: LiveProfile, over: SectionOverrides = {}): LiveSectionDef {
   if (def.live === undefined) throw new Error(`scenario ${def.name} has no live section: it runs in sim only`);
   const { gpu, ...cpu } = def.live;
   const section = profile === 'gpu' && gpu !== undefined ? gpu : cpu;
-  return model === undefined ? section : { ...section, model };
+  return {
+    ...section,
+    ...(over.model !== undefined && { model: over.model }),
+    ...(over.maxSequences !== undefined && { maxSequences: over.maxSequences }),
+  };
 }
 
 /** The scenario with its `live` replaced by the chosen section (what live-run, scale and compare read). */
-export function withLiveSection(def: ScenarioDef, profile: LiveProfile, model?: ModelSize): ScenarioDef {
-  return { ...def, live: sectionFor(def, profile, model) };
+export function withLiveSection(def: ScenarioDef, profile: LiveProfile, over: SectionOverrides = {}): ScenarioDef {
+  return { ...def, live: sectionFor(def, profile, over) };
+}
+
+/** `--live-max-sequences N`: an integer in [1, 1024], or undefined. */
+export function parseMaxSequencesOverride(s: string): number | undefined {
+  const n = Number(s);
+  return /^[0-9]+$/.test(s) && n >= 1 && n <= 1024 ? n : undefined;
 }

@@ -22,7 +22,8 @@
 # sizes after it). Every call ends with `pack`, so each device call brings back everything so far.
 # Results: reports/out/gpu/<stage>/ (results.json, report.md, charts/*.svg), reports/out/gpu/timings.tsv.
 # Environment: MLX_SERVING_PYTHON (default python3: the host's, with mlx on PYTHONPATH from env.sh),
-# LIVE_MODEL (default gpu-1b), LIVE_PROFILE (gpu), REPEAT (3), BOTH_REPEAT (1), OUT (where the tarball
+# LIVE_MODEL (default gpu-1b), LIVE_PROFILE (gpu), LIVE_MAX_SEQUENCES (the candidate's sequences per worker; default the
+# scenario's), REPEAT (3), BOTH_REPEAT (1), OUT (where the tarball
 # goes; default reports/out), STAGE_TIMEOUT (570 s: a stage is interrupted (SIGINT: every live process
 # stopped) before the device call's 600 s limit, so that `pack` still runs and the stage's log, with the
 # per-side figures printed as each side ends, comes back), CALIBRATE_MAX_SEQUENCES (128).
@@ -80,7 +81,7 @@ stage_phases() {
   local names; names=$(scenario_names "$@") || exit 2
   local tag; tag="live-phase$(IFS=-; echo "$*")"
   # shellcheck disable=SC2086
-  timed "$tag" tsx scenarios/cli.ts $names --mode live --repeat "$REPEAT" --live-profile "$PROFILE" --live-model "$MODEL" --out "$RESULTS/$tag"
+  timed "$tag" tsx scenarios/cli.ts $names --mode live --repeat "$REPEAT" --live-profile "$PROFILE" --live-model "$MODEL" ${LIVE_MAX_SEQUENCES:+--live-max-sequences "$LIVE_MAX_SEQUENCES"} --out "$RESULTS/$tag"
 }
 
 stage_probe() {
