@@ -7,7 +7,7 @@
 // choice: `alg: none` and HS/RS confusion are refused), `exp` is required, `aud`/`iss` when configured.
 import { hash, timingSafeEqual } from 'node:crypto';
 import { importSPKI, jwtVerify, type JWTHeaderParameters, type CryptoKey } from 'jose';
-import type { AuthConfig } from '../shared/config.js';
+import type { AuthConfig, JwtConfig } from '../shared/config.js';
 import type { Role } from './roles.js';
 
 export interface Identity {
@@ -99,7 +99,9 @@ export class Authenticator {
       });
       const sub = typeof payload.sub === 'string' && payload.sub.length > 0 ? payload.sub.slice(0, 128) : 'anonymous';
       const tenant = typeof payload.tenant === 'string' && this.tenantNames.has(payload.tenant) ? payload.tenant : undefined;
-      return { ok: true, identity: { id: `jwt-${sub}`, kind: 'jwt', admin: false, role: 'user', ...(tenant !== undefined && { tenant }) } };
+      const role = jwtRole(jwt, payload);
+      if (typeof role !== 'string') return { ok: false, reason: role.refused };
+      return { ok: true, identity: { id: `jwt-${sub}`, kind: 'jwt', admin: role === 'admin', role, ...(tenant !== undefined && { tenant }) } };
     } catch (err) {
       return { ok: false, reason: `jwt: ${(err as { code?: string }).code ?? (err as Error).message}` };
     }
@@ -110,6 +112,21 @@ export class Authenticator {
     if (header.alg === 'RS256' && this.rsKey !== undefined) return this.rsKey;
     throw new Error(`alg ${String(header.alg)} not accepted`);
   }
+}
+
+/**
+ * A verified token's role: `auth.jwt.roleClaim` names the claim; a token without it is a user; one
+ * naming a role outside `auth.jwt.roles` (default: user only) or no role at all is refused, never
+ * downgraded, so a misissued token is seen at once.
+ */
+export function jwtRole(jwt: JwtConfig, payload: Readonly<Record<string, unknown>>): Role | { readonly refused: string } {
+  if (jwt.roleClaim === undefined) return 'user';
+  const claimed = payload[jwt.roleClaim];
+  if (claimed === undefined) return 'user';
+  const allowed = jwt.roles ?? ['user'];
+  if (claimed !== 'user' && claimed !== 'operator' && claimed !== 'admin') return { refused: `jwt: claim ${jwt.roleClaim} must name a role (user, operator or admin)` };
+  if (!allowed.includes(claimed)) return { refused: `jwt: role ${claimed} is not accepted from tokens (auth.jwt.roles)` };
+  return claimed;
 }
 
 function looksLikeJwt(s: string): boolean {

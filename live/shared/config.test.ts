@@ -34,6 +34,10 @@ describe('live config', () => {
     expect(fieldOf({ auth: { apiKeys: ['short'] } })).toBe('auth.apiKeys[0]');
     expect(fieldOf({ auth: { jwt: { hs256Secret: 'too-short' } } })).toBe('auth.jwt.hs256Secret');
     expect(fieldOf({ auth: { jwt: {} } })).toBe('auth.jwt');
+    const hs = 'x'.repeat(32);
+    expect(fieldOf({ auth: { jwt: { hs256Secret: hs, roles: ['operator'] } } })).toBe('auth.jwt.roles');
+    expect(fieldOf({ auth: { jwt: { hs256Secret: hs, roleClaim: 'role', roles: ['user', 'root'] } } })).toBe('auth.jwt.roles[1]');
+    expect(fieldOf({ auth: { jwt: { hs256Secret: hs, roleClaim: 'a role' } } })).toBe('auth.jwt.roleClaim');
     expect(fieldOf({ core: { health: { heartbeatIntervalMs: -1 } } })).toBe('core.health.heartbeatIntervalMs');
     expect(fieldOf({ core: { nope: 1 } })).toBe('core.nope');
     expect(fieldOf({ logLevel: 'loud' })).toBe('logLevel');

@@ -14,6 +14,10 @@ export interface JwtConfig {
   readonly audience?: string;
   /** Required `iss` claim, when set. */
   readonly issuer?: string;
+  /** The claim that names a token's role (user, operator or admin); absent: every JWT is a user. */
+  readonly roleClaim?: string;
+  /** The roles a token may name in roleClaim (default: user only). A token naming another is refused. */
+  readonly roles?: readonly ('user' | 'operator' | 'admin')[];
 }
 
 export interface AuthConfig {
@@ -231,8 +235,8 @@ function resolveAuth(auth: Record<string, unknown>): AuthConfig {
   if (auth.tenants !== undefined) out.tenants = resolveTenants(obj('auth.tenants', auth.tenants));
   if (auth.jwt !== undefined) {
     const j = obj('auth.jwt', auth.jwt);
-    known('auth.jwt', j, ['hs256Secret', 'rs256PublicKeyPem', 'audience', 'issuer']);
-    const jwt: { hs256Secret?: string; rs256PublicKeyPem?: string; audience?: string; issuer?: string } = {};
+    known('auth.jwt', j, ['hs256Secret', 'rs256PublicKeyPem', 'audience', 'issuer', 'roleClaim', 'roles']);
+    const jwt: { hs256Secret?: string; rs256PublicKeyPem?: string; audience?: string; issuer?: string; roleClaim?: string; roles?: ('user' | 'operator' | 'admin')[] } = {};
     if (j.hs256Secret !== undefined) {
       jwt.hs256Secret = str('auth.jwt.hs256Secret', j.hs256Secret);
       if (jwt.hs256Secret.length < 32) throw new ConfigError('auth.jwt.hs256Secret', 'must be at least 32 characters (RFC 7518 §3.2: a key as long as the hash)');
@@ -243,6 +247,17 @@ function resolveAuth(auth: Record<string, unknown>): AuthConfig {
     }
     if (j.audience !== undefined) jwt.audience = str('auth.jwt.audience', j.audience);
     if (j.issuer !== undefined) jwt.issuer = str('auth.jwt.issuer', j.issuer);
+    if (j.roleClaim !== undefined) {
+      jwt.roleClaim = str('auth.jwt.roleClaim', j.roleClaim);
+      if (!/^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$/.test(jwt.roleClaim)) throw new ConfigError('auth.jwt.roleClaim', 'must be a claim name (letters, digits, _ . : / -; at most 128 characters)');
+    }
+    if (j.roles !== undefined) {
+      if (jwt.roleClaim === undefined) throw new ConfigError('auth.jwt.roles', 'needs auth.jwt.roleClaim (the claim that names the role)');
+      jwt.roles = arr('auth.jwt.roles', j.roles).map((r, i) => {
+        if (r !== 'user' && r !== 'operator' && r !== 'admin') throw new ConfigError(`auth.jwt.roles[${i}]`, `must be user, operator or admin, got ${JSON.stringify(r)}`);
+        return r;
+      });
+    }
     if (jwt.hs256Secret === undefined && jwt.rs256PublicKeyPem === undefined) throw new ConfigError('auth.jwt', 'needs hs256Secret or rs256PublicKeyPem');
     out.jwt = jwt;
   }
