@@ -47,7 +47,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { ctx: GatewayCont
   }, async (request) => {
     const q = request.query;
     const rows = await ctx.usage.query({ ...(q.tenant !== undefined && { tenant: q.tenant }), ...(q.from !== undefined && { from: q.from }), ...(q.to !== undefined && { to: q.to }) });
-    return { object: 'list', persisted: ctx.config.usage.path !== undefined, data: rows };
+    return { object: 'list', persisted: ctx.config.usage.path !== undefined, fleet: ctx.config.usage.shared !== undefined, data: rows };
   });
 
   // The audit log's last entries of this process (audit.path holds them all).

@@ -38,6 +38,12 @@ describe('live config', () => {
     expect(fieldOf({ auth: { jwt: { hs256Secret: hs, roles: ['operator'] } } })).toBe('auth.jwt.roles');
     expect(fieldOf({ auth: { jwt: { hs256Secret: hs, roleClaim: 'role', roles: ['user', 'root'] } } })).toBe('auth.jwt.roles[1]');
     expect(fieldOf({ auth: { jwt: { hs256Secret: hs, roleClaim: 'a role' } } })).toBe('auth.jwt.roleClaim');
+    expect(fieldOf({ usage: { shared: { url: 'http://x', gatewayId: 'g' } } })).toBe('usage.shared.url');
+    expect(fieldOf({ usage: { shared: { url: 'nats://x:4222' } } })).toBe('usage.shared.gatewayId');
+    expect(fieldOf({ usage: { shared: { url: 'nats://x:4222', gatewayId: 'g w' } } })).toBe('usage.shared.gatewayId');
+    expect(fieldOf({ usage: { shared: { url: 'nats://x:4222', gatewayId: 'g', bucket: 'a.b' } } })).toBe('usage.shared.bucket');
+    expect(fieldOf({ usage: { shared: { url: 'nats://x:4222', gatewayId: 'g', syncMs: 1 } } })).toBe('usage.shared.syncMs');
+    expect(fieldOf({ usage: { shared: { url: 'nats://x:4222', gatewayId: 'g', ttl: 1 } } })).toBe('usage.shared.ttl');
     expect(fieldOf({ core: { health: { heartbeatIntervalMs: -1 } } })).toBe('core.health.heartbeatIntervalMs');
     expect(fieldOf({ core: { nope: 1 } })).toBe('core.nope');
     expect(fieldOf({ logLevel: 'loud' })).toBe('logLevel');

@@ -99,6 +99,19 @@ export interface UsageConfig {
   readonly costs: Readonly<Record<string, ModelCost>>;
   /** Tokens (prompt + completion) a tenant may use per UTC calendar month; past it: 429 insufficient_quota. */
   readonly budgets: Readonly<Record<string, { readonly tokensPerMonth: number }>>;
+  /** Usage and budgets across several gateways, through a NATS JetStream KV bucket (live/usage/shared-usage.ts). */
+  readonly shared?: SharedUsageConfig;
+}
+
+export interface SharedUsageConfig {
+  /** The NATS server (nats://…). */
+  readonly url: string;
+  /** The KV bucket (default mlx_serving_usage). */
+  readonly bucket: string;
+  /** This gateway's name in the bucket: stable across restarts, unique in the fleet. */
+  readonly gatewayId: string;
+  /** How often this gateway publishes its counts (default 1000 ms). */
+  readonly syncMs: number;
 }
 
 export interface LiveGatewayConfig {
@@ -233,7 +246,7 @@ function resolveAudit(a: Record<string, unknown>): { path?: string } {
 }
 
 function resolveUsage(u: Record<string, unknown>): UsageConfig {
-  known('usage', u, ['path', 'flushMs', 'costs', 'budgets']);
+  known('usage', u, ['path', 'flushMs', 'costs', 'budgets', 'shared']);
   const costs = obj('usage.costs', u.costs ?? {});
   const out: Record<string, ModelCost> = {};
   for (const [model, c] of Object.entries(costs)) {
@@ -255,7 +268,19 @@ function resolveUsage(u: Record<string, unknown>): UsageConfig {
     flushMs: int('usage.flushMs', u.flushMs ?? 1000, 10, 3_600_000),
     costs: out,
     budgets,
+    ...(u.shared !== undefined && { shared: resolveSharedUsage(obj('usage.shared', u.shared)) }),
   };
+}
+
+function resolveSharedUsage(o: Record<string, unknown>): SharedUsageConfig {
+  known('usage.shared', o, ['url', 'bucket', 'gatewayId', 'syncMs']);
+  const url = str('usage.shared.url', o.url);
+  if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(url)) throw new ConfigError('usage.shared.url', `must be a nats:// URL, got ${JSON.stringify(url)}`);
+  const bucket = str('usage.shared.bucket', o.bucket ?? 'mlx_serving_usage');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(bucket)) throw new ConfigError('usage.shared.bucket', `must match [A-Za-z0-9_-]{1,64} (a KV bucket name), got ${JSON.stringify(bucket)}`);
+  const gatewayId = str('usage.shared.gatewayId', o.gatewayId);
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(gatewayId)) throw new ConfigError('usage.shared.gatewayId', `must match [A-Za-z0-9_.:-]{1,64}, got ${JSON.stringify(gatewayId)}`);
+  return { url, bucket, gatewayId, syncMs: int('usage.shared.syncMs', o.syncMs ?? 1000, 10, 3_600_000) };
 }
 
 function nonNegative(field: string, v: unknown): number {

@@ -31,6 +31,24 @@ export interface UsageFilter {
 
 const DAY_MS = 86_400_000;
 
+/** One gateway's counts for a tenant, model and day (what usage.shared publishes and reads). */
+export interface UsageCounts {
+  readonly tenant: string;
+  readonly model: string;
+  readonly day: string;
+  readonly requests: number;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+}
+
+/** The other gateways' usage (live/usage/shared-usage.ts), when usage.shared is configured. */
+export interface FleetUsage {
+  /** Tokens the other gateways counted for the tenant in the UTC month `month` (YYYY-MM). */
+  othersMonthTokens(tenant: string, month: string): number;
+  /** The other gateways' rows. */
+  otherRows(): Iterable<UsageCounts>;
+}
+
 /** The tenant name of requests whose credential belongs to none. */
 export const DEFAULT_TENANT = 'default';
 
@@ -63,8 +81,14 @@ export class UsageLedger {
   private db: Promise<Database> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private fleet: FleetUsage | undefined;
 
   constructor(private readonly cfg: UsageConfig, private readonly wallMs: () => number = Date.now) {}
+
+  /** From now on budgets and queries count the other gateways' usage too. */
+  attachFleet(fleet: FleetUsage): void {
+    this.fleet = fleet;
+  }
 
   /** Opens the database (reading the file when it exists) and starts the flush timer. */
   async open(): Promise<void> {
@@ -89,10 +113,11 @@ export class UsageLedger {
     d.completionTokens += completionTokens;
   }
 
-  /** Tokens `tenant` has used this UTC month (prompt + completion). */
+  /** Tokens `tenant` has used this UTC month (prompt + completion), the other gateways' included (usage.shared). */
   tokensThisMonth(tenant: string | undefined): number {
     this.dayOf(this.wallMs()); // rolls the month when a new one has begun
-    return this.monthTokens.get(tenant ?? DEFAULT_TENANT) ?? 0;
+    const t = tenant ?? DEFAULT_TENANT;
+    return (this.monthTokens.get(t) ?? 0) + (this.fleet?.othersMonthTokens(t, this.month) ?? 0);
   }
 
   private dayOf(wallMs: number): string {
@@ -111,8 +136,47 @@ export class UsageLedger {
     this.monthTokens = new Map();
   }
 
-  /** Rows by day, tenant and model (pending deltas included), priced. */
+  /** Rows by day, tenant and model (pending deltas included), priced; the other gateways' added in (usage.shared). */
   async query(f: UsageFilter = {}): Promise<UsageRow[]> {
+    const own = await this.ownRows(f);
+    if (this.fleet === undefined) return own;
+    const sum = new Map<string, { tenant: string; model: string; day: string; requests: number; promptTokens: number; completionTokens: number }>();
+    const add = (r: UsageCounts) => {
+      if ((f.tenant !== undefined && r.tenant !== f.tenant) || (f.from !== undefined && r.day < f.from) || (f.to !== undefined && r.day > f.to)) return;
+      const key = `${r.day}\u0000${r.tenant}\u0000${r.model}`;
+      const s = sum.get(key);
+      if (s === undefined) sum.set(key, { tenant: r.tenant, model: r.model, day: r.day, requests: r.requests, promptTokens: r.promptTokens, completionTokens: r.completionTokens });
+      else {
+        s.requests += r.requests;
+        s.promptTokens += r.promptTokens;
+        s.completionTokens += r.completionTokens;
+      }
+    };
+    for (const r of own) add(r);
+    for (const r of this.fleet.otherRows()) add(r);
+    return [...sum.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => ({ ...r, cost: this.costOf(r.model, r.promptTokens, r.completionTokens) }));
+  }
+
+  /** Adds rows of this gateway that the database does not hold yet (usage.shared: this gateway's counts read back from the bucket after a restart without a file). */
+  async importRows(rows: Iterable<UsageCounts>): Promise<void> {
+    await this.flush();
+    const db = await this.database();
+    const month = monthOf(this.wallMs());
+    for (const r of rows) {
+      const have = db.exec('SELECT 1 FROM usage WHERE tenant = ? AND model = ? AND day = ?', [r.tenant, r.model, r.day]);
+      if (have.length > 0) continue;
+      db.run('INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?)', [r.tenant, r.model, r.day, r.requests, r.promptTokens, r.completionTokens]);
+      if (r.day.startsWith(month) && month === this.month) this.monthTokens.set(r.tenant, (this.monthTokens.get(r.tenant) ?? 0) + r.promptTokens + r.completionTokens);
+    }
+  }
+
+  private costOf(model: string, promptTokens: number, completionTokens: number): number | null {
+    const price = this.cfg.costs[model];
+    return price === undefined ? null : (promptTokens * price.promptPerMillionTokens + completionTokens * price.completionPerMillionTokens) / 1e6;
+  }
+
+  /** This gateway's rows only (pending deltas included), priced. */
+  async ownRows(f: UsageFilter = {}): Promise<UsageRow[]> {
     await this.flush();
     const db = await this.database();
     const stmt = db.prepare(`SELECT tenant, model, day, requests, prompt_tokens, completion_tokens FROM usage
@@ -125,9 +189,7 @@ export class UsageLedger {
     try {
       while (stmt.step()) {
         const [tenant, model, day, requests, promptTokens, completionTokens] = stmt.get() as [string, string, string, number, number, number];
-        const price = this.cfg.costs[model];
-        const cost = price === undefined ? null : (promptTokens * price.promptPerMillionTokens + completionTokens * price.completionPerMillionTokens) / 1e6;
-        rows.push({ tenant, model, day, requests, promptTokens, completionTokens, cost });
+        rows.push({ tenant, model, day, requests, promptTokens, completionTokens, cost: this.costOf(model, promptTokens, completionTokens) });
       }
     } finally {
       stmt.free();
