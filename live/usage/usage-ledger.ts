@@ -11,7 +11,8 @@ import initSqlJs, { type Database } from 'sql.js';
 import type { UsageConfig } from '../shared/config.js';
 
 
-export interface UsageRow {
+/** Counts for a tenant, model and UTC day (a row of the database; what usage.shared publishes per gateway). */
+export interface UsageCounts {
   readonly tenant: string;
   readonly model: string;
   /** UTC day, YYYY-MM-DD. */
@@ -19,6 +20,9 @@ export interface UsageRow {
   readonly requests: number;
   readonly promptTokens: number;
   readonly completionTokens: number;
+}
+
+export interface UsageRow extends UsageCounts {
   /** Priced from usage.costs; null when the model has no price. */
   readonly cost: number | null;
 }
@@ -31,16 +35,6 @@ export interface UsageFilter {
 
 const DAY_MS = 86_400_000;
 
-/** One gateway's counts for a tenant, model and day (what usage.shared publishes and reads). */
-export interface UsageCounts {
-  readonly tenant: string;
-  readonly model: string;
-  readonly day: string;
-  readonly requests: number;
-  readonly promptTokens: number;
-  readonly completionTokens: number;
-}
-
 /** The other gateways' usage (live/usage/shared-usage.ts), when usage.shared is configured. */
 export interface FleetUsage {
   /** Tokens the other gateways counted for the tenant in the UTC month `month` (YYYY-MM). */
@@ -52,14 +46,7 @@ export interface FleetUsage {
 /** The tenant name of requests whose credential belongs to none. */
 export const DEFAULT_TENANT = 'default';
 
-interface Delta {
-  tenant: string;
-  model: string;
-  day: string;
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-}
+type Delta = { -readonly [K in keyof UsageCounts]: UsageCounts[K] };
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS usage (
   tenant TEXT NOT NULL, model TEXT NOT NULL, day TEXT NOT NULL,
@@ -140,7 +127,7 @@ export class UsageLedger {
   async query(f: UsageFilter = {}): Promise<UsageRow[]> {
     const own = await this.ownRows(f);
     if (this.fleet === undefined) return own;
-    const sum = new Map<string, { tenant: string; model: string; day: string; requests: number; promptTokens: number; completionTokens: number }>();
+    const sum = new Map<string, Delta>();
     const add = (r: UsageCounts) => {
       if ((f.tenant !== undefined && r.tenant !== f.tenant) || (f.from !== undefined && r.day < f.from) || (f.to !== undefined && r.day > f.to)) return;
       const key = `${r.day}\u0000${r.tenant}\u0000${r.model}`;

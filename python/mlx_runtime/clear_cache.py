@@ -20,15 +20,14 @@ import os
 import types
 from typing import Mapping, Optional
 
+from . import env_modes
+
 ENV_VAR = "MLX_RUNTIME_PREFILL_CLEAR_CACHE"
 MODES = ("mlx-lm", "off")
 
 
 def mode_of(configured: Optional[str]) -> str:
-    m = (configured or "").strip() or "mlx-lm"
-    if m not in MODES:
-        raise ValueError(f"{ENV_VAR} must be one of {', '.join(MODES)}, got {configured!r}")
-    return m
+    return env_modes.mode_of(ENV_VAR, MODES, configured)
 
 
 class _NoClearMx(types.ModuleType):

@@ -23,16 +23,15 @@ from __future__ import annotations
 import os
 from typing import MutableMapping, Optional
 
+from . import env_modes
+
 ENV_VAR = "MLX_RUNTIME_CUDNN_ATTENTION"
 MLX_VAR = "MLX_CUDA_USE_CUDNN_SDPA"
 MODES = ("off", "mlx")
 
 
 def mode_of(configured: Optional[str]) -> str:
-    m = (configured or "").strip() or "off"
-    if m not in MODES:
-        raise ValueError(f"{ENV_VAR} must be one of {', '.join(MODES)}, got {configured!r}")
-    return m
+    return env_modes.mode_of(ENV_VAR, MODES, configured)
 
 
 def apply(environ: Optional[MutableMapping[str, str]] = None) -> dict:
