@@ -11,7 +11,7 @@
 // makes a version the stable one with all the traffic (an admin call; never automatic).
 import type { CanaryConfig } from '../config/types.js';
 import { judgeCanary, type VersionFigures } from './rollback.js';
-import { chooseVersion, type WeightedVersion } from './version-choice.js';
+import { chooseVersion } from './version-choice.js';
 import { VersionWindow } from './version-window.js';
 
 /** Samples kept per version window, whatever its length (bounds memory under any load). */

@@ -18,6 +18,7 @@
 // property-tested in gateway-core.test.ts).
 import { msPerToken, type AdaptiveLimit } from '../admission/adaptive-limit.js';
 import { createBatcher } from '../batching/factory.js';
+import { CanaryRouter, type CanaryModelStatus } from '../canary/canary-router.js';
 import type { Batcher } from '../batching/batcher.js';
 import { Coalescer } from '../caching/coalescer.js';
 import { fingerprint, isShareable } from '../caching/fingerprint.js';
@@ -91,6 +92,8 @@ export class GatewayCore {
   readonly outcomes = new OutcomeCounters();
   /** Arrivals and service times per model, for scalingSignal (core/scaling/). */
   private readonly scaling: ScalingSignal;
+  /** Versions and canaries of models (core/canary/): which version serves a request, rollbacks. */
+  private readonly canary: CanaryRouter;
 
   constructor(
     readonly config: GatewayConfig,
@@ -108,6 +111,7 @@ export class GatewayCore {
     this.tenantLimiter = new TenantLimiter(config.rateLimit.tenants);
     this.scaling = new ScalingSignal(config.scaling);
     this.queues = new ModelQueues(config.fairness.enabled);
+    this.canary = new CanaryRouter(config.canary);
   }
 
   /** One entry point for every event (used by fuzzers and drivers that queue events). */
@@ -130,10 +134,14 @@ export class GatewayCore {
 
   // ───────────────────────────── events ─────────────────────────────
 
-  onRequestArrived(req: InferenceRequest, nowMs: number): Command[] {
+  onRequestArrived(arrived: InferenceRequest, nowMs: number): Command[] {
     this.outcomes.arrived++;
-    invariant(!this.requests.has(req.id), `request id ${req.id} arrived twice`);
-    if (this.requests.size >= this.config.requestsInFlightMax) return this.finishReject(req.id, 'overloaded', nowMs, 1000);
+    invariant(!this.requests.has(arrived.id), `request id ${arrived.id} arrived twice`);
+    if (this.requests.size >= this.config.requestsInFlightMax) return this.finishReject(arrived.id, 'overloaded', nowMs, 1000);
+    // A canaried model name runs as the model id of the version chosen for it (`name@version`).
+    const modelId = this.canary.resolve(arrived.model, arrived.sessionId, arrived.id, (m) => this.workers.idsOf(m).length > 0);
+    if (modelId === undefined) return this.finishReject(arrived.id, 'model_not_found', nowMs);
+    const req = modelId === arrived.model ? arrived : { ...arrived, model: modelId };
     if (this.workers.idsOf(req.model).length === 0) return this.finishReject(req.id, 'model_not_found', nowMs);
     this.scaling.onArrival(req.model, nowMs);
     if (this.config.rateLimit.enabled) {
@@ -225,6 +233,7 @@ export class GatewayCore {
     const w = this.workers.get(ev.workerId);
     this.leaveWorker(t, w, nowMs);
     if (ev.kind === 'done') {
+      this.recordCanary(t, true, nowMs);
       this.queues.recordCompletion(t.req.model, nowMs);
       this.scaling.onCompletion(t.req.model, nowMs - t.dispatchedAtMs, nowMs);
       w?.breaker.onSuccess(nowMs);
@@ -315,6 +324,16 @@ export class GatewayCore {
 
   flushCaches(): { dedupe: number; cache: number } {
     return { dedupe: this.dedupe.flush(), cache: this.cache.flush() };
+  }
+
+  /** Each canaried model's versions, weights and window figures (admin). */
+  canaryStatus(nowMs: number): CanaryModelStatus[] {
+    return this.canary.status(nowMs);
+  }
+
+  /** Makes `version` the stable version of `model`, with all its traffic (admin); an error value for unknown names. */
+  promoteCanary(model: string, version: string): { ok: true } | { ok: false; reason: string } {
+    return this.canary.promote(model, version);
   }
 
   workerInfo(nowMs: number): WorkerInfo[] {
@@ -504,6 +523,7 @@ export class GatewayCore {
    * runtime of its own (retryHere: a runtime lost before the first token): then it prefers that worker.
    */
   private failAttempt(t: Tracked, fault: 'worker' | 'timeout', nowMs: number, retryHere = false): void {
+    this.recordCanary(t, false, nowMs);
     const failedOn = t.workerId;
     const d = this.retry.decide(t.attempt, t.tokensSent, this.rng);
     if (d.retry) {
@@ -518,6 +538,12 @@ export class GatewayCore {
     this.requests.delete(t.req.id);
     if (!t.clientGone) this.emitFail(t, code);
     for (const f of this.endGroup(t)) this.emitFail(f, code, t.tokensSent);
+  }
+
+  /** One attempt's outcome for its version's window; a canary rolled back now is reported (canaryRolledBack). */
+  private recordCanary(t: Tracked, ok: boolean, nowMs: number): void {
+    this.canary.record(t.req.model, ok, (t.firstTokenAtMs ?? nowMs) - t.dispatchedAtMs, nowMs);
+    for (const rb of this.canary.evaluate(nowMs)) this.out.push({ type: 'canaryRolledBack', ...rb });
   }
 
   /**
