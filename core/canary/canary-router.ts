@@ -86,11 +86,19 @@ export class CanaryRouter {
     return version === undefined ? undefined : versionModelId(model, version);
   }
 
-  /** One attempt's outcome on a worker of `modelId` (ignored when it is no canaried version). */
-  record(modelId: string, ok: boolean, ttftMs: number, nowMs: number): void {
+  /** One attempt's end on a worker of `modelId` (ignored when it is no canaried version). */
+  recordOutcome(modelId: string, ok: boolean, nowMs: number): void {
+    this.windowOf(modelId)?.outcome(nowMs, ok);
+  }
+
+  /** One attempt's first token, `ttftMs` after its dispatch (ignored when it is no canaried version). */
+  recordFirstToken(modelId: string, ttftMs: number, nowMs: number): void {
+    this.windowOf(modelId)?.firstToken(nowMs, ttftMs);
+  }
+
+  private windowOf(modelId: string): VersionWindow | undefined {
     const key = this.byModelId.get(modelId);
-    if (key === undefined) return;
-    this.models.get(key[0])!.windows.get(key[1])!.record(nowMs, ok, ttftMs);
+    return key === undefined ? undefined : this.models.get(key[0])!.windows.get(key[1]);
   }
 
   /** Judges every live canary when due; returns the rollbacks decided now (each canary at most once). */

@@ -46,26 +46,33 @@ describe('chooseVersion', () => {
 
 const M: CanaryMargins = { maxErrorRateDelta: 0.05, maxLatencyRatio: 1.5, minRequests: 20 };
 
-describe('judgeCanary (margins: +5 points of errors, ×1.5 TTFT p95, 20 requests)', () => {
-  const stable = { requests: 100, errors: 2, ttftP95Ms: 100 };
-  it('waits for enough requests on both sides', () => {
-    expect(judgeCanary(stable, { requests: 19, errors: 19, ttftP95Ms: undefined }, M)).toEqual({ action: 'wait', reason: 'too-few-requests' });
-    expect(judgeCanary({ ...stable, requests: 10 }, { requests: 50, errors: 50, ttftP95Ms: undefined }, M).action).toBe('wait');
+describe('judgeCanary (margins: +5 points of errors, ×1.5 TTFT p95, 20 samples)', () => {
+  const stable = { requests: 100, errors: 2, ttftSamples: 100, ttftP95Ms: 100 };
+  const fig = (requests: number, errors: number, ttftSamples: number, ttftP95Ms: number | undefined) => ({ requests, errors, ttftSamples, ttftP95Ms });
+  it('waits until one check has its samples on both sides', () => {
+    expect(judgeCanary(stable, fig(19, 19, 19, 5000), M)).toEqual({ action: 'wait', reason: 'too-few-requests' });
+    expect(judgeCanary({ ...stable, requests: 10, ttftSamples: 10 }, fig(50, 50, 50, 5000), M).action).toBe('wait');
   });
   it('rolls back on an error rate 8 points above the stable one (10 % vs 2 %)', () => {
-    const v = judgeCanary(stable, { requests: 20, errors: 2, ttftP95Ms: 100 }, M);
+    const v = judgeCanary(stable, fig(20, 2, 18, 100), M);
     expect(v).toMatchObject({ action: 'rollback', reason: 'error-rate' });
     expect(v.action === 'rollback' && v.detail).toBe('error rate 10.0 % vs stable 2.0 % (margin +5.0 %)');
   });
   it('keeps a canary 3 points above (5 % vs 2 %)', () => {
-    expect(judgeCanary(stable, { requests: 20, errors: 1, ttftP95Ms: 100 }, M)).toEqual({ action: 'keep' });
+    expect(judgeCanary(stable, fig(20, 1, 19, 100), M)).toEqual({ action: 'keep' });
   });
   it('rolls back on a TTFT p95 above 1.5× the stable one, keeps one at exactly 1.5×', () => {
-    expect(judgeCanary(stable, { requests: 40, errors: 0, ttftP95Ms: 151 }, M)).toMatchObject({ action: 'rollback', reason: 'latency' });
-    expect(judgeCanary(stable, { requests: 40, errors: 0, ttftP95Ms: 150 }, M)).toEqual({ action: 'keep' });
+    const v = judgeCanary(stable, fig(40, 0, 40, 151), M);
+    expect(v).toMatchObject({ action: 'rollback', reason: 'latency' });
+    expect(v.action === 'rollback' && v.detail).toBe('TTFT p95 151 ms vs stable 100 ms (margin ×1.5)');
+    expect(judgeCanary(stable, fig(40, 0, 40, 150), M)).toEqual({ action: 'keep' });
+  });
+  it('judges latency from first tokens before the slow requests end (0 ended, 20 first tokens)', () => {
+    expect(judgeCanary(stable, fig(0, 0, 20, 900), M)).toMatchObject({ action: 'rollback', reason: 'latency' });
+    expect(judgeCanary(stable, fig(0, 0, 20, 120), M)).toEqual({ action: 'keep' });
   });
   it('rolls back a canary that served nothing on its error rate', () => {
-    expect(judgeCanary(stable, { requests: 20, errors: 20, ttftP95Ms: undefined }, M)).toMatchObject({ action: 'rollback', reason: 'error-rate' });
+    expect(judgeCanary(stable, fig(20, 20, 0, undefined), M)).toMatchObject({ action: 'rollback', reason: 'error-rate' });
   });
 });
 
@@ -77,15 +84,16 @@ describe('VersionWindow', () => {
     expect(p95([7])).toBe(7);
   });
   it('counts the samples of the last windowMs only, and at most samplesMax', () => {
-    const w = new VersionWindow(1000, 3);
-    w.record(0, true, 10);
-    w.record(500, false, 0);
-    w.record(900, true, 30);
-    expect(w.figures(900)).toEqual({ requests: 3, errors: 1, ttftP95Ms: 30 });
-    expect(w.figures(1000)).toEqual({ requests: 2, errors: 1, ttftP95Ms: 30 }); // the sample at 0 is 1000 ms old
-    w.record(950, true, 5);
-    w.record(960, true, 6); // 4 in the window, bound 3: the oldest (500, failed) goes
-    expect(w.figures(1000)).toEqual({ requests: 3, errors: 0, ttftP95Ms: 30 });
+    const w = new VersionWindow(1000, 4);
+    w.firstToken(0, 10);
+    w.outcome(100, true);
+    w.outcome(500, false);
+    w.firstToken(900, 30);
+    expect(w.figures(900)).toEqual({ requests: 2, errors: 1, ttftSamples: 2, ttftP95Ms: 30 });
+    expect(w.figures(1000)).toEqual({ requests: 2, errors: 1, ttftSamples: 1, ttftP95Ms: 30 }); // the sample at 0 is 1000 ms old
+    w.outcome(950, true);
+    w.firstToken(960, 5); // 5 in the window, bound 4: the oldest (the outcome at 100) goes
+    expect(w.figures(1000)).toEqual({ requests: 2, errors: 1, ttftSamples: 2, ttftP95Ms: 30 });
   });
 });
 
@@ -113,8 +121,8 @@ describe('CanaryRouter', () => {
   it('rolls back a failing canary once, sets its weight to 0 and routes no more to it', () => {
     const r = router([50, 50]);
     for (let i = 0; i < 20; i++) {
-      r.record('llama@v1', true, 100, 1000 + i);
-      r.record('llama@v2', i % 4 !== 0, 100, 1000 + i); // 5 of 20 fail: 25 % vs 0 %
+      r.recordOutcome('llama@v1', true, 1000 + i);
+      r.recordOutcome('llama@v2', i % 4 !== 0, 1000 + i); // 5 of 20 fail: 25 % vs 0 %
     }
     expect(r.evaluate(999 + 20)).toHaveLength(1);
     const [first] = r.status(2000);
@@ -126,11 +134,11 @@ describe('CanaryRouter', () => {
   it('keeps a healthy canary, and judges at most every evaluateEveryMs', () => {
     const r = router([50, 50]);
     for (let i = 0; i < 30; i++) {
-      r.record('llama@v1', true, 100, 10 + i);
-      r.record('llama@v2', true, 110, 10 + i);
+      r.recordFirstToken('llama@v1', 100, 10 + i);
+      r.recordFirstToken('llama@v2', 110, 10 + i);
     }
     expect(r.evaluate(100)).toEqual([]);
-    for (let i = 0; i < 30; i++) r.record('llama@v2', true, 1000, 200 + i); // now p95 1000 ms vs 100
+    for (let i = 0; i < 30; i++) r.recordFirstToken('llama@v2', 1000, 200 + i); // now p95 1000 ms vs 100
     expect(r.evaluate(500)).toEqual([]); // not due before 1100
     const [rb] = r.evaluate(1100);
     expect(rb).toMatchObject({ model: 'llama', version: 'v2', stable: 'v1', reason: 'latency' });

@@ -1,11 +1,11 @@
-// The outcomes of one version's attempts over a sliding window: a bounded FIFO of samples (ok or
-// failed, and the time to first token of the served ones), trimmed by age when read.
+// The outcomes of one version's attempts over a sliding window: a bounded FIFO of samples (an attempt
+// ended ok or failed; a first token seen, with its time from dispatch), trimmed by age when read.
 import { invariant } from '../util/assert.js';
 import type { VersionFigures } from './rollback.js';
 
 interface Sample {
   readonly atMs: number;
-  readonly ok: boolean;
+  readonly kind: 'ok' | 'error' | 'ttft';
   readonly ttftMs: number;
 }
 
@@ -20,8 +20,18 @@ export class VersionWindow {
     invariant(samplesMax >= 1, 'a window holds at least one sample');
   }
 
-  record(atMs: number, ok: boolean, ttftMs: number): void {
-    this.samples.push({ atMs, ok, ttftMs });
+  /** An attempt ended. */
+  outcome(atMs: number, ok: boolean): void {
+    this.push({ atMs, kind: ok ? 'ok' : 'error', ttftMs: 0 });
+  }
+
+  /** An attempt's first token, `ttftMs` after its dispatch. */
+  firstToken(atMs: number, ttftMs: number): void {
+    this.push({ atMs, kind: 'ttft', ttftMs });
+  }
+
+  private push(sample: Sample): void {
+    this.samples.push(sample);
     if (this.samples.length - this.head > this.samplesMax) this.head++;
     if (this.head > 1024 && this.head * 2 > this.samples.length) this.compact();
   }
@@ -33,14 +43,16 @@ export class VersionWindow {
 
   figures(nowMs: number): VersionFigures {
     while (this.head < this.samples.length && this.samples[this.head]!.atMs <= nowMs - this.windowMs) this.head++;
+    let requests = 0;
     let errors = 0;
     const ttfts: number[] = [];
     for (let i = this.head; i < this.samples.length; i++) {
       const s = this.samples[i]!;
-      if (s.ok) ttfts.push(s.ttftMs);
-      else errors++;
+      if (s.kind === 'ttft') ttfts.push(s.ttftMs);
+      else requests++;
+      if (s.kind === 'error') errors++;
     }
-    return { requests: this.samples.length - this.head, errors, ttftP95Ms: p95(ttfts) };
+    return { requests, errors, ttftSamples: ttfts.length, ttftP95Ms: p95(ttfts) };
   }
 
   private compact(): void {

@@ -222,6 +222,7 @@ export class GatewayCore {
     if (t === undefined || t.phase !== 'running' || t.workerId !== ev.workerId) return []; // stale attempt
     t.lastProgressMs = nowMs;
     if (ev.kind === 'tokens') {
+      if (t.firstTokenAtMs === undefined) this.canaryFirstToken(t, nowMs);
       t.firstTokenAtMs ??= nowMs;
       // Tokens count as sent once a streaming client may have received them; a non-streaming
       // client sees nothing until the end, so its job stays retryable.
@@ -540,9 +541,17 @@ export class GatewayCore {
     for (const f of this.endGroup(t)) this.emitFail(f, code, t.tokensSent);
   }
 
-  /** One attempt's outcome for its version's window; a canary rolled back now is reported (canaryRolledBack). */
+  /** An attempt's first token for its version's window, judged at once (a slow canary is caught before its requests end). */
+  private canaryFirstToken(t: Tracked, nowMs: number): void {
+    this.canary.recordFirstToken(t.req.model, nowMs - t.dispatchedAtMs, nowMs);
+    for (const rb of this.canary.evaluate(nowMs)) this.out.push({ type: 'canaryRolledBack', ...rb });
+  }
+
+  /** One attempt's end for its version's window; a canary rolled back now is reported (canaryRolledBack). */
   private recordCanary(t: Tracked, ok: boolean, nowMs: number): void {
-    this.canary.record(t.req.model, ok, (t.firstTokenAtMs ?? nowMs) - t.dispatchedAtMs, nowMs);
+    // An answer without a tokens event before it (all in one message) had its first token now.
+    if (ok && t.firstTokenAtMs === undefined) this.canary.recordFirstToken(t.req.model, nowMs - t.dispatchedAtMs, nowMs);
+    this.canary.recordOutcome(t.req.model, ok, nowMs);
     for (const rb of this.canary.evaluate(nowMs)) this.out.push({ type: 'canaryRolledBack', ...rb });
   }
 
