@@ -64,6 +64,29 @@ describe('gateway core: versions and canaries', () => {
     for (let i = 0; i < 100; i++) for (const d of dispatches(c.onRequestArrived(makeRequest(`after${i}`, { model: 'llama' }), t + 1))) expect(d.worker).toBe('w1');
   });
 
+  it('sends a canary\'s share to the other versions while none of its workers can take it (breaker open)', () => {
+    const c = new GatewayCore(resolveGatewayConfig({
+      batching: { type: 'none' }, caching: { dedupe: { enabled: false }, responseCache: { enabled: false }, coalescing: { enabled: false } },
+      retry: { attemptsMax: 1 }, breaker: { volumeMin: 1, errorRateMax: 0.1 },
+      canary: { minRequests: 1_000_000, models: { llama: { stable: 'v1', versions: [{ version: 'v1', weight: 50 }, { version: 'v2', weight: 50 }] } } },
+    }), testRng(1));
+    c.onWorkerStatus(makeStatus('w1', { models: ['llama@v1'], maxConcurrent: 1000 }), 0);
+    c.onWorkerStatus(makeStatus('w2', { models: ['llama@v2'], maxConcurrent: 1000 }), 0);
+    let failedOnW2 = false;
+    for (let i = 0; !failedOnW2; i++) {
+      for (const d of dispatches(c.onRequestArrived(makeRequest(`r${i}`, { model: 'llama' }), 1))) {
+        if (d.worker !== 'w2') continue;
+        c.onWorkerEvent({ kind: 'error', workerId: 'w2', requestId: d.id, failure: { code: 'generation_failed', message: 'x' } }, 2);
+        failedOnW2 = true;
+      }
+    }
+    const out = Array.from({ length: 50 }, (_, i) => c.onRequestArrived(makeRequest(`b${i}`, { model: 'llama' }), 3)).flat();
+    expect(out.filter((x) => x.type === 'reject')).toEqual([]);
+    const sent = dispatches(out);
+    expect(sent).toHaveLength(50); // none waits for v2's breaker
+    expect(new Set(sent.map((d) => d.worker))).toEqual(new Set(['w1']));
+  });
+
   it('refuses a canaried name none of whose weighted versions has a worker (model_not_found)', () => {
     const c = core([100, 0]);
     c.onWorkerRemoved('w1', 5);

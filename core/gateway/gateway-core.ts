@@ -138,8 +138,10 @@ export class GatewayCore {
     this.outcomes.arrived++;
     invariant(!this.requests.has(arrived.id), `request id ${arrived.id} arrived twice`);
     if (this.requests.size >= this.config.requestsInFlightMax) return this.finishReject(arrived.id, 'overloaded', nowMs, 1000);
-    // A canaried model name runs as the model id of the version chosen for it (`name@version`).
-    const modelId = this.canary.resolve(arrived.model, arrived.sessionId, arrived.id, (m) => this.workers.idsOf(m).length > 0);
+    // A canaried model name runs as the model id of the version chosen for it (`name@version`), among
+    // the versions with a worker accepting work (healthy, breaker closed), else among those with any.
+    const modelId = this.canary.resolve(arrived.model, arrived.sessionId, arrived.id, (m) => this.workers.anyAccepting(m, nowMs))
+      ?? this.canary.resolve(arrived.model, arrived.sessionId, arrived.id, (m) => this.workers.idsOf(m).length > 0);
     if (modelId === undefined) return this.finishReject(arrived.id, 'model_not_found', nowMs);
     const req = modelId === arrived.model ? arrived : { ...arrived, model: modelId };
     if (this.workers.idsOf(req.model).length === 0) return this.finishReject(req.id, 'model_not_found', nowMs);

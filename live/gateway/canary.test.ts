@@ -1,7 +1,7 @@
 // Versions and canaries through the real gateway with the official openai client (core.canary, echo
 // workers advertising `llama@v1` and `llama@v2`): the split by weight, a session kept on its version,
-// an automatic rollback of a slow canary (metric, GET /admin/canary), and the admin-only promotion
-// (POST /admin/canary/:model/promote, audited).
+// automatic rollbacks of a slow canary and of a failing one (metric, GET /admin/canary), and the
+// admin-only promotion (POST /admin/canary/:model/promote, audited).
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { METRIC } from './metrics-names.js';
@@ -75,6 +75,19 @@ describe('versions and canaries (live gateway, openai client)', () => {
     expect(await h.metric(METRIC.canaryWeight, { model: 'llama', version: 'v2', role: 'rolled-back' })).toBe(0);
     const sentToV2 = w2.counters.requests;
     await ask(h, 30, 4);
+    expect(w2.counters.requests).toBe(sentToV2);
+  });
+
+  it('rolls back a canary whose error rate regresses beyond the margin; its failed attempts are retried, every client served', async () => {
+    h = await canaryHarness({ minRequests: 8, maxErrorRateDelta: 0.05 }, { failEvery: 2 });
+    const w2 = h.workers[1]!;
+    await ask(h, 80, 4); // ask() expects every answer to succeed
+    const status = await (await h.fetch('/admin/canary', { key: OPERATOR })).json();
+    expect(status.models[0].versions[1]).toMatchObject({ version: 'v2', weight: 0, role: 'rolled-back' });
+    expect(status.models[0].versions[1].figures.errors).toBeGreaterThanOrEqual(4);
+    expect(status.models[0].versions[0].figures.errors).toBe(0);
+    const sentToV2 = w2.counters.requests;
+    await ask(h, 20, 4);
     expect(w2.counters.requests).toBe(sentToV2);
   });
 
