@@ -86,6 +86,17 @@ export class CanaryRouter {
     return version === undefined ? undefined : versionModelId(model, version);
   }
 
+  /**
+   * Where a failed attempt on `modelId` is retried: a canary's on its model's stable version when
+   * `accepting` says a worker of it takes work (the canary already failed it once), else where it was.
+   */
+  retryTarget(modelId: string, accepting: (modelId: string) => boolean): string {
+    const key = this.byModelId.get(modelId);
+    if (key === undefined) return modelId;
+    const stable = versionModelId(key[0], this.models.get(key[0])!.stable);
+    return stable !== modelId && accepting(stable) ? stable : modelId;
+  }
+
   /** One attempt's end on a worker of `modelId` (ignored when it is no canaried version). */
   recordOutcome(modelId: string, ok: boolean, nowMs: number): void {
     this.windowOf(modelId)?.outcome(nowMs, ok);

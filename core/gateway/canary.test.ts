@@ -8,10 +8,10 @@ import { makeRequest, makeStatus, testRng } from './test-support.js';
 
 const output: WorkerOutput = { promptTokens: 16, completionTokens: 8, finishReason: 'length', text: 'ok' };
 
-function core(weights: [number, number]): GatewayCore {
+function core(weights: [number, number], attemptsMax = 1): GatewayCore {
   const c = new GatewayCore(resolveGatewayConfig({
     batching: { type: 'none' }, caching: { dedupe: { enabled: false }, responseCache: { enabled: false }, coalescing: { enabled: false } },
-    retry: { attemptsMax: 1 }, admission: { maxConcurrentPerWorker: 2000 },
+    retry: { attemptsMax, baseDelayMs: 10, capDelayMs: 10 }, admission: { maxConcurrentPerWorker: 2000 },
     canary: { minRequests: 10, evaluateEveryMs: 1, models: { llama: { stable: 'v1', versions: [{ version: 'v1', weight: weights[0] }, { version: 'v2', weight: weights[1] }] } } },
   }), testRng(1));
   c.onWorkerStatus(makeStatus('w1', { models: ['llama@v1'], maxConcurrent: 1000 }), 0);
@@ -85,6 +85,19 @@ describe('gateway core: versions and canaries', () => {
     const sent = dispatches(out);
     expect(sent).toHaveLength(50); // none waits for v2's breaker
     expect(new Set(sent.map((d) => d.worker))).toEqual(new Set(['w1']));
+  });
+
+  it('retries a failed canary attempt on the stable version', () => {
+    const c = core([0.001, 100], 3); // every request to v2
+    const [d] = dispatches(c.onRequestArrived(makeRequest('r', { model: 'llama' }), 1));
+    expect(d).toEqual({ id: 'r', model: 'llama@v2', worker: 'w2' });
+    const failed = c.onWorkerEvent({ kind: 'error', workerId: 'w2', requestId: 'r', failure: { code: 'generation_failed', message: 'x' } }, 2);
+    const wake = failed.find((x) => x.type === 'wakeAt');
+    expect(wake).toBeDefined();
+    const retried = dispatches(c.onTimer(wake!.type === 'wakeAt' ? wake!.atMs : 0));
+    expect(retried).toEqual([{ id: 'r', model: 'llama@v1', worker: 'w1' }]);
+    const done = c.onWorkerEvent({ kind: 'done', workerId: 'w1', requestId: 'r', output }, 30);
+    expect(done).toContainEqual(expect.objectContaining({ type: 'complete', requestId: 'r' }));
   });
 
   it('refuses a canaried name none of whose weighted versions has a worker (model_not_found)', () => {

@@ -43,7 +43,8 @@ import { Timers, type Timer, type TimerKind } from './timers.js';
 import { WorkerTable, type WorkerInfo, type WorkerState as TableWorker } from './worker-table.js';
 
 interface Tracked {
-  readonly req: InferenceRequest;
+  /** Its model may change on a retry: a canary version's failed attempt is retried on the stable version. */
+  req: InferenceRequest;
   readonly arrivedAtMs: number;
   readonly fp: string | undefined;
   phase: Phase;
@@ -658,6 +659,10 @@ export class GatewayCore {
       case 'retry': {
         const t = this.requests.get(timer.id);
         if (t === undefined || t.phase !== 'backoff') return;
+        if (t.preferred === undefined) {
+          const model = this.canary.retryTarget(t.req.model, (m) => this.workers.anyAccepting(m, nowMs));
+          if (model !== t.req.model) t.req = { ...t.req, model };
+        }
         this.enterWaiting(t, nowMs);
         return;
       }
