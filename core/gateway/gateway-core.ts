@@ -139,10 +139,7 @@ export class GatewayCore {
     this.outcomes.arrived++;
     invariant(!this.requests.has(arrived.id), `request id ${arrived.id} arrived twice`);
     if (this.requests.size >= this.config.requestsInFlightMax) return this.finishReject(arrived.id, 'overloaded', nowMs, 1000);
-    // A canaried model name runs as the model id of the version chosen for it (`name@version`), among
-    // the versions with a worker accepting work (healthy, breaker closed), else among those with any.
-    const modelId = this.canary.resolve(arrived.model, arrived.sessionId, arrived.id, (m) => this.workers.anyAccepting(m, nowMs))
-      ?? this.canary.resolve(arrived.model, arrived.sessionId, arrived.id, (m) => this.workers.idsOf(m).length > 0);
+    const modelId = this.modelIdFor(arrived.model, arrived.sessionId, arrived.id, nowMs);
     if (modelId === undefined) return this.finishReject(arrived.id, 'model_not_found', nowMs);
     const req = modelId === arrived.model ? arrived : { ...arrived, model: modelId };
     if (this.workers.idsOf(req.model).length === 0) return this.finishReject(req.id, 'model_not_found', nowMs);
@@ -362,6 +359,16 @@ export class GatewayCore {
       return { model, inFlight, queued: this.queues.countOf(model), workers: ids.length, slotsPerWorker: ids.length === 0 ? 0 : slots / ids.length, completionsPerS: this.queues.drainPerSecond(model, nowMs) };
     });
     return this.scaling.signal(models, nowMs);
+  }
+
+  /**
+   * The model id a request for `model` runs as: itself, or for a canaried name the id of the version
+   * chosen for it (`name@version`, core/canary/), among the versions with a worker accepting work
+   * (healthy, breaker closed), else among those with any; undefined when no weighted version has one.
+   */
+  modelIdFor(model: string, sessionId: string | undefined, requestId: string, nowMs: number): string | undefined {
+    return this.canary.resolve(model, sessionId, requestId, (m) => this.workers.anyAccepting(m, nowMs))
+      ?? this.canary.resolve(model, sessionId, requestId, (m) => this.workers.idsOf(m).length > 0);
   }
 
   /** The worker for a one-shot call the core does not track (embeddings): worker-table.ts pickForOneShot. */

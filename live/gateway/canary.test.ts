@@ -58,6 +58,11 @@ describe('versions and canaries (live gateway, openai client)', () => {
       const moved = [w1.counters.requests - before[0]!, w2.counters.requests - before[1]!];
       expect(moved.sort()).toEqual([0, 5]);
     }
+    // an embedding of the canaried name is served by a version's worker too
+    const before = w1.counters.embeds + w2.counters.embeds;
+    const emb = await client(h).embeddings.create({ model: 'llama', input: 'hello' });
+    expect(emb.data[0]!.embedding.length).toBeGreaterThan(0);
+    expect(w1.counters.embeds + w2.counters.embeds).toBe(before + 1);
     const status = await (await h.fetch('/admin/canary', { key: OPERATOR })).json();
     expect(status.models[0]).toMatchObject({ model: 'llama', stable: 'v1', rollbacks: 0, versions: [{ version: 'v1', weight: 70, role: 'stable' }, { version: 'v2', weight: 30, role: 'canary' }] });
     expect(await h.metric(METRIC.canaryWeight, { model: 'llama', version: 'v2' })).toBe(30);
