@@ -124,8 +124,20 @@ export interface ScenarioDef {
   readonly notes?: readonly string[];
   /** How the scenario runs live (`--mode live|both`); scenarios without it are sim-only. */
   readonly live?: LiveDef;
+  /** Versions and canaries (core/canary/): which version each worker serves, and admin promotions. */
+  readonly canary?: CanaryDef;
   /** Part of the default suite (`npm run scenario` with no name) and the CI gate. */
   readonly inDefaultSuite: boolean;
+}
+
+/**
+ * A canaried model in the simulator: worker i serves the version `workerVersions[i]` of the workload's
+ * model (model id `<model>@<version>`); the gateway's canary config (policy sets) gives the weights.
+ */
+export interface CanaryDef {
+  readonly workerVersions: readonly string[];
+  /** Admin calls promoting a version, run in the candidate only. */
+  readonly promotions?: readonly { readonly atMs: number; readonly version: string }[];
 }
 
 export interface CapacityQuestion {

@@ -12,6 +12,7 @@ import type { PolicySetDef, ScenarioDef, WorkloadDef } from './define.js';
 import type { Curve, Percentiles, RunSummary } from '../reports/result.js';
 import * as faultFigures from './fault-figures.js';
 import * as scalingFigures from './scaling-figures.js';
+import * as canaryFigures from './canary-figures.js';
 import { DEFAULT_STEP_PLANNER } from '../core/scheduling/defaults.js';
 import { MLX_LM_SERVER } from '../sim/worker/mlx-lm-server.js';
 import { plannerPriorFrom } from '../sim/worker/planner-prior.js';
@@ -70,6 +71,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
   const metrics = new SimMetrics({ intervalMs: Math.max(1000, Math.round(workload.durationMs / 60)) });
   const f = def.faults;
   const slowWindow = f?.slowdowns?.[0];
+  const canary = policy.kind === 'gateway' ? def.canary : undefined;
   // Only scenarios that target or report scaling figures (catalog/scaling.ts) sample the signal.
   const scaling = mode.type === 'gateway' && mode.config.scaling.enabled && workload.type === 'open' && asksFor(def, 'extra.scaling') ? { config: mode.config.scaling, rate: workload.rate } : undefined;
   const cluster = new SimCluster(
@@ -101,6 +103,8 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
       ...(slowWindow !== undefined && { dispatchWindow: slowWindow }),
       ...(scaling !== undefined && { scalingSampleMs: scalingFigures.SCALING_SAMPLE_MS }),
       ...(policy.kind === 'gateway' && policy.requestTimeoutMs !== undefined && { requestTimeoutMs: policy.requestTimeoutMs }),
+      ...(canary !== undefined && { workerModels: canary.workerVersions.map((v) => `${workload.model}@${v}`) }),
+      ...(canary !== undefined && policy === def.candidate && { promotions: (canary.promotions ?? []).map((p) => ({ ...p, model: workload.model })) }),
     },
     arrivalsFor(workload, seed),
     metrics,
@@ -137,6 +141,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
     ...([def.baseline, def.candidate].some((p) => p?.kind === 'gateway' && p.modelIdle !== undefined) && faultFigures.modelIdle(r.workers)),
     // Only scenarios that target or report refusal figures (catalog/degradation.ts) get these keys.
     ...(asksFor(def, 'extra.refusal') && faultFigures.refusals(cluster, summary.failed)),
+    ...(canary !== undefined && canaryFigures.figures(cluster.canary, canary, policy === def.candidate)),
     ...(scaling !== undefined && scalingFigures.figures(cluster.scalingSamples, scaling.rate, scaling.config)),
     // Per tenant, for workloads whose requests name one (the fairness scenario): TTFT p50 / p95.
     ...Object.fromEntries([...cluster.tenantTtft].flatMap(([t, h]) => [[`ttftP50Ms.${t}`, round3(h.percentileMs(50))], [`ttftP95Ms.${t}`, round3(h.percentileMs(95))]])),

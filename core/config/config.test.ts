@@ -180,3 +180,25 @@ describe('config: admission.adaptive', () => {
     expect(resolveGatewayConfig({ admission: { maxConcurrentPerWorker: 2 } }).admission.maxConcurrentPerWorker).toBe(2);
   });
 });
+
+describe('resolveGatewayConfig: canary', () => {
+  const llama = (m: Record<string, unknown>) => ({ canary: { models: { llama: m } } });
+  it('resolves versions with weights; the stable version defaults to the first', () => {
+    const c = resolveGatewayConfig(llama({ versions: [{ version: 'v1', weight: 95 }, { version: 'v2', weight: 5 }] })).canary;
+    expect(c.models.llama).toEqual({ stable: 'v1', versions: [{ version: 'v1', weight: 95 }, { version: 'v2', weight: 5 }] });
+    expect(c).toMatchObject({ maxErrorRateDelta: 0.05, maxLatencyRatio: 1.5, minRequests: 20, windowMs: 60_000 });
+  });
+  it('names the bad field', () => {
+    const field = (input: unknown) => configError(() => resolveGatewayConfig(input)).field;
+    expect(field(llama({ versions: [{ version: 'v1', weight: -1 }] }))).toBe('canary.models.llama.versions[0].weight');
+    expect(field(llama({ versions: [{ version: 'v 1', weight: 1 }] }))).toBe('canary.models.llama.versions[0].version');
+    expect(field(llama({ versions: [{ version: 'v1', weight: 1, path: '/m' }] }))).toBe('canary.models.llama.versions[0].path');
+    expect(field(llama({ versions: [] }))).toBe('canary.models.llama.versions');
+    expect(field(llama({ versions: [{ version: 'v1', weight: 1 }, { version: 'v1', weight: 2 }] }))).toBe('canary.models.llama.versions');
+    expect(field(llama({ versions: [{ version: 'v1', weight: 0 }] }))).toBe('canary.models.llama.versions');
+    expect(field(llama({ stable: 'v3', versions: [{ version: 'v1', weight: 1 }] }))).toBe('canary.models.llama.stable');
+    expect(field({ canary: { models: { 'llama@v1': { versions: [{ version: 'v1', weight: 1 }] } } } })).toBe('canary.models.llama@v1');
+    expect(field({ canary: { maxLatencyRatio: 0.5 } })).toBe('canary.maxLatencyRatio');
+    expect(field({ canary: { minRequests: 0 } })).toBe('canary.minRequests');
+  });
+});

@@ -153,6 +153,33 @@ export interface FairnessConfig {
   readonly defaultWeight: number;
 }
 
+/** The margins by which a canary may regress against the stable version (core/canary/rollback.ts). */
+export interface CanaryMargins {
+  /** Canary error rate minus stable error rate above this → rollback (0.05 = 5 points). */
+  readonly maxErrorRateDelta: number;
+  /** Canary TTFT p95 above this multiple of the stable one → rollback. */
+  readonly maxLatencyRatio: number;
+  /** No verdict before both versions have this many attempts in the window. */
+  readonly minRequests: number;
+}
+
+export interface CanaryVersion {
+  /** Served by the workers advertising the model id `<name>@<version>`. */
+  readonly version: string;
+  /** Share of the model's requests (relative to the other versions' weights); 0 = none. */
+  readonly weight: number;
+}
+
+/** Versions and canaries (core/canary/canary-router.ts): a public model name → weighted versions. */
+export interface CanaryConfig extends CanaryMargins {
+  /** The outcome window both versions are judged over. */
+  readonly windowMs: number;
+  /** The canaries are judged at most this often. */
+  readonly evaluateEveryMs: number;
+  /** Per public model name: its stable version and every version with its weight. Empty: no canaries. */
+  readonly models: Readonly<Record<string, { readonly stable: string; readonly versions: readonly CanaryVersion[] }>>;
+}
+
 export interface GatewayConfig {
   readonly routing: RoutingConfig;
   readonly batching: BatchingConfig;
@@ -165,6 +192,7 @@ export interface GatewayConfig {
   readonly health: HealthConfig;
   readonly scaling: ScalingConfig;
   readonly fairness: FairnessConfig;
+  readonly canary: CanaryConfig;
   /** Requests tracked at once (waiting, running, following); beyond it arrivals get 503. */
   readonly requestsInFlightMax: number;
 }

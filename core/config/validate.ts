@@ -2,7 +2,7 @@
 // filled in, every field checked, unknown fields refused. Errors name the field path and the range.
 import { checkInteger, checkNumber, checkOneOf, ConfigError } from './config-error.js';
 import { DEFAULT_BATCHING, DEFAULT_GATEWAY_CONFIG, DEFAULT_ROUTING } from './defaults.js';
-import type { BatchingConfig, GatewayConfig, RoutingConfig } from './types.js';
+import type { BatchingConfig, CanaryConfig, GatewayConfig, RoutingConfig } from './types.js';
 
 type Rule = (field: string, value: unknown) => unknown;
 const num = (min: number, max = Infinity): Rule => (f, v) => checkNumber(f, v, min, max);
@@ -38,6 +38,10 @@ const RULES: Record<string, Record<string, Rule>> = {
   },
   health: { heartbeatIntervalMs: num(10, 3_600_000), missesMax: int(1, 100) },
   fairness: { enabled: bool, weights: (f, v) => checkWeights(f, v), defaultWeight: num(0.001, 1_000_000) },
+  canary: {
+    maxErrorRateDelta: num(0, 1), maxLatencyRatio: num(1, 1000), minRequests: int(1, 1_000_000), windowMs: num(1000, 86_400_000),
+    evaluateEveryMs: num(1, 3_600_000), models: (f, v) => checkCanaryModels(f, v),
+  },
   scaling: {
     enabled: bool, windowMs: num(1000, 3_600_000), targetUtilisation: num(0.05, 1), backlogDrainMs: num(1000, 3_600_000),
     scaleDownStabilisationMs: num(0, 86_400_000), minWorkers: int(0, 100_000), maxWorkers: int(1, 100_000),
@@ -82,6 +86,7 @@ export function resolveGatewayConfig(input: unknown = {}): GatewayConfig {
     health: section('health', root.health, d.health),
     scaling: section('scaling', root.scaling, d.scaling),
     fairness: section('fairness', root.fairness, d.fairness),
+    canary: section('canary', root.canary, d.canary),
     requestsInFlightMax: checkInteger('requestsInFlightMax', root.requestsInFlightMax ?? d.requestsInFlightMax, 1, 100_000_000),
   };
   if (cfg.retry.capDelayMs < cfg.retry.baseDelayMs) throw new ConfigError('retry.capDelayMs', `must be ≥ retry.baseDelayMs (${cfg.retry.baseDelayMs})`);
@@ -148,6 +153,34 @@ function checkTenantLimits(field: string, value: unknown): Record<string, { requ
     const o = asObject(`${field}.${tenant}`, l);
     rejectUnknown(`${field}.${tenant}`, o, ['requestsPerMinute', 'tokensPerMinute']);
     return [tenant, { requestsPerMinute: checkNumber(`${field}.${tenant}.requestsPerMinute`, o.requestsPerMinute, 1, Number.MAX_SAFE_INTEGER), tokensPerMinute: checkNumber(`${field}.${tenant}.tokensPerMinute`, o.tokensPerMinute, 1, Number.MAX_SAFE_INTEGER) }];
+  }));
+}
+
+/** A model's versions: names without `@`, unique, weights ≥ 0 not all 0, the stable one among them. */
+function checkCanaryModels(field: string, value: unknown): CanaryConfig['models'] {
+  const obj = asObject(field, value ?? {});
+  const entries = Object.entries(obj);
+  if (entries.length > 1000) throw new ConfigError(field, 'must name at most 1000 models');
+  return Object.fromEntries(entries.map(([model, m]) => {
+    const path = `${field}.${model}`;
+    if (model.length === 0 || model.includes('@')) throw new ConfigError(path, 'must be a model name without "@" (a version is served as <name>@<version>)');
+    const o = asObject(path, m);
+    rejectUnknown(path, o, ['stable', 'versions']);
+    if (!Array.isArray(o.versions) || o.versions.length < 1 || o.versions.length > 16) throw new ConfigError(`${path}.versions`, 'must be an array of 1 to 16 versions');
+    const versions = o.versions.map((v: unknown, i: number) => {
+      const vp = `${path}.versions[${i}]`;
+      const e = asObject(vp, v);
+      rejectUnknown(vp, e, ['version', 'weight']);
+      if (typeof e.version !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(e.version)) throw new ConfigError(`${vp}.version`, `must be 1 to 64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(e.version)}`);
+      return { version: e.version, weight: checkNumber(`${vp}.weight`, e.weight, 0, 1_000_000) };
+    });
+    const names = versions.map((v) => v.version);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup !== undefined) throw new ConfigError(`${path}.versions`, `names version ${dup} twice`);
+    if (versions.every((v) => v.weight === 0)) throw new ConfigError(`${path}.versions`, 'must give some version a weight > 0');
+    const stable = o.stable ?? names[0];
+    if (typeof stable !== 'string' || !names.includes(stable)) throw new ConfigError(`${path}.stable`, `must be one of its versions (${names.join(', ')}), got ${JSON.stringify(stable)}`);
+    return [model, { stable, versions }];
   }));
 }
 

@@ -18,6 +18,7 @@
 // property-tested in gateway-core.test.ts).
 import { msPerToken, type AdaptiveLimit } from '../admission/adaptive-limit.js';
 import { createBatcher } from '../batching/factory.js';
+import { CanaryRouter, type CanaryModelStatus } from '../canary/canary-router.js';
 import type { Batcher } from '../batching/batcher.js';
 import { Coalescer } from '../caching/coalescer.js';
 import { fingerprint, isShareable } from '../caching/fingerprint.js';
@@ -42,7 +43,8 @@ import { Timers, type Timer, type TimerKind } from './timers.js';
 import { WorkerTable, type WorkerInfo, type WorkerState as TableWorker } from './worker-table.js';
 
 interface Tracked {
-  readonly req: InferenceRequest;
+  /** Its model may change on a retry: a canary version's failed attempt is retried on the stable version. */
+  req: InferenceRequest;
   readonly arrivedAtMs: number;
   readonly fp: string | undefined;
   phase: Phase;
@@ -91,6 +93,8 @@ export class GatewayCore {
   readonly outcomes = new OutcomeCounters();
   /** Arrivals and service times per model, for scalingSignal (core/scaling/). */
   private readonly scaling: ScalingSignal;
+  /** Versions and canaries of models (core/canary/): which version serves a request, rollbacks. */
+  private readonly canary: CanaryRouter;
 
   constructor(
     readonly config: GatewayConfig,
@@ -108,6 +112,7 @@ export class GatewayCore {
     this.tenantLimiter = new TenantLimiter(config.rateLimit.tenants);
     this.scaling = new ScalingSignal(config.scaling);
     this.queues = new ModelQueues(config.fairness.enabled);
+    this.canary = new CanaryRouter(config.canary);
   }
 
   /** One entry point for every event (used by fuzzers and drivers that queue events). */
@@ -130,10 +135,13 @@ export class GatewayCore {
 
   // ───────────────────────────── events ─────────────────────────────
 
-  onRequestArrived(req: InferenceRequest, nowMs: number): Command[] {
+  onRequestArrived(arrived: InferenceRequest, nowMs: number): Command[] {
     this.outcomes.arrived++;
-    invariant(!this.requests.has(req.id), `request id ${req.id} arrived twice`);
-    if (this.requests.size >= this.config.requestsInFlightMax) return this.finishReject(req.id, 'overloaded', nowMs, 1000);
+    invariant(!this.requests.has(arrived.id), `request id ${arrived.id} arrived twice`);
+    if (this.requests.size >= this.config.requestsInFlightMax) return this.finishReject(arrived.id, 'overloaded', nowMs, 1000);
+    const modelId = this.modelIdFor(arrived.model, arrived.sessionId, arrived.id, nowMs);
+    if (modelId === undefined) return this.finishReject(arrived.id, 'model_not_found', nowMs);
+    const req = modelId === arrived.model ? arrived : { ...arrived, model: modelId };
     if (this.workers.idsOf(req.model).length === 0) return this.finishReject(req.id, 'model_not_found', nowMs);
     this.scaling.onArrival(req.model, nowMs);
     if (this.config.rateLimit.enabled) {
@@ -214,6 +222,7 @@ export class GatewayCore {
     if (t === undefined || t.phase !== 'running' || t.workerId !== ev.workerId) return []; // stale attempt
     t.lastProgressMs = nowMs;
     if (ev.kind === 'tokens') {
+      if (t.firstTokenAtMs === undefined) this.canaryFirstToken(t, nowMs);
       t.firstTokenAtMs ??= nowMs;
       // Tokens count as sent once a streaming client may have received them; a non-streaming
       // client sees nothing until the end, so its job stays retryable.
@@ -225,6 +234,7 @@ export class GatewayCore {
     const w = this.workers.get(ev.workerId);
     this.leaveWorker(t, w, nowMs);
     if (ev.kind === 'done') {
+      this.recordCanary(t, true, nowMs);
       this.queues.recordCompletion(t.req.model, nowMs);
       this.scaling.onCompletion(t.req.model, nowMs - t.dispatchedAtMs, nowMs);
       w?.breaker.onSuccess(nowMs);
@@ -317,6 +327,16 @@ export class GatewayCore {
     return { dedupe: this.dedupe.flush(), cache: this.cache.flush() };
   }
 
+  /** Each canaried model's versions, weights and window figures (admin). */
+  canaryStatus(nowMs: number): CanaryModelStatus[] {
+    return this.canary.status(nowMs);
+  }
+
+  /** Makes `version` the stable version of `model`, with all its traffic (admin); an error value for unknown names. */
+  promoteCanary(model: string, version: string): { ok: true } | { ok: false; reason: string } {
+    return this.canary.promote(model, version);
+  }
+
   workerInfo(nowMs: number): WorkerInfo[] {
     return this.workers.info(nowMs);
   }
@@ -339,6 +359,16 @@ export class GatewayCore {
       return { model, inFlight, queued: this.queues.countOf(model), workers: ids.length, slotsPerWorker: ids.length === 0 ? 0 : slots / ids.length, completionsPerS: this.queues.drainPerSecond(model, nowMs) };
     });
     return this.scaling.signal(models, nowMs);
+  }
+
+  /**
+   * The model id a request for `model` runs as: itself, or for a canaried name the id of the version
+   * chosen for it (`name@version`, core/canary/), among the versions with a worker accepting work
+   * (healthy, breaker closed), else among those with any; undefined when no weighted version has one.
+   */
+  modelIdFor(model: string, sessionId: string | undefined, requestId: string, nowMs: number): string | undefined {
+    return this.canary.resolve(model, sessionId, requestId, (m) => this.workers.anyAccepting(m, nowMs))
+      ?? this.canary.resolve(model, sessionId, requestId, (m) => this.workers.idsOf(m).length > 0);
   }
 
   /** The worker for a one-shot call the core does not track (embeddings): worker-table.ts pickForOneShot. */
@@ -504,6 +534,7 @@ export class GatewayCore {
    * runtime of its own (retryHere: a runtime lost before the first token): then it prefers that worker.
    */
   private failAttempt(t: Tracked, fault: 'worker' | 'timeout', nowMs: number, retryHere = false): void {
+    this.recordCanary(t, false, nowMs);
     const failedOn = t.workerId;
     const d = this.retry.decide(t.attempt, t.tokensSent, this.rng);
     if (d.retry) {
@@ -518,6 +549,20 @@ export class GatewayCore {
     this.requests.delete(t.req.id);
     if (!t.clientGone) this.emitFail(t, code);
     for (const f of this.endGroup(t)) this.emitFail(f, code, t.tokensSent);
+  }
+
+  /** An attempt's first token for its version's window, judged at once (a slow canary is caught before its requests end). */
+  private canaryFirstToken(t: Tracked, nowMs: number): void {
+    this.canary.recordFirstToken(t.req.model, nowMs - t.dispatchedAtMs, nowMs);
+    for (const rb of this.canary.evaluate(nowMs)) this.out.push({ type: 'canaryRolledBack', ...rb });
+  }
+
+  /** One attempt's end for its version's window; a canary rolled back now is reported (canaryRolledBack). */
+  private recordCanary(t: Tracked, ok: boolean, nowMs: number): void {
+    // An answer without a tokens event before it (all in one message) had its first token now.
+    if (ok && t.firstTokenAtMs === undefined) this.canary.recordFirstToken(t.req.model, nowMs - t.dispatchedAtMs, nowMs);
+    this.canary.recordOutcome(t.req.model, ok, nowMs);
+    for (const rb of this.canary.evaluate(nowMs)) this.out.push({ type: 'canaryRolledBack', ...rb });
   }
 
   /**
@@ -621,6 +666,10 @@ export class GatewayCore {
       case 'retry': {
         const t = this.requests.get(timer.id);
         if (t === undefined || t.phase !== 'backoff') return;
+        if (t.preferred === undefined) {
+          const model = this.canary.retryTarget(t.req.model, (m) => this.workers.anyAccepting(m, nowMs));
+          if (model !== t.req.model) t.req = { ...t.req, model };
+        }
         this.enterWaiting(t, nowMs);
         return;
       }

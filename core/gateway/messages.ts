@@ -1,6 +1,7 @@
 // The gateway core's vocabulary: events in, commands out (DESIGN.md, "The core contract").
 // Drivers (sim/ and live/) deliver events with the current time and execute the commands.
 import type { CachedAnswer } from '../caching/response-store.js';
+import type { CanaryRollback } from '../canary/canary-router.js';
 import type { ErrorCode } from '../errors.js';
 import type { InferenceRequest, RequestId, TokenLogprob, WorkerId } from '../types.js';
 
@@ -74,6 +75,8 @@ export type Command =
   | { readonly type: 'complete'; readonly requestId: RequestId; readonly usage: Usage; readonly via: 'worker' | 'coalesced' }
   | { readonly type: 'reject'; readonly requestId: RequestId; readonly status: number; readonly code: ErrorCode; readonly message: string; readonly retryAfterMs?: number }
   | { readonly type: 'fail'; readonly requestId: RequestId; readonly status: number; readonly code: ErrorCode; readonly message: string; readonly tokensSent: number }
+  /** A canary regressed against its stable version and now has weight 0 (core/canary/); for logs and metrics. */
+  | ({ readonly type: 'canaryRolledBack' } & CanaryRollback)
   /** Call timerFired at (or after) this time. */
   | { readonly type: 'wakeAt'; readonly atMs: number };
 

@@ -180,6 +180,16 @@ export class WorkerTable<J> {
    * once. Without that, the breaker opening on a model's only worker turned every request into a
    * 503 for the whole cooldown, though the worker may have recovered already.
    */
+  /** Some worker of `model` is healthy, not draining and its breaker lets work through (full or not). */
+  anyAccepting(model: string, nowMs: number): boolean {
+    for (const id of this.idsOf(model)) {
+      const w = this.byId.get(id)!;
+      this.refresh(w, nowMs);
+      if (w.healthy && !w.draining && w.breakerAllows) return true;
+    }
+    return false;
+  }
+
   noHealthyWorker(model: string, nowMs: number, soonMs: number): boolean {
     for (const id of this.idsOf(model)) {
       const w = this.byId.get(id)!;

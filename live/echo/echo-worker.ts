@@ -34,6 +34,8 @@ export interface EchoWorkerOptions {
   readonly embeddingDims?: number;
   /** Cycle through the prompt's words until max_tokens (long outputs from short prompts). */
   readonly repeatToMaxTokens?: boolean;
+  /** Every Nth request of the session stream fails with generation_failed (a bad model version); default never. */
+  readonly failEvery?: number;
 }
 
 export interface EchoCounters {
@@ -170,6 +172,7 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
             log(requestIds, r.requestId);
             log(traceIds, r.traceId);
             if (!models.has(r.model)) emit({ requestId: r.requestId, error: { code: 'model_not_loaded', message: `model ${r.model} is not loaded`, clientFault: false } });
+            else if (opts.failEvery !== undefined && counters.requests % opts.failEvery === 0) emit({ requestId: r.requestId, error: { code: 'generation_failed', message: 'injected failure (failEvery)', clientFault: false } });
             else start(r);
           }
         } else {

@@ -36,6 +36,19 @@ export async function adminRoutes(app: FastifyInstance, opts: { ctx: GatewayCont
     };
   });
 
+  // Versions and canaries (core/canary/): each canaried model's stable version, weights, roles and
+  // the window figures each canary is judged on. Promotion (admin role) gives a version all the traffic.
+  app.get('/admin/canary', async () => ({ models: ctx.core.canaryStatus(ctx.clock.nowMs()).map((m) => ({ ...m, versions: m.versions.map((v) => ({ ...v, figures: { ...v.figures, ttftP95Ms: v.figures.ttftP95Ms ?? null } })) })) }));
+
+  app.post<{ Params: { model: string }; Body: { version: string } }>('/admin/canary/:model/promote', {
+    schema: { body: { type: 'object', required: ['version'], additionalProperties: false, properties: { version: { type: 'string', minLength: 1, maxLength: 64 } } } },
+  }, async (request) => {
+    const r = ctx.core.promoteCanary(request.params.model, request.body.version);
+    if (!r.ok) throw new GatewayHttpError('model_not_found', r.reason);
+    request.log.info({ model: request.params.model, version: request.body.version }, 'canary promoted');
+    return { promoted: { model: request.params.model, version: request.body.version }, status: ctx.core.canaryStatus(ctx.clock.nowMs()).find((m) => m.model === request.params.model) };
+  });
+
   // Usage per tenant, model and UTC day (live/usage/usage-ledger.ts), priced from usage.costs.
   app.get<{ Querystring: { tenant?: string; from?: string; to?: string } }>('/admin/usage', {
     schema: {

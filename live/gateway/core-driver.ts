@@ -65,6 +65,8 @@ export class CoreDriver {
   coalescedGroups = 0;
   /** Hook for metrics: requests per dispatched batch. */
   onBatch: ((size: number, workerId: WorkerId) => void) | undefined;
+  /** Hook for logs: a canary the core rolled back (core/canary/). */
+  onCanaryRollback: ((rb: Extract<Command, { type: 'canaryRolledBack' }>) => void) | undefined;
   /** Tracing (request-tracing.ts): the core's decisions as span events; undefined when tracing is off. */
   tracer: RequestTracer | undefined;
 
@@ -170,6 +172,9 @@ export class CoreDriver {
           break;
         case 'wakeAt':
           this.wakeAt(c.atMs);
+          break;
+        case 'canaryRolledBack':
+          this.onCanaryRollback?.(c);
           break;
         default:
           this.terminal(c);

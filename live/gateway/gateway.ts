@@ -195,6 +195,9 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     metrics.workerDispatches.inc({ worker: workerId }, n);
   };
 
+  driver.onCanaryRollback = (rb) => {
+    app.log.warn({ model: rb.model, version: rb.version, stable: rb.stable, reason: rb.reason, canary: rb.canary, stableFigures: rb.stableFigures }, `canary rolled back: ${rb.model}@${rb.version}: ${rb.detail}`);
+  };
   const auth = new Authenticator(config.auth);
   const usage = new UsageLedger(config.usage, () => clock.wallMs());
   let sharedUsage: SharedUsage | undefined; // usage.shared: the fleet's usage through NATS KV

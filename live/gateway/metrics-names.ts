@@ -37,6 +37,8 @@ export const METRIC = {
   rollingRestartStartedSeconds: 'mlx_serving_rolling_restart_started_timestamp_seconds',
   rollingRestartWorkersDone: 'mlx_serving_rolling_restart_workers_done',
   desiredWorkers: 'mlx_serving_desired_workers',
+  canaryWeight: 'mlx_serving_canary_weight',
+  canaryRollbacks: 'mlx_serving_canary_rollbacks_total',
 } as const;
 
 // The process metrics (prom-client's collectDefaultMetrics under the prefix `mlx_serving_`), registered

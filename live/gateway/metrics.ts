@@ -148,6 +148,19 @@ export class GatewayMetrics {
         for (const m of core.scalingSignal(src.nowMs())) this.set({ model: m.model }, m.desiredWorkers);
       },
     });
+    // Versions and canaries (core/canary/; config core.canary.models, none by default: no series).
+    new Gauge({ name: METRIC.canaryWeight, help: 'Current routing weight of each version of a canaried model (0: rolled back or retired).', labelNames: ['model', 'version', 'role'], registers,
+      collect() {
+        this.reset();
+        for (const m of core.canaryStatus(src.nowMs())) for (const v of m.versions) this.set({ model: m.model, version: v.version, role: v.role }, v.weight);
+      },
+    });
+    new Counter({ name: METRIC.canaryRollbacks, help: 'Canaries rolled back automatically (error rate or TTFT p95 beyond the margins against the stable version).', labelNames: ['model'], registers,
+      collect() {
+        this.reset();
+        for (const m of core.canaryStatus(src.nowMs())) setCounter(this, m.rollbacks, { model: m.model });
+      },
+    });
     new Gauge({ name: METRIC.rollingRestartWorkersDone, help: 'Workers the current or last rolling restart has restarted.', registers, collect() { this.set(rolling()?.done.length ?? 0); } });
     new Counter({ name: METRIC.workerStreamReconnects, help: 'Session stream reconnects per worker.', labelNames: ['worker'], registers,
       collect() {

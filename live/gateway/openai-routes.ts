@@ -36,14 +36,16 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
   app.post('/v1/embeddings', { schema: { body: embeddingRequestSchema(ctx.config.limits.embeddingInputsMax), response: EMBEDDING_RESPONSE_SCHEMA } }, async (request) => {
     const body = request.body as EmbeddingBody;
     const input = typeof body.input === 'string' ? [body.input] : body.input;
-    const pick = ctx.core.pickForOneShot(body.model, ctx.clock.nowMs());
+    // A canaried name (core.canary) runs as the version chosen for it, like a completion.
+    const model = ctx.core.modelIdFor(body.model, undefined, String(request.id), ctx.clock.nowMs()) ?? body.model;
+    const pick = ctx.core.pickForOneShot(model, ctx.clock.nowMs());
     if (!pick.ok) throw new GatewayHttpError(pick.code, undefined, pick.code === 'model_not_found' ? 'model' : null);
     const info = { id: pick.workerId };
     const link = ctx.links.get(info.id)!;
     const traced = ctx.driver.tracer?.oneShot(request.headers, '/v1/embeddings', String(request.id), info.id);
     let res;
     try {
-      res = await link.embed({ model: body.model, input, traceId: String(request.id) }, traced?.traceparent);
+      res = await link.embed({ model, input, traceId: String(request.id) }, traced?.traceparent);
       traced?.end();
     } catch (err) {
       traced?.end('worker_error');
@@ -67,6 +69,8 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
   const servedModels = (): Set<string> => {
     const models = new Set<string>();
     for (const w of ctx.core.workerInfo(ctx.clock.nowMs())) for (const m of w.models) models.add(m);
+    // A canaried name (core.canary.models) is served when one of its versions (`name@version`) is.
+    for (const c of ctx.core.canaryStatus(ctx.clock.nowMs())) if (c.versions.some((v) => models.has(v.modelId))) models.add(c.model);
     return models;
   };
 

@@ -133,6 +133,7 @@ export class RequestTracer {
         return;
       case 'deliver':
       case 'wakeAt':
+      case 'canaryRolledBack':
         return;
       default:
         this.end(c.requestId, c);
@@ -197,7 +198,8 @@ function touches(c: Command, id: RequestId): boolean {
     case 'attachFollower':
     case 'detachFollower': return c.followerId === id;
     case 'deliver': return c.recipients.includes(id);
-    case 'wakeAt': return false;
+    case 'wakeAt':
+    case 'canaryRolledBack': return false;
     default: return c.requestId === id;
   }
 }

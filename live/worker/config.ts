@@ -120,7 +120,8 @@ export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
   check(/^[A-Za-z0-9_.:-]{1,128}$/.test(cfg.id), 'id', `must match [A-Za-z0-9_.:-]{1,128}, got ${JSON.stringify(cfg.id)}`);
   const ids = new Set<string>();
   for (const m of cfg.models) {
-    check(/^[A-Za-z0-9_.:/-]{1,128}$/.test(m.id), 'models[].id', `must match [A-Za-z0-9_.:/-]{1,128}, got ${JSON.stringify(m.id)}`);
+    // `@`: a version of a canaried model (`llama@v2`, core/canary/).
+    check(/^[A-Za-z0-9_.:/@-]{1,128}$/.test(m.id), 'models[].id', `must match [A-Za-z0-9_.:/@-]{1,128}, got ${JSON.stringify(m.id)}`);
     check(!ids.has(m.id), 'models[].id', `duplicates ${m.id}`);
     ids.add(m.id);
     check(Number.isInteger(m.runtimes) && m.runtimes >= 1 && m.runtimes <= 64, 'models[].runtimes', 'must be an integer in [1, 64]');

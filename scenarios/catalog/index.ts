@@ -7,6 +7,7 @@ import { rollingRestart, runtimeCrash, slowWorker } from './faults.js';
 import { liveSmoke } from './live.js';
 import { scalingSignal } from './scaling.js';
 import { fairnessBurst } from './fairness.js';
+import { canaryRollout } from './canary.js';
 import { phase1DuplicateHeavy, phase2Mixed, phase3HighConcurrency } from './phases.js';
 
 export const SCENARIOS: readonly ScenarioDef[] = [
@@ -30,6 +31,7 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   liveSmoke,
   scalingSignal,
   fairnessBurst,
+  canaryRollout,
 ];
 
 export function findScenario(name: string): ScenarioDef | undefined {

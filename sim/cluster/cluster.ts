@@ -65,6 +65,22 @@ export interface ClusterSpec {
    * instant, as the live request timeout does (the core hears requestCancelled; the request fails).
    */
   readonly requestTimeoutMs?: number;
+  /** Gateway mode: the model id each worker serves (index = worker), e.g. `llama@v2` for a canary version (core/canary/); default `model` for all. */
+  readonly workerModels?: readonly string[];
+  /** Gateway mode: admin calls promoting a version of a canaried model at these times. */
+  readonly promotions?: readonly CanaryPromotion[];
+}
+
+export interface CanaryPromotion {
+  readonly atMs: number;
+  readonly model: string;
+  readonly version: string;
+}
+
+/** What the canary figures are made of (spec.workerModels): rollbacks the core decided, and every dispatch's model id. */
+export interface CanaryLog {
+  readonly rollbacks: { readonly atMs: number; readonly model: string; readonly version: string; readonly reason: string }[];
+  readonly dispatches: { readonly atMs: number; readonly model: string; readonly count: number }[];
 }
 
 /** One sample of the gateway core's scaling signal (core/scaling/). */
@@ -97,6 +113,7 @@ const K_ROLLING = 8;
 const K_SCALING = 9;
 const K_CLIENT_TIMEOUT = 10;
 const K_CANCEL_TO_WORKER = 11;
+const K_ADMIN = 12;
 /** Bound on scaling-signal samples in one run (scalingSampleMs). */
 const SCALING_SAMPLES_MAX = 100_000;
 
@@ -155,6 +172,8 @@ export class SimCluster {
   private readonly rollingHost: RollingHost;
   /** Some worker unloads its idle model (WorkerConfig.modelIdle). */
   private readonly modelIdle: boolean;
+  /** Canary rollbacks and dispatches by model id (kept when spec.workerModels is set). */
+  readonly canary: CanaryLog = { rollbacks: [], dispatches: [] };
 
   constructor(
     private readonly spec: ClusterSpec,
@@ -206,6 +225,7 @@ export class SimCluster {
     }
     if (this.rolling !== undefined) this.scheduleRollingTick(this.rolling.spec.atMs);
     if (this.spec.scalingSampleMs !== undefined && this.core?.config.scaling.enabled === true) loop.schedule(0, K_SCALING);
+    for (const p of this.spec.promotions ?? []) loop.schedule(p.atMs, K_ADMIN, 0, 0, p);
     this.ensureStatusTicks();
     const r = loop.run(this.spec.horizonMs ?? Infinity);
     return { endMs: r.endMs, steps: loop.steps, unfinished: this.open.size, workers: this.workers, core: this.core };
@@ -227,6 +247,11 @@ export class SimCluster {
     loop.on(K_SCALING, 7, 'scaling-sample', (_e, s) => this.onScalingSample(s.nowMs));
     loop.on(K_CLIENT_TIMEOUT, 5, 'request-timeout', (e, s) => this.onRequestTimeout(e.payload as RequestId, s));
     loop.on(K_CANCEL_TO_WORKER, 2, 'cancel-to-worker', (e, s) => this.workers[e.target]!.cancel(e.payload as RequestId, s.nowMs));
+    loop.on(K_ADMIN, 1, 'admin', (e) => {
+      const p = e.payload as CanaryPromotion;
+      const r = this.core!.promoteCanary(p.model, p.version);
+      if (!r.ok) throw new Error(`promotion at ${p.atMs} ms: ${r.reason}`);
+    });
   }
 
   // ─────────────── arrivals and endings ───────────────
@@ -329,9 +354,13 @@ export class SimCluster {
           const index = this.workerIndex(c.workerId);
           const win = this.spec.dispatchWindow;
           if (win !== undefined && now >= win.startMs && now < win.endMs) this.dispatchesInWindow[index]! += c.requests.length;
+          if (this.spec.workerModels !== undefined) this.canary.dispatches.push({ atMs: now, model: c.requests[0]!.model, count: c.requests.length });
           this.sendToWorker(index, c.requests, s);
           break;
         }
+        case 'canaryRolledBack':
+          this.canary.rollbacks.push({ atMs: now, model: c.model, version: c.version, reason: c.reason });
+          break;
         case 'cancel':
           this.workers[this.workerIndex(c.workerId)]?.cancel(c.requestId, now);
           this.jobs.delete(c.requestId);
@@ -544,7 +573,7 @@ export class SimCluster {
     const v = w.view();
     // A dead process does not heartbeat; a restarted one registers once its model is loaded.
     if (v.state === 'down' || w.restarting) return;
-    const status = { workerId: w.id, models: [this.spec.model], maxConcurrent: this.maxSequences[w.index]!, healthy: true, draining: this.draining[w.index]!, kvUsedBytes: v.kvUsedBytes, kvCapacityBytes: v.kvCapacityBytes };
+    const status = { workerId: w.id, models: [this.spec.workerModels?.[w.index] ?? this.spec.model], maxConcurrent: this.maxSequences[w.index]!, healthy: true, draining: this.draining[w.index]!, kvUsedBytes: v.kvUsedBytes, kvCapacityBytes: v.kvCapacityBytes };
     this.exec(this.core!.onWorkerStatus(status, nowMs), this.loop);
   }
 
