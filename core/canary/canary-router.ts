@@ -49,6 +49,26 @@ interface ModelState {
   readonly rolledBack: Set<string>;
   readonly windows: Map<string, VersionWindow>;
   rollbacks: number;
+  /** Promotions so far (0: the config's weights): orders decisions shared between gateways. */
+  epoch: number;
+}
+
+/**
+ * A model's canary decisions, as gateways share them (live/canary/shared-canary.ts): the stable version,
+ * the canaries rolled back, and the promotion epoch they belong to. Two decisions merge (mergeDecisions)
+ * into one that holds both: a later epoch (a promotion) wins outright; at the same epoch the rolled-back
+ * sets unite (a rollback is never undone but by the promotion of that version).
+ */
+export interface CanaryDecisions {
+  readonly stable: string;
+  readonly rolledBack: readonly string[];
+  readonly epoch: number;
+}
+
+export function mergeDecisions(a: CanaryDecisions, b: CanaryDecisions): CanaryDecisions {
+  if (a.epoch !== b.epoch) return a.epoch > b.epoch ? a : b;
+  if (a.stable !== b.stable) return a.stable < b.stable ? a : b; // two promotions in one epoch: one rule picks the same on every gateway
+  return { stable: a.stable, epoch: a.epoch, rolledBack: [...new Set([...a.rolledBack, ...b.rolledBack])].sort() };
 }
 
 export function versionModelId(model: string, version: string): string {
@@ -64,7 +84,7 @@ export class CanaryRouter {
   constructor(private readonly config: CanaryConfig) {
     for (const [model, m] of Object.entries(config.models)) {
       const windows = new Map(m.versions.map((v) => [v.version, new VersionWindow(config.windowMs, SAMPLES_MAX)]));
-      this.models.set(model, { stable: m.stable, versions: m.versions.map((v) => ({ version: v.version, weight: v.weight })), rolledBack: new Set(), windows, rollbacks: 0 });
+      this.models.set(model, { stable: m.stable, versions: m.versions.map((v) => ({ version: v.version, weight: v.weight })), rolledBack: new Set(), windows, rollbacks: 0, epoch: 0 });
       for (const v of m.versions) this.byModelId.set(versionModelId(model, v.version), [model, v.version]);
     }
   }
@@ -141,12 +161,48 @@ export class CanaryRouter {
     const s = this.models.get(model);
     if (s === undefined) return { ok: false, reason: `model ${model} has no versions configured (canary.models)` };
     if (!s.windows.has(version)) return { ok: false, reason: `model ${model} has no version ${version} (versions: ${s.versions.map((v) => v.version).join(', ')})` };
+    this.makeStable(s, version);
+    s.epoch++;
+    return { ok: true };
+  }
+
+  private makeStable(s: ModelState, version: string): void {
     const total = s.versions.reduce((a, v) => a + v.weight, 0);
     for (const v of s.versions) v.weight = v.version === version ? Math.max(total, 1) : 0;
     s.stable = version;
     s.rolledBack.delete(version);
     for (const w of s.windows.values()) w.clear();
-    return { ok: true };
+  }
+
+  /** The model's decisions to share with other gateways; undefined when it is not canaried. */
+  decisions(model: string): CanaryDecisions | undefined {
+    const s = this.models.get(model);
+    return s === undefined ? undefined : { stable: s.stable, rolledBack: [...s.rolledBack].sort(), epoch: s.epoch };
+  }
+
+  /**
+   * Applies decisions another gateway shared (merged with this gateway's own: mergeDecisions): a later
+   * promotion is taken over, rollbacks of the same epoch are added. Unknown models and versions are
+   * ignored (another gateway's config may differ). Returns whether anything changed here.
+   */
+  applyDecisions(model: string, shared: CanaryDecisions): boolean {
+    const s = this.models.get(model);
+    if (s === undefined || !s.windows.has(shared.stable)) return false;
+    const merged = mergeDecisions(this.decisions(model)!, shared);
+    let changed = false;
+    if (merged.epoch !== s.epoch || merged.stable !== s.stable) {
+      this.makeStable(s, merged.stable);
+      s.epoch = merged.epoch;
+      changed = true;
+    }
+    for (const version of merged.rolledBack) {
+      const v = s.versions.find((x) => x.version === version);
+      if (v === undefined || version === s.stable || s.rolledBack.has(version)) continue;
+      v.weight = 0;
+      s.rolledBack.add(version);
+      changed = true;
+    }
+    return changed;
   }
 
   status(nowMs: number): CanaryModelStatus[] {

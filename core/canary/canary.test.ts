@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveGatewayConfig } from '../config/validate.js';
 import type { CanaryMargins } from '../config/types.js';
-import { CanaryRouter } from './canary-router.js';
+import { CanaryRouter, mergeDecisions } from './canary-router.js';
 import { judgeCanary } from './rollback.js';
 import { chooseVersion, versionAt } from './version-choice.js';
 import { p95, VersionWindow } from './version-window.js';
@@ -150,5 +150,36 @@ describe('CanaryRouter', () => {
     for (let i = 0; i < 100; i++) expect(r.resolve('llama', `s${i}`, 'x', all)).toBe('llama@v2');
     expect(r.promote('llama', 'v9')).toMatchObject({ ok: false });
     expect(r.promote('mistral', 'v1')).toMatchObject({ ok: false });
+  });
+  it('shares decisions: a rollback elsewhere applies here, a later promotion wins, stale decisions do not undo', () => {
+    const a = router([50, 50]);
+    const b = router([50, 50]);
+    for (let i = 0; i < 20; i++) {
+      a.recordOutcome('llama@v1', true, 1000 + i);
+      a.recordOutcome('llama@v2', i % 4 !== 0, 1000 + i);
+    }
+    expect(a.evaluate(1019)).toHaveLength(1);
+    expect(a.decisions('llama')).toEqual({ stable: 'v1', rolledBack: ['v2'], epoch: 0 });
+    expect(b.applyDecisions('llama', a.decisions('llama')!)).toBe(true);
+    expect(b.status(0)[0]!.versions.map((v) => [v.version, v.weight, v.role])).toEqual([['v1', 50, 'stable'], ['v2', 0, 'rolled-back']]);
+    expect(b.applyDecisions('llama', a.decisions('llama')!)).toBe(false); // nothing new
+    expect(b.applyDecisions('llama', { stable: 'v1', rolledBack: [], epoch: 0 })).toBe(false); // a stale view undoes nothing
+    expect(b.promote('llama', 'v2')).toEqual({ ok: true });
+    expect(b.decisions('llama')).toEqual({ stable: 'v2', rolledBack: [], epoch: 1 });
+    expect(a.applyDecisions('llama', b.decisions('llama')!)).toBe(true);
+    expect(a.status(0)[0]!.versions.map((v) => [v.version, v.weight, v.role])).toEqual([['v1', 0, 'inactive'], ['v2', 50, 'stable']]);
+    expect(a.applyDecisions('mistral', b.decisions('llama')!)).toBe(false);
+    expect(a.applyDecisions('llama', { stable: 'v9', rolledBack: [], epoch: 5 })).toBe(false);
+  });
+  it('merges two decisions into one that holds both, the same whichever order', () => {
+    const x = { stable: 'v1', rolledBack: ['v2'], epoch: 0 };
+    const y = { stable: 'v1', rolledBack: ['v3'], epoch: 0 };
+    expect(mergeDecisions(x, y)).toEqual({ stable: 'v1', rolledBack: ['v2', 'v3'], epoch: 0 });
+    expect(mergeDecisions(y, x)).toEqual(mergeDecisions(x, y));
+    const later = { stable: 'v3', rolledBack: [], epoch: 1 };
+    expect(mergeDecisions(x, later)).toBe(later);
+    expect(mergeDecisions(later, x)).toBe(later);
+    const rival = { stable: 'v2', rolledBack: [], epoch: 1 };
+    expect(mergeDecisions(later, rival)).toEqual(mergeDecisions(rival, later));
   });
 });
