@@ -193,6 +193,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     metrics.batchSize.observe(n);
     metrics.workerDispatches.inc({ worker: workerId }, n);
   };
+  driver.onTokens = (n, workerId) => metrics.workerTokens.inc({ worker: workerId }, n);
 
   const auth = new Authenticator(config.auth);
   const usage = new UsageLedger(config.usage, () => clock.wallMs());
