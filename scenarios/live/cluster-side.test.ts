@@ -18,12 +18,14 @@ const EXPOSITION = [
   `${METRIC.workerTokens}{worker="w10"} 0`,
   `${METRIC.breakerState}{worker="w0"} 0`,
   `${METRIC.workerDispatches}_other{worker="w0"} 99`,
+  `${METRIC.retries} 3`,
 ].join('\n');
 
 describe('per-worker shares', () => {
   it('sums a counter by its worker label, ignoring other metrics', () => {
     expect(byWorker(EXPOSITION, METRIC.workerDispatches)).toEqual({ w0: 30, w1: 10 });
-    expect(sharesOf(EXPOSITION)).toEqual({ dispatches: { w0: 30, w1: 10 }, tokens: { w0: 750, w1: 250, w10: 0 } });
+    expect(sharesOf(EXPOSITION)).toEqual({ dispatches: { w0: 30, w1: 10 }, tokens: { w0: 750, w1: 250, w10: 0 }, retries: 3 });
+    expect(sharesOf('').retries).toBe(0);
     expect(byWorker('', METRIC.workerTokens)).toEqual({});
   });
 
@@ -34,7 +36,7 @@ describe('per-worker shares', () => {
     expect(shareExtremes(s, 2)).toEqual({ tokenShareMax: 0.75, tokenShareMin: 0.25 });
     // A worker that streamed nothing (killed before its first token) is a share of 0.
     expect(shareExtremes(s, 3)).toEqual({ tokenShareMax: 0.75, tokenShareMin: 0 });
-    expect(shareExtremes({ dispatches: {}, tokens: {} }, 4)).toEqual({ tokenShareMax: 0, tokenShareMin: 0 });
+    expect(shareExtremes({ dispatches: {}, tokens: {}, retries: 0 }, 4)).toEqual({ tokenShareMax: 0, tokenShareMin: 0 });
   });
 });
 

@@ -5,13 +5,16 @@
 // live/cli/node-kill-scenario.ts does in `npm run reliability` (there the runtime is left orphaned on
 // purpose; here both die at once, as when a host's process tree is lost).
 import { METRIC } from '../../live/gateway/metrics-names.js';
+
+const RETRIES = new RegExp(`^${METRIC.retries} ([-0-9.e+]+)$`, 'm');
 import { processTree } from '../../live/shared/proc-stats.js';
 import type { ManagedProcess } from '../../live/shared/processes.js';
 
-/** Per-worker counters: requests dispatched (attempts, retries included) and tokens streamed. */
+/** Per-worker counters: requests dispatched (attempts, retries included) and tokens streamed; the gateway's retries. */
 export interface WorkerShares {
   readonly dispatches: Readonly<Record<string, number>>;
   readonly tokens: Readonly<Record<string, number>>;
+  readonly retries: number;
 }
 
 /** Sums of `name` by its `worker` label in a Prometheus text exposition. */
@@ -27,7 +30,8 @@ export function byWorker(text: string, name: string): Record<string, number> {
 }
 
 export function sharesOf(metricsText: string): WorkerShares {
-  return { dispatches: byWorker(metricsText, METRIC.workerDispatches), tokens: byWorker(metricsText, METRIC.workerTokens) };
+  const retries = RETRIES.exec(metricsText);
+  return { dispatches: byWorker(metricsText, METRIC.workerDispatches), tokens: byWorker(metricsText, METRIC.workerTokens), retries: retries === null ? 0 : Number(retries[1]) };
 }
 
 /** The gateway's per-worker shares (undefined if /metrics does not answer). */

@@ -167,7 +167,7 @@ function summaryOf(def: ScenarioDef, w: LiveWorkload, r: SideResult) {
 function clusterNotes(which: string, r: SideResult): string[] {
   return [
     ...(r.kill !== undefined ? [`${which}: ${r.kill}.`] : []),
-    ...(r.shares !== undefined ? [`${which} per-worker shares: requests dispatched (retries included) ${formatShares(r.shares.dispatches)}; tokens streamed ${formatShares(r.shares.tokens)}.`] : []),
+    ...(r.shares !== undefined ? [`${which} per-worker shares: requests dispatched (retries included) ${formatShares(r.shares.dispatches)}; tokens streamed ${formatShares(r.shares.tokens)}; gateway retries ${r.shares.retries}.`] : []),
   ];
 }
 
