@@ -9,6 +9,7 @@ import { METRIC } from '../../live/gateway/metrics-names.js';
 const RETRIES = new RegExp(`^${METRIC.retries} ([-0-9.e+]+)$`, 'm');
 import { processTree } from '../../live/shared/proc-stats.js';
 import type { ManagedProcess } from '../../live/shared/processes.js';
+import { tokenShares } from '../steady.js';
 
 /** Per-worker counters: requests dispatched (attempts, retries included) and tokens streamed; the gateway's retries. */
 export interface WorkerShares {
@@ -55,11 +56,7 @@ export function formatShares(counts: Readonly<Record<string, number>>): string {
 
 /** Figures for the summary's `extra`: the largest and smallest worker's share of the tokens (0–1). */
 export function shareExtremes(s: WorkerShares, workers: number): { tokenShareMax: number; tokenShareMin: number } {
-  const values = Array.from({ length: workers }, (_, i) => s.tokens[`w${i}`] ?? 0);
-  const total = values.reduce((a, b) => a + b, 0);
-  if (total === 0) return { tokenShareMax: 0, tokenShareMin: 0 };
-  const r = (x: number) => Math.round((x / total) * 1000) / 1000;
-  return { tokenShareMax: r(Math.max(...values)), tokenShareMin: r(Math.min(...values)) };
+  return tokenShares(Array.from({ length: workers }, (_, i) => s.tokens[`w${i}`] ?? 0));
 }
 
 export interface KillPlan {

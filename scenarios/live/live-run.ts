@@ -191,7 +191,7 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
           modelDir: c.modelDir, modelId: c.modelId, port: c.port, workers: policy.workers, maxSequences, core: policy.gateway, runDir,
           ...(c.opts.gpus !== undefined && { gpus: c.opts.gpus }), ...(signal !== undefined && { signal }),
         });
-    await warmUp(server, signal);
+    await warmUp(server, signal, policy.kind === 'gateway' ? policy.workers : 1);
     const died = new AbortController();
     let dead: ManagedProcess | undefined;
     const plan = def.live?.killWorker;
@@ -247,12 +247,17 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
   }
 }
 
-/** A few short requests before measuring (first-request compilation, the gateway seeing its worker). */
-async function warmUp(server: Server, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * A few short requests before measuring (first-request compilation, the gateway seeing its workers):
+ * `parallel` at a time (a side's worker count: the gateway's least-loaded choice spreads concurrent
+ * ones over its nodes, so each node's runtime compiles before the load), until 2 × parallel succeeded.
+ */
+async function warmUp(server: Server, signal: AbortSignal | undefined, parallel = 1): Promise<void> {
   const end = Date.now() + 120_000;
   let ok = 0;
+  let round = 0;
   const failedProcess = () => server.processes.find((p) => p.exit !== undefined || p.fatalLine !== undefined);
-  while (ok < 2) {
+  while (ok < 2 * parallel) {
     if (signal?.aborted === true) throw new LiveRunError('interrupted', 'interrupted during warm-up');
     const dead = failedProcess();
     if (dead !== undefined) throw new LiveRunError('fault', `${dead.describeExit()} during warm-up:\n${dead.stderrTail()}`);
@@ -260,13 +265,15 @@ async function warmUp(server: Server, signal: AbortSignal | undefined): Promise<
     const watch = setInterval(() => {
       if (failedProcess() !== undefined) cut.abort();
     }, 250);
-    const o = await streamChat({
-      url: `${server.baseUrl}/v1/chat/completions`, apiKey: LIVE_API_KEY, model: server.model, messages: [{ role: 'user', content: `warm up ${ok}` }],
+    const outs = await Promise.all(Array.from({ length: parallel }, (_, j) => streamChat({
+      url: `${server.baseUrl}/v1/chat/completions`, apiKey: LIVE_API_KEY, model: server.model, messages: [{ role: 'user', content: `warm up ${round} ${j}` }],
       maxTokens: 4, temperature: 0.7, timeoutMs: 60_000, signal: signal === undefined ? cut.signal : AbortSignal.any([signal, cut.signal]),
-    }).finally(() => clearInterval(watch));
-    if (o.kind === 'ok') ok++;
-    else {
-      if (Date.now() > end) throw new LiveRunError('fault', `warm-up requests to ${server.baseUrl} kept failing: ${o.error ?? `HTTP ${o.status}`}`);
+    }))).finally(() => clearInterval(watch));
+    round++;
+    ok += outs.filter((o) => o.kind === 'ok').length;
+    const failed = outs.find((o) => o.kind !== 'ok');
+    if (failed !== undefined) {
+      if (Date.now() > end) throw new LiveRunError('fault', `warm-up requests to ${server.baseUrl} kept failing: ${failed.error ?? `HTTP ${failed.status}`}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   }

@@ -9,6 +9,7 @@ import type { ChatOutcome } from '../../live/load/client.js';
 import { steadyOutputTokPerS, steadyWindow } from '../steady.js';
 import { withLiveSection } from './profile.js';
 import { liveWorkload } from './scale.js';
+import { runScenarioSim } from '../run.js';
 
 describe('the scale-out scenarios', () => {
   it('gpu: gateway with 1 worker node against 4, default policies, gpu-1b, 256 users (4 × the per-node limit of 64)', () => {
@@ -46,6 +47,18 @@ describe('the scale-out scenarios', () => {
     expect(at({ candidateWorkers: 0 })).toThrow('live.candidateWorkers must be an integer');
     expect(at({ drainMs: 10 })).toThrow('live.drainMs must be in [1000, 600000], got 10');
     expect(at({ killWorker: { workerIndex: 1, atMs: 5000 }, candidateWorkers: 2, drainMs: 5000 })()).toBeDefined();
+  });
+});
+
+describe('the scale-out figures in sim', () => {
+  it('the kill variant: steady tok/s, token shares (the killed node\'s below a quarter) and lost retryable requests consistent with the run', () => {
+    const r = runScenarioSim(clusterScaleOutGpuKill);
+    const c = r.candidate;
+    expect(c.extra.steadyOutputTokPerS).toBeGreaterThan(0);
+    expect(c.extra.tokenShareMax).toBeGreaterThan(0.25);
+    expect(c.extra.tokenShareMin).toBeLessThan(0.25);
+    expect(c.extra.lostRetryable).toBe(c.failed + c.rejected - c.extra.failedAfterTokens!);
+    expect(r.baseline!.extra).toMatchObject({ tokenShareMax: 1, tokenShareMin: 1 });
   });
 });
 
