@@ -6,7 +6,7 @@ import { METRIC } from '../../live/gateway/metrics-names.js';
 import { alivePids, processTree } from '../../live/shared/proc-stats.js';
 import { ProcessSet } from '../../live/shared/processes.js';
 import { waitFor } from '../../live/shared/poll.js';
-import { byWorker, formatShares, scheduleKill, shareExtremes, sharesOf } from './cluster-side.js';
+import { byWorker, formatShares, scheduleKill, shareExtremes, sharesOf, sharesSince } from './cluster-side.js';
 
 const EXPOSITION = [
   `# HELP ${METRIC.workerDispatches} Requests dispatched.`,
@@ -27,6 +27,13 @@ describe('per-worker shares', () => {
     expect(sharesOf(EXPOSITION)).toEqual({ dispatches: { w0: 30, w1: 10 }, tokens: { w0: 750, w1: 250, w10: 0 }, retries: 3 });
     expect(sharesOf('').retries).toBe(0);
     expect(byWorker('', METRIC.workerTokens)).toEqual({});
+  });
+
+  it('subtracts the warm-up\'s counts (a scrape before the load) per worker', () => {
+    const after = sharesOf(EXPOSITION);
+    const before = { dispatches: { w0: 2, w1: 2 }, tokens: { w0: 8 }, retries: 1 };
+    expect(sharesSince(after, before)).toEqual({ dispatches: { w0: 28, w1: 8 }, tokens: { w0: 742, w1: 250, w10: 0 }, retries: 2 });
+    expect(sharesSince(after, undefined)).toBe(after);
   });
 
   it('formats shares in worker order and gives the extremes over the side\'s workers', () => {

@@ -46,6 +46,13 @@ export async function scrapeShares(baseUrl: string, apiKey: string): Promise<Wor
   }
 }
 
+/** What happened between two scrapes (`after` − `before`, per worker): the load's shares without the warm-up's. */
+export function sharesSince(after: WorkerShares, before: WorkerShares | undefined): WorkerShares {
+  if (before === undefined) return after;
+  const minus = (x: Readonly<Record<string, number>>, y: Readonly<Record<string, number>>) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, v - (y[k] ?? 0)]));
+  return { dispatches: minus(after.dispatches, before.dispatches), tokens: minus(after.tokens, before.tokens), retries: after.retries - before.retries };
+}
+
 /** "w0 24.8 % (310), w1 25.3 % (316), …" for one counter, workers in order; "none" when empty. */
 export function formatShares(counts: Readonly<Record<string, number>>): string {
   const ids = Object.keys(counts).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));

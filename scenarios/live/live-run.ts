@@ -19,7 +19,7 @@ import { freePort, LiveRunError, ProcessSet, type ManagedProcess } from '../../l
 import { liveMaxSequences, liveSection, liveWorkload } from './scale.js';
 import { aggregateRepetitions, orderOf, repetitionCurves, type RepetitionPair } from './repeat.js';
 import { checkModelDir, ensureModel, LIVE_API_KEY, startBaseline, startCluster, type Server } from './servers.js';
-import { formatShares, scheduleKill, scrapeShares, shareExtremes, type ScheduledKill, type WorkerShares } from './cluster-side.js';
+import { formatShares, scheduleKill, scrapeShares, shareExtremes, sharesSince, type ScheduledKill, type WorkerShares } from './cluster-side.js';
 import { pinningMap } from './gpu-pinning.js';
 import { STEADY_KEY, steadyOutputTokPerS, steadyWindow } from '../steady.js';
 
@@ -167,7 +167,7 @@ function summaryOf(def: ScenarioDef, w: LiveWorkload, r: SideResult) {
 function clusterNotes(which: string, r: SideResult): string[] {
   return [
     ...(r.kill !== undefined ? [`${which}: ${r.kill}.`] : []),
-    ...(r.shares !== undefined ? [`${which} per-worker shares: requests dispatched (retries included) ${formatShares(r.shares.dispatches)}; tokens streamed ${formatShares(r.shares.tokens)}; gateway retries ${r.shares.retries}.`] : []),
+    ...(r.shares !== undefined ? [`${which} per-worker shares of the load (warm-up excluded): requests dispatched (retries included) ${formatShares(r.shares.dispatches)}; tokens streamed ${formatShares(r.shares.tokens)}; gateway retries ${r.shares.retries}.`] : []),
   ];
 }
 
@@ -218,6 +218,7 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
     const t0 = performance.now();
     const progress = setInterval(() => c.log(`${policy.name}: ${Math.round((performance.now() - t0) / 1000)} s, ${doneCount} requests done, ${failed} failed`), 15_000);
     let result: LoadRunResult;
+    const sharesBefore = policy.kind === 'gateway' ? await scrapeShares(server.baseUrl, LIVE_API_KEY) : undefined;
     if (plan !== undefined && policy.kind === 'gateway' && plan.workerIndex < policy.workers) kill = scheduleKill(server.processes.slice(0, policy.workers), plan, (m) => c.log(`${policy.name}: ${m}`));
     try {
       result = await runLoad({
@@ -238,7 +239,8 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
     if (dead !== undefined) throw new LiveRunError('fault', `${dead.describeExit()} during the ${policy.name} run of ${def.name}:\n${dead.stderrTail()}`);
     const s = result.summary;
     c.log(`${policy.name}: ${s.succeeded}/${s.requests} ok, ${s.outputTokPerS.toFixed(1)} output tok/s, TTFT p95 ${s.ttftMs.p95.toFixed(0)} ms, ITL p95 ${s.itlMs.p95.toFixed(1)} ms (${server.device})`);
-    const shares = policy.kind === 'gateway' ? await scrapeShares(server.baseUrl, LIVE_API_KEY) : undefined;
+    const sharesAfter = policy.kind === 'gateway' ? await scrapeShares(server.baseUrl, LIVE_API_KEY) : undefined;
+    const shares = sharesAfter === undefined ? undefined : sharesSince(sharesAfter, sharesBefore);
     const killNote = kill?.outcome();
     return { load: result, device: server.device, workers: policy.kind === 'gateway' ? policy.workers : 1, ...(shares !== undefined && { shares }), ...(killNote !== undefined && { kill: killNote }) };
   } finally {
