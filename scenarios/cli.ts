@@ -13,6 +13,7 @@ import { runCount, runScenarioSim } from './run.js';
 import { runLiveMode } from './live/live-mode.js';
 import { MODEL_CHOICES, parseMaxSequencesOverride, parseModelOverride, parseProfileChoice } from './live/profile.js';
 import { PYTHON_ENV_VAR } from '../live/shared/python.js';
+import { LIVE_GPUS_ENV, resolveLiveGpus } from './live/gpu-pinning.js';
 
 const HELP = `usage: npm run scenario -- [name ...] [options]
 
@@ -38,6 +39,8 @@ options:
   --live-max-sequences N
                     live: the candidate's sequences per worker instead of the section's (1–1024; the
                     baseline keeps mlx_lm.server's --decode-concurrency 32)
+  --live-gpus G     live: pin worker node i to GPU i mod G (CUDA_VISIBLE_DEVICES in its environment and
+                    its python runtime's; 1–16; default ${LIVE_GPUS_ENV} when set, else not pinned)
   --python PATH     the python interpreter for the runtime, mlx_lm.server and the model builder
                     (sets ${PYTHON_ENV_VAR}; default python/.venv/bin/python)
   --out DIR         where to write the report (default reports/out/<mode>)
@@ -60,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
         list: { type: 'boolean' }, all: { type: 'boolean' }, seed: { type: 'string' }, mode: { type: 'string', default: 'sim' },
         out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
         'port-base': { type: 'string' }, 'model-dir': { type: 'string' }, profile: { type: 'string' },
-        repeat: { type: 'string' }, first: { type: 'string' }, 'live-profile': { type: 'string', default: 'auto' }, 'live-model': { type: 'string' }, 'live-max-sequences': { type: 'string' }, python: { type: 'string' },
+        repeat: { type: 'string' }, first: { type: 'string' }, 'live-profile': { type: 'string', default: 'auto' }, 'live-model': { type: 'string' }, 'live-max-sequences': { type: 'string' }, 'live-gpus': { type: 'string' }, python: { type: 'string' },
       },
     });
   } catch (e) {
@@ -137,10 +140,18 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--live-max-sequences must be an integer in [1, 1024], got ${o['live-max-sequences']}`);
     return 2;
   }
+  let liveGpus: number | undefined;
+  try {
+    // The environment variable matters to live runs only; a malformed --live-gpus is refused in any mode.
+    if (live || o['live-gpus'] !== undefined) liveGpus = resolveLiveGpus(o['live-gpus']);
+  } catch (e) {
+    console.error((e as Error).message);
+    return 2;
+  }
   if (o.python !== undefined) process.env[PYTHON_ENV_VAR] = o.python;
   if (live) {
     const outcome = await runLiveMode(chosen, {
-      mode: o.mode as 'live' | 'both', liveProfile, ...(liveModel !== undefined && { liveModel }), ...(liveMaxSequences !== undefined && { liveMaxSequences }), ...(repeat !== undefined && { repeat }), ...(first !== undefined && { first }),
+      mode: o.mode as 'live' | 'both', liveProfile, ...(liveModel !== undefined && { liveModel }), ...(liveMaxSequences !== undefined && { liveMaxSequences }), ...(liveGpus !== undefined && { liveGpus }), ...(repeat !== undefined && { repeat }), ...(first !== undefined && { first }),
       ...(seed !== undefined && { seed }), ...(portBase !== undefined && { portBase }), ...(o['model-dir'] !== undefined && { modelDir: o['model-dir'] }), ...(o.profile !== undefined && { profile: o.profile }),
     });
     if (typeof outcome === 'number') return outcome;

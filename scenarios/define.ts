@@ -93,6 +93,15 @@ export interface LiveSectionDef {
   readonly rampUpMs?: number;
   /** Sequences the runtime (and mlx_lm.server's --decode-concurrency) batches at once (default cluster.maxSequences). */
   readonly maxSequences?: number;
+  /**
+   * SIGKILL worker node `w<workerIndex>` and its python runtime `atMs` after the load starts, on each
+   * gateway side that has that node (scenarios/live/cluster-side.ts); it is not restarted.
+   */
+  readonly killWorker?: { readonly workerIndex: number; readonly atMs: number };
+  /** The candidate's worker nodes in this section instead of candidate.workers (e.g. 2 on a small CPU). */
+  readonly candidateWorkers?: number;
+  /** After durationMs, requests still running get this long before they are cut and count as failed (default 60 s). */
+  readonly drainMs?: number;
 }
 
 /**
@@ -189,11 +198,17 @@ export function defineScenario(def: ScenarioDef): ScenarioDef {
 function checkLive(l: LiveSectionDef, fail: (field: string, reason: string) => never, at = 'live'): void {
   if (!isModelSize(l.model)) fail(`${at}.model`, `must be one of ${MODEL_SIZES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(l.model)}`);
   if (!(l.durationMs > 0 && l.durationMs <= 3_600_000)) fail(`${at}.durationMs`, `must be in (0, 3600000], got ${l.durationMs}`);
-  const ints: [string, number | undefined][] = [[`${at}.users`, l.users], [`${at}.requestsMax`, l.requestsMax], [`${at}.maxSequences`, l.maxSequences]];
+  const ints: [string, number | undefined][] = [[`${at}.users`, l.users], [`${at}.requestsMax`, l.requestsMax], [`${at}.maxSequences`, l.maxSequences], [`${at}.candidateWorkers`, l.candidateWorkers]];
   for (const [f, v] of ints) if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 10_000)) fail(f, `must be an integer in [1, 10000], got ${v}`);
   if (l.rps !== undefined && !(l.rps > 0 && l.rps <= 10_000)) fail(`${at}.rps`, `must be in (0, 10000], got ${l.rps}`);
   if (l.tokenScale !== undefined && !(l.tokenScale > 0 && l.tokenScale <= 1)) fail(`${at}.tokenScale`, `must be in (0, 1], got ${l.tokenScale}`);
   if (l.rampUpMs !== undefined && !(l.rampUpMs >= 0)) fail(`${at}.rampUpMs`, `must be >= 0, got ${l.rampUpMs}`);
+  if (l.drainMs !== undefined && !(l.drainMs >= 1000 && l.drainMs <= 600_000)) fail(`${at}.drainMs`, `must be in [1000, 600000], got ${l.drainMs}`);
+  const k = l.killWorker;
+  if (k !== undefined) {
+    if (!(Number.isInteger(k.workerIndex) && k.workerIndex >= 0)) fail(`${at}.killWorker.workerIndex`, `must be a non-negative integer, got ${k.workerIndex}`);
+    if (!(k.atMs > 0 && k.atMs < l.durationMs)) fail(`${at}.killWorker.atMs`, `must be in (0, ${at}.durationMs), got ${k.atMs}`);
+  }
   const gpu = (l as LiveDef).gpu;
   if (gpu !== undefined) {
     if (at !== 'live') fail(`${at}.gpu`, 'cannot be nested');

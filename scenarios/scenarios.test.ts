@@ -87,4 +87,13 @@ describe('npm run scenario (the CLI)', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--live-max-sequences must be an integer in [1, 1024], got 0');
   });
+
+  it('refuses a bad --live-gpus, or a bad MLX_SERVING_LIVE_GPUS in live mode, by name with status 2, before starting anything', () => {
+    const r = cli('cluster-scale-out-gpu', '--mode', 'live', '--live-gpus', '17');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--live-gpus must be an integer in [1, 16], got 17');
+    const e = spawnSync(process.execPath, ['--import', 'tsx', 'scenarios/cli.ts', 'cluster-scale-out-gpu', '--mode', 'live'], { encoding: 'utf8', env: { ...process.env, MLX_SERVING_LIVE_GPUS: 'two' } });
+    expect(e.status).toBe(2);
+    expect(e.stderr).toContain('MLX_SERVING_LIVE_GPUS must be an integer in [1, 16], got two');
+  });
 });

@@ -1,5 +1,6 @@
 // Runs a scenario in the simulator: baseline and candidate with the same seed and workload, then the
 // sweep (if any), and turns each run into a RunSummary. Capacity questions go to capacity.ts.
+import { STEADY_KEY, steadyOutputTokPerS, steadyWindow, tokenShares } from './steady.js';
 import { resolveGatewayConfig } from '../core/config/validate.js';
 import { arrivalsFor } from '../sim/cluster/arrivals.js';
 import { SimCluster, type ClusterMode } from '../sim/cluster/cluster.js';
@@ -143,6 +144,9 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
     ...(asksFor(def, 'extra.refusal') && faultFigures.refusals(cluster, summary.failed)),
     ...(canary !== undefined && canaryFigures.figures(cluster.canary, canary, policy === def.candidate)),
     ...(scaling !== undefined && scalingFigures.figures(cluster.scalingSamples, scaling.rate, scaling.config)),
+    ...(asksFor(def, `extra.${STEADY_KEY}`) && { [STEADY_KEY]: steadyOutputTokPerS(summary.timeline, ...steadyWindow(workload)) }),
+    ...(asksFor(def, 'extra.tokenShare') && tokenShares(r.workers.map((w) => w.stats.outputTokens))),
+    ...(asksFor(def, 'extra.lostRetryable') && { lostRetryable: finished - summary.succeeded - cluster.failedAfterTokens }),
     // Per tenant, for workloads whose requests name one (the fairness scenario): TTFT p50 / p95.
     ...Object.fromEntries([...cluster.tenantTtft].flatMap(([t, h]) => [[`ttftP50Ms.${t}`, round3(h.percentileMs(50))], [`ttftP95Ms.${t}`, round3(h.percentileMs(95))]])),
   };

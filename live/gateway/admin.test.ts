@@ -68,6 +68,10 @@ describe('admin API', () => {
     expect(await h.metric(METRIC.breakerState, { worker: 'w1' })).toBe(0);
     expect(await h.metric(METRIC.httpRequests, { route: '/v1/chat/completions', status: '200' })).toBeGreaterThan(0);
     expect(await h.metric(`${METRIC.ttftSeconds}_count`)).toBeGreaterThan(0);
+    // Per-worker completion tokens (issue 20's per-worker shares): every worker that served streamed some.
+    const served = await Promise.all(['w1', 'w2'].map(async (worker) => [await h.metric(METRIC.workerDispatches, { worker }), await h.metric(METRIC.workerTokens, { worker })] as const));
+    expect(served.some(([d]) => d > 0)).toBe(true);
+    for (const [dispatches, tokens] of served) expect(tokens > 0, `dispatches ${dispatches}, tokens ${tokens}`).toBe(dispatches > 0);
   });
 });
 

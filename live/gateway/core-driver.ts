@@ -67,6 +67,8 @@ export class CoreDriver {
   onBatch: ((size: number, workerId: WorkerId) => void) | undefined;
   /** Hook for logs: a canary the core rolled back (core/canary/). */
   onCanaryRollback: ((rb: Extract<Command, { type: 'canaryRolledBack' }>) => void) | undefined;
+  /** Hook for metrics: completion tokens a worker streamed for the attempt it holds. */
+  onTokens: ((tokens: number, workerId: WorkerId) => void) | undefined;
   /** Tracing (request-tracing.ts): the core's decisions as span events; undefined when tracing is off. */
   tracer: RequestTracer | undefined;
 
@@ -97,6 +99,7 @@ export class CoreDriver {
       if (ev.kind === 'tokens') {
         job.text += ev.text ?? '';
         job.tokens += ev.tokens;
+        this.onTokens?.(ev.tokens, ev.workerId);
         if (ev.logprobs !== undefined) (job.logprobs ??= []).push(...ev.logprobs);
       } else if (ev.kind === 'done' && ev.output.text === undefined) {
         const o = ev.output;

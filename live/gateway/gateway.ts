@@ -194,6 +194,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     metrics.batchSize.observe(n);
     metrics.workerDispatches.inc({ worker: workerId }, n);
   };
+  driver.onTokens = (n, workerId) => metrics.workerTokens.inc({ worker: workerId }, n);
 
   driver.onCanaryRollback = (rb) => {
     app.log.warn({ model: rb.model, version: rb.version, stable: rb.stable, reason: rb.reason, canary: rb.canary, stableFigures: rb.stableFigures }, `canary rolled back: ${rb.model}@${rb.version}: ${rb.detail}`);

@@ -26,6 +26,7 @@ export const METRIC = {
   workerHealthy: 'mlx_serving_worker_healthy',
   workerInFlight: 'mlx_serving_worker_in_flight',
   workerDispatches: 'mlx_serving_worker_dispatches_total',
+  workerTokens: 'mlx_serving_worker_generated_tokens_total',
   workerConcurrencyLimit: 'mlx_serving_worker_concurrency_limit',
   workerKvUsedRatio: 'mlx_serving_worker_kv_used_ratio',
   workerKvUsedBytes: 'mlx_serving_worker_kv_used_bytes',

@@ -43,6 +43,7 @@ export class GatewayMetrics {
   readonly batchSize: Histogram;
   readonly slowClientCancels: Counter;
   readonly workerDispatches: Counter<'worker'>;
+  readonly workerTokens: Counter<'worker'>;
 
   constructor(readonly registry: Registry, src: MetricsSources) {
     const registers = [registry];
@@ -67,6 +68,7 @@ export class GatewayMetrics {
     this.tenantTokens = new Counter({ name: METRIC.tenantTokens, help: 'Prompt and completion tokens of answered requests per tenant, as their usage said.', labelNames: ['tenant', 'kind'], registers });
     this.batchSize = new Histogram({ name: METRIC.batchSize, help: 'Requests per GenerateBatch message (gateway micro-batching).', registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128] });
     this.workerDispatches = new Counter({ name: METRIC.workerDispatches, help: 'Requests (attempts, retries included) dispatched to each worker.', labelNames: ['worker'], registers });
+    this.workerTokens = new Counter({ name: METRIC.workerTokens, help: 'Completion tokens each worker streamed (attempts that failed later included; answers from the gateway\'s caches and coalesced followers not).', labelNames: ['worker'], registers });
     this.slowClientCancels = new Counter({ name: METRIC.slowClientCancels, help: 'Streams cancelled because the client left too many bytes unread.', registers });
 
     const core = src.core;

@@ -78,6 +78,10 @@ export interface LoadCounters {
   cachedPromptTokens: number;
   /** Requests still running when the run was cut (counted as failed). */
   unfinished: number;
+  /** Failed or rejected before any token reached the client: the retryable ones (a retry elsewhere could have served them). */
+  lostBeforeFirstToken: number;
+  /** Failed after tokens had reached the client (not retryable by design: the client saw part of an answer). */
+  failedAfterTokens: number;
 }
 
 /** Requests that did not succeed with one code: failed (5xx, stream errors, timeouts) and rejected (429/503). */
@@ -94,7 +98,7 @@ export class LoadMetrics {
   private readonly ttft = new Hist();
   private readonly itl = new Hist();
   private readonly e2e = new Hist();
-  readonly counters: LoadCounters = { requests: 0, succeeded: 0, failed: 0, rejected: 0, outputTokens: 0, promptTokens: 0, cachedPromptTokens: 0, unfinished: 0 };
+  readonly counters: LoadCounters = { requests: 0, succeeded: 0, failed: 0, rejected: 0, outputTokens: 0, promptTokens: 0, cachedPromptTokens: 0, unfinished: 0, lostBeforeFirstToken: 0, failedAfterTokens: 0 };
   /** Tokens delivered per bucket, and in-flight count at each bucket's end. */
   private readonly tokensPerBucket: number[] = [];
   private readonly events: { tMs: number; delta: number }[] = [];
@@ -127,6 +131,8 @@ export class LoadMetrics {
     } else {
       if (o.kind === 'rejected') c.rejected++;
       else c.failed++;
+      if (o.chunkMs.length > 0) c.failedAfterTokens++;
+      else c.lostBeforeFirstToken++;
       let code = o.code ?? (o.status > 0 ? `http_${o.status}` : 'unknown');
       if (!this.codes.has(code) && this.codes.size >= ERROR_CODES_MAX) code = 'other';
       let n = this.codes.get(code);
@@ -173,6 +179,10 @@ export class LoadMetrics {
         promptTokensCachedFraction: round3(c.promptTokens > 0 ? c.cachedPromptTokens / c.promptTokens : 0),
         meanOutputTokens: round3(c.succeeded > 0 ? c.outputTokens / c.succeeded : 0),
         unfinished: c.unfinished,
+        // As in sim (scenarios/sim-run.ts): requests lost before their first token, and the success rate of the rest.
+        lostRetryable: c.lostBeforeFirstToken,
+        failedAfterTokens: c.failedAfterTokens,
+        retryableSuccessRate: round3(finished - c.failedAfterTokens > 0 ? c.succeeded / (finished - c.failedAfterTokens) : 1),
         ...extra,
       },
       cdf: { ttftMs: this.ttft.cdf(), e2eMs: this.e2e.cdf(), itlMs: this.itl.cdf() },

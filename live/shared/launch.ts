@@ -26,6 +26,8 @@ export interface WorkerProcessOptions {
   readonly nats?: string;
   readonly signal?: AbortSignal;
   readonly onLine?: (line: string) => void;
+  /** The node's environment (its python runtimes inherit it; e.g. CUDA_VISIBLE_DEVICES). Default: this process's. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface StartedProcess {
@@ -51,7 +53,7 @@ export async function startWorkerProcess(ps: ProcessSet, o: WorkerProcessOptions
     writeFileSync(path, JSON.stringify({ ...o.options, id: o.id }));
     args.push('--config', path);
   }
-  const proc = ps.start(`worker node ${o.id}`, process.execPath, args, { cwd: ROOT_DIR, stdinPipe: true, ...(o.onLine !== undefined && { onLine: o.onLine }) });
+  const proc = ps.start(`worker node ${o.id}`, process.execPath, args, { cwd: ROOT_DIR, stdinPipe: true, ...(o.env !== undefined && { env: o.env }), ...(o.onLine !== undefined && { onLine: o.onLine }) });
   const ready = await waitForReadyLine(proc, READY_TIMEOUT_MS, o.signal);
   return { proc, address: typeof ready.address === 'string' ? ready.address : o.address, ready };
 }

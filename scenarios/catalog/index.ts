@@ -5,6 +5,7 @@ import { overloadDegradation, overloadEarlyRefusal } from './degradation.js';
 import { breakerFailover, clusterScaleOut, idleUnload, memoryGovernance, sessionAffinity, warmupPool } from './cluster.js';
 import { rollingRestart, runtimeCrash, slowWorker } from './faults.js';
 import { liveSmoke } from './live.js';
+import { clusterScaleOutGpu, clusterScaleOutGpuKill } from './scale-out.js';
 import { scalingSignal } from './scaling.js';
 import { fairnessBurst } from './fairness.js';
 import { canaryRollout } from './canary.js';
@@ -15,6 +16,8 @@ export const SCENARIOS: readonly ScenarioDef[] = [
   phase2Mixed,
   phase3HighConcurrency,
   clusterScaleOut,
+  clusterScaleOutGpu,
+  clusterScaleOutGpuKill,
   sessionAffinity,
   warmupPool,
   memoryGovernance,

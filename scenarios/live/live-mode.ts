@@ -22,6 +22,8 @@ export interface LiveModeOptions {
   readonly liveModel?: ModelSize;
   /** The candidate's sequences per worker instead of the section's (`--live-max-sequences`). */
   readonly liveMaxSequences?: number;
+  /** Pin worker node i to GPU i mod liveGpus (`--live-gpus`, MLX_SERVING_LIVE_GPUS; gpu-pinning.ts). */
+  readonly liveGpus?: number;
   /** Runs of each side per scenario (default 1). */
   readonly repeat?: number;
   /** The side that runs first in repetition 1. */
@@ -60,7 +62,7 @@ export async function runLiveMode(chosen: readonly ScenarioDef[], o: LiveModeOpt
       }
     }
     const chosenProfile = chooseLiveProfile(choice, probe);
-    console.error(`live profile ${chosenProfile.profile} (${chosenProfile.reason})${o.liveModel !== undefined ? `, model ${o.liveModel}` : ''}${o.liveMaxSequences !== undefined ? `, ${o.liveMaxSequences} sequences per worker` : ''}`);
+    console.error(`live profile ${chosenProfile.profile} (${chosenProfile.reason})${o.liveModel !== undefined ? `, model ${o.liveModel}` : ''}${o.liveMaxSequences !== undefined ? `, ${o.liveMaxSequences} sequences per worker` : ''}${o.liveGpus !== undefined ? `, worker nodes pinned to ${o.liveGpus} GPU(s)` : ''}`);
     for (const given of chosen) {
       const def = withLiveSection(given, chosenProfile.profile, {
         ...(o.liveModel !== undefined && { model: o.liveModel }), ...(o.liveMaxSequences !== undefined && { maxSequences: o.liveMaxSequences }),
@@ -73,7 +75,7 @@ export async function runLiveMode(chosen: readonly ScenarioDef[], o: LiveModeOpt
         sim = runScenarioSimLocal(def, latency, o.seed ?? def.seed);
       }
       const live = await runScenarioLive(def, {
-        signal: ac.signal, log, profile: chosenProfile, ...(o.repeat !== undefined && { repeat: o.repeat }), ...(o.first !== undefined && { first: o.first }),
+        signal: ac.signal, log, profile: chosenProfile, ...(o.liveGpus !== undefined && { gpus: o.liveGpus }), ...(o.repeat !== undefined && { repeat: o.repeat }), ...(o.first !== undefined && { first: o.first }),
         ...(o.seed !== undefined && { seed: o.seed }), ...(o.portBase !== undefined && { portBase: o.portBase }), ...(o.modelDir !== undefined && { modelDir: o.modelDir }),
       });
       if (sim !== undefined) {

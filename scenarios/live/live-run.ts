@@ -19,6 +19,9 @@ import { freePort, LiveRunError, ProcessSet, type ManagedProcess } from '../../l
 import { liveMaxSequences, liveSection, liveWorkload } from './scale.js';
 import { aggregateRepetitions, orderOf, repetitionCurves, type RepetitionPair } from './repeat.js';
 import { checkModelDir, ensureModel, LIVE_API_KEY, startBaseline, startCluster, type Server } from './servers.js';
+import { formatShares, scheduleKill, scrapeShares, shareExtremes, sharesSince, type ScheduledKill, type WorkerShares } from './cluster-side.js';
+import { pinningMap } from './gpu-pinning.js';
+import { STEADY_KEY, steadyOutputTokPerS, steadyWindow } from '../steady.js';
 
 type LiveWorkload = OpenLoopConfig | ClosedLoopConfig;
 
@@ -39,6 +42,8 @@ export interface LiveRunOptions {
   readonly first?: 'baseline' | 'candidate';
   /** The live profile whose section `def.live` is (scenarios/live/profile.ts), for the report. */
   readonly profile?: { readonly profile: 'cpu' | 'gpu'; readonly reason: string };
+  /** Pin the worker nodes of a gateway side to this many GPUs (node i: CUDA_VISIBLE_DEVICES=i mod gpus; gpu-pinning.ts). */
+  readonly gpus?: number;
 }
 
 export const BASELINE_FLAGS_NOTE = 'Baseline: mlx_lm.server (mlx-lm 0.32.2) on the same model directory, its defaults (`--decode-concurrency 32 --prompt-concurrency 8 --prefill-step-size 2048 --prompt-cache-size 10`, what the simulator models) and `--max-tokens 4096`, started after `import mlx_runtime` so it uses the same OpenBLAS as the runtime on Linux and, on a GPU, the same bound on the MLX buffer cache (python/mlx_runtime/cache_limit.py). It keeps MLX\'s cuDNN attention on CUDA (MLX\'s default); the runtime turns it off unless MLX_RUNTIME_CUDNN_ATTENTION=mlx (python/mlx_runtime/cuda_attention.py).';
@@ -58,6 +63,7 @@ export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {
   const repeat = opts.repeat ?? 1;
   const pairs: RepetitionPair[] = [];
   const errors: string[] = [];
+  const sideNotes: string[] = [];
   const devices = { baseline: new Set<string>(), candidate: new Set<string>() };
   const errorCodes = { baseline: [] as LiveErrorCount[], candidate: [] as LiveErrorCount[] };
   for (let rep = 1; rep <= repeat; rep++) {
@@ -74,16 +80,17 @@ export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {
       c = await runCandidate();
       b = await runBaseline();
     }
-    pairs.push({ order, baseline: runSummaryOfLoad(b.load.summary), candidate: runSummaryOfLoad(c.load.summary) });
+    pairs.push({ order, baseline: summaryOf(def, workload, b), candidate: summaryOf(def, workload, c) });
     devices.baseline.add(b.device);
     devices.candidate.add(c.device);
     const tag = repeat > 1 ? ` (repetition ${rep})` : '';
     errors.push(...errorNotes(`baseline${tag}`, b.load), ...errorNotes(`candidate${tag}`, c.load));
+    sideNotes.push(...clusterNotes(`baseline${tag}`, b), ...clusterNotes(`candidate${tag}`, c));
     errorCodes.baseline.push(...b.load.errorCodes);
     errorCodes.candidate.push(...c.load.errorCodes);
   }
   const { baseline, candidate, repetitions } = aggregateRepetitions(pairs);
-  const rows = buildRows(baseline, candidate, def.targets);
+  const rows = buildRows(baseline, candidate, def.targets, def.report);
   const w = workload;
   const device = { baseline: [...devices.baseline].join(', '), candidate: [...devices.candidate].join(', ') };
   const notes = [
@@ -92,9 +99,11 @@ export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {
     ...(opts.profile !== undefined ? [`Live profile ${opts.profile.profile} (${opts.profile.reason}).`] : []),
     `MLX device: baseline ${device.baseline}, candidate ${device.candidate}.`,
     ...(repeat > 1 ? [`${repeat} repetitions of each side, alternating which side runs first; every figure is the median of the repetitions (the CDFs and timeline: the median-throughput repetition); per-repetition figures and min/median/max below.`] : []),
-    BASELINE_FLAGS_NOTE,
+    ...(def.baseline.kind === 'direct' ? [BASELINE_FLAGS_NOTE] : []),
+    ...pinningNotes(def, opts.gpus),
     'Latencies are measured by the client (TTFT to the first content chunk, ITL between content chunks, E2E to the last byte); queue wait is not observable from the client and shows 0.',
     ...(def.sweep !== undefined ? ['The sweep curve is drawn in sim only.'] : []),
+    ...sideNotes,
     ...errors,
   ];
   return {
@@ -138,6 +147,34 @@ interface SideResult {
   readonly load: LoadRunResult;
   /** The MLX device the side's server reported. */
   readonly device: string;
+  /** A gateway side: its workers' shares of requests and tokens (from the gateway's /metrics). */
+  readonly shares?: WorkerShares;
+  readonly workers: number;
+  /** What the planned kill of a worker node did (live.killWorker), if the side had that node. */
+  readonly kill?: string;
+}
+
+/** The side's summary, with the largest and smallest worker's share of the tokens on a gateway side, and the steady-state tok/s when asked for. */
+function summaryOf(def: ScenarioDef, w: LiveWorkload, r: SideResult) {
+  const s = runSummaryOfLoad(r.load.summary);
+  const steady = [...def.targets.map((t) => t.metric), ...(def.report ?? [])].includes(`extra.${STEADY_KEY}`);
+  return {
+    ...s,
+    extra: { ...s.extra, ...(r.shares !== undefined && shareExtremes(r.shares, r.workers)), ...(steady && { [STEADY_KEY]: steadyOutputTokPerS(s.timeline, ...steadyWindow(w)) }) },
+  };
+}
+
+function clusterNotes(which: string, r: SideResult): string[] {
+  return [
+    ...(r.kill !== undefined ? [`${which}: ${r.kill}.`] : []),
+    ...(r.shares !== undefined ? [`${which} per-worker shares of the load (warm-up excluded): requests dispatched (retries included) ${formatShares(r.shares.dispatches)}; tokens streamed ${formatShares(r.shares.tokens)}; gateway retries ${r.shares.retries}.`] : []),
+  ];
+}
+
+function pinningNotes(def: ScenarioDef, gpus: number | undefined): string[] {
+  if (gpus === undefined) return [];
+  const sides = [def.baseline, def.candidate].flatMap((p) => (p.kind === 'gateway' ? [`${p.name}: ${pinningMap(p.workers, gpus)}`] : []));
+  return [`GPU pinning (--live-gpus ${gpus}): worker node i runs with CUDA_VISIBLE_DEVICES = i mod ${gpus} — ${sides.join('; ')}.`];
 }
 
 async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): Promise<SideResult> {
@@ -150,20 +187,26 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
     const server: Server =
       policy.kind === 'direct'
         ? await startBaseline(ps, { modelDir: c.modelDir, port: c.port, ...(signal !== undefined && { signal }) })
-        : await startCluster(ps, { modelDir: c.modelDir, modelId: c.modelId, port: c.port, workers: policy.workers, maxSequences, core: policy.gateway, runDir, ...(signal !== undefined && { signal }) });
-    await warmUp(server, signal);
+        : await startCluster(ps, {
+          modelDir: c.modelDir, modelId: c.modelId, port: c.port, workers: policy.workers, maxSequences, core: policy.gateway, runDir,
+          ...(c.opts.gpus !== undefined && { gpus: c.opts.gpus }), ...(signal !== undefined && { signal }),
+        });
+    await warmUp(server, signal, policy.kind === 'gateway' ? policy.workers : 1);
     const died = new AbortController();
     let dead: ManagedProcess | undefined;
+    const plan = def.live?.killWorker;
+    let kill: ScheduledKill | undefined;
+    const killed = (p: ManagedProcess) => kill?.killed.has(p) === true;
     for (const p of server.processes) {
       void p.exited.then(() => {
-        if (p.diedUnexpectedly && dead === undefined) {
+        if (p.diedUnexpectedly && dead === undefined && !killed(p)) {
           dead = p;
           died.abort();
         }
       });
     }
     const fatalWatch = setInterval(() => {
-      const f = server.processes.find((p) => p.fatalLine !== undefined);
+      const f = server.processes.find((p) => p.fatalLine !== undefined && !killed(p));
       if (f !== undefined && dead === undefined) {
         dead = f;
         died.abort();
@@ -175,10 +218,12 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
     const t0 = performance.now();
     const progress = setInterval(() => c.log(`${policy.name}: ${Math.round((performance.now() - t0) / 1000)} s, ${doneCount} requests done, ${failed} failed`), 15_000);
     let result: LoadRunResult;
+    const sharesBefore = policy.kind === 'gateway' ? await scrapeShares(server.baseUrl, LIVE_API_KEY) : undefined;
+    if (plan !== undefined && policy.kind === 'gateway' && plan.workerIndex < policy.workers) kill = scheduleKill(server.processes.slice(0, policy.workers), plan, (m) => c.log(`${policy.name}: ${m}`));
     try {
       result = await runLoad({
         target: { name: policy.name, baseUrl: server.baseUrl, model: server.model, apiKey: LIVE_API_KEY, workers: policy.kind === 'direct' ? 1 : policy.workers },
-        arrivals: arrivalsOf(c.workload, c.seed), seed: c.seed, requestTimeoutMs: c.opts.requestTimeoutMs ?? 120_000, drainMs: 60_000,
+        arrivals: arrivalsOf(c.workload, c.seed), seed: c.seed, requestTimeoutMs: c.opts.requestTimeoutMs ?? 120_000, drainMs: def.live?.drainMs ?? 60_000,
         signal: signal === undefined ? died.signal : AbortSignal.any([signal, died.signal]),
         onRequestDone: (o, n) => {
           doneCount = n;
@@ -188,24 +233,33 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
     } finally {
       clearInterval(progress);
       clearInterval(fatalWatch);
+      kill?.cancel();
     }
     if (signal?.aborted === true) throw new LiveRunError('interrupted', `interrupted during the ${policy.name} run`);
     if (dead !== undefined) throw new LiveRunError('fault', `${dead.describeExit()} during the ${policy.name} run of ${def.name}:\n${dead.stderrTail()}`);
     const s = result.summary;
     c.log(`${policy.name}: ${s.succeeded}/${s.requests} ok, ${s.outputTokPerS.toFixed(1)} output tok/s, TTFT p95 ${s.ttftMs.p95.toFixed(0)} ms, ITL p95 ${s.itlMs.p95.toFixed(1)} ms (${server.device})`);
-    return { load: result, device: server.device };
+    const sharesAfter = policy.kind === 'gateway' ? await scrapeShares(server.baseUrl, LIVE_API_KEY) : undefined;
+    const shares = sharesAfter === undefined ? undefined : sharesSince(sharesAfter, sharesBefore);
+    const killNote = kill?.outcome();
+    return { load: result, device: server.device, workers: policy.kind === 'gateway' ? policy.workers : 1, ...(shares !== undefined && { shares }), ...(killNote !== undefined && { kill: killNote }) };
   } finally {
     await ps.stopAll();
     rmSync(runDir, { recursive: true, force: true });
   }
 }
 
-/** A few short requests before measuring (first-request compilation, the gateway seeing its worker). */
-async function warmUp(server: Server, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * A few short requests before measuring (first-request compilation, the gateway seeing its workers):
+ * `parallel` at a time (a side's worker count: the gateway's least-loaded choice spreads concurrent
+ * ones over its nodes, so each node's runtime compiles before the load), until 2 × parallel succeeded.
+ */
+async function warmUp(server: Server, signal: AbortSignal | undefined, parallel = 1): Promise<void> {
   const end = Date.now() + 120_000;
   let ok = 0;
+  let round = 0;
   const failedProcess = () => server.processes.find((p) => p.exit !== undefined || p.fatalLine !== undefined);
-  while (ok < 2) {
+  while (ok < 2 * parallel) {
     if (signal?.aborted === true) throw new LiveRunError('interrupted', 'interrupted during warm-up');
     const dead = failedProcess();
     if (dead !== undefined) throw new LiveRunError('fault', `${dead.describeExit()} during warm-up:\n${dead.stderrTail()}`);
@@ -213,13 +267,15 @@ async function warmUp(server: Server, signal: AbortSignal | undefined): Promise<
     const watch = setInterval(() => {
       if (failedProcess() !== undefined) cut.abort();
     }, 250);
-    const o = await streamChat({
-      url: `${server.baseUrl}/v1/chat/completions`, apiKey: LIVE_API_KEY, model: server.model, messages: [{ role: 'user', content: `warm up ${ok}` }],
+    const outs = await Promise.all(Array.from({ length: parallel }, (_, j) => streamChat({
+      url: `${server.baseUrl}/v1/chat/completions`, apiKey: LIVE_API_KEY, model: server.model, messages: [{ role: 'user', content: `warm up ${round} ${j}` }],
       maxTokens: 4, temperature: 0.7, timeoutMs: 60_000, signal: signal === undefined ? cut.signal : AbortSignal.any([signal, cut.signal]),
-    }).finally(() => clearInterval(watch));
-    if (o.kind === 'ok') ok++;
-    else {
-      if (Date.now() > end) throw new LiveRunError('fault', `warm-up requests to ${server.baseUrl} kept failing: ${o.error ?? `HTTP ${o.status}`}`);
+    }))).finally(() => clearInterval(watch));
+    round++;
+    ok += outs.filter((o) => o.kind === 'ok').length;
+    const failed = outs.find((o) => o.kind !== 'ok');
+    if (failed !== undefined) {
+      if (Date.now() > end) throw new LiveRunError('fault', `warm-up requests to ${server.baseUrl} kept failing: ${failed.error ?? `HTTP ${failed.status}`}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   }

@@ -58,7 +58,12 @@ export function sectionFor(def: ScenarioDef, profile: LiveProfile, over: Section
 
 /** The scenario with its `live` replaced by the chosen section (what live-run, scale and compare read). */
 export function withLiveSection(def: ScenarioDef, profile: LiveProfile, over: SectionOverrides = {}): ScenarioDef {
-  return { ...def, live: sectionFor(def, profile, over) };
+  const live = sectionFor(def, profile, over);
+  const n = live.candidateWorkers;
+  if (n === undefined || n === def.candidate.workers) return { ...def, live };
+  const label = `(${n} worker${n === 1 ? '' : 's'})`;
+  const name = /\(\d+ workers?\)/.test(def.candidate.name) ? def.candidate.name.replace(/\(\d+ workers?\)/, label) : `${def.candidate.name} ${label}`;
+  return { ...def, live, candidate: { ...def.candidate, name, workers: n } };
 }
 
 /** `--live-max-sequences N`: an integer in [1, 1024], or undefined. */

@@ -19,6 +19,7 @@ import { startGatewayProcess, startWorkerProcess } from '../../live/shared/launc
 import { ensureModel as ensureSharedModel, type ModelSize } from '../../live/shared/model.js';
 import { checkPortFree, LiveRunError, waitForHttp, type ManagedProcess, type ProcessSet } from '../../live/shared/processes.js';
 import { PYTHON_DIR, pythonBin, pythonEnv } from '../../live/shared/python.js';
+import { pinnedEnv } from './gpu-pinning.js';
 
 export { PYTHON_DIR, pythonEnv };
 /** The key the load generator sends; the gateway is configured to accept it. */
@@ -86,6 +87,8 @@ export interface ClusterOptions {
   readonly core: unknown;
   /** Directory for the gateway config and the workers' UNIX sockets. */
   readonly runDir: string;
+  /** Pin worker node i to GPU i mod gpus (CUDA_VISIBLE_DEVICES; gpu-pinning.ts). Default: not pinned. */
+  readonly gpus?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -93,7 +96,8 @@ export async function startCluster(ps: ProcessSet, o: ClusterOptions): Promise<S
   await checkPortFree(o.port, '127.0.0.1', 'the mlx-serving gateway');
   mkdirSync(o.runDir, { recursive: true });
   const started = await Promise.all(Array.from({ length: o.workers }, (_, i) => startWorkerProcess(ps, {
-    id: `w${i}`, address: `unix://${join(o.runDir, `w${i}.sock`)}`, model: { id: o.modelId, path: o.modelDir }, runtimes: 1, maxConcurrent: o.maxSequences, ...(o.signal !== undefined && { signal: o.signal }),
+    id: `w${i}`, address: `unix://${join(o.runDir, `w${i}.sock`)}`, model: { id: o.modelId, path: o.modelDir }, runtimes: 1, maxConcurrent: o.maxSequences,
+    ...(o.gpus !== undefined && { env: pinnedEnv(i, o.gpus) }), ...(o.signal !== undefined && { signal: o.signal }),
   })));
   const workers = started.map((w, i) => ({ id: `w${i}`, address: w.address }));
   const gw = await startGatewayProcess(ps, { listen: { host: '127.0.0.1', port: o.port }, auth: { apiKeys: [LIVE_API_KEY] }, workers, logLevel: 'warn', core: o.core }, o.runDir, o.signal);

@@ -15,6 +15,10 @@
 #   bash scripts/gpu/run-phases.sh phases 3         # … phase 3 (~7 min)
 #   bash scripts/gpu/run-phases.sh calibrate        # npm run calibrate on the GPU with gpu-1b (~1–2 min)
 #   bash scripts/gpu/run-phases.sh both 1 2 3       # sim (calibrated profile) vs live, BOTH_REPEAT (1) repetition (~8 min)
+#   bash scripts/gpu/run-phases.sh scaleout         # issue 20, on nvidia-h200-x4: cluster-scale-out-gpu live, 1 worker node versus 4,
+#                                                   # node i pinned to GPU i (--live-gpus LIVE_GPUS), SCALEOUT_REPEAT (3) repetitions (~8–9 min)
+#   bash scripts/gpu/run-phases.sh scaleout-kill    # … cluster-scale-out-gpu-kill: w1 of the 4 SIGKILLed mid-run (~8–9 min)
+#   bash scripts/gpu/run-phases.sh scaleout-both    # … sim (the calibrate stage's profile) beside live, BOTH_REPEAT (1) repetition
 #   bash scripts/gpu/run-phases.sh pack             # tar reports/out/gpu into $OUT/gpu-results.tar.gz
 #   bash scripts/gpu/run-phases.sh all              # everything above in order (~30 min: not in one device call)
 #
@@ -26,7 +30,9 @@
 # scenario's), REPEAT (3), BOTH_REPEAT (1), OUT (where the tarball
 # goes; default reports/out), STAGE_TIMEOUT (570 s: a stage is interrupted (SIGINT: every live process
 # stopped) before the device call's 600 s limit, so that `pack` still runs and the stage's log, with the
-# per-side figures printed as each side ends, comes back), CALIBRATE_MAX_SEQUENCES (128).
+# per-side figures printed as each side ends, comes back), CALIBRATE_MAX_SEQUENCES (128), LIVE_GPUS (4: the scaleout
+# stages pin worker node i to GPU i mod LIVE_GPUS and refuse to run when nvidia-smi lists fewer GPUs),
+# SCALEOUT_REPEAT (3; if timings.tsv shows a scaleout stage cut at STAGE_TIMEOUT (exit 130), run it again with 2).
 # Each stage's output is also written to reports/out/gpu/<stage>.log.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
@@ -37,6 +43,8 @@ BOTH_REPEAT="${BOTH_REPEAT:-1}"
 STAGE_TIMEOUT="${STAGE_TIMEOUT:-570}"
 CALIBRATE_MAX_SEQUENCES="${CALIBRATE_MAX_SEQUENCES:-128}"
 PROFILE="${LIVE_PROFILE:-gpu}"
+LIVE_GPUS="${LIVE_GPUS:-4}"
+SCALEOUT_REPEAT="${SCALEOUT_REPEAT:-3}"
 RESULTS=reports/out/gpu
 TARBALL="${OUT:-reports/out}/gpu-results.tar.gz"
 PHASES=(_ phase1-duplicate-heavy phase2-mixed phase3-high-concurrency)
@@ -127,6 +135,31 @@ stage_both() {
   timed "$tag" tsx scenarios/cli.ts $names --mode both --repeat "$BOTH_REPEAT" --live-profile "$PROFILE" --live-model "$MODEL" --profile "$profile" --out "$RESULTS/$tag"
 }
 
+# Issue 20: one gateway in front of 1 worker node, then 4, each node (and its python runtime) pinned to
+# its own GPU. Needs LIVE_GPUS GPUs on this host (nvidia-h200-x4): on fewer, several nodes would share one.
+gpus_ok() {
+  local have; have=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)
+  if [ "${have:-0}" -lt "$LIVE_GPUS" ]; then
+    echo "scaleout needs $LIVE_GPUS GPUs (LIVE_GPUS), nvidia-smi lists ${have:-0}: run it on nvidia-h200-x4 (LIVE_GPUS=N for fewer, nodes then share GPUs)" >&2
+    printf '%s\t%s\t%s\t%s\n' "$1" "no-gpus" 0 "$(date -u +%FT%TZ)" >> "$RESULTS/timings.tsv"
+    return 1
+  fi
+}
+
+stage_scaleout() {
+  local scenario="$1" tag="$2"
+  gpus_ok "$tag" || return 0
+  nvidia-smi --query-gpu=index,name,memory.used --format=csv,noheader > "$RESULTS/$tag-gpus-before.txt" 2>&1 || true
+  timed "$tag" tsx scenarios/cli.ts "$scenario" --mode live --repeat "$SCALEOUT_REPEAT" --live-gpus "$LIVE_GPUS" --live-profile "$PROFILE" --live-model "$MODEL" ${LIVE_MAX_SEQUENCES:+--live-max-sequences "$LIVE_MAX_SEQUENCES"} --out "$RESULTS/$tag"
+}
+
+stage_scaleout_both() {
+  local profile="$RESULTS/calibration/local-$MODEL.json"
+  [ -f "$profile" ] || { echo "no profile at $profile: run the calibrate stage first" >&2; return 0; }
+  gpus_ok both-scaleout || return 0
+  timed both-scaleout tsx scenarios/cli.ts cluster-scale-out-gpu --mode both --repeat "$BOTH_REPEAT" --live-gpus "$LIVE_GPUS" --live-profile "$PROFILE" --live-model "$MODEL" --profile "$profile" --out "$RESULTS/both-scaleout"
+}
+
 stage_pack() {
   mkdir -p "$(dirname "$TARBALL")"
   # Reports only (results.json, report.md, charts, sim-vs-live, calibration, timings): never the models.
@@ -134,7 +167,7 @@ stage_pack() {
   cat "$RESULTS/timings.tsv" >&2
 }
 
-[ $# -gt 0 ] || { sed -n '2,28p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,35p' "$0"; exit 2; }
 if [ "$1" = all ]; then set -- env smoke build phases 1 phases 2 phases 3 calibrate both 1 2 3; fi
 while [ $# -gt 0 ]; do
   stage="$1"; shift
@@ -151,8 +184,11 @@ while [ $# -gt 0 ]; do
     phases) [ ${#args[@]} -gt 0 ] || args=(1 2 3); stage_phases "${args[@]}" ;;
     calibrate) stage_calibrate ;;
     both) [ ${#args[@]} -gt 0 ] || args=(1 2 3); stage_both "${args[@]}" ;;
+    scaleout) stage_scaleout cluster-scale-out-gpu live-scaleout ;;
+    scaleout-kill) stage_scaleout cluster-scale-out-gpu-kill live-scaleout-kill ;;
+    scaleout-both) stage_scaleout_both ;;
     pack) ;;
-    *) echo "unknown stage $stage (env, smoke, build [SIZE], probe, buckets, insert, phases N…, calibrate, both N…, pack, all)" >&2; exit 2 ;;
+    *) echo "unknown stage $stage (env, smoke, build [SIZE], probe, buckets, insert, phases N…, calibrate, both N…, scaleout, scaleout-kill, scaleout-both, pack, all)" >&2; exit 2 ;;
   esac
 done
 stage_pack
