@@ -8,6 +8,7 @@ export { resolveGatewayConfig } from './config/validate.js';
 
 export type { RoutingPolicy, WorkerView, RoutingContext } from './routing/policy.js';
 export { createRoutingPolicy } from './routing/factory.js';
+export { mergeDecisions, type CanaryDecisions } from './canary/canary-router.js';
 export { jumpHash } from './routing/jump-hash.js';
 export { routableCandidates } from './routing/candidates.js';
 

@@ -18,7 +18,7 @@
 // property-tested in gateway-core.test.ts).
 import { msPerToken, type AdaptiveLimit } from '../admission/adaptive-limit.js';
 import { createBatcher } from '../batching/factory.js';
-import { CanaryRouter, type CanaryModelStatus } from '../canary/canary-router.js';
+import { CanaryRouter, type CanaryDecisions, type CanaryModelStatus } from '../canary/canary-router.js';
 import type { Batcher } from '../batching/batcher.js';
 import { Coalescer } from '../caching/coalescer.js';
 import { fingerprint, isShareable } from '../caching/fingerprint.js';
@@ -330,6 +330,16 @@ export class GatewayCore {
   /** Each canaried model's versions, weights and window figures (admin). */
   canaryStatus(nowMs: number): CanaryModelStatus[] {
     return this.canary.status(nowMs);
+  }
+
+  /** A canaried model's decisions (stable, rolled back, promotion epoch), to share with other gateways. */
+  canaryDecisions(model: string): CanaryDecisions | undefined {
+    return this.canary.decisions(model);
+  }
+
+  /** Decisions another gateway shared (core/canary/canary-router.ts applyDecisions); whether anything changed. */
+  applyCanaryDecisions(model: string, shared: CanaryDecisions): boolean {
+    return this.canary.applyDecisions(model, shared);
   }
 
   /** Makes `version` the stable version of `model`, with all its traffic (admin); an error value for unknown names. */

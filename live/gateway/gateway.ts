@@ -31,6 +31,7 @@ import { RollingRestarter, type RestartWorkerHook } from './rolling-restart.js';
 import { fromTokenLogprobs, toGenerateRequest } from './request-mapping.js';
 import { RequestTracer } from './request-tracing.js';
 import { WorkerLink, type LinkLogger } from './worker-link.js';
+import { SharedCanary } from '../canary/shared-canary.js';
 import { SharedUsage } from '../usage/shared-usage.js';
 import { UsageLedger } from '../usage/usage-ledger.js';
 import { AuditLog } from './audit-log.js';
@@ -202,6 +203,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   const auth = new Authenticator(config.auth);
   const usage = new UsageLedger(config.usage, () => clock.wallMs());
   let sharedUsage: SharedUsage | undefined; // usage.shared: the fleet's usage through NATS KV
+  let sharedCanary: SharedCanary | undefined; // canaryShared: rollbacks and promotions shared through NATS KV
   const audit = new AuditLog(config.audit.path);
   const ctx: GatewayContext = { config, core, driver, clock, metrics, auth, links, rolling, usage, audit, nextRequestId: nextId };
 
@@ -309,6 +311,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     async start() {
       await usage.open();
       if (config.usage.shared !== undefined) sharedUsage = await SharedUsage.start(config.usage.shared, usage, () => clock.wallMs());
+      if (config.canaryShared !== undefined) sharedCanary = await SharedCanary.start(config.canaryShared, core, Object.keys(config.core.canary.models), app.log);
       await Promise.all([...links.values()].map((l) => l.start()));
       workerRegistry = await attachRegistry(config.registry, {
         addWorker, removeWorker, hasWorker: (id) => links.has(id), staticIds: new Set(config.workers.map((w) => w.id)), log: linkLog,
@@ -333,6 +336,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
           for (const l of links.values()) l.close();
           driver.stop();
           await sharedUsage?.close().catch(() => undefined);
+          await sharedCanary?.close().catch(() => undefined);
           await usage.close().catch(() => undefined);
           await tracing.shutdown();
         }

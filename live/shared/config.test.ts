@@ -44,6 +44,9 @@ describe('live config', () => {
     expect(fieldOf({ usage: { shared: { url: 'nats://x:4222', gatewayId: 'g', bucket: 'a.b' } } })).toBe('usage.shared.bucket');
     expect(fieldOf({ usage: { shared: { url: 'nats://x:4222', gatewayId: 'g', syncMs: 1 } } })).toBe('usage.shared.syncMs');
     expect(fieldOf({ usage: { shared: { url: 'nats://x:4222', gatewayId: 'g', ttl: 1 } } })).toBe('usage.shared.ttl');
+    expect(fieldOf({ canaryShared: { url: 'x' } })).toBe('canaryShared.url');
+    expect(fieldOf({ canaryShared: { url: 'nats://x:4222', bucket: 'no spaces' } })).toBe('canaryShared.bucket');
+    expect(fieldOf({ canaryShared: { url: 'nats://x:4222', syncMs: 0 } })).toBe('canaryShared.syncMs');
     expect(fieldOf({ core: { health: { heartbeatIntervalMs: -1 } } })).toBe('core.health.heartbeatIntervalMs');
     expect(fieldOf({ core: { nope: 1 } })).toBe('core.nope');
     expect(fieldOf({ logLevel: 'loud' })).toBe('logLevel');

@@ -127,6 +127,17 @@ export interface LiveGatewayConfig {
   readonly usage: UsageConfig;
   /** The admin API's audit log (live/gateway/audit-log.ts): an append-only JSON-lines file, when set. */
   readonly audit: { readonly path?: string };
+  /** Canary rollbacks and promotions shared with the other gateways through NATS KV (live/canary/shared-canary.ts). */
+  readonly canaryShared?: CanarySharedConfig;
+}
+
+export interface CanarySharedConfig {
+  /** The NATS server (nats://…). */
+  readonly url: string;
+  /** The KV bucket (default mlx_serving_canary). */
+  readonly bucket: string;
+  /** How often this gateway compares its decisions with what it last shared (default 500 ms). */
+  readonly syncMs: number;
 }
 
 export const DEFAULT_LIMITS: LimitsConfig = {
@@ -153,7 +164,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 /** Validates an untrusted object (parsed JSON) into a full config; throws ConfigError naming the field. */
 export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
   const root = obj('config', input);
-  known('config', root, ['listen', 'auth', 'limits', 'workers', 'registry', 'grpc', 'logLevel', 'core', 'usage', 'audit']);
+  known('config', root, ['listen', 'auth', 'limits', 'workers', 'registry', 'grpc', 'logLevel', 'core', 'usage', 'audit', 'canaryShared']);
   const listen = obj('listen', root.listen ?? {});
   known('listen', listen, ['host', 'port']);
   const auth = obj('auth', root.auth ?? {});
@@ -193,6 +204,7 @@ export function resolveLiveConfig(input: unknown): LiveGatewayConfig {
     core: resolveGatewayConfigAt('core', root.core ?? {}),
     usage: resolveUsage(obj('usage', root.usage ?? {})),
     audit: resolveAudit(obj('audit', root.audit ?? {})),
+    ...(root.canaryShared !== undefined && { canaryShared: resolveCanaryShared(obj('canaryShared', root.canaryShared)) }),
   };
   if (cfg.limits.defaultMaxTokens > cfg.limits.maxTokensMax) throw new ConfigError('limits.defaultMaxTokens', `must be ≤ limits.maxTokensMax (${cfg.limits.maxTokensMax})`);
   if (cfg.limits.headersTimeoutMs > cfg.limits.receiveTimeoutMs) throw new ConfigError('limits.headersTimeoutMs', `must be ≤ limits.receiveTimeoutMs (${cfg.limits.receiveTimeoutMs})`);
@@ -272,12 +284,31 @@ function resolveUsage(u: Record<string, unknown>): UsageConfig {
   };
 }
 
+function natsUrl(field: string, v: unknown): string {
+  const url = str(field, v);
+  if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(url)) throw new ConfigError(field, `must be a nats:// URL, got ${JSON.stringify(url)}`);
+  return url;
+}
+
+function kvBucket(field: string, v: unknown): string {
+  const bucket = str(field, v);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(bucket)) throw new ConfigError(field, `must match [A-Za-z0-9_-]{1,64} (a KV bucket name), got ${JSON.stringify(bucket)}`);
+  return bucket;
+}
+
+function resolveCanaryShared(o: Record<string, unknown>): CanarySharedConfig {
+  known('canaryShared', o, ['url', 'bucket', 'syncMs']);
+  return {
+    url: natsUrl('canaryShared.url', o.url),
+    bucket: kvBucket('canaryShared.bucket', o.bucket ?? 'mlx_serving_canary'),
+    syncMs: int('canaryShared.syncMs', o.syncMs ?? 500, 10, 3_600_000),
+  };
+}
+
 function resolveSharedUsage(o: Record<string, unknown>): SharedUsageConfig {
   known('usage.shared', o, ['url', 'bucket', 'gatewayId', 'syncMs']);
-  const url = str('usage.shared.url', o.url);
-  if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(url)) throw new ConfigError('usage.shared.url', `must be a nats:// URL, got ${JSON.stringify(url)}`);
-  const bucket = str('usage.shared.bucket', o.bucket ?? 'mlx_serving_usage');
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(bucket)) throw new ConfigError('usage.shared.bucket', `must match [A-Za-z0-9_-]{1,64} (a KV bucket name), got ${JSON.stringify(bucket)}`);
+  const url = natsUrl('usage.shared.url', o.url);
+  const bucket = kvBucket('usage.shared.bucket', o.bucket ?? 'mlx_serving_usage');
   const gatewayId = str('usage.shared.gatewayId', o.gatewayId);
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(gatewayId)) throw new ConfigError('usage.shared.gatewayId', `must match [A-Za-z0-9_.:-]{1,64}, got ${JSON.stringify(gatewayId)}`);
   return { url, bucket, gatewayId, syncMs: int('usage.shared.syncMs', o.syncMs ?? 1000, 10, 3_600_000) };
@@ -312,8 +343,7 @@ function resolveRegistry(value: unknown): RegistryConfig {
     return { type };
   }
   known('registry', o, ['type', 'url', 'bucket', 'missesMax']);
-  const url = str('registry.url', o.url);
-  if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(url)) throw new ConfigError('registry.url', `must be a nats:// URL, got ${JSON.stringify(url)}`);
+  const url = natsUrl('registry.url', o.url);
   return {
     type, url,
     ...(o.bucket !== undefined && { bucket: str('registry.bucket', o.bucket) }),
