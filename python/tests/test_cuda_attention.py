@@ -36,7 +36,9 @@ def test_a_caller_setting_wins_and_is_reported():
     assert env["MLX_CUDA_USE_CUDNN_SDPA"] == "1"
 
 
-def test_the_runtime_reports_it_in_health_and_generates_the_same_tokens(tiny_model_dir):
+def test_the_runtime_reports_it_in_health_and_generates_the_same_tokens(tiny_model_dir, monkeypatch):
+    # An engine built in this process earlier (other tests) set MLX's variable here; the runtimes inherit our env.
+    monkeypatch.delenv("MLX_CUDA_USE_CUDNN_SDPA", raising=False)
     out = {}
     for mode in ("off", "mlx"):
         with RuntimeProcess("--model", tiny_model_dir, "--name", "tiny",
