@@ -141,6 +141,13 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     cancel(workerId, requestId) {
       links.get(workerId)?.cancel(requestId);
     },
+    async loadModel(workerId, model, path) {
+      const link = links.get(workerId);
+      if (link === undefined) throw new Error(`no link to worker ${workerId}`);
+      const r = await link.loadModel(model, path);
+      if (!r.models.some((m) => m.id === model)) throw new Error(`worker ${workerId} does not list ${model} after LoadModel`);
+      await link.poll(true); // the core dispatches the waiting requests when this status lists the model
+    },
   };
   const driver = new CoreDriver(core, clock, transport);
   driver.tracer = tracer;
@@ -195,6 +202,10 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     metrics.workerDispatches.inc({ worker: workerId }, n);
   };
 
+  driver.onModelLoad = (c, error) => {
+    if (error === undefined) app.log.info({ worker: c.workerId, model: c.model, path: c.path }, `model loaded on demand: ${c.model} on ${c.workerId}`);
+    else app.log.warn({ worker: c.workerId, model: c.model, path: c.path, err: error }, `model load failed: ${c.model} on ${c.workerId}`);
+  };
   driver.onCanaryRollback = (rb) => {
     app.log.warn({ model: rb.model, version: rb.version, stable: rb.stable, reason: rb.reason, canary: rb.canary, stableFigures: rb.stableFigures }, `canary rolled back: ${rb.model}@${rb.version}: ${rb.detail}`);
   };
