@@ -38,6 +38,8 @@ export interface EchoWorkerOptions {
   readonly failEvery?: number;
   /** LoadModel answers after this long (a model's load time); default 0. */
   readonly loadDelayMs?: number;
+  /** Reported in Stats as memory_free_bytes (model placement); default: not reported. */
+  readonly memoryFreeBytes?: number;
 }
 
 export interface EchoCounters {
@@ -65,6 +67,8 @@ export interface EchoWorker {
   tokenDelayMs: number;
   firstTokenDelayMs: number;
   loadDelayMs: number;
+  /** Stats' memory_free_bytes; undefined: not reported. */
+  memoryFreeBytes: number | undefined;
   /** LoadModel fails (RESOURCE_EXHAUSTED, as a worker out of memory) while true. */
   failLoads: boolean;
   /** Reports unhealthy in Stats/Health while true. */
@@ -102,6 +106,7 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
     tokenDelayMs: opts.tokenDelayMs ?? 0,
     firstTokenDelayMs: opts.firstTokenDelayMs ?? 0,
     loadDelayMs: opts.loadDelayMs ?? 0,
+    memoryFreeBytes: opts.memoryFreeBytes,
     failLoads: false,
     unhealthy: false,
     statsHang: false,
@@ -119,6 +124,7 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
   const status = () => ({
     workerId: opts.id, models: [...models], maxConcurrent: opts.maxConcurrent ?? 64, healthy: !self.unhealthy, draining,
     kvUsedBytes: active * 1024, kvCapacityBytes: 1024 * 1024 * 1024, activeSequences: active, runtimesAlive: 1, runtimesTotal: 1,
+    ...(self.memoryFreeBytes !== undefined && { memoryFreeBytes: self.memoryFreeBytes }),
   });
 
   const handlers: WorkerHandlers = {

@@ -181,7 +181,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
       if (s === undefined) return;
       driver.workerStatus({
         workerId, models: s.models, maxConcurrent: s.maxConcurrent, healthy: s.healthy, draining: s.draining,
-        kvUsedBytes: s.kvUsedBytes, kvCapacityBytes: s.kvCapacityBytes,
+        kvUsedBytes: s.kvUsedBytes, kvCapacityBytes: s.kvCapacityBytes, ...(s.memoryFreeBytes != null && { memoryFreeBytes: s.memoryFreeBytes }),
       });
     },
   };

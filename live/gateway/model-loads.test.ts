@@ -53,6 +53,18 @@ describe('models loaded on demand (live gateway, openai client)', () => {
     expect(workers.workers.map((w) => [w.id, [...w.status.models].sort()])).toEqual([['w1', ['big', 'small']], ['w2', ['small']]]);
   });
 
+  it('loads on the worker reporting room for the model (memory_free_bytes), though another comes first by id', async () => {
+    const GiB = 1024 ** 3;
+    h = await startHarness({
+      workers: [{ models: ['small'], memoryFreeBytes: 2 * GiB }, { models: ['small'], memoryFreeBytes: 24 * GiB }],
+      core: { batching: { type: 'none' }, catalog: { big: { path: '/models/big', bytes: 16 * GiB } } },
+    });
+    const [w1, w2] = h.workers as [Harness['workers'][0], Harness['workers'][0]];
+    await Promise.all([0, 1, 2].map((i) => chat(h!, 'big', i)));
+    expect([w1.counters.loads, w2.counters.loads]).toEqual([0, 1]);
+    expect(w2.counters.requests).toBe(3);
+  });
+
   it('answers 503 model_load_failed with the worker\'s reason when the load fails, and 404 for a model neither held nor catalogued', async () => {
     h = await harness();
     for (const w of h.workers) w.failLoads = true;
