@@ -144,7 +144,8 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     async loadModel(workerId, model, path) {
       const link = links.get(workerId);
       if (link === undefined) throw new Error(`no link to worker ${workerId}`);
-      const r = await link.loadModel(model, path);
+      // As long as the requests waiting for it may wait (their queue timeout), not a unary call's deadline.
+      const r = await link.loadModel(model, path, Math.max(config.grpc.unaryTimeoutMs, config.core.admission.queueTimeoutMs));
       if (!r.models.some((m) => m.id === model)) throw new Error(`worker ${workerId} does not list ${model} after LoadModel`);
       await link.poll(true); // the core dispatches the waiting requests when this status lists the model
     },
