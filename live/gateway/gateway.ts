@@ -204,6 +204,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   };
 
   driver.onModelLoad = (c, error) => {
+    metrics.modelLoads.inc({ model: c.model, worker: c.workerId, result: error === undefined ? 'loaded' : 'failed' });
     if (error === undefined) app.log.info({ worker: c.workerId, model: c.model, path: c.path }, `model loaded on demand: ${c.model} on ${c.workerId}`);
     else app.log.warn({ worker: c.workerId, model: c.model, path: c.path, err: error }, `model load failed: ${c.model} on ${c.workerId}`);
   };

@@ -4,6 +4,7 @@
 // 503 model_load_failed with the worker's reason; a model neither held nor catalogued is a 404.
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { METRIC } from './metrics-names.js';
 import { ADMIN_KEY, API_KEY, startHarness, type Harness } from './test-harness.js';
 
 const LOAD_MS = 300;
@@ -44,6 +45,7 @@ describe('models loaded on demand (live gateway, openai client)', () => {
     const loader = w1.counters.loads === 1 ? w1 : w2;
     expect(loader).toBe(w1); // neither reports free memory, both idle: the first by id
     expect(loader.counters.requests).toBe(5);
+    expect(await h.metric(METRIC.modelLoads, { model: 'big', worker: 'w1', result: 'loaded' })).toBe(1);
     const later = await chat(h, 'big', 9);
     expect(later.content).toContain('question 9');
     expect(w1.counters.loads + w2.counters.loads).toBe(1);
@@ -77,6 +79,7 @@ describe('models loaded on demand (live gateway, openai client)', () => {
       expect(e.message).toContain('not enough memory to load huge');
     }
     expect(h.workers[0]!.counters.loads + h.workers[1]!.counters.loads).toBe(1);
+    expect(await h.metric(METRIC.modelLoads, { model: 'huge', result: 'failed' })).toBe(1);
     const missing = await chat(h, 'nope', 0).then(() => undefined, (e: unknown) => e);
     expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
     expect((missing as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
