@@ -1,11 +1,12 @@
 // Models loaded on demand (config.catalog, model-loads.ts): where a model no worker holds is placed,
 // and through the gateway core: one loadModel for the requests waiting on it, dispatch once a status
 // lists the model, model_load_failed when the load fails, 404 for a model neither held nor catalogued.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ConfigError } from '../config/config-error.js';
 import { resolveGatewayConfig } from '../config/validate.js';
 import { GatewayCore } from './gateway-core.js';
-import type { Command } from './messages.js';
+import { isTerminal, type Command, type WorkerOutput } from './messages.js';
 import { ModelLoads, placeModel, type PlacementCandidate } from './model-loads.js';
 import { makeRequest, makeStatus, testRng } from './test-support.js';
 
@@ -144,5 +145,125 @@ describe('gateway core: a catalogued model no worker holds', () => {
     const out = c.onRequestArrived(makeRequest('r1', { model: 'big' }), 20);
     expect(of(out, 'loadModel')).toEqual([]);
     expect(of(out, 'reject')[0]).toMatchObject({ status: 503, code: 'no_healthy_worker' });
+  });
+});
+
+// ───────────────── model test: loads under random event sequences ─────────────────
+
+type LoadAction =
+  | { a: 'arrive'; model: 'm' | 'big' | 'nope'; text: number }
+  | { a: 'done' | 'error'; pick: number }
+  | { a: 'loaded' | 'unloaded'; worker: number }
+  | { a: 'loadFailed'; worker: number }
+  | { a: 'remove'; worker: number }
+  | { a: 'advance'; ms: number };
+
+const loadActionArb: fc.Arbitrary<LoadAction> = fc.oneof(
+  { weight: 10, arbitrary: fc.record({ a: fc.constant('arrive' as const), model: fc.constantFrom('m' as const, 'big' as const, 'nope' as const), text: fc.integer({ min: 0, max: 3 }) }) },
+  { weight: 6, arbitrary: fc.record({ a: fc.constantFrom('done' as const, 'error' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ a: fc.constantFrom('loaded' as const, 'unloaded' as const, 'loadFailed' as const, 'remove' as const), worker: fc.integer({ min: 0, max: 2 }) }) },
+  { weight: 3, arbitrary: fc.record({ a: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 8000 }) }) },
+);
+
+const doneOutput: WorkerOutput = { promptTokens: 16, completionTokens: 4, finishReason: 'stop' };
+
+describe('gateway core: on-demand loads, model test', () => {
+  it('every request ends exactly once; a model is asked for once while its load is under way; big runs only where a status lists it', () => {
+    const QUEUE_TIMEOUT_MS = 5000;
+    fc.assert(
+      fc.property(fc.array(loadActionArb, { minLength: 20, maxLength: 120 }), fc.integer(), fc.constantFrom('none', 'micro'), (actions, seed, batching) => {
+        const c = new GatewayCore(resolveGatewayConfig({
+          batching: { type: batching }, admission: { queueTimeoutMs: QUEUE_TIMEOUT_MS, maxConcurrentPerWorker: 2 }, retry: { baseDelayMs: 1, capDelayMs: 1 },
+          catalog: { big: { path: '/big', bytes: 100 } },
+        }), testRng(seed));
+        let now = 0;
+        let next = 0;
+        const models = new Map<string, Set<string>>(); // worker → models its last status listed
+        const arrived = new Set<string>();
+        const terminal = new Set<string>();
+        const running = new Map<string, string>();
+        let pending: { model: string; worker: string; sinceMs: number } | undefined;
+        const status = (w: string) => c.onWorkerStatus(makeStatus(w, { models: [...models.get(w)!], memoryFreeBytes: Number(w.slice(1)) * 60 }), now);
+        const run = (cmds: Command[]) => {
+          for (const cmd of cmds) {
+            if (isTerminal(cmd)) {
+              expect(arrived.has(cmd.requestId) && !terminal.has(cmd.requestId), `terminal for ${cmd.requestId}`).toBe(true);
+              terminal.add(cmd.requestId);
+            } else if (cmd.type === 'dispatch') {
+              for (const r of cmd.requests) {
+                expect(models.get(cmd.workerId)?.has(r.model), `${r.model} dispatched to ${cmd.workerId}, which does not list it`).toBe(true);
+                running.set(r.id, cmd.workerId);
+              }
+            } else if (cmd.type === 'cancel') {
+              running.delete(cmd.requestId);
+            } else if (cmd.type === 'loadModel') {
+              expect(cmd.model).toBe('big');
+              expect(pending === undefined || now - pending.sinceMs > QUEUE_TIMEOUT_MS, `second load of big at ${now} while one from ${pending?.sinceMs} is under way`).toBe(true);
+              expect(models.get(cmd.workerId), `load on unknown ${cmd.workerId}`).toBeDefined();
+              pending = { model: cmd.model, worker: cmd.workerId, sinceMs: now };
+            }
+          }
+        };
+        for (const w of ['w0', 'w1', 'w2']) {
+          models.set(w, new Set(['m']));
+          run(status(w));
+        }
+        for (const act of actions) {
+          const w = 'worker' in act ? `w${act.worker}` : '';
+          switch (act.a) {
+            case 'arrive': {
+              const id = `r${next++}`;
+              arrived.add(id);
+              run(c.onRequestArrived(makeRequest(id, { model: act.model, text: `p${act.text}` }), now));
+              break;
+            }
+            case 'done':
+            case 'error': {
+              const jobs = [...running];
+              if (jobs.length === 0) break;
+              const [job, worker] = jobs[act.pick % jobs.length]!;
+              running.delete(job);
+              run(c.onWorkerEvent(act.a === 'done' ? { kind: 'done', workerId: worker, requestId: job, output: doneOutput } : { kind: 'error', workerId: worker, requestId: job, failure: { code: 'x', message: 'x' } }, now));
+              break;
+            }
+            case 'loaded':
+            case 'unloaded':
+              if (!models.has(w)) break;
+              if (act.a === 'loaded') models.get(w)!.add('big');
+              else models.get(w)!.delete('big');
+              if (act.a === 'loaded') pending = undefined;
+              run(status(w));
+              break;
+            case 'loadFailed':
+              if (pending?.worker === w) pending = undefined;
+              run(c.handle({ type: 'modelLoadFailed', workerId: w, model: 'big', message: 'no room' }, now));
+              break;
+            case 'remove':
+              if (!models.has(w)) break;
+              models.delete(w);
+              if (pending?.worker === w) pending = undefined;
+              for (const [job, worker] of [...running]) if (worker === w) running.delete(job);
+              run(c.onWorkerRemoved(w, now));
+              break;
+            case 'advance':
+              now += act.ms;
+              run(c.onTimer(now));
+          }
+        }
+        // Every request ends: jobs finish, loads stop being answered, and the queue timeout does the rest.
+        for (let round = 0; round < 100 && c.activeCount() > 0; round++) {
+          for (const [job, worker] of [...running]) {
+            running.delete(job);
+            run(c.onWorkerEvent({ kind: 'done', workerId: worker, requestId: job, output: doneOutput }, now));
+          }
+          now += 3000;
+          run(c.onTimer(now));
+        }
+        expect(c.activeCount()).toBe(0);
+        expect(terminal.size).toBe(arrived.size);
+        expect(c.outcomes.finished()).toBe(c.outcomes.arrived);
+      }),
+      { numRuns: 300, seed: 20261203 },
+    );
   });
 });
