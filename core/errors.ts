@@ -16,6 +16,8 @@ export const ERRORS = {
   queue_full: { status: 503, fault: 'capacity', message: 'All workers are busy and the wait queue is full.' },
   queue_timeout: { status: 503, fault: 'capacity', message: 'No worker became free before the queue timeout.' },
   no_healthy_worker: { status: 503, fault: 'capacity', message: 'No healthy worker serves this model right now.' },
+  // A catalogued model no worker held was being loaded for the request, and the load failed (core/gateway/model-loads.ts).
+  model_load_failed: { status: 503, fault: 'worker', message: 'Loading the model on a worker failed.' },
   worker_error: { status: 502, fault: 'worker', message: 'The worker failed the request.' },
   worker_timeout: { status: 504, fault: 'worker', message: 'The worker made no progress within the timeout.' },
   client_cancelled: { status: 499, fault: 'client', message: 'The client cancelled the request.' },

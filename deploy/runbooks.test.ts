@@ -53,11 +53,12 @@ describe('feature-flags runbook', () => {
     expect(off.scaling.enabled).toBe(false);
     expect(off.fairness.enabled).toBe(false);
     expect(off.canary.models).toEqual({});
+    expect(off.catalog).toEqual({});
   });
 
   it('covers every feature of the brief: dedupe … adaptive limits', () => {
     const sections = new Set(blocks.map((b) => b.section));
-    for (const s of ['Dedupe', 'Response cache', 'Coalescing', 'Batching (gateway micro-batching)', 'Circuit breaker', 'Retries', 'Rate limits', 'Early refusal', 'Adaptive limits', 'Scaling signal', 'Fairness between tenants', 'Canary versions']) {
+    for (const s of ['Dedupe', 'Response cache', 'Coalescing', 'Batching (gateway micro-batching)', 'Circuit breaker', 'Retries', 'Rate limits', 'Early refusal', 'Adaptive limits', 'Scaling signal', 'Fairness between tenants', 'Canary versions', 'Models loaded on demand']) {
       expect(sections, s).toContain(s);
     }
     expect(read('feature-flags.md')).toContain('MLX_RUNTIME_SCHEDULER');

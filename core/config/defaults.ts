@@ -67,6 +67,7 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
   fairness: { enabled: false, weights: {}, defaultWeight: 1 },
   // No model canaried by default. A 5-point error-rate rise or a 1.5× TTFT p95 over a minute, once
   // each version has 20 attempts in it: coarse enough not to roll back on noise at a 5 % split.
+  catalog: {},
   canary: { maxErrorRateDelta: 0.05, maxLatencyRatio: 1.5, minRequests: 20, windowMs: 60_000, evaluateEveryMs: 1000, models: {} },
   requestsInFlightMax: 100_000,
 };

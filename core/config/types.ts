@@ -180,6 +180,14 @@ export interface CanaryConfig extends CanaryMargins {
   readonly models: Readonly<Record<string, { readonly stable: string; readonly versions: readonly CanaryVersion[] }>>;
 }
 
+/** What a worker needs to load a model the gateway may place at run time (core/gateway/model-loads.ts). */
+export interface CatalogEntry {
+  /** Where the worker finds the weights (sent with LoadModel). */
+  readonly path: string;
+  /** Its size in memory, bytes: placement prefers a worker reporting at least this much free. */
+  readonly bytes: number;
+}
+
 export interface GatewayConfig {
   readonly routing: RoutingConfig;
   readonly batching: BatchingConfig;
@@ -193,6 +201,8 @@ export interface GatewayConfig {
   readonly scaling: ScalingConfig;
   readonly fairness: FairnessConfig;
   readonly canary: CanaryConfig;
+  /** Model id → how to load it: a request for a catalogued model no worker holds loads it on one (empty: none). */
+  readonly catalog: Readonly<Record<string, CatalogEntry>>;
   /** Requests tracked at once (waiting, running, following); beyond it arrivals get 503. */
   readonly requestsInFlightMax: number;
 }

@@ -2,7 +2,7 @@
 // filled in, every field checked, unknown fields refused. Errors name the field path and the range.
 import { checkInteger, checkNumber, checkOneOf, ConfigError } from './config-error.js';
 import { DEFAULT_BATCHING, DEFAULT_GATEWAY_CONFIG, DEFAULT_ROUTING } from './defaults.js';
-import type { BatchingConfig, CanaryConfig, GatewayConfig, RoutingConfig } from './types.js';
+import type { BatchingConfig, CanaryConfig, CatalogEntry, GatewayConfig, RoutingConfig } from './types.js';
 
 type Rule = (field: string, value: unknown) => unknown;
 const num = (min: number, max = Infinity): Rule => (f, v) => checkNumber(f, v, min, max);
@@ -87,6 +87,7 @@ export function resolveGatewayConfig(input: unknown = {}): GatewayConfig {
     scaling: section('scaling', root.scaling, d.scaling),
     fairness: section('fairness', root.fairness, d.fairness),
     canary: section('canary', root.canary, d.canary),
+    catalog: checkCatalog('catalog', root.catalog),
     requestsInFlightMax: checkInteger('requestsInFlightMax', root.requestsInFlightMax ?? d.requestsInFlightMax, 1, 100_000_000),
   };
   if (cfg.retry.capDelayMs < cfg.retry.baseDelayMs) throw new ConfigError('retry.capDelayMs', `must be ≥ retry.baseDelayMs (${cfg.retry.baseDelayMs})`);
@@ -181,6 +182,21 @@ function checkCanaryModels(field: string, value: unknown): CanaryConfig['models'
     const stable = o.stable ?? names[0];
     if (typeof stable !== 'string' || !names.includes(stable)) throw new ConfigError(`${path}.stable`, `must be one of its versions (${names.join(', ')}), got ${JSON.stringify(stable)}`);
     return [model, { stable, versions }];
+  }));
+}
+
+/** The model catalog: per model id (non-empty) a path (non-empty string) and a size in bytes (integer ≥ 0). */
+function checkCatalog(field: string, value: unknown): Record<string, CatalogEntry> {
+  const obj = asObject(field, value ?? {});
+  const entries = Object.entries(obj);
+  if (entries.length > 10_000) throw new ConfigError(field, 'must name at most 10000 models');
+  return Object.fromEntries(entries.map(([model, e]) => {
+    const path = `${field}.${model}`;
+    if (model.trim().length === 0) throw new ConfigError(path, 'must be a non-empty model id');
+    const o = asObject(path, e);
+    rejectUnknown(path, o, ['path', 'bytes']);
+    if (typeof o.path !== 'string' || o.path.length === 0 || o.path.length > 4096) throw new ConfigError(`${path}.path`, `must be a non-empty string of at most 4096 characters, got ${JSON.stringify(o.path)}`);
+    return [model, { path: o.path, bytes: checkInteger(`${path}.bytes`, o.bytes, 0, Number.MAX_SAFE_INTEGER) }];
   }));
 }
 

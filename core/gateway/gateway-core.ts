@@ -35,6 +35,7 @@ import { ScalingSignal, type ModelScaling } from '../scaling/scaling-signal.js';
 import type { InferenceRequest, RequestId, Rng, WorkerId } from '../types.js';
 import { invariant } from '../util/assert.js';
 import type { Command, GatewayEvent, WorkerEvent, WorkerFailure, WorkerStatus } from './messages.js';
+import { ModelLoads, placeModel } from './model-loads.js';
 import { ModelQueues } from './model-queues.js';
 import { OutcomeCounters } from './outcomes.js';
 import { overdue } from './progress.js';
@@ -95,6 +96,8 @@ export class GatewayCore {
   private readonly scaling: ScalingSignal;
   /** Versions and canaries of models (core/canary/): which version serves a request, rollbacks. */
   private readonly canary: CanaryRouter;
+  /** Catalogued models being loaded on a worker for the requests waiting on them (model-loads.ts). */
+  private readonly loads: ModelLoads;
 
   constructor(
     readonly config: GatewayConfig,
@@ -113,6 +116,7 @@ export class GatewayCore {
     this.scaling = new ScalingSignal(config.scaling);
     this.queues = new ModelQueues(config.fairness.enabled);
     this.canary = new CanaryRouter(config.canary);
+    this.loads = new ModelLoads(config.admission.queueTimeoutMs);
   }
 
   /** One entry point for every event (used by fuzzers and drivers that queue events). */
@@ -128,6 +132,8 @@ export class GatewayCore {
         return this.onWorkerStatus(event.status, nowMs);
       case 'workerRemoved':
         return this.onWorkerRemoved(event.workerId, nowMs);
+      case 'modelLoadFailed':
+        return this.onModelLoadFailed(event.workerId, event.model, event.message, nowMs);
       case 'timerFired':
         return this.onTimer(nowMs);
     }
@@ -142,7 +148,8 @@ export class GatewayCore {
     const modelId = this.modelIdFor(arrived.model, arrived.sessionId, arrived.id, nowMs);
     if (modelId === undefined) return this.finishReject(arrived.id, 'model_not_found', nowMs);
     const req = modelId === arrived.model ? arrived : { ...arrived, model: modelId };
-    if (this.workers.idsOf(req.model).length === 0) return this.finishReject(req.id, 'model_not_found', nowMs);
+    const held = this.workers.idsOf(req.model).length > 0;
+    if (!held && this.config.catalog[req.model] === undefined) return this.finishReject(req.id, 'model_not_found', nowMs);
     this.scaling.onArrival(req.model, nowMs);
     if (this.config.rateLimit.enabled) {
       // The tenant's limits are checked first and taken last: a refusal by either takes nothing from the other.
@@ -168,7 +175,8 @@ export class GatewayCore {
         return this.flush([{ type: 'serveFromCache', requestId: req.id, answer: hit, source }]);
       }
     }
-    if (this.noHealthyWorker(req.model, nowMs)) return this.finishReject(req.id, 'no_healthy_worker', nowMs, this.workers.cooldownLeftMs(req.model, nowMs));
+    // A catalogued model no worker holds: loaded on one (once), the request waits for it in the queue.
+    if (held ? this.noHealthyWorker(req.model, nowMs) : !this.ensureLoad(req.model, nowMs)) return this.finishReject(req.id, 'no_healthy_worker', nowMs, this.workers.cooldownLeftMs(req.model, nowMs));
     const following = fp !== undefined && caching.coalescing.enabled ? this.coalescer.join(fp, req.id) : undefined;
     const t: Tracked = {
       req, arrivedAtMs: nowMs, fp, phase: following?.role === 'follower' ? 'following' : 'waiting', attempt: 0, workerId: undefined, dispatchedAtMs: 0, firstTokenAtMs: undefined, lastProgressMs: nowMs,
@@ -287,6 +295,7 @@ export class GatewayCore {
     this.wakeWhenBreakerCools(w, nowMs);
     this.workers.touch(w, nowMs);
     this.arm(w.heartbeat.deadlineMs(), 'heartbeat', s.workerId);
+    if (this.loads.size > 0) for (const m of this.loads.models()) if (this.workers.idsOf(m).length > 0) this.loads.end(m);
     this.drainQueues(nowMs);
     return this.flush();
   }
@@ -300,6 +309,15 @@ export class GatewayCore {
     }
     this.workers.remove(workerId);
     this.routing.onWorkerRemoved?.(workerId);
+    for (const m of this.loads.modelsOn(workerId)) this.failLoad(m, `worker ${workerId} left while loading ${m}`, nowMs);
+    this.drainQueues(nowMs);
+    return this.flush();
+  }
+
+  /** A load this core asked for failed: the requests waiting for the model fail with model_load_failed. */
+  onModelLoadFailed(workerId: WorkerId, model: string, message: string, nowMs: number): Command[] {
+    if (this.loads.loadingOn(model, nowMs) !== workerId) return [];
+    this.failLoad(model, `loading ${model} on ${workerId} failed: ${message}`, nowMs);
     this.drainQueues(nowMs);
     return this.flush();
   }
@@ -440,8 +458,8 @@ export class GatewayCore {
 
   /** Routes the request to a worker (added to `groups`) or queues it at the gateway. */
   private placeOrQueue(t: Tracked, nowMs: number, groups: Map<WorkerId, InferenceRequest[]>): void {
-    if (this.workers.idsOf(t.req.model).length === 0) {
-      // The model left the cluster while this request waited (unloaded, workers removed).
+    if (this.workers.idsOf(t.req.model).length === 0 && !(this.config.catalog[t.req.model] !== undefined && this.ensureLoad(t.req.model, nowMs))) {
+      // The model left the cluster while this request waited (unloaded, workers removed), and cannot be loaded.
       this.rejectJob(t, 'model_not_found', nowMs);
       return;
     }
@@ -588,12 +606,38 @@ export class GatewayCore {
   }
 
   /** Refuses a job that never ran to completion, and its followers, with the same code. */
-  private rejectJob(t: Tracked, code: ErrorCode, nowMs: number): void {
+  private rejectJob(t: Tracked, code: ErrorCode, nowMs: number, message?: string): void {
     const followers = this.endGroup(t);
     this.dropJob(t, nowMs, false);
     const retryAfterMs = code === 'model_not_found' ? undefined : this.retryAfterEstimateMs(t.req.model, nowMs);
-    if (!t.clientGone) this.emitReject(t.req.id, code, retryAfterMs);
-    for (const f of followers) this.emitReject(f.req.id, code, retryAfterMs);
+    if (!t.clientGone) this.emitReject(t.req.id, code, retryAfterMs, message);
+    for (const f of followers) this.emitReject(f.req.id, code, retryAfterMs, message);
+  }
+
+  /**
+   * `model` is held by a worker or being loaded on one; else, when a worker accepts work, a load is
+   * started there (one `loadModel` command, model-loads.ts). False when no worker can load it.
+   */
+  private ensureLoad(model: string, nowMs: number): boolean {
+    if (this.workers.idsOf(model).length > 0 || this.loads.loadingOn(model, nowMs) !== undefined) return true;
+    const entry = this.config.catalog[model]!;
+    const candidates = [...this.workers.values()].map((w) => {
+      this.workers.refresh(w, nowMs);
+      return { id: w.view.id, healthy: w.healthy, draining: w.draining, breakerAllows: w.breakerAllows, inFlight: w.view.inFlight, memoryFreeBytes: w.memoryFreeBytes };
+    });
+    const workerId = placeModel(candidates, entry.bytes);
+    if (workerId === undefined) return false;
+    this.loads.start(model, workerId, nowMs);
+    this.out.push({ type: 'loadModel', workerId, model, path: entry.path, bytes: entry.bytes });
+    return true;
+  }
+
+  /** The load of `model` failed: every request waiting for it (and its followers) is refused with model_load_failed. */
+  private failLoad(model: string, message: string, nowMs: number): void {
+    this.loads.end(model);
+    if (this.workers.idsOf(model).length > 0) return; // another worker holds it now: the requests run there
+    const waiting = [...this.requests.values()].filter((t) => t.req.model === model && (t.phase === 'queued' || t.phase === 'waiting'));
+    for (const t of waiting) this.rejectJob(t, 'model_load_failed', nowMs, message);
   }
 
   /** Removes a job whose client left and that has no followers. */
@@ -767,11 +811,11 @@ export class GatewayCore {
     return this.flush();
   }
 
-  private emitReject(requestId: RequestId, code: ErrorCode, retryAfterMs?: number): void {
+  private emitReject(requestId: RequestId, code: ErrorCode, retryAfterMs?: number, message?: string): void {
     this.outcomes.count('rejected');
     this.outcomes.countCode(code);
     const e = ERRORS[code];
-    this.out.push({ type: 'reject', requestId, status: e.status, code, message: e.message, ...(retryAfterMs !== undefined && { retryAfterMs: Math.ceil(retryAfterMs) }) });
+    this.out.push({ type: 'reject', requestId, status: e.status, code, message: message ?? e.message, ...(retryAfterMs !== undefined && { retryAfterMs: Math.ceil(retryAfterMs) }) });
   }
 
   private emitFail(t: Tracked, code: ErrorCode, tokensSent = t.tokensSent, message?: string): void {

@@ -14,6 +14,8 @@ export interface WorkerStatus {
   readonly draining: boolean;
   readonly kvUsedBytes: number;
   readonly kvCapacityBytes: number;
+  /** Memory the worker could still load a model into, bytes, when it reports it (model placement, model-loads.ts). */
+  readonly memoryFreeBytes?: number;
 }
 
 export interface Usage {
@@ -57,6 +59,8 @@ export type GatewayEvent =
   | { readonly type: 'workerEvent'; readonly event: WorkerEvent }
   | { readonly type: 'workerStatus'; readonly status: WorkerStatus }
   | { readonly type: 'workerRemoved'; readonly workerId: WorkerId }
+  /** A `loadModel` command failed on its worker: the requests waiting for it fail (model-loads.ts). */
+  | { readonly type: 'modelLoadFailed'; readonly workerId: WorkerId; readonly model: string; readonly message: string }
   | { readonly type: 'timerFired' };
 
 export type Command =
@@ -77,6 +81,8 @@ export type Command =
   | { readonly type: 'fail'; readonly requestId: RequestId; readonly status: number; readonly code: ErrorCode; readonly message: string; readonly tokensSent: number }
   /** A canary regressed against its stable version and now has weight 0 (core/canary/); for logs and metrics. */
   | ({ readonly type: 'canaryRolledBack' } & CanaryRollback)
+  /** Load this catalogued model on this worker (config.catalog); success shows in its status, failure comes back as modelLoadFailed. */
+  | { readonly type: 'loadModel'; readonly workerId: WorkerId; readonly model: string; readonly path: string; readonly bytes: number }
   /** Call timerFired at (or after) this time. */
   | { readonly type: 'wakeAt'; readonly atMs: number };
 

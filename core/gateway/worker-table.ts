@@ -28,6 +28,8 @@ export interface WorkerState<J> extends CandidateState {
   readonly breaker: CircuitBreaker;
   readonly heartbeat: HeartbeatTracker;
   reportedMaxConcurrent: number;
+  /** What its last status said it could still load a model into (model placement), when it said. */
+  memoryFreeBytes: number | undefined;
   /** min(admission.maxConcurrentPerWorker, reportedMaxConcurrent); view.maxConcurrent is this or the adaptive limit below it. */
   staticMaxConcurrent: number;
   /** admission.adaptive.enabled: the AIMD limit of this worker. */
@@ -113,6 +115,7 @@ export class WorkerTable<J> {
         breaker: new CircuitBreaker(this.config.breaker),
         heartbeat: new HeartbeatTracker({ intervalMs: this.config.health.heartbeatIntervalMs, missesMax: this.config.health.missesMax }, nowMs),
         reportedMaxConcurrent: 0,
+        memoryFreeBytes: undefined,
         staticMaxConcurrent: 0,
         limiter: this.config.admission.adaptive.enabled ? new AdaptiveLimit(this.config.admission.adaptive, this.config.admission.maxConcurrentPerWorker) : undefined,
         validUntilMs: Number.NEGATIVE_INFINITY,
@@ -127,6 +130,7 @@ export class WorkerTable<J> {
     w.models = new Set(s.models);
     if (!sameSet(modelsBefore, w.models)) this.reindex();
     w.reportedMaxConcurrent = s.maxConcurrent;
+    w.memoryFreeBytes = s.memoryFreeBytes;
     w.staticMaxConcurrent = Math.min(s.maxConcurrent, this.config.admission.maxConcurrentPerWorker);
     w.limiter?.capTo(w.staticMaxConcurrent);
     w.view.maxConcurrent = w.limiter === undefined ? w.staticMaxConcurrent : Math.min(w.staticMaxConcurrent, w.limiter.limit);

@@ -36,6 +36,10 @@ export interface EchoWorkerOptions {
   readonly repeatToMaxTokens?: boolean;
   /** Every Nth request of the session stream fails with generation_failed (a bad model version); default never. */
   readonly failEvery?: number;
+  /** LoadModel answers after this long (a model's load time); default 0. */
+  readonly loadDelayMs?: number;
+  /** Reported in Stats as memory_free_bytes (model placement); default: not reported. */
+  readonly memoryFreeBytes?: number;
 }
 
 export interface EchoCounters {
@@ -45,6 +49,8 @@ export interface EchoCounters {
   cancels: number;
   embeds: number;
   statsCalls: number;
+  /** LoadModel calls. */
+  loads: number;
   /** Largest GenerateBatch seen. */
   batchSizeMax: number;
 }
@@ -60,6 +66,11 @@ export interface EchoWorker {
   readonly cancelledIds: string[];
   tokenDelayMs: number;
   firstTokenDelayMs: number;
+  loadDelayMs: number;
+  /** Stats' memory_free_bytes; undefined: not reported. */
+  memoryFreeBytes: number | undefined;
+  /** LoadModel fails (RESOURCE_EXHAUSTED, as a worker out of memory) while true. */
+  failLoads: boolean;
   /** Reports unhealthy in Stats/Health while true. */
   unhealthy: boolean;
   /** Leaves Stats calls unanswered while true (a hung process: the gateway hears nothing). */
@@ -79,7 +90,7 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
   const dims = opts.embeddingDims ?? 8;
   let draining = false;
   let active = 0;
-  const counters: EchoCounters = { sessions: 0, batches: 0, requests: 0, cancels: 0, embeds: 0, statsCalls: 0, batchSizeMax: 0 };
+  const counters: EchoCounters = { sessions: 0, batches: 0, requests: 0, cancels: 0, embeds: 0, statsCalls: 0, loads: 0, batchSizeMax: 0 };
   const requestIds: string[] = [];
   const traceIds: string[] = [];
   const cancelledIds: string[] = [];
@@ -94,6 +105,9 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
     cancelledIds,
     tokenDelayMs: opts.tokenDelayMs ?? 0,
     firstTokenDelayMs: opts.firstTokenDelayMs ?? 0,
+    loadDelayMs: opts.loadDelayMs ?? 0,
+    memoryFreeBytes: opts.memoryFreeBytes,
+    failLoads: false,
     unhealthy: false,
     statsHang: false,
     kill: () => {
@@ -110,6 +124,7 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
   const status = () => ({
     workerId: opts.id, models: [...models], maxConcurrent: opts.maxConcurrent ?? 64, healthy: !self.unhealthy, draining,
     kvUsedBytes: active * 1024, kvCapacityBytes: 1024 * 1024 * 1024, activeSequences: active, runtimesAlive: 1, runtimesTotal: 1,
+    ...(self.memoryFreeBytes !== undefined && { memoryFreeBytes: self.memoryFreeBytes }),
   });
 
   const handlers: WorkerHandlers = {
@@ -226,8 +241,15 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
       cb(null, { draining, inFlight: active });
     },
     loadModel: (call, cb) => {
-      models.add(call.request.model);
-      cb(null, { models: [...models].map((id) => ({ id, path: `/echo/${id}`, version: '1', bytes: 0, loaded: true })) });
+      counters.loads++;
+      setTimeout(() => {
+        if (self.failLoads) {
+          cb({ code: grpc.status.RESOURCE_EXHAUSTED, details: `not enough memory to load ${call.request.model}` });
+          return;
+        }
+        models.add(call.request.model);
+        cb(null, { models: [...models].map((id) => ({ id, path: `/echo/${id}`, version: '1', bytes: 0, loaded: true })) });
+      }, self.loadDelayMs);
     },
     unloadModel: (call, cb) => {
       models.delete(call.request.model);

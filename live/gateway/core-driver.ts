@@ -6,7 +6,8 @@
 //   worker EventBatch    → workerEvent (each)    Stats poll        → workerStatus
 //   the timer            → timerFired            (one setTimeout for the earliest wakeAt)
 //
-// Commands: dispatch/cancel go to the WorkerTransport; deliver/attachFollower/detachFollower and the
+// Commands: dispatch/cancel/loadModel go to the WorkerTransport (a failed load comes back as
+// modelLoadFailed; a finished one shows in the worker's next status); deliver/attachFollower/detachFollower and the
 // terminal commands go to the RequestSink registered for each client request. The driver keeps each
 // job's output so far (text, and log-probabilities when asked for), so a follower that attaches
 // mid-stream gets a replay, and so a finished job's answer can be stored in the core's caches.
@@ -32,6 +33,11 @@ export interface WorkerTransport {
   /** Send one batch to a worker. Failures must come back as worker error events, asynchronously. */
   dispatch(workerId: WorkerId, requests: readonly InferenceRequest[], sinkOf: (id: RequestId) => RequestSink | undefined): void;
   cancel(workerId: WorkerId, requestId: RequestId): void;
+  /**
+   * Load a catalogued model on a worker (the core's loadModel command): resolves once the worker has
+   * it and its status has been polled anew; rejects with the reason otherwise. Absent: loads fail.
+   */
+  loadModel?(workerId: WorkerId, model: string, path: string): Promise<void>;
 }
 
 interface Job {
@@ -69,6 +75,8 @@ export class CoreDriver {
   onCanaryRollback: ((rb: Extract<Command, { type: 'canaryRolledBack' }>) => void) | undefined;
   /** Hook for metrics: completion tokens a worker streamed for the attempt it holds. */
   onTokens: ((tokens: number, workerId: WorkerId) => void) | undefined;
+  /** Hook for logs: a model load the core asked for, and how it ended (error undefined: loaded). */
+  onModelLoad: ((c: Extract<Command, { type: 'loadModel' }>, error: string | undefined) => void) | undefined;
   /** Tracing (request-tracing.ts): the core's decisions as span events; undefined when tracing is off. */
   tracer: RequestTracer | undefined;
 
@@ -179,10 +187,26 @@ export class CoreDriver {
         case 'canaryRolledBack':
           this.onCanaryRollback?.(c);
           break;
+        case 'loadModel':
+          this.loadModel(c);
+          break;
         default:
           this.terminal(c);
       }
     }
+  }
+
+  /** Runs a load the core asked for; its failure is an event for the core, on a later turn. */
+  private loadModel(c: Extract<Command, { type: 'loadModel' }>): void {
+    const load = this.transport.loadModel?.(c.workerId, c.model, c.path) ?? Promise.reject(new Error('this gateway cannot load models on its workers'));
+    load.then(
+      () => this.onModelLoad?.(c, undefined),
+      (err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        this.onModelLoad?.(c, message);
+        this.handle({ type: 'modelLoadFailed', workerId: c.workerId, model: c.model, message });
+      },
+    );
   }
 
   private deliver(recipients: readonly RequestId[], ev: WorkerEvent): void {

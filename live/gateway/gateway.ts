@@ -142,6 +142,14 @@ export function buildGateway(opts: GatewayOptions): Gateway {
     cancel(workerId, requestId) {
       links.get(workerId)?.cancel(requestId);
     },
+    async loadModel(workerId, model, path) {
+      const link = links.get(workerId);
+      if (link === undefined) throw new Error(`no link to worker ${workerId}`);
+      // As long as the requests waiting for it may wait (their queue timeout), not a unary call's deadline.
+      const r = await link.loadModel(model, path, Math.max(config.grpc.unaryTimeoutMs, config.core.admission.queueTimeoutMs));
+      if (!r.models.some((m) => m.id === model)) throw new Error(`worker ${workerId} does not list ${model} after LoadModel`);
+      await link.poll(true); // the core dispatches the waiting requests when this status lists the model
+    },
   };
   const driver = new CoreDriver(core, clock, transport);
   driver.tracer = tracer;
@@ -175,7 +183,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
       if (s === undefined) return;
       driver.workerStatus({
         workerId, models: s.models, maxConcurrent: s.maxConcurrent, healthy: s.healthy, draining: s.draining,
-        kvUsedBytes: s.kvUsedBytes, kvCapacityBytes: s.kvCapacityBytes,
+        kvUsedBytes: s.kvUsedBytes, kvCapacityBytes: s.kvCapacityBytes, ...(s.memoryFreeBytes != null && { memoryFreeBytes: s.memoryFreeBytes }),
       });
     },
   };
@@ -197,6 +205,11 @@ export function buildGateway(opts: GatewayOptions): Gateway {
   };
   driver.onTokens = (n, workerId) => metrics.workerTokens.inc({ worker: workerId }, n);
 
+  driver.onModelLoad = (c, error) => {
+    metrics.modelLoads.inc({ model: c.model, worker: c.workerId, result: error === undefined ? 'loaded' : 'failed' });
+    if (error === undefined) app.log.info({ worker: c.workerId, model: c.model, path: c.path }, `model loaded on demand: ${c.model} on ${c.workerId}`);
+    else app.log.warn({ worker: c.workerId, model: c.model, path: c.path, err: error }, `model load failed: ${c.model} on ${c.workerId}`);
+  };
   driver.onCanaryRollback = (rb) => {
     app.log.warn({ model: rb.model, version: rb.version, stable: rb.stable, reason: rb.reason, canary: rb.canary, stableFigures: rb.stableFigures }, `canary rolled back: ${rb.model}@${rb.version}: ${rb.detail}`);
   };

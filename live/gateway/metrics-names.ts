@@ -40,6 +40,7 @@ export const METRIC = {
   desiredWorkers: 'mlx_serving_desired_workers',
   canaryWeight: 'mlx_serving_canary_weight',
   canaryRollbacks: 'mlx_serving_canary_rollbacks_total',
+  modelLoads: 'mlx_serving_model_loads_total',
 } as const;
 
 // The process metrics (prom-client's collectDefaultMetrics under the prefix `mlx_serving_`), registered

@@ -44,6 +44,8 @@ export class GatewayMetrics {
   readonly slowClientCancels: Counter;
   readonly workerDispatches: Counter<'worker'>;
   readonly workerTokens: Counter<'worker'>;
+  /** Loads of catalogued models the core asked for (core.catalog), by model, worker and result (loaded, failed). */
+  readonly modelLoads: Counter<'model' | 'worker' | 'result'>;
 
   constructor(readonly registry: Registry, src: MetricsSources) {
     const registers = [registry];
@@ -69,6 +71,7 @@ export class GatewayMetrics {
     this.batchSize = new Histogram({ name: METRIC.batchSize, help: 'Requests per GenerateBatch message (gateway micro-batching).', registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128] });
     this.workerDispatches = new Counter({ name: METRIC.workerDispatches, help: 'Requests (attempts, retries included) dispatched to each worker.', labelNames: ['worker'], registers });
     this.workerTokens = new Counter({ name: METRIC.workerTokens, help: 'Completion tokens each worker streamed (attempts that failed later included; answers from the gateway\'s caches and coalesced followers not).', labelNames: ['worker'], registers });
+    this.modelLoads = new Counter({ name: METRIC.modelLoads, help: 'Catalogued models loaded on a worker for requests no worker could serve (result: loaded or failed).', labelNames: ['model', 'worker', 'result'], registers });
     this.slowClientCancels = new Counter({ name: METRIC.slowClientCancels, help: 'Streams cancelled because the client left too many bytes unread.', registers });
 
     const core = src.core;

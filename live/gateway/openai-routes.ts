@@ -69,6 +69,8 @@ export async function openaiRoutes(app: FastifyInstance, opts: { ctx: GatewayCon
   const servedModels = (): Set<string> => {
     const models = new Set<string>();
     for (const w of ctx.core.workerInfo(ctx.clock.nowMs())) for (const m of w.models) models.add(m);
+    // A catalogued model (core.catalog) is served too: a request for it loads it on a worker.
+    for (const m of Object.keys(ctx.core.config.catalog)) models.add(m);
     // A canaried name (core.canary.models) is served when one of its versions (`name@version`) is.
     for (const c of ctx.core.canaryStatus(ctx.clock.nowMs())) if (c.versions.some((v) => models.has(v.modelId))) models.add(c.model);
     return models;

@@ -134,6 +134,7 @@ export class RequestTracer {
       case 'deliver':
       case 'wakeAt':
       case 'canaryRolledBack':
+      case 'loadModel':
         return;
       default:
         this.end(c.requestId, c);
@@ -199,7 +200,8 @@ function touches(c: Command, id: RequestId): boolean {
     case 'detachFollower': return c.followerId === id;
     case 'deliver': return c.recipients.includes(id);
     case 'wakeAt':
-    case 'canaryRolledBack': return false;
+    case 'canaryRolledBack':
+    case 'loadModel': return false;
     default: return c.requestId === id;
   }
 }

@@ -101,8 +101,9 @@ export class WorkerLink {
     return callUnary(this.client, this.client.drain, { drain }, this.cfg.unaryTimeoutMs);
   }
 
-  loadModel(model: string, path: string): Promise<ModelsResponseMsg> {
-    return callUnary(this.client, this.client.loadModel, { model, path }, this.cfg.unaryTimeoutMs);
+  /** `timeoutMs`: a model's load may take far longer than other unary calls (default grpc.unaryTimeoutMs). */
+  loadModel(model: string, path: string, timeoutMs = this.cfg.unaryTimeoutMs): Promise<ModelsResponseMsg> {
+    return callUnary(this.client, this.client.loadModel, { model, path }, timeoutMs);
   }
 
   unloadModel(model: string): Promise<ModelsResponseMsg> {

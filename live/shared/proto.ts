@@ -195,6 +195,8 @@ export interface WorkerStatusMsg {
   device?: string;
   /** BLAS the runtimes reported ("openblas", "reference", "reference (openblas probe failed: …)"); "" before any came up. */
   blas?: string;
+  /** Memory a model could still be loaded into (the gateway's model placement); unset (null when decoded): not known. */
+  memoryFreeBytes?: number | null;
 }
 
 export interface HealthResponseMsg {

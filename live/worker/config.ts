@@ -27,6 +27,12 @@ export interface WorkerNodeConfig {
    * one its runtimes report; until one has, it governs with HOST_KV_FALLBACK_FRACTION of the host's RAM.
    */
   readonly kvCapacityBytes: number | undefined;
+  /**
+   * Memory for model weights on this node: Stats reports it less the bytes of the models loaded now
+   * (memory_free_bytes), which the gateway's model placement reads (core.catalog). Undefined (the
+   * default): not reported, and the gateway places by load alone.
+   */
+  readonly modelMemoryBytes: number | undefined;
   readonly watermarkFraction: number;
   readonly idleSessionsMax: number;
   readonly modelsMax: number;
@@ -100,6 +106,7 @@ export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
     maxConcurrent,
     runtimeMaxSequences: o.runtimeMaxSequences ?? maxConcurrent,
     kvCapacityBytes: o.kvCapacityBytes,
+    modelMemoryBytes: o.modelMemoryBytes,
     watermarkFraction: o.watermarkFraction ?? MEM.watermarkFraction,
     idleSessionsMax: o.idleSessionsMax ?? MEM.idleSessionsMax,
     modelsMax: o.modelsMax ?? MEM.modelsPerWorkerMax,
@@ -131,6 +138,7 @@ export function resolveWorkerConfig(o: WorkerNodeOptions): WorkerNodeConfig {
     check(Number.isInteger(v) && v >= 1 && v <= 1_000_000, k, `must be an integer in [1, 1000000], got ${v}`);
   }
   check(cfg.kvCapacityBytes === undefined || cfg.kvCapacityBytes > 0, 'kvCapacityBytes', 'must be > 0');
+  check(cfg.modelMemoryBytes === undefined || (Number.isSafeInteger(cfg.modelMemoryBytes) && cfg.modelMemoryBytes > 0), 'modelMemoryBytes', `must be an integer > 0, got ${cfg.modelMemoryBytes}`);
   check(Number.isFinite(cfg.kvWaitMs) && cfg.kvWaitMs >= 0, 'kvWaitMs', 'must be a finite number ≥ 0 (0 refuses at once)');
   check(cfg.watermarkFraction > 0 && cfg.watermarkFraction <= 1, 'watermarkFraction', 'must be in (0, 1]');
   check(Number.isFinite(cfg.idleUnloadMs) && cfg.idleUnloadMs >= 0, 'idleUnloadMs', 'must be a finite number ≥ 0 (0 disables)');

@@ -31,6 +31,8 @@ options:
   --runtimes N            python runtimes per model (default 1)
   --max-concurrent N      sequences in flight on this node
   --kv-capacity-bytes N   the KV-cache memory the node may use
+  --model-memory-bytes N  memory for model weights: Stats reports it less the loaded models (memory_free_bytes),
+                          for the gateway's placement of models it loads on demand (default: not reported)
   --nats URL              register in this NATS server (nats://host:4222) instead of a static list
   --heartbeat-ms N        NATS heartbeat interval
   --python PATH           the runtimes' interpreter (see below)
@@ -65,6 +67,7 @@ function parse() {
         runtimes: { type: 'string', default: '1' },
         'max-concurrent': { type: 'string' },
         'kv-capacity-bytes': { type: 'string' },
+        'model-memory-bytes': { type: 'string' },
         nats: { type: 'string' },
         'heartbeat-ms': { type: 'string' },
         config: { type: 'string' },
@@ -114,6 +117,7 @@ const nodeOptions: WorkerNodeOptions = {
   ...(models.length > 0 && { models }),
   ...(values['max-concurrent'] !== undefined && { maxConcurrent: Number(values['max-concurrent']) }),
   ...(values['kv-capacity-bytes'] !== undefined && { kvCapacityBytes: Number(values['kv-capacity-bytes']) }),
+  ...(values['model-memory-bytes'] !== undefined && { modelMemoryBytes: Number(values['model-memory-bytes']) }),
   ...(values.python !== undefined && { pythonPath: values.python }),
 };
 

@@ -30,7 +30,7 @@ describe('worker node end to end (python runtime, tiny model)', () => {
     const model = ensureTinyModel();
     dir = mkdtempSync(join(tmpdir(), 'mlx-worker-e2e-'));
     worker = await startWorker({
-      id: 'w1', models: [{ id: 'tiny', path: model }], maxConcurrent: 8, kvCapacityBytes: 512 * 10_000,
+      id: 'w1', models: [{ id: 'tiny', path: model }], maxConcurrent: 8, kvCapacityBytes: 512 * 10_000, modelMemoryBytes: 1e12,
       restart: { baseMs: 50, maxMs: 1000 }, warmup: { idleCheckMs: 100, refillMs: 20 },
     }, { address: `unix://${join(dir, 'w1.sock')}` });
     const config = resolveLiveConfig({
@@ -40,7 +40,11 @@ describe('worker node end to end (python runtime, tiny model)', () => {
       grpc: { reconnectBaseMs: 50, reconnectMaxMs: 500, unaryTimeoutMs: 5_000 },
       workers: [{ id: worker.id, address: worker.address }],
       logLevel: 'silent',
-      core: { health: { heartbeatIntervalMs: 200, missesMax: 3 }, batching: { type: 'micro', windowMs: 1, maxBatchSize: 16 } },
+      core: {
+        health: { heartbeatIntervalMs: 200, missesMax: 3 }, batching: { type: 'micro', windowMs: 1, maxBatchSize: 16 },
+        // A model the gateway loads on this worker when asked for (the tiny model under another name).
+        catalog: { 'tiny-on-demand': { path: model, bytes: 1 } },
+      },
     });
     gw = buildGateway({ config, logger: false });
     url = await gw.start();
@@ -100,7 +104,7 @@ describe('worker node end to end (python runtime, tiny model)', () => {
     const e = await openai.embeddings.create({ model: 'tiny', input: ['hello world', 'bye'], encoding_format: 'float' });
     expect(e.data).toHaveLength(2);
     expect(Math.hypot(...e.data[0]!.embedding)).toBeCloseTo(1, 3);
-    expect((await openai.models.list()).data.map((m) => m.id)).toEqual(['tiny']);
+    expect((await openai.models.list()).data.map((m) => m.id)).toEqual(['tiny', 'tiny-on-demand']); // the catalogued one too (core.catalog)
     const models = await callUnary(grpcClient, grpcClient.models, {}, 2_000);
     expect(models.models[0]).toMatchObject({ id: 'tiny', loaded: true });
     expect(models.models[0]!.version).toMatch(/^[0-9a-f]{12}$/);
@@ -122,6 +126,11 @@ describe('worker node end to end (python runtime, tiny model)', () => {
     expect(slot.starts).toBe(startsBefore + 1);
     const st = await callUnary(grpcClient, grpcClient.stats, {}, 2_000);
     expect(st).toMatchObject({ runtimesAlive: 1, runtimesTotal: 1, healthy: true });
+    // memory_free_bytes: modelMemoryBytes less the tiny model's weights (Models reports their bytes).
+    const models = await callUnary(grpcClient, grpcClient.models, {}, 2_000);
+    const tinyBytes = models.models.find((m) => m.id === 'tiny')!.bytes;
+    expect(tinyBytes).toBeGreaterThan(0);
+    expect(st.memoryFreeBytes).toBe(1e12 - tinyBytes);
     // The worker node's status names the BLAS its runtime reported (python/mlx_runtime/blas.py).
     const health = await slot.proc!.client.call('health', {});
     expect(st.blas).toMatch(/^(openblas|reference)/);
@@ -254,5 +263,15 @@ describe('worker node end to end (python runtime, tiny model)', () => {
     expect(after.models.map((m) => m.id)).toEqual(['tiny']);
     const st = await callUnary(grpcClient, grpcClient.stats, {}, 2_000);
     expect(st).toMatchObject({ models: ['tiny'], runtimesAlive: 1, runtimesTotal: 1 });
+  }, 60_000);
+
+  it('a request for a catalogued model no worker holds: the gateway loads it on the worker (LoadModel) and serves it', async () => {
+    const r = await openai.chat.completions.create({ model: 'tiny-on-demand', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 3 });
+    expect(r.model).toBe('tiny-on-demand');
+    expect(r.usage!.completion_tokens).toBeGreaterThan(0);
+    expect(worker.node.models.has('tiny-on-demand')).toBe(true);
+    expect([...gw.core.workerInfo(performance.now()).find((w) => w.id === 'w1')!.models].sort()).toEqual(['tiny', 'tiny-on-demand']);
+    const after = await callUnary(grpcClient, grpcClient.unloadModel, { model: 'tiny-on-demand' }, 10_000);
+    expect(after.models.map((m) => m.id)).toEqual(['tiny']);
   }, 60_000);
 });

@@ -688,7 +688,15 @@ export class WorkerNode {
       kvUsedBytes: this.governor.usedBytes(), kvCapacityBytes: this.kvCapacityBytes, activeSequences: this.jobs.size, runtimesAlive: alive, runtimesTotal: total,
       device: this.devices().join(', '),
       blas: [...new Set([...this.models.values()].flatMap((m) => (m.pool.blas === undefined ? [] : [m.pool.blas])))].sort().join(', '),
+      ...(this.cfg.modelMemoryBytes !== undefined && { memoryFreeBytes: this.modelMemoryFreeBytes(this.cfg.modelMemoryBytes) }),
     };
+  }
+
+  /** modelMemoryBytes less the weights of the models loaded or loading now (idle-unloaded ones hold none), at least 0. */
+  private modelMemoryFreeBytes(budget: number): number {
+    let used = 0;
+    for (const m of this.models.values()) used += m.bytes;
+    return Math.max(0, budget - used);
   }
 
   /** The MLX devices the runtimes reported in their `health` answers (distinct, e.g. ["Device(gpu, 0)"]). */

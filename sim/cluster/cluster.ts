@@ -114,6 +114,7 @@ const K_SCALING = 9;
 const K_CLIENT_TIMEOUT = 10;
 const K_CANCEL_TO_WORKER = 11;
 const K_ADMIN = 12;
+const K_MODEL_LOADED = 13;
 /** Bound on scaling-signal samples in one run (scalingSampleMs). */
 const SCALING_SAMPLES_MAX = 100_000;
 
@@ -174,6 +175,12 @@ export class SimCluster {
   private readonly modelIdle: boolean;
   /** Canary rollbacks and dispatches by model id (kept when spec.workerModels is set). */
   readonly canary: CanaryLog = { rollbacks: [], dispatches: [] };
+  /** Models loaded at run time (the core's loadModel, config.catalog), per worker index: id → bytes. */
+  private readonly loadedModels = new Map<number, Map<string, number>>();
+  /** Per worker index, its process's generation: a load that ends after a crash or restart is void. */
+  private readonly processEpoch = new Map<number, number>();
+  /** Every loadModel the core asked for: when, where, what, and when it finished loading. */
+  readonly modelLoads: { readonly atMs: number; readonly workerId: string; readonly model: string; readonly loadedAtMs: number }[] = [];
 
   constructor(
     private readonly spec: ClusterSpec,
@@ -247,6 +254,7 @@ export class SimCluster {
     loop.on(K_SCALING, 7, 'scaling-sample', (_e, s) => this.onScalingSample(s.nowMs));
     loop.on(K_CLIENT_TIMEOUT, 5, 'request-timeout', (e, s) => this.onRequestTimeout(e.payload as RequestId, s));
     loop.on(K_CANCEL_TO_WORKER, 2, 'cancel-to-worker', (e, s) => this.workers[e.target]!.cancel(e.payload as RequestId, s.nowMs));
+    loop.on(K_MODEL_LOADED, 4, 'model-loaded', (e, s) => this.onModelLoaded(e.target, e.num, e.payload as { model: string; bytes: number }, s.nowMs));
     loop.on(K_ADMIN, 1, 'admin', (e) => {
       const p = e.payload as CanaryPromotion;
       const r = this.core!.promoteCanary(p.model, p.version);
@@ -358,6 +366,15 @@ export class SimCluster {
           this.sendToWorker(index, c.requests, s);
           break;
         }
+        case 'loadModel': {
+          // The worker reads the catalogued size at its load bandwidth (its latency model's cold start, scaled to the bytes).
+          const index = this.workerIndex(c.workerId);
+          const lat = this.spec.workers[index]!.latency;
+          const loadMs = lat.modelBytes > 0 ? (lat.coldStartMs() * c.bytes) / lat.modelBytes : 0;
+          this.modelLoads.push({ atMs: now, workerId: c.workerId, model: c.model, loadedAtMs: now + loadMs });
+          this.loop.schedule(now + loadMs, K_MODEL_LOADED, index, this.processEpoch.get(index) ?? 0, { model: c.model, bytes: c.bytes });
+          break;
+        }
         case 'canaryRolledBack':
           this.canary.rollbacks.push({ atMs: now, model: c.model, version: c.version, reason: c.reason });
           break;
@@ -457,6 +474,7 @@ export class SimCluster {
     if (e.payload === RUNTIME_CRASH) this.scheduleWake(w, w.crashRuntime(s.nowMs, e.num, this.out));
     else {
       this.metrics.add('worker_crashes', 1, s.nowMs);
+      this.forgetLoadedModels(e.target); // a new process holds only its own model
       this.scheduleWake(w, w.crash(s.nowMs, e.num, this.out));
     }
     this.drainWorkerOutput(w, s);
@@ -532,6 +550,7 @@ export class SimCluster {
   private restartWorker(index: number, nowMs: number): void {
     const w = this.workers[index]!;
     this.draining[index] = false; // the new process is not draining
+    this.forgetLoadedModels(index); // nor holds the models loaded at run time
     this.scheduleWake(w, w.restart(nowMs, this.rolling!.spec.processRestartMs, this.out));
     this.drainWorkerOutput(w, this.loop);
   }
@@ -573,8 +592,30 @@ export class SimCluster {
     const v = w.view();
     // A dead process does not heartbeat; a restarted one registers once its model is loaded.
     if (v.state === 'down' || w.restarting) return;
-    const status = { workerId: w.id, models: [this.spec.workerModels?.[w.index] ?? this.spec.model], maxConcurrent: this.maxSequences[w.index]!, healthy: true, draining: this.draining[w.index]!, kvUsedBytes: v.kvUsedBytes, kvCapacityBytes: v.kvCapacityBytes };
+    const own = this.spec.workerModels?.[w.index] ?? this.spec.model;
+    const loaded = this.loadedModels.get(w.index);
+    // Free memory as the sim sees it: the KV room left, less the models loaded at run time (model placement reads it).
+    let loadedBytes = 0;
+    for (const b of loaded?.values() ?? []) loadedBytes += b;
+    const status = {
+      workerId: w.id, models: loaded === undefined ? [own] : [own, ...loaded.keys()], maxConcurrent: this.maxSequences[w.index]!, healthy: true, draining: this.draining[w.index]!,
+      kvUsedBytes: v.kvUsedBytes, kvCapacityBytes: v.kvCapacityBytes, memoryFreeBytes: Math.max(0, v.kvCapacityBytes - v.kvUsedBytes - loadedBytes),
+    };
     this.exec(this.core!.onWorkerStatus(status, nowMs), this.loop);
+  }
+
+  /** A run-time load finished: the worker holds the model and says so at once (its status). */
+  private onModelLoaded(index: number, epoch: number, m: { model: string; bytes: number }, nowMs: number): void {
+    if (epoch !== (this.processEpoch.get(index) ?? 0)) return; // its process died meanwhile: the core's queue timeout ends the wait
+    let loaded = this.loadedModels.get(index);
+    if (loaded === undefined) this.loadedModels.set(index, (loaded = new Map()));
+    loaded.set(m.model, m.bytes);
+    this.sendStatus(this.workers[index]!, nowMs);
+  }
+
+  private forgetLoadedModels(index: number): void {
+    this.loadedModels.delete(index);
+    this.processEpoch.set(index, (this.processEpoch.get(index) ?? 0) + 1);
   }
 
   private workerIndex(id: string): number {
