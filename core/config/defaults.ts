@@ -70,4 +70,5 @@ export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {
   catalog: {},
   canary: { maxErrorRateDelta: 0.05, maxLatencyRatio: 1.5, minRequests: 20, windowMs: 60_000, evaluateEveryMs: 1000, models: {} },
   requestsInFlightMax: 100_000,
+  preferWarm: false,
 };

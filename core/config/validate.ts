@@ -89,6 +89,7 @@ export function resolveGatewayConfig(input: unknown = {}): GatewayConfig {
     canary: section('canary', root.canary, d.canary),
     catalog: checkCatalog('catalog', root.catalog),
     requestsInFlightMax: checkInteger('requestsInFlightMax', root.requestsInFlightMax ?? d.requestsInFlightMax, 1, 100_000_000),
+    preferWarm: bool('preferWarm', root.preferWarm ?? d.preferWarm) as boolean,
   };
   if (cfg.retry.capDelayMs < cfg.retry.baseDelayMs) throw new ConfigError('retry.capDelayMs', `must be ≥ retry.baseDelayMs (${cfg.retry.baseDelayMs})`);
   if (cfg.batching.type === 'adaptive' && cfg.batching.minBatchSize > cfg.batching.maxBatchSize) {

@@ -511,6 +511,11 @@ export class GatewayCore {
         candidatesById = undefined;
       }
     }
+    const warm = this.config.preferWarm ? this.workers.warmFirst(t.req.model, candidates) : candidates;
+    if (warm !== candidates) {
+      candidates = warm;
+      candidatesById = undefined;
+    }
     const picked = this.routing.pick(t.req, candidates, { nowMs, rng: this.rng, allWorkerIds: ids, ...(candidatesById !== undefined && { candidatesById }) });
     return picked === undefined ? undefined : this.workers.get(picked.id);
   }

@@ -16,6 +16,11 @@ export interface WorkerStatus {
   readonly kvCapacityBytes: number;
   /** Memory the worker could still load a model into, bytes, when it reports it (model placement, model-loads.ts). */
   readonly memoryFreeBytes?: number;
+  /**
+   * Models of `models` the worker holds unloaded now (idle unload): it serves them, but a request
+   * waits for the reload. Routing prefers a worker holding the model warm (worker-table.ts warmFirst).
+   */
+  readonly coldModels?: readonly string[];
 }
 
 export interface Usage {

@@ -40,6 +40,8 @@ export interface WorkerState<J> extends CandidateState {
   lastSeenMs: number;
   /** Member of the routable index (isRoutable, as of the last refresh). */
   routable: boolean;
+  /** Models it serves but holds unloaded now (WorkerStatus.coldModels). */
+  coldModels: ReadonlySet<string>;
   /** Jobs running on this worker now; the progress watchdog checks them. */
   readonly running: Set<J>;
   /** A 'progress' timer for this worker is pending (one per worker, not one per request). */
@@ -63,6 +65,7 @@ export interface WorkerInfo {
 }
 
 const NO_IDS: readonly WorkerId[] = [];
+const NO_MODELS: ReadonlySet<string> = new Set();
 const NO_VIEWS: readonly WorkerView[] = [];
 
 export class WorkerTable<J> {
@@ -73,6 +76,8 @@ export class WorkerTable<J> {
   private readonly routableByModel = new Map<string, WorkerView[]>();
   /** The same routable workers per model, by id (RoutingContext.candidatesById). */
   private readonly routableIndexByModel = new Map<string, Map<WorkerId, WorkerView>>();
+  /** Per model, the workers holding it cold (WorkerStatus.coldModels). */
+  private readonly coldByModel = new Map<string, Set<WorkerId>>();
   /** WorkerView.slot: departed workers' slots (reused lowest first), and the next new one. */
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
@@ -121,11 +126,13 @@ export class WorkerTable<J> {
         validUntilMs: Number.NEGATIVE_INFINITY,
         lastSeenMs: nowMs,
         routable: false,
+        coldModels: NO_MODELS,
         running: new Set(),
         progressTimerArmed: false,
       };
       this.byId.set(s.workerId, w);
     }
+    if (w.coldModels.size > 0 || (s.coldModels !== undefined && s.coldModels.length > 0)) this.setCold(w, s.coldModels ?? []);
     const modelsBefore = w.models;
     w.models = new Set(s.models);
     if (!sameSet(modelsBefore, w.models)) this.reindex();
@@ -145,10 +152,35 @@ export class WorkerTable<J> {
   remove(id: WorkerId): void {
     const w = this.byId.get(id);
     if (w === undefined) return;
+    this.setCold(w, []);
     this.byId.delete(id);
     this.freeSlots.push(w.view.slot);
     this.freeSlots.sort((a, b) => b - a);
     this.reindex();
+  }
+
+  /**
+   * The candidates holding `model` warm, when some do, others hold it cold (idle-unloaded: a request
+   * there waits for the reload) and a warm one has at least half its slots free; else the candidates
+   * as they are, so a cold worker is loaded once the warm ones are busy (its load adds capacity where
+   * piling onto busy warm workers would only lengthen their steps). No allocation when no worker of
+   * the model is cold.
+   */
+  warmFirst(model: string, candidates: readonly WorkerView[]): readonly WorkerView[] {
+    const cold = this.coldByModel.get(model);
+    if (cold === undefined || cold.size === 0) return candidates;
+    const warm = candidates.filter((v) => !cold.has(v.id));
+    return warm.some((v) => 2 * v.inFlight < v.maxConcurrent) ? warm : candidates;
+  }
+
+  private setCold(w: WorkerState<J>, models: readonly string[]): void {
+    for (const m of w.coldModels) this.coldByModel.get(m)?.delete(w.view.id);
+    w.coldModels = models.length === 0 ? NO_MODELS : new Set(models);
+    for (const m of models) {
+      let set = this.coldByModel.get(m);
+      if (set === undefined) this.coldByModel.set(m, (set = new Set()));
+      set.add(w.view.id);
+    }
   }
 
   private takeSlot(): number {

@@ -40,6 +40,8 @@ export interface EchoWorkerOptions {
   readonly loadDelayMs?: number;
   /** Reported in Stats as memory_free_bytes (model placement); default: not reported. */
   readonly memoryFreeBytes?: number;
+  /** Reported in Stats as cold_models (models held unloaded: warm-first routing); settable later on the handle. */
+  readonly coldModels?: readonly string[];
 }
 
 export interface EchoCounters {
@@ -69,6 +71,7 @@ export interface EchoWorker {
   loadDelayMs: number;
   /** Stats' memory_free_bytes; undefined: not reported. */
   memoryFreeBytes: number | undefined;
+  coldModels: readonly string[];
   /** LoadModel fails (RESOURCE_EXHAUSTED, as a worker out of memory) while true. */
   failLoads: boolean;
   /** Reports unhealthy in Stats/Health while true. */
@@ -107,6 +110,7 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
     firstTokenDelayMs: opts.firstTokenDelayMs ?? 0,
     loadDelayMs: opts.loadDelayMs ?? 0,
     memoryFreeBytes: opts.memoryFreeBytes,
+    coldModels: opts.coldModels ?? [],
     failLoads: false,
     unhealthy: false,
     statsHang: false,
@@ -125,6 +129,7 @@ export async function startEchoWorker(opts: EchoWorkerOptions): Promise<EchoWork
     workerId: opts.id, models: [...models], maxConcurrent: opts.maxConcurrent ?? 64, healthy: !self.unhealthy, draining,
     kvUsedBytes: active * 1024, kvCapacityBytes: 1024 * 1024 * 1024, activeSequences: active, runtimesAlive: 1, runtimesTotal: 1,
     ...(self.memoryFreeBytes !== undefined && { memoryFreeBytes: self.memoryFreeBytes }),
+    coldModels: [...self.coldModels],
   });
 
   const handlers: WorkerHandlers = {

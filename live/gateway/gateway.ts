@@ -183,7 +183,7 @@ export function buildGateway(opts: GatewayOptions): Gateway {
       if (s === undefined) return;
       driver.workerStatus({
         workerId, models: s.models, maxConcurrent: s.maxConcurrent, healthy: s.healthy, draining: s.draining,
-        kvUsedBytes: s.kvUsedBytes, kvCapacityBytes: s.kvCapacityBytes, ...(s.memoryFreeBytes != null && { memoryFreeBytes: s.memoryFreeBytes }),
+        kvUsedBytes: s.kvUsedBytes, kvCapacityBytes: s.kvCapacityBytes, ...(s.memoryFreeBytes != null && { memoryFreeBytes: s.memoryFreeBytes }), ...(s.coldModels !== undefined && s.coldModels.length > 0 && { coldModels: s.coldModels }),
       });
     },
   };

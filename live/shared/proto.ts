@@ -197,6 +197,8 @@ export interface WorkerStatusMsg {
   blas?: string;
   /** Memory a model could still be loaded into (the gateway's model placement); unset (null when decoded): not known. */
   memoryFreeBytes?: number | null;
+  /** Models of `models` held unloaded now (idle unload). */
+  coldModels?: string[];
 }
 
 export interface HealthResponseMsg {

@@ -60,7 +60,7 @@ describe('idle unload, reload on demand, pre-warm (python runtime, tiny model)',
       await until(() => node.idleUnloadedModels().includes('tiny'), 10_000);
       await until(() => !alive(pid), 10_000);
       expect((await callUnary(client, client.models, {}, 2_000)).models).toMatchObject([{ id: 'tiny', loaded: false }]);
-      expect(await callUnary(client, client.stats, {}, 2_000)).toMatchObject({ models: ['tiny'], runtimesAlive: 0, runtimesTotal: 0, healthy: true });
+      expect(await callUnary(client, client.stats, {}, 2_000)).toMatchObject({ models: ['tiny'], coldModels: ['tiny'], runtimesAlive: 0, runtimesTotal: 0, healthy: true });
       expect((await callUnary(client, client.health, {}, 2_000)).detail).toContain('loads on demand');
       expect(node.lifecycle.idleUnloads).toBe(1);
 
@@ -68,6 +68,7 @@ describe('idle unload, reload on demand, pre-warm (python runtime, tiny model)',
       const answers = await Promise.all(['r1', 'r2', 'r3'].map((id) => generate(client, id)));
       for (const evs of answers) expect(evs.at(-1)!.kind).toBe('done');
       expect(node.lifecycle.reloads).toBe(1);
+      expect((await callUnary(client, client.stats, {}, 2_000)).coldModels ?? []).toEqual([]); // warm again
       expect((await callUnary(client, client.models, {}, 2_000)).models).toMatchObject([{ id: 'tiny', loaded: true }]);
       const pid2 = node.models.get('tiny')!.pool.slots[0]!.proc!.pid!;
       expect(pid2).not.toBe(pid);

@@ -689,6 +689,7 @@ export class WorkerNode {
       device: this.devices().join(', '),
       blas: [...new Set([...this.models.values()].flatMap((m) => (m.pool.blas === undefined ? [] : [m.pool.blas])))].sort().join(', '),
       ...(this.cfg.modelMemoryBytes !== undefined && { memoryFreeBytes: this.modelMemoryFreeBytes(this.cfg.modelMemoryBytes) }),
+      coldModels: this.idleUnloadedModels(),
     };
   }
 

@@ -600,6 +600,8 @@ export class SimCluster {
     const status = {
       workerId: w.id, models: loaded === undefined ? [own] : [own, ...loaded.keys()], maxConcurrent: this.maxSequences[w.index]!, healthy: true, draining: this.draining[w.index]!,
       kvUsedBytes: v.kvUsedBytes, kvCapacityBytes: v.kvCapacityBytes, memoryFreeBytes: Math.max(0, v.kvCapacityBytes - v.kvUsedBytes - loadedBytes),
+      // Its own model unloaded (idle unload, or not loaded yet): served after a load; routing prefers warm workers.
+      ...(v.state === 'cold' && { coldModels: [own] }),
     };
     this.exec(this.core!.onWorkerStatus(status, nowMs), this.loop);
   }
