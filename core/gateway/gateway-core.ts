@@ -33,7 +33,7 @@ import { RetryPolicy } from '../retry/retry-policy.js';
 import { ScalingSignal, type ModelScaling } from '../scaling/scaling-signal.js';
 import type { InferenceRequest, RequestId, Rng, WorkerId } from '../types.js';
 import { invariant } from '../util/assert.js';
-import type { Command, GatewayEvent, WorkerEvent, WorkerFailure, WorkerStatus } from './messages.js';
+import type { Command, GatewayEvent, Usage, WorkerEvent, WorkerFailure, WorkerStatus } from './messages.js';
 import { ModelQueues } from './model-queues.js';
 import { OutcomeCounters } from './outcomes.js';
 import { overdue } from './progress.js';
@@ -65,6 +65,9 @@ interface Tracked {
 }
 
 type WorkerState = TableWorker<Tracked>;
+
+/** endGroup's answer for a request that leads no group (most): one shared empty list, read only. */
+const NO_FOLLOWERS: readonly Tracked[] = Object.freeze([]);
 
 export type { WorkerInfo } from './worker-table.js';
 
@@ -222,7 +225,7 @@ export class GatewayCore {
       if (recipients.length > 0) this.out.push({ type: 'deliver', jobId: t.req.id, recipients, event: ev });
       return this.flush();
     }
-    const w = this.workers.get(ev.workerId);
+    const w = seen; // the same lookup: nothing above changes the worker table
     this.leaveWorker(t, w, nowMs);
     if (ev.kind === 'done') {
       this.queues.recordCompletion(t.req.model, nowMs);
@@ -246,7 +249,9 @@ export class GatewayCore {
       }
       const recipients = this.recipientsOf(t);
       if (recipients.length > 0) this.out.push({ type: 'deliver', jobId: t.req.id, recipients, event: ev });
-      const usage = { promptTokens: o.promptTokens, completionTokens: o.completionTokens, ...(o.cachedPromptTokens !== undefined && { cachedPromptTokens: o.cachedPromptTokens }) };
+      // cachedPromptTokens is set after the others, as a spread would (same keys, same order), without its runtime call.
+      const usage: { -readonly [K in keyof Usage]: Usage[K] } = { promptTokens: o.promptTokens, completionTokens: o.completionTokens };
+      if (o.cachedPromptTokens !== undefined) usage.cachedPromptTokens = o.cachedPromptTokens;
       this.requests.delete(t.req.id);
       if (!t.clientGone) {
         this.outcomes.count('served');
@@ -559,8 +564,8 @@ export class GatewayCore {
   }
 
   /** Ends the coalescing group led by t; returns the followers (removed from tracking). */
-  private endGroup(t: Tracked): Tracked[] {
-    if (t.fp === undefined) return [];
+  private endGroup(t: Tracked): readonly Tracked[] {
+    if (t.fp === undefined) return NO_FOLLOWERS;
     const out: Tracked[] = [];
     for (const id of this.coalescer.end(t.req.id)) {
       const f = this.requests.get(id);

@@ -22,7 +22,7 @@ import { EventLoop, type Scheduler } from '../engine/index.js';
 import type { EventView } from '../engine/heap.js';
 import { LatencyHistogram, recordCompletion, type MetricsSink } from '../metrics/index.js';
 import { deriveRng, type Seed } from '../rng/index.js';
-import { NO_WAKE, SimWorker, WorkerEventKind, WorkerOutput, type SimSequence, type WorkerConfig } from '../worker/index.js';
+import { NO_WAKE, SimWorker, WorkerEventKind, WorkerOutput, type SequenceInput, type SimSequence, type WorkerConfig } from '../worker/index.js';
 import { NetworkModel, type NetworkConfig } from '../worker/network.js';
 import type { CrashFault } from '../worker/faults.js';
 import { ROLLING_POLL_MS, SimRollingRestart, type RollingHost, type RollingSpec } from './rolling.js';
@@ -407,7 +407,13 @@ export class SimCluster {
       if (this.firstJobOfWorker[e.target] === undefined) this.firstJobOfWorker[e.target] = req.id;
       const o = this.open.get(req.id);
       const truth = o?.sim.outputTokens ?? req.sampling.maxTokens;
-      const wake = w.submit({ requestId: req.id, promptTokens: Math.max(1, req.promptTokens), outputTokens: Math.max(1, Math.min(truth, req.sampling.maxTokens)), maxTokens: Math.max(1, req.sampling.maxTokens), prefixBlocks: req.prefixBlocks, ...(req.sessionId !== undefined && { sessionId: req.sessionId }), ...(req.sampling.responseFormat !== undefined && { constrained: true }), ...(o?.deadlineMs !== undefined && { deadlineMs: o.deadlineMs }) }, s.nowMs, this.out);
+      // The optional fields are set one by one, in the order the spreads used to add them: an object
+      // spread is a runtime call per field (CopyDataProperties), and this runs once per dispatch (issue 21).
+      const input: { -readonly [K in keyof SequenceInput]: SequenceInput[K] } = { requestId: req.id, promptTokens: Math.max(1, req.promptTokens), outputTokens: Math.max(1, Math.min(truth, req.sampling.maxTokens)), maxTokens: Math.max(1, req.sampling.maxTokens), prefixBlocks: req.prefixBlocks };
+      if (req.sessionId !== undefined) input.sessionId = req.sessionId;
+      if (req.sampling.responseFormat !== undefined) input.constrained = true;
+      if (o?.deadlineMs !== undefined) input.deadlineMs = o.deadlineMs;
+      const wake = w.submit(input, s.nowMs, this.out);
       this.scheduleWake(w, wake);
       this.drainWorkerOutput(w, s);
     }
