@@ -28,11 +28,11 @@ import { isRetryable } from '../worker/errors.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
 import { TenantLimiter } from '../limits/tenant-limiter.js';
 import { createRoutingPolicy } from '../routing/factory.js';
-import type { RoutingPolicy } from '../routing/policy.js';
+import type { RoutingContext, RoutingPolicy } from '../routing/policy.js';
 import { RetryPolicy } from '../retry/retry-policy.js';
 import { ScalingSignal, type ModelScaling } from '../scaling/scaling-signal.js';
 import type { InferenceRequest, RequestId, Rng, WorkerId } from '../types.js';
-import { invariant } from '../util/assert.js';
+import { invariantFailed } from '../util/assert.js';
 import type { Command, GatewayEvent, Usage, WorkerEvent, WorkerFailure, WorkerStatus } from './messages.js';
 import { ModelQueues } from './model-queues.js';
 import { OutcomeCounters } from './outcomes.js';
@@ -135,7 +135,7 @@ export class GatewayCore {
 
   onRequestArrived(req: InferenceRequest, nowMs: number): Command[] {
     this.outcomes.arrived++;
-    invariant(!this.requests.has(req.id), `request id ${req.id} arrived twice`);
+    if (this.requests.has(req.id)) invariantFailed(`request id ${req.id} arrived twice`);
     if (this.requests.size >= this.config.requestsInFlightMax) return this.finishReject(req.id, 'overloaded', nowMs, 1000);
     if (this.workers.idsOf(req.model).length === 0) return this.finishReject(req.id, 'model_not_found', nowMs);
     this.scaling.onArrival(req.model, nowMs);
@@ -389,7 +389,7 @@ export class GatewayCore {
         for (const req of batch) {
           this.waitingCount--;
           const t = this.requests.get(req.id);
-          invariant(t !== undefined && t.phase === 'waiting', `batched request ${req.id} is not waiting`);
+          if (t === undefined || t.phase !== 'waiting') invariantFailed(`batched request ${req.id} is not waiting`);
           transition(t, 'routing', nowMs);
           this.placeOrQueue(t, nowMs, groups);
         }
@@ -458,7 +458,10 @@ export class GatewayCore {
         candidatesById = undefined;
       }
     }
-    const picked = this.routing.pick(t.req, candidates, { nowMs, rng: this.rng, allWorkerIds: ids, ...(candidatesById !== undefined && { candidatesById }) });
+    // candidatesById is set last, as a spread would (same keys, same order), without the spread's runtime call (once per route).
+    const ctx: { -readonly [K in keyof RoutingContext]: RoutingContext[K] } = { nowMs, rng: this.rng, allWorkerIds: ids };
+    if (candidatesById !== undefined) ctx.candidatesById = candidatesById;
+    const picked = this.routing.pick(t.req, candidates, ctx);
     return picked === undefined ? undefined : this.workers.get(picked.id);
   }
 
