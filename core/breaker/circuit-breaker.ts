@@ -10,7 +10,7 @@
 //
 // The window is a ring of 1-second buckets (bounded memory whatever the request rate).
 import type { BreakerConfig } from '../config/types.js';
-import { invariant } from '../util/assert.js';
+import { invariantFailed } from '../util/assert.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -112,7 +112,7 @@ export class CircuitBreaker {
   }
 
   private transition(to: BreakerState, nowMs: number): void {
-    invariant(LEGAL[this.stateNow].includes(to), `breaker transition ${this.stateNow} → ${to}`);
+    if (!LEGAL[this.stateNow].includes(to)) invariantFailed(`breaker transition ${this.stateNow} → ${to}`);
     if (this.transitions.length >= CircuitBreaker.transitionsMax) this.transitions.shift();
     this.transitions.push({ fromState: this.stateNow, toState: to, atMs: nowMs });
     this.stateNow = to;

@@ -29,12 +29,12 @@ import { isRetryable } from '../worker/errors.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
 import { TenantLimiter } from '../limits/tenant-limiter.js';
 import { createRoutingPolicy } from '../routing/factory.js';
-import type { RoutingPolicy } from '../routing/policy.js';
+import type { RoutingContext, RoutingPolicy } from '../routing/policy.js';
 import { RetryPolicy } from '../retry/retry-policy.js';
 import { ScalingSignal, type ModelScaling } from '../scaling/scaling-signal.js';
 import type { InferenceRequest, RequestId, Rng, WorkerId } from '../types.js';
-import { invariant } from '../util/assert.js';
-import type { Command, GatewayEvent, WorkerEvent, WorkerFailure, WorkerStatus } from './messages.js';
+import { invariantFailed } from '../util/assert.js';
+import type { Command, GatewayEvent, Usage, WorkerEvent, WorkerFailure, WorkerStatus } from './messages.js';
 import { ModelLoads, placeModel } from './model-loads.js';
 import { ModelQueues } from './model-queues.js';
 import { OutcomeCounters } from './outcomes.js';
@@ -68,6 +68,9 @@ interface Tracked {
 }
 
 type WorkerState = TableWorker<Tracked>;
+
+/** endGroup's answer for a request that leads no group (most): one shared empty list, read only. */
+const NO_FOLLOWERS: readonly Tracked[] = Object.freeze([]);
 
 export type { WorkerInfo } from './worker-table.js';
 
@@ -143,7 +146,7 @@ export class GatewayCore {
 
   onRequestArrived(arrived: InferenceRequest, nowMs: number): Command[] {
     this.outcomes.arrived++;
-    invariant(!this.requests.has(arrived.id), `request id ${arrived.id} arrived twice`);
+    if (this.requests.has(arrived.id)) invariantFailed(`request id ${arrived.id} arrived twice`);
     if (this.requests.size >= this.config.requestsInFlightMax) return this.finishReject(arrived.id, 'overloaded', nowMs, 1000);
     const modelId = this.modelIdFor(arrived.model, arrived.sessionId, arrived.id, nowMs);
     if (modelId === undefined) return this.finishReject(arrived.id, 'model_not_found', nowMs);
@@ -239,7 +242,7 @@ export class GatewayCore {
       if (recipients.length > 0) this.out.push({ type: 'deliver', jobId: t.req.id, recipients, event: ev });
       return this.flush();
     }
-    const w = this.workers.get(ev.workerId);
+    const w = seen; // the same lookup: nothing above changes the worker table
     this.leaveWorker(t, w, nowMs);
     if (ev.kind === 'done') {
       this.recordCanary(t, true, nowMs);
@@ -264,7 +267,9 @@ export class GatewayCore {
       }
       const recipients = this.recipientsOf(t);
       if (recipients.length > 0) this.out.push({ type: 'deliver', jobId: t.req.id, recipients, event: ev });
-      const usage = { promptTokens: o.promptTokens, completionTokens: o.completionTokens, ...(o.cachedPromptTokens !== undefined && { cachedPromptTokens: o.cachedPromptTokens }) };
+      // cachedPromptTokens is set after the others, as a spread would (same keys, same order), without its runtime call.
+      const usage: { -readonly [K in keyof Usage]: Usage[K] } = { promptTokens: o.promptTokens, completionTokens: o.completionTokens };
+      if (o.cachedPromptTokens !== undefined) usage.cachedPromptTokens = o.cachedPromptTokens;
       this.requests.delete(t.req.id);
       if (!t.clientGone) {
         this.outcomes.count('served');
@@ -442,7 +447,7 @@ export class GatewayCore {
         for (const req of batch) {
           this.waitingCount--;
           const t = this.requests.get(req.id);
-          invariant(t !== undefined && t.phase === 'waiting', `batched request ${req.id} is not waiting`);
+          if (t === undefined || t.phase !== 'waiting') invariantFailed(`batched request ${req.id} is not waiting`);
           transition(t, 'routing', nowMs);
           this.placeOrQueue(t, nowMs, groups);
         }
@@ -516,7 +521,10 @@ export class GatewayCore {
       candidates = warm;
       candidatesById = undefined;
     }
-    const picked = this.routing.pick(t.req, candidates, { nowMs, rng: this.rng, allWorkerIds: ids, ...(candidatesById !== undefined && { candidatesById }) });
+    // candidatesById is set last, as a spread would (same keys, same order), without the spread's runtime call (once per route).
+    const ctx: { -readonly [K in keyof RoutingContext]: RoutingContext[K] } = { nowMs, rng: this.rng, allWorkerIds: ids };
+    if (candidatesById !== undefined) ctx.candidatesById = candidatesById;
+    const picked = this.routing.pick(t.req, candidates, ctx);
     return picked === undefined ? undefined : this.workers.get(picked.id);
   }
 
@@ -663,8 +671,8 @@ export class GatewayCore {
   }
 
   /** Ends the coalescing group led by t; returns the followers (removed from tracking). */
-  private endGroup(t: Tracked): Tracked[] {
-    if (t.fp === undefined) return [];
+  private endGroup(t: Tracked): readonly Tracked[] {
+    if (t.fp === undefined) return NO_FOLLOWERS;
     const out: Tracked[] = [];
     for (const id of this.coalescer.end(t.req.id)) {
       const f = this.requests.get(id);

@@ -8,7 +8,7 @@
 //
 // Leaving tracking is not a phase: from any phase a request may end (complete, fail, reject, its
 // client gone) and is removed; it then receives its one terminal command (gateway-core.ts).
-import { invariant } from '../util/assert.js';
+import { invariantFailed } from '../util/assert.js';
 
 /** waiting: in the batcher · routing: released by it, being placed · queued: no free worker yet · backoff: before a retry · following: a coalesced follower. */
 export type Phase = 'waiting' | 'routing' | 'queued' | 'backoff' | 'running' | 'following';
@@ -33,7 +33,7 @@ export interface Phased {
 
 /** Moves `t` to `to` at `nowMs`; a move the table does not list is our bug. */
 export function transition(t: Phased, to: Phase, nowMs: number): void {
-  invariant(PHASE_TRANSITIONS[t.phase].includes(to), `phase ${t.phase} → ${to} is not a transition`);
+  if (!PHASE_TRANSITIONS[t.phase].includes(to)) invariantFailed(`phase ${t.phase} → ${to} is not a transition`);
   t.phase = to;
   t.phaseSinceMs = nowMs;
 }

@@ -8,7 +8,7 @@
 // - at most `modelsMax` models are loaded; idle models unload after `idleUnloadMs`;
 // - what the running sequences cost depends on the engine's batch layout (batch-layout.ts): packed
 //   (the sum) or padded (mlx-lm's batch, every sequence at the longest one's length).
-import { invariant } from '../util/assert.js';
+import { invariantFailed } from '../util/assert.js';
 import { reservedBytes, type BatchLayout } from './batch-layout.js';
 import { Lru } from '../caching/lru.js';
 
@@ -61,7 +61,7 @@ export class MemoryGovernor {
    * loaded, the model counts as busy until the sequence ends (never unloaded while it runs).
    */
   admit(seqId: string, sessionId: string | undefined, tokens: number, nowMs: number, model?: string): Admission {
-    invariant(!this.active.has(seqId), `sequence ${seqId} admitted twice`);
+    if (this.active.has(seqId)) invariantFailed(`sequence ${seqId} admitted twice`);
     const own = tokens * this.kvBytesPerToken;
     // What admitting it adds: its own bytes (packed), or the padded batch's growth (padded).
     const needed = this.growthBytes(tokens, model);

@@ -8,3 +8,11 @@ export class InvariantError extends Error {
 export function invariant(condition: unknown, message: string): asserts condition {
   if (!condition) throw new InvariantError(`invariant violated: ${message}`);
 }
+
+/**
+ * The throw of a failed invariant, for hot paths: `if (!condition) invariantFailed(`…${x}…`)` builds its
+ * message only when it fails, where `invariant(condition, `…${x}…`)` builds it on every call (issue 21).
+ */
+export function invariantFailed(message: string): never {
+  throw new InvariantError(`invariant violated: ${message}`);
+}

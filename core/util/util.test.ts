@@ -1,7 +1,7 @@
 // Utilities: FNV-1a reference vectors, the streaming 64-bit hash, mix32, the min-heap, invariant.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { invariant, InvariantError } from './assert.js';
+import { invariant, invariantFailed, InvariantError } from './assert.js';
 import { fnv1a32, Hash64, mix32 } from './hash.js';
 import { MinHeap } from './min-heap.js';
 
@@ -83,5 +83,10 @@ describe('invariant', () => {
     expect(() => invariant(false, 'queue bounded')).toThrow(InvariantError);
     expect(() => invariant(0, 'queue bounded')).toThrow(/invariant violated: queue bounded/);
     expect(() => invariant(true, 'x')).not.toThrow();
+  });
+
+  it('invariantFailed throws the same error as a failed invariant', () => {
+    expect(() => invariantFailed('queue bounded')).toThrow(InvariantError);
+    expect(() => invariantFailed('queue bounded')).toThrow(/^invariant violated: queue bounded$/);
   });
 });

@@ -141,6 +141,12 @@ export class Ring {
  */
 export class DueHeap {
   private readonly items: SimSequence[] = [];
+  /**
+   * The root's dueStep (Infinity when empty), kept beside the heap: a worker's step asks "is anything
+   * due?" and the answer is almost always no, so it reads a number of the heap's own instead of the
+   * root sequence, an object elsewhere in memory (issue 21).
+   */
+  minDueStep = Infinity;
 
   get size(): number {
     return this.items.length;
@@ -150,6 +156,7 @@ export class DueHeap {
   }
   clear(): void {
     this.items.length = 0;
+    this.minDueStep = Infinity;
   }
   push(seq: SimSequence): void {
     const a = this.items;
@@ -163,6 +170,7 @@ export class DueHeap {
       i = p;
     }
     a[i] = seq;
+    if (i === 0) this.minDueStep = seq.dueStep;
   }
   pop(): SimSequence {
     const a = this.items;
@@ -182,6 +190,7 @@ export class DueHeap {
       }
       a[i] = last;
     }
+    this.minDueStep = n > 0 ? a[0]!.dueStep : Infinity;
     return top;
   }
 }

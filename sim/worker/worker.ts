@@ -636,7 +636,7 @@ export class SimWorker {
     const step = ++this.decodeSteps;
     let tokens = n;
     const due = this.due;
-    while (due.size > 0 && due.peek().dueStep <= step) {
+    while (due.minDueStep <= step) {
       const seq = due.pop();
       if (seq.cancelled) continue; // left the batch during its wait
       seq.generated = step - seq.decodeBaseStep;

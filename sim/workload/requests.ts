@@ -9,7 +9,9 @@
 //   - with `constrained`, a share of requests ask for structured output (sampling.responseFormat
 //     json_object), drawn from their own stream so that every other draw is the same with or without.
 // Prompt text is synthetic and identifies the content: identical prompts have identical text.
-import type { InferenceRequest, Rng } from '../../core/types.js';
+import type { InferenceRequest, Rng, SamplingParams } from '../../core/types.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 import { PREFIX_BLOCK_TOKENS, PREFIX_BLOCKS_MAX, type SimRequest } from './types.js';
 
 export interface SessionState {
@@ -57,17 +59,21 @@ export class RequestFactory {
   }
 
   private build(arrivalMs: number, text: string, promptTokens: number, outputTokens: number, blocks: readonly number[], temperature: number, sessionId?: string, constrained = this.drawConstrained()): SimRequest {
-    const request: InferenceRequest = {
+    // Optional fields are set one by one in the order the object spreads used to add them (a spread is
+    // a runtime call per field; this runs once per request, issue 21): the same keys in the same order.
+    const sampling: Mutable<SamplingParams> = { temperature, topP: 1, maxTokens: outputTokens };
+    if (constrained) sampling.responseFormat = CONSTRAINED_RESPONSE_FORMAT;
+    const request: Mutable<InferenceRequest> = {
       id: `${this.opts.idPrefix}${this.requestSeq++}`,
       model: this.opts.model,
       prompt: { kind: 'text', text },
       promptTokens,
       prefixBlocks: blocks,
-      sampling: { temperature, topP: 1, maxTokens: outputTokens, ...(constrained && { responseFormat: CONSTRAINED_RESPONSE_FORMAT }) },
+      sampling,
       stream: this.opts.stream,
-      ...(sessionId !== undefined ? { sessionId } : {}),
-      ...(this.opts.tenant !== undefined && { tenant: this.opts.tenant }),
     };
+    if (sessionId !== undefined) request.sessionId = sessionId;
+    if (this.opts.tenant !== undefined) request.tenant = this.opts.tenant;
     return { arrivalMs, request, outputTokens };
   }
 
