@@ -3,17 +3,10 @@
 // traffic from the other one, which saw none of it; a promotion made on one holds on both.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../shared/poll.js';
 import { startNatsServer, type NatsServer } from '../registry/nats-server.js';
 import { ADMIN_KEY, API_KEY, startHarness, type Harness } from '../gateway/test-harness.js';
 import { canaryKey, parseDecisions } from './shared-canary.js';
-
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out waiting for the gateways to agree');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('canary decisions shared between gateways (canaryShared, NATS KV)', () => {
   let nats: NatsServer;
@@ -49,7 +42,7 @@ describe('canary decisions shared between gateways (canaryShared, NATS KV)', () 
     expect((await status(b)).versions[1]).toMatchObject({ version: 'v2', weight: 30, role: 'canary' });
     await ask(a, 80);
     expect((await status(a)).versions[1]).toMatchObject({ weight: 0, role: 'rolled-back' });
-    await until(async () => (await status(b)).versions[1].role === 'rolled-back');
+    await until(async () => (await status(b)).versions[1].role === 'rolled-back', 10_000, 50, 'the gateways to agree');
     expect((await status(b)).versions[1]).toMatchObject({ version: 'v2', weight: 0 });
     const v2 = b.workers[1]!;
     const before = v2.counters.requests;
@@ -60,7 +53,7 @@ describe('canary decisions shared between gateways (canaryShared, NATS KV)', () 
   it('a promotion made on one gateway holds on both', async () => {
     const r = await b.fetch('/admin/canary/llama/promote', { key: ADMIN_KEY, json: { version: 'v2' } });
     expect(r.status).toBe(200);
-    await until(async () => (await status(a)).stable === 'v2');
+    await until(async () => (await status(a)).stable === 'v2', 10_000, 50, 'the gateways to agree');
     expect((await status(a)).versions.map((v: { role: string }) => v.role)).toEqual(['inactive', 'stable']);
   });
 

@@ -12,6 +12,7 @@
 // whatever the order of their writes. Every `syncMs` a gateway compares each canaried model's
 // decisions with what the bucket holds and writes only when its own add something.
 import { connect, type KV, type KvEntry, type NatsConnection, type QueuedIterator } from 'nats';
+import { watchFromCurrent } from '../shared/kv-watch.js';
 import { mergeDecisions, type CanaryDecisions, type GatewayCore } from '../../core/index.js';
 import type { CanarySharedConfig } from '../shared/config.js';
 
@@ -43,6 +44,8 @@ export class SharedCanary {
   private timer: NodeJS.Timeout | undefined;
   private watch: QueuedIterator<KvEntry> | undefined;
   private syncing: Promise<void> | undefined;
+  /** Per model, this gateway's decisions (JSON) as they were when the bucket was last seen to hold them. */
+  private readonly shared = new Map<string, string>();
 
   private constructor(private readonly nc: NatsConnection, private readonly kv: KV, private readonly core: GatewayCore, private readonly models: readonly string[], private readonly log: SharedCanaryLog) {}
 
@@ -85,6 +88,10 @@ export class SharedCanary {
 
   private async share(model: string): Promise<void> {
     const key = canaryKey(model);
+    // Unchanged since they were last in the bucket: nothing to do (a later write by another gateway was
+    // merged with the bucket's value under compare-and-swap, so it still holds ours).
+    const mine = this.core.canaryDecisions(model);
+    if (mine === undefined || this.shared.get(model) === JSON.stringify(mine)) return;
     let last: unknown;
     for (let attempt = 0; attempt < 10; attempt++) {
       const own = this.core.canaryDecisions(model);
@@ -92,10 +99,14 @@ export class SharedCanary {
       const entry = await this.kv.get(key);
       const stored = entry !== null && entry.operation === 'PUT' ? parseDecisions(entry.string()) : undefined;
       const merged = stored === undefined ? own : mergeDecisions(stored, own);
-      if (stored !== undefined && same(merged, stored)) return; // the bucket already holds ours
+      if (stored !== undefined && same(merged, stored)) {
+        this.shared.set(model, JSON.stringify(own)); // the bucket already holds ours
+        return;
+      }
       try {
         if (entry === null) await this.kv.create(key, JSON.stringify(merged));
         else await this.kv.update(key, JSON.stringify(merged), entry.revision);
+        this.shared.set(model, JSON.stringify(own));
         return;
       } catch (err) {
         last = err; // another gateway wrote first (wrong last sequence): read, merge and try again
@@ -105,20 +116,7 @@ export class SharedCanary {
   }
 
   private async openWatch(): Promise<void> {
-    let initialized!: () => void;
-    const ready = new Promise<void>((r) => (initialized = r));
-    this.watch = await this.kv.watch({ key: 'm.>', initializedFn: () => initialized() });
-    const it = this.watch;
-    let taken = 0;
-    void (async () => {
-      for await (const e of it) {
-        taken++;
-        this.onEntry(e);
-      }
-    })().catch(() => undefined);
-    await ready;
-    // initializedFn may run before the loop has taken the entries already received (see shared-usage.ts).
-    while (taken < it.getReceived()) await new Promise((r) => setImmediate(r));
+    this.watch = await watchFromCurrent(this.kv, 'm.>', (e) => this.onEntry(e));
   }
 
   private onEntry(e: KvEntry): void {

@@ -4,20 +4,13 @@
 // gatewayId and no usage file continues from its own counts in the bucket.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../shared/poll.js';
 import { startNatsServer, type NatsServer } from '../registry/nats-server.js';
 import { ADMIN_KEY, startHarness, type Harness } from '../gateway/test-harness.js';
 import { parseUsageEntry, usageKey } from './shared-usage.js';
 
 const A = 'sk-tenant-a-0001';
 const B = 'sk-tenant-b-0001';
-
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out waiting for the fleet to agree');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('usage across gateways through NATS KV (usage.shared)', () => {
   let nats: NatsServer;
@@ -48,7 +41,7 @@ describe('usage across gateways through NATS KV (usage.shared)', () => {
     const r1 = await ask(g1, A, 'one two three');
     const r2 = await ask(g2, A, 'four five');
     const tokens = [r1, r2].reduce((n, r) => n + r.usage!.prompt_tokens + r.usage!.completion_tokens, 0);
-    for (const g of [g1, g2]) await until(async () => (await rowOf(g, 'teamA'))?.requests === 2);
+    for (const g of [g1, g2]) await until(async () => (await rowOf(g, 'teamA'))?.requests === 2, 10_000, 50, 'the gateways to agree');
     const row = (await rowOf(g1, 'teamA'))!;
     expect(row.promptTokens + row.completionTokens).toBe(tokens);
     expect((await usage(g2)).fleet).toBe(true);
@@ -62,7 +55,7 @@ describe('usage across gateways through NATS KV (usage.shared)', () => {
       served += r.usage!.prompt_tokens + r.usage!.completion_tokens;
     }
     // g2 served teamB nothing: it refuses once it has seen g1's counts.
-    await until(async () => (await ask(g2, B, 'x').then(() => false, (e: unknown) => e instanceof OpenAI.RateLimitError)));
+    await until(async () => (await ask(g2, B, 'x').then(() => false, (e: unknown) => e instanceof OpenAI.RateLimitError)), 10_000, 50, 'the gateways to agree');
     const err = await ask(g2, B, 'y').then(() => undefined, (e: unknown) => e);
     expect(err).toMatchObject({ status: 429, code: 'insufficient_quota' });
     expect((await ask(g2, A, 'teamA is under no budget')).choices).toHaveLength(1);

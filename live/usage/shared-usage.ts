@@ -11,6 +11,7 @@
 // A restarted gateway with the same gatewayId and no usage.path reads its own keys back first, so its
 // counts continue instead of being overwritten by smaller ones.
 import { connect, type KV, type KvEntry, type NatsConnection, type QueuedIterator } from 'nats';
+import { watchFromCurrent } from '../shared/kv-watch.js';
 import type { SharedUsageConfig } from '../shared/config.js';
 import type { FleetUsage, UsageCounts, UsageLedger } from './usage-ledger.js';
 
@@ -126,21 +127,7 @@ export class SharedUsage implements FleetUsage {
   }
 
   private async openWatch(): Promise<void> {
-    let initialized!: () => void;
-    const ready = new Promise<void>((r) => (initialized = r));
-    this.watch = await this.kv.watch({ key: 'd.>', initializedFn: () => initialized() });
-    const it = this.watch;
-    let taken = 0;
-    void (async () => {
-      for await (const e of it) {
-        taken++;
-        this.onEntry(e);
-      }
-    })().catch(() => undefined);
-    await ready;
-    // initializedFn may run before the loop has taken the entries already received: let it catch up
-    // (getPending() would not do: it counts the sentinel nats.js queues for initializedFn).
-    while (taken < it.getReceived()) await new Promise((r) => setImmediate(r));
+    this.watch = await watchFromCurrent(this.kv, 'd.>', (e) => this.onEntry(e));
   }
 
   private onEntry(e: KvEntry): void {
