@@ -27,7 +27,9 @@
 # Results: reports/out/gpu/<stage>/ (results.json, report.md, charts/*.svg), reports/out/gpu/timings.tsv.
 # Environment: MLX_SERVING_PYTHON (default python3: the host's, with mlx on PYTHONPATH from env.sh),
 # LIVE_MODEL (default gpu-1b), LIVE_PROFILE (gpu), LIVE_MAX_SEQUENCES (the candidate's sequences per worker; default the
-# scenario's), REPEAT (3), BOTH_REPEAT (1), OUT (where the tarball
+# scenario's), REPEAT (3), FIRST (baseline|candidate: the side that runs first in repetition 1), RUN_TAG (a suffix of
+# the phases stage's folder, live-phaseN-RUN_TAG: where N repetitions do not fit one device call, run REPEAT=1 N times
+# with RUN_TAG=r1, r2, … and FIRST alternating, then merge them: npx tsx scenarios/merge-live.ts --out DIR r1 r2 …), BOTH_REPEAT (1), OUT (where the tarball
 # goes; default reports/out), STAGE_TIMEOUT (570 s: a stage is interrupted (SIGINT: every live process
 # stopped) before the device call's 600 s limit, so that `pack` still runs and the stage's log, with the
 # per-side figures printed as each side ends, comes back), CALIBRATE_MAX_SEQUENCES (128), LIVE_GPUS (4: the scaleout
@@ -87,9 +89,9 @@ stage_build() {
 
 stage_phases() {
   local names; names=$(scenario_names "$@") || exit 2
-  local tag; tag="live-phase$(IFS=-; echo "$*")"
+  local tag; tag="live-phase$(IFS=-; echo "$*")${RUN_TAG:+-$RUN_TAG}"
   # shellcheck disable=SC2086
-  timed "$tag" tsx scenarios/cli.ts $names --mode live --repeat "$REPEAT" --live-profile "$PROFILE" --live-model "$MODEL" ${LIVE_MAX_SEQUENCES:+--live-max-sequences "$LIVE_MAX_SEQUENCES"} --out "$RESULTS/$tag"
+  timed "$tag" tsx scenarios/cli.ts $names --mode live --repeat "$REPEAT" ${FIRST:+--first "$FIRST"} --live-profile "$PROFILE" --live-model "$MODEL" ${LIVE_MAX_SEQUENCES:+--live-max-sequences "$LIVE_MAX_SEQUENCES"} --out "$RESULTS/$tag"
 }
 
 stage_probe() {
