@@ -91,7 +91,7 @@ export interface LiveSectionDef {
   readonly tokenScale?: number;
   /** Closed loop: users start over this long (default: the sim value). */
   readonly rampUpMs?: number;
-  /** Sequences the runtime (and mlx_lm.server's --decode-concurrency) batches at once (default cluster.maxSequences). */
+  /** Sequences the candidate's runtime batches at once per worker (default cluster.maxSequences); the baseline, mlx_lm.server, keeps its --decode-concurrency 32. */
   readonly maxSequences?: number;
   /**
    * SIGKILL worker node `w<workerIndex>` and its python runtime `atMs` after the load starts, on each

@@ -1,0 +1,72 @@
+// The simulator's error against live results already run (results.json of `--mode live`, e.g. the
+// committed GPU runs): each live scenario is simulated with a calibrated local profile on the same
+// live section (model, users, lengths, sequences per worker) and compared row by row, as `--mode both`
+// does, without running live again.
+//
+//   npx tsx scenarios/sim-vs-live.ts --profile PROFILE.json [--live-max-sequences N] [--out FILE.md] RUN_DIR_OR_RESULTS_JSON…
+//
+// The runtime's loop settings come from the environment as in `--mode both` (MLX_RUNTIME_CONTEXT_BUCKETS,
+// MLX_RUNTIME_ADMIT_GROUP, MLX_RUNTIME_SCHEDULER): set them as the live run had them.
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ScenarioResult } from '../reports/result.js';
+import { findScenario } from './catalog/index.js';
+import { loadProfileFor, renderErrorTable, runScenarioSimLocal, simVsLive, type ErrorRow } from './live/compare.js';
+import { parseMaxSequencesOverride, withLiveSection } from './live/profile.js';
+import { LiveRunError } from '../live/shared/processes.js';
+import type { ModelSize } from '../live/shared/model.js';
+
+function fail(message: string): never {
+  throw new LiveRunError('input', message);
+}
+
+function liveResults(path: string): ScenarioResult[] {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'results.json') : path;
+  if (!existsSync(file)) fail(`${file}: no such file`);
+  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (!Array.isArray(parsed)) fail(`${file}: not a results.json (an array of scenario results)`);
+  return (parsed as ScenarioResult[]).filter((r) => r.mode === 'live');
+}
+
+function main(): number {
+  const { values, positionals } = parseArgs({ options: { profile: { type: 'string' }, out: { type: 'string' }, 'live-max-sequences': { type: 'string' } }, allowPositionals: true });
+  try {
+    if (values.profile === undefined || positionals.length === 0) fail('usage: tsx scenarios/sim-vs-live.ts --profile PROFILE.json [--live-max-sequences N] [--out FILE.md] RUN…');
+    const maxSequences = values['live-max-sequences'] === undefined ? undefined : parseMaxSequencesOverride(values['live-max-sequences']);
+    if (values['live-max-sequences'] !== undefined && maxSequences === undefined) fail(`--live-max-sequences must be an integer in [1, 1024], got ${values['live-max-sequences']}`);
+    const tables: { scenario: string; source: string; rows: ErrorRow[] }[] = [];
+    for (const source of positionals) {
+      const runs = liveResults(source);
+      if (runs.length === 0) fail(`${source}: no live result`);
+      for (const live of runs) {
+        const given = findScenario(live.scenario) ?? fail(`${source}: unknown scenario ${live.scenario}`);
+        const def = withLiveSection(given, live.live?.profile ?? 'cpu', {
+          ...(live.live?.model !== undefined && { model: live.live.model as ModelSize }), ...(maxSequences !== undefined && { maxSequences }),
+        });
+        const sim = runScenarioSimLocal(def, loadProfileFor(def, values.profile), live.seed);
+        tables.push({ scenario: live.scenario, source, rows: simVsLive(sim, live) });
+      }
+    }
+    const env = ['MLX_RUNTIME_CONTEXT_BUCKETS', 'MLX_RUNTIME_ADMIT_GROUP', 'MLX_RUNTIME_SCHEDULER'].map((k) => `${k}=${process.env[k] ?? ''}`).join(' ');
+    const md = [
+      '# Sim (local profile) versus live results',
+      '',
+      `Profile \`${values.profile}\`; runtime loop settings ${env}. error = (sim − live) ÷ live; the aim is within ±10 %.`,
+      `Command: \`npx tsx scenarios/sim-vs-live.ts --profile ${values.profile}${maxSequences !== undefined ? ` --live-max-sequences ${maxSequences}` : ''} ${positionals.join(' ')}\``,
+      '',
+      ...tables.flatMap((t) => [`Live: \`${t.source}\``, '', renderErrorTable(t.scenario, t.rows), '']),
+    ].join('\n');
+    if (values.out !== undefined) writeFileSync(values.out, md);
+    console.log(md);
+    return 0;
+  } catch (e) {
+    if (e instanceof LiveRunError || e instanceof SyntaxError) {
+      console.error(`sim-vs-live: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = main();
