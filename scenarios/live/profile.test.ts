@@ -48,9 +48,11 @@ describe('live profile', () => {
   });
 
   it('--live-max-sequences overrides the candidate\'s sequences per worker, and nothing else', () => {
-    const d = withLiveSection(phase3HighConcurrency, 'gpu', { maxSequences: 32 });
-    expect(liveMaxSequences(d)).toBe(32);
-    expect(liveMaxSequences(withLiveSection(phase3HighConcurrency, 'gpu'))).toBe(phase3HighConcurrency.cluster.maxSequences);
+    const d = withLiveSection(phase3HighConcurrency, 'gpu', { maxSequences: 48 });
+    expect(liveMaxSequences(d)).toBe(48);
+    // The gpu section's own cap (mlx_lm.server's 32, measured in the seventh GPU session); the cpu one the cluster's.
+    expect(liveMaxSequences(withLiveSection(phase3HighConcurrency, 'gpu'))).toBe(32);
+    expect(liveMaxSequences(withLiveSection(phase3HighConcurrency, 'cpu'))).toBe(phase3HighConcurrency.cluster.maxSequences);
     expect({ ...d.live, maxSequences: undefined }).toEqual({ ...sectionFor(phase3HighConcurrency, 'gpu'), maxSequences: undefined });
     expect(parseMaxSequencesOverride('48')).toBe(48);
     for (const bad of ['0', '-1', '2.5', '1025', 'x', '']) expect(parseMaxSequencesOverride(bad)).toBeUndefined();
