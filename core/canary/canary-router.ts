@@ -75,8 +75,6 @@ export function versionModelId(model: string, version: string): string {
   return `${model}@${version}`;
 }
 
-const NO_ROLLBACKS: readonly CanaryRollback[] = Object.freeze([]);
-
 export class CanaryRouter {
   private readonly models = new Map<string, ModelState>();
   /** model id (`name@version`) → [name, version], for recording outcomes. */
@@ -130,15 +128,13 @@ export class CanaryRouter {
   }
 
   private windowOf(modelId: string): VersionWindow | undefined {
-    if (this.byModelId.size === 0) return undefined; // no canaried model (most configs): no lookup
     const key = this.byModelId.get(modelId);
     return key === undefined ? undefined : this.models.get(key[0])!.windows.get(key[1]);
   }
 
   /** Judges every live canary when due; returns the rollbacks decided now (each canary at most once). */
-  evaluate(nowMs: number): readonly CanaryRollback[] {
-    // One shared empty answer when there is nothing to judge: this runs at every first token and every attempt's end.
-    if (nowMs < this.nextEvaluationMs || this.models.size === 0) return NO_ROLLBACKS;
+  evaluate(nowMs: number): CanaryRollback[] {
+    if (nowMs < this.nextEvaluationMs || this.models.size === 0) return [];
     this.nextEvaluationMs = nowMs + this.config.evaluateEveryMs;
     const out: CanaryRollback[] = [];
     for (const [model, s] of this.models) {
