@@ -153,7 +153,18 @@ export class SimCluster {
   followUpsCompleted = 0;
   followUpCacheHits = 0;
   private readonly sessionsSeen = new Set<string>();
-  private pendingToGateway: CoreWorkerEvent[] = [];
+  /**
+   * Worker events handled at once (no network model), and the sequence of each: a done event's
+   * deliver command (always from that event's onWorkerEvent) finds its timing here, not in `jobs`.
+   * Reused lists with a count (issue 21): no array per drain, and no `length` writes (a write of 0
+   * drops the backing store). A drain does not nest: no command the core returns runs a worker.
+   */
+  private readonly pendingToGateway: CoreWorkerEvent[] = [];
+  private readonly pendingSeqs: SimSequence[] = [];
+  private pendingCount = 0;
+  private drainingInline = false;
+  /** The sequence of the worker event the core is handling inline (drainWorkerOutput). */
+  private inlineSeq: SimSequence | undefined = undefined;
   /** TTFT of the first request each worker served (index = worker), −1 until known. */
   readonly firstRequestTtftMs: number[];
   /** TTFT of completed requests per tenant (requests with a tenant only: the fairness figures). */
@@ -387,12 +398,13 @@ export class SimCluster {
         case 'deliver':
           if (c.event.kind === 'tokens') for (const id of c.recipients) this.markFirstToken(id, now);
           if (c.event.kind === 'done') {
-            const seq = this.jobs.get(c.jobId);
+            const seq = this.network === undefined ? this.inlineSeq : this.jobs.get(c.jobId);
+            invariant(this.network !== undefined || seq?.requestId === c.jobId, 'an inline done is delivered while its event is handled');
             for (const id of c.recipients) {
               const o = this.open.get(id);
               if (o !== undefined) o.seq = seq;
             }
-            this.jobs.delete(c.jobId);
+            if (this.network !== undefined) this.jobs.delete(c.jobId);
           }
           break;
         case 'attachFollower': {
@@ -540,7 +552,7 @@ export class SimCluster {
       if (kind === WorkerEventKind.firstToken) ev = { kind: 'tokens', workerId: w.id, requestId, tokens: 1 };
       else if (kind === WorkerEventKind.tokens) ev = { kind: 'tokens', workerId: w.id, requestId, tokens: TOKENS_EVENT_EVERY };
       else if (kind === WorkerEventKind.done) {
-        this.jobs.set(requestId, seq);
+        if (this.network !== undefined) this.jobs.set(requestId, seq);
         ev = { kind: 'done', workerId: w.id, requestId, output: { promptTokens: seq.input.promptTokens, completionTokens: seq.generated, finishReason: 'length' } };
       } else if (kind === WorkerEventKind.error) {
         const code = out.codes[i] ?? 'worker_error';
@@ -549,14 +561,25 @@ export class SimCluster {
       if (ev === undefined) continue;
       // Without a network model the event reaches the gateway at once; handling it inline saves a
       // heap round trip and keeps the same order (the loop would run it next at the same time).
-      if (this.network === undefined) this.pendingToGateway.push(ev);
-      else this.loop.schedule(s.nowMs + this.network.delayMs(), K_TO_GATEWAY, 0, 0, ev);
+      if (this.network === undefined) {
+        this.pendingToGateway[this.pendingCount] = ev;
+        this.pendingSeqs[this.pendingCount++] = seq;
+      } else this.loop.schedule(s.nowMs + this.network.delayMs(), K_TO_GATEWAY, 0, 0, ev);
     }
     out.reset();
-    if (this.pendingToGateway.length > 0) {
+    const n = this.pendingCount;
+    if (n > 0) {
+      invariant(!this.drainingInline, 'drainWorkerOutput does not nest');
+      this.drainingInline = true;
+      this.pendingCount = 0;
       const evs = this.pendingToGateway;
-      this.pendingToGateway = [];
-      for (const ev of evs) this.exec(this.core!.onWorkerEvent(ev, s.nowMs), s);
+      const seqs = this.pendingSeqs;
+      for (let i = 0; i < n; i++) {
+        this.inlineSeq = seqs[i];
+        this.exec(this.core!.onWorkerEvent(evs[i]!, s.nowMs), s);
+      }
+      this.inlineSeq = undefined;
+      this.drainingInline = false;
     }
   }
 

@@ -1,10 +1,12 @@
-// The event loop and the virtual clock. The loop owns the heap: handlers never touch it, they return
+// The event loop and the virtual clock. The loop owns the event queue (calendar.ts: a calendar for the
+// near future, a heap for the rest): handlers never touch it, they return
 // follow-up events through the `Scheduler` they are given (an output collector, so that returning
 // events costs no array allocation per event). Each event kind is registered once with its phase
 // (tie order at equal time) and its handler; dispatch is a table lookup by kind.
 // Every run has a maximum number of steps; exceeding it throws a StepLimitExceededError naming the seed.
 
-import { EventHeap, type EventView } from './heap.js';
+import { EventCalendar } from './calendar.js';
+import type { EventView } from './heap.js';
 
 /** Virtual time, readable only. The loop is the only writer. */
 export interface SimClock {
@@ -52,7 +54,7 @@ export class SchedulingError extends Error {
 const KIND_COUNT_MAX = 64;
 
 export class EventLoop implements Scheduler {
-  private readonly heap: EventHeap;
+  private readonly heap: EventCalendar;
   private readonly handlers: (EventHandler | undefined)[] = [];
   private readonly phases: number[] = [];
   private readonly names: string[] = [];
@@ -63,7 +65,7 @@ export class EventLoop implements Scheduler {
 
   constructor(readonly options: EventLoopOptions) {
     if (!(options.maxSteps > 0)) throw new Error(`EventLoop: maxSteps must be > 0, got ${options.maxSteps}`);
-    this.heap = new EventHeap(1024, options.heapCapacityMax);
+    this.heap = new EventCalendar(1024, options.heapCapacityMax);
   }
 
   get nowMs(): number {
@@ -118,11 +120,10 @@ export class EventLoop implements Scheduler {
         return this.result(steps, 'until');
       }
       if (steps >= maxSteps) throw new StepLimitExceededError(this.options.seed, maxSteps, this.now);
-      heap.takeRootInto(view); // the handler's first follow-up reuses the root's slot
+      heap.popInto(view);
       this.now = view.timeMs;
       steps++;
       (handlers[view.kind] as EventHandler)(view, this);
-      heap.releaseRoot();
     }
   }
 

@@ -1,7 +1,7 @@
 // Token-length distributions: fixed, uniform (inclusive) and lognormal with mean/CV, clipped to
 // [minTokens, maxTokens] and rounded to integers.
 import type { Rng } from '../../core/types.js';
-import { lognormal, uniformInt } from '../rng/samplers.js';
+import { lognormalSampler, uniformInt } from '../rng/samplers.js';
 import { checkNumber, WorkloadError, type LengthDist } from './types.js';
 
 export const TOKENS_MAX = 1 << 20;
@@ -27,14 +27,23 @@ export function validateLength(field: string, d: LengthDist): LengthDist {
 }
 
 export function sampleLength(d: LengthDist, rng: Rng): number {
+  return lengthSampler(d)(rng);
+}
+
+/** sampleLength(d, ·) with the distribution's constants computed once: for a workload's per-request draws. */
+export function lengthSampler(d: LengthDist): (rng: Rng) => number {
   switch (d.type) {
     case 'fixed':
-      return d.tokens;
+      return () => d.tokens;
     case 'uniform':
-      return uniformInt(rng, d.minTokens, d.maxTokens);
+      return (rng) => uniformInt(rng, d.minTokens, d.maxTokens);
     case 'lognormal': {
-      const x = Math.round(lognormal(rng, d.meanTokens, d.cv));
-      return x < d.minTokens ? d.minTokens : x > d.maxTokens ? d.maxTokens : x;
+      const draw = lognormalSampler(d.meanTokens, d.cv);
+      const { minTokens, maxTokens } = d;
+      return (rng) => {
+        const x = Math.round(draw(rng));
+        return x < minTokens ? minTokens : x > maxTokens ? maxTokens : x;
+      };
     }
   }
 }

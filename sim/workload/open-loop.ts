@@ -7,7 +7,7 @@ import type { Rng } from '../../core/types.js';
 import { deriveRng, type Seed } from '../rng/rng.js';
 import { ArrivalClock, validateArrival, validateRate } from './arrivals.js';
 import { DuplicatePicker, validateContent } from './content.js';
-import { sampleLength, validateLength } from './lengths.js';
+import { lengthSampler, validateLength } from './lengths.js';
 import { RequestFactory, type SessionState } from './requests.js';
 import { checkNumber, WorkloadError, type ArrivalSource, type OpenLoopConfig, type SimRequest } from './types.js';
 
@@ -38,6 +38,11 @@ export class OpenLoopWorkload implements ArrivalSource {
   private readonly ctxMax: number;
   private emitted = 0;
   private readonly requestsMax: number;
+  // The length distributions' samplers, their constants computed once (issue 21).
+  private readonly promptLength: (rng: Rng) => number;
+  private readonly outputLength: (rng: Rng) => number;
+  private readonly userLength: ((rng: Rng) => number) | undefined;
+  private readonly turnsLength: ((rng: Rng) => number) | undefined;
 
   constructor(private readonly c: OpenLoopConfig, seed: Seed, idPrefix = 'r') {
     validateOpenLoop(c);
@@ -48,6 +53,10 @@ export class OpenLoopWorkload implements ArrivalSource {
     this.dup = c.duplicates && c.duplicates.ratio > 0 ? new DuplicatePicker(c, this.factory, deriveRng(seed, 'workload/duplicates')) : undefined;
     this.ctxMax = c.contextTokensMax ?? 32768;
     this.requestsMax = c.requestsMax ?? REQUESTS_MAX_DEFAULT;
+    this.promptLength = lengthSampler(c.promptTokens);
+    this.outputLength = lengthSampler(c.outputTokens);
+    this.userLength = c.sessions && lengthSampler(c.sessions.userTokens);
+    this.turnsLength = c.sessions && lengthSampler(c.sessions.turnsPerSession);
   }
 
   next(): SimRequest | undefined {
@@ -58,12 +67,12 @@ export class OpenLoopWorkload implements ArrivalSource {
     const d = this.dup?.maybe(t);
     if (d) return d;
     const s = this.c.sessions;
-    if (!s) return this.factory.fresh(t, sampleLength(this.c.promptTokens, this.rng), sampleLength(this.c.outputTokens, this.rng));
-    const out = sampleLength(this.c.outputTokens, this.rng);
+    if (!s) return this.factory.fresh(t, this.promptLength(this.rng), this.outputLength(this.rng));
+    const out = this.outputLength(this.rng);
     if (this.active.length > 0 && this.rng() < s.continueProbability) {
       const i = Math.floor(this.rng() * this.active.length);
       const sess = this.active[i]!;
-      const user = sampleLength(s.userTokens, this.rng);
+      const user = this.userLength!(this.rng);
       if (sess.contextTokens + user + out <= this.ctxMax) {
         const req = this.factory.sessionTurn(sess, t, user, out);
         if (sess.turn >= sess.turnsTotal) this.removeSession(i);
@@ -71,8 +80,8 @@ export class OpenLoopWorkload implements ArrivalSource {
       }
       this.removeSession(i); // context full: the conversation ends; start a new one instead
     }
-    const sess = this.factory.newSession(sampleLength(s.turnsPerSession, this.rng));
-    const req = this.factory.sessionTurn(sess, t, sampleLength(this.c.promptTokens, this.rng), out);
+    const sess = this.factory.newSession(this.turnsLength!(this.rng));
+    const req = this.factory.sessionTurn(sess, t, this.promptLength(this.rng), out);
     if (sess.turn < sess.turnsTotal) {
       if (this.active.length >= s.maxActiveSessions) this.removeSession(0);
       this.active.push(sess);
