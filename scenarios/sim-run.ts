@@ -3,7 +3,7 @@
 import { STEADY_KEY, steadyOutputTokPerS, steadyWindow, tokenShares } from './steady.js';
 import { resolveGatewayConfig } from '../core/config/validate.js';
 import { arrivalsFor } from '../sim/cluster/arrivals.js';
-import { SimCluster, type ClusterMode } from '../sim/cluster/cluster.js';
+import { runWindowMs, SimCluster, type ClusterMode } from '../sim/cluster/cluster.js';
 import { createLatencyModel, type AnalyticLatencyModel, type LatencyModel } from '../sim/latency/latency-model.js';
 import { GovernedAdmission, UngovernedAdmission } from '../sim/worker/governed-admission.js';
 import { SimMetrics, type SimSummary } from '../sim/metrics/index.js';
@@ -111,7 +111,7 @@ export function runPolicySet(def: ScenarioDef, policy: PolicySetDef, seed: numbe
     metrics,
   );
   const r = cluster.run();
-  const raw = metrics.summarize(r.endMs, r.workers.map((w) => ({ id: w.id, stats: w.stats })), { timeSeries: true });
+  const raw = metrics.summarize(runWindowMs(r), r.workers.map((w) => ({ id: w.id, stats: w.stats })), { timeSeries: true });
   const summary = toRunSummary(policy.name, workers, raw, metrics, r.unfinished);
   const served = cluster.firstRequestTtftMs.filter((t) => t >= 0);
   const finished = summary.succeeded + summary.failed + summary.rejected;

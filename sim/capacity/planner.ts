@@ -10,7 +10,7 @@
 //   N ≥ targetRps × meanOutputTokens × stepMs(full batch) / (1000 × maxSequences).
 import type { GatewayConfig } from '../../core/config/types.js';
 import { openLoopArrivals } from '../cluster/arrivals.js';
-import { SimCluster } from '../cluster/cluster.js';
+import { runWindowMs, SimCluster } from '../cluster/cluster.js';
 import type { LatencyModel } from '../latency/latency-model.js';
 import { SimMetrics } from '../metrics/index.js';
 import { OpenLoopWorkload } from '../workload/open-loop.js';
@@ -71,7 +71,7 @@ export function trial(q: CapacityQuery, workers: number): CapacityTrial {
     metrics,
   );
   const r = cluster.run();
-  const s = metrics.summarize(r.endMs);
+  const s = metrics.summarize(runWindowMs(r));
   const finished = s.requests.completed + s.requests.failed + s.requests.rejected + r.unfinished;
   const successRate = finished > 0 ? s.requests.completed / finished : 1;
   const ttft = s.latencyMs.ttft_ms.p95;

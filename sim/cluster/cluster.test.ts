@@ -4,7 +4,7 @@ import { createLatencyModel } from '../latency/latency-model.js';
 import { SimMetrics } from '../metrics/index.js';
 import type { OpenLoopConfig } from '../workload/types.js';
 import { arrivalsFor } from './arrivals.js';
-import { SimCluster, type ClusterMode } from './cluster.js';
+import { runWindowMs, SimCluster, type ClusterMode } from './cluster.js';
 
 const latency = createLatencyModel({ hardware: 'm3-ultra', model: 'llama-3.1-8b', quantization: 'mlx-4bit' });
 const workload: OpenLoopConfig = {
@@ -36,6 +36,21 @@ describe('simulated cluster', () => {
     expect(direct.summary.requests.arrived).toBe(gw.summary.requests.arrived);
     expect(gw.summary.counters.dedupe_hits + gw.summary.counters.response_cache_hits + gw.summary.counters.coalesced_followers).toBeGreaterThan(0);
     expect(direct.summary.counters.dedupe_hits).toBe(0);
+  });
+
+  it('measures rates until the last request finished, not until a gateway timer after it (as live does)', () => {
+    const direct = run({ type: 'direct' }, 1);
+    const gw = run({ type: 'gateway', config: resolveGatewayConfig({ routing: { type: 'least-loaded' } }) }, 2);
+    // The gateway's caches schedule expiry timers that fire after the workload is done; the engine alone has none.
+    expect(gw.r.endMs).toBeGreaterThan(gw.r.lastFinishMs);
+    expect(direct.r.endMs).toBe(direct.r.lastFinishMs);
+    for (const x of [direct, gw]) {
+      expect(x.r.lastFinishMs).toBeGreaterThan(workload.durationMs * 0.9);
+      expect(runWindowMs(x.r)).toBe(x.r.lastFinishMs);
+    }
+    // A run cut with requests open lasts until its last event.
+    expect(runWindowMs({ endMs: 5000, lastFinishMs: 4000, unfinished: 3 })).toBe(5000);
+    expect(runWindowMs({ endMs: 5000, lastFinishMs: 0, unfinished: 0 })).toBe(5000);
   });
 
   it('is deterministic: one seed, byte-identical summaries; another seed differs', () => {

@@ -90,11 +90,24 @@ export interface ScalingSample {
 }
 
 export interface ClusterRunResult {
+  /** The last event's time (a gateway timer can fire after the last request is done). */
   readonly endMs: number;
+  /** When the last request finished (completed, failed or rejected); 0 when none did. */
+  readonly lastFinishMs: number;
   readonly steps: number;
   readonly unfinished: number;
   readonly workers: readonly SimWorker[];
   readonly core: GatewayCore | undefined;
+}
+
+/**
+ * The run's length for rates (throughput, utilisation): until the last request finished, as the live
+ * load generator measures it (live/load/generator.ts), not until the last event — a gateway timer (a
+ * cache entry's expiry) can fire a minute after the workload is done, and only a gateway side has them.
+ * A run cut with requests still open (a horizon) lasts until its last event.
+ */
+export function runWindowMs(r: Pick<ClusterRunResult, 'endMs' | 'lastFinishMs' | 'unfinished'>): number {
+  return r.unfinished > 0 || r.lastFinishMs <= 0 ? r.endMs : r.lastFinishMs;
 }
 
 // Event kinds and their tie phases: at equal times, worker progress is seen before new arrivals, and
@@ -246,7 +259,7 @@ export class SimCluster {
     for (const p of this.spec.promotions ?? []) loop.schedule(p.atMs, K_ADMIN, 0, 0, p);
     this.ensureStatusTicks();
     const r = loop.run(this.spec.horizonMs ?? Infinity);
-    return { endMs: r.endMs, steps: loop.steps, unfinished: this.open.size, workers: this.workers, core: this.core };
+    return { endMs: r.endMs, lastFinishMs: this.lastFinishMs, steps: loop.steps, unfinished: this.open.size, workers: this.workers, core: this.core };
   }
 
   private register(): void {
@@ -325,11 +338,13 @@ export class SimCluster {
     this.scheduleArrival(next);
   }
 
+  private lastFinishMs = 0;
   private finish(requestId: RequestId, ok: boolean, outputTokens: number, s: Scheduler, rejected = false): void {
     const o = this.open.get(requestId);
     if (o === undefined) return;
     this.open.delete(requestId);
     const now = s.nowMs;
+    this.lastFinishMs = now;
     if (ok) {
       const seq = o.seq;
       if (o.followUp) {
