@@ -3,7 +3,8 @@
 //
 //   npm run bench:gateway            (BENCH_DURATION_S=5 by default)
 //   env: BENCH_REPEAT (repetitions of the whole sequence, medians at the end; default 1),
-//   BENCH_WINDOW_MS (gateway micro-batching window, default 1), BENCH_ONLY=<substring of a run
+//   BENCH_WINDOW_MS (gateway micro-batching window, default 1), BENCH_DISPATCH_WHEN_IDLE=0 (the window
+//   without Nagle's rule, as before issue 16: for before/after runs), BENCH_ONLY=<substring of a run
 //   name>, BENCH_CPU_PROF_DIR=<dir> (CPU-profile the gateway process)
 //
 // Every process is separate: the load generator (this process), bare Fastify, the gateway and the
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
       logLevel: 'warn',
       workers: [{ id: 'echo-1', address: echo.url }],
       core: {
-        batching: { type: 'micro', windowMs: Number(process.env.BENCH_WINDOW_MS ?? 1), maxBatchSize: 64 },
+        batching: { type: 'micro', windowMs: Number(process.env.BENCH_WINDOW_MS ?? 1), maxBatchSize: 64, dispatchWhenIdle: process.env.BENCH_DISPATCH_WHEN_IDLE !== '0' },
         admission: { maxConcurrentPerWorker: 4096 },
       },
     }));
