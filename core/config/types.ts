@@ -17,10 +17,11 @@ export type RoutingConfig =
     };
 
 /**
- * `dispatchWhenIdle` (micro and adaptive; absent = true), Nagle's rule for the batching window: a
- * request of a model none of whose dispatched requests is still waiting for its worker's first answer
- * leaves at once, with whatever waits for its model; requests wait for the window only while one is,
- * and leave as soon as the last of those is answered (or the window ends, whichever comes first).
+ * `dispatchWhenIdle` (micro and adaptive; absent = true), Nagle's rule for the batching window: an
+ * arriving request of a model none of whose dispatched requests is still waiting for its worker's
+ * first answer leaves at once, with whatever waits for its model; requests wait for the window only
+ * while one is, and leave as soon as the last of those is answered (or the window ends, whichever
+ * comes first). A retry, or a follower released to run alone, waits for the window as before.
  * False: every request waits for the window (or a full batch).
  */
 export type BatchingConfig =
