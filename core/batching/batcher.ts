@@ -11,6 +11,8 @@ export interface Batcher {
   remove(requestId: string): boolean;
   /** Batches due at nowMs, each for one model. */
   takeDue(nowMs: number): InferenceRequest[][];
+  /** Everything waiting for `model`, due or not, in batches of at most the model's batch size. */
+  takeModel(model: string): InferenceRequest[][];
   /** The earliest time a batch becomes due, if any request waits. */
   nextDueMs(): number | undefined;
   waiting(): number;
@@ -22,6 +24,10 @@ export interface BatchLimits {
   readonly maxBatchSize: number;
   readonly windowMs: number;
 }
+
+/** takeModel's answer when nothing waits (most calls): one shared empty list, read only. */
+const NOTHING: InferenceRequest[][] = [];
+Object.freeze(NOTHING);
 
 interface Queue {
   readonly items: InferenceRequest[];
@@ -77,6 +83,19 @@ export abstract class WindowBatcher implements Batcher {
         this.count -= batch.length;
         out.push(batch);
       }
+    }
+    return out;
+  }
+
+  takeModel(model: string): InferenceRequest[][] {
+    const q = this.queues.get(model);
+    if (q === undefined || q.items.length === 0) return NOTHING;
+    const out: InferenceRequest[][] = [];
+    while (q.items.length > 0) {
+      const batch = q.items.splice(0, this.limitsFor(model, q.items.length).maxBatchSize);
+      q.arrivedAtMs.splice(0, batch.length);
+      this.count -= batch.length;
+      out.push(batch);
     }
     return out;
   }

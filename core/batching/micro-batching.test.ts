@@ -32,6 +32,17 @@ describe('MicroBatcher', () => {
     expect(ids(b.takeDue(10))).toEqual([['d']]);
   });
 
+  it('takeModel releases everything waiting for one model, due or not, in batches of at most maxBatchSize', () => {
+    const b = new MicroBatcher(10, 2);
+    for (const id of ['a', 'b', 'c']) b.add(req(id), 0);
+    b.add(req('x', 'other'), 0);
+    expect(ids(b.takeModel('m'))).toEqual([['a', 'b'], ['c']]);
+    expect(b.takeModel('m')).toEqual([]);
+    expect(b.takeModel('unknown')).toEqual([]);
+    expect(b.waiting()).toBe(1);
+    expect(b.nextDueMs()).toBe(10);
+  });
+
   it('never releases more than maxBatchSize in one batch', () => {
     const b = new MicroBatcher(5, 2);
     for (let k = 0; k < 7; k++) b.add(req(`r${k}`), 0);

@@ -16,8 +16,8 @@ export const DEFAULT_ROUTING: Record<RoutingConfig['type'], RoutingConfig> = {
 export const DEFAULT_BATCHING: Record<BatchingConfig['type'], BatchingConfig> = {
   none: { type: 'none' },
   // AD: 5–10 ms window, max batch 4.
-  micro: { type: 'micro', windowMs: 5, maxBatchSize: 4 },
-  adaptive: { type: 'adaptive', minBatchSize: 1, maxBatchSize: 16, latencyBudgetMs: 50, windowMsMax: 10, perModel: {} },
+  micro: { type: 'micro', windowMs: 5, maxBatchSize: 4, dispatchWhenIdle: true },
+  adaptive: { type: 'adaptive', dispatchWhenIdle: true, minBatchSize: 1, maxBatchSize: 16, latencyBudgetMs: 50, windowMsMax: 10, perModel: {} },
 };
 
 export const DEFAULT_GATEWAY_CONFIG: GatewayConfig = {

@@ -16,11 +16,20 @@ export type RoutingConfig =
       readonly balanceRelThreshold: number;
     };
 
+/**
+ * `dispatchWhenIdle` (micro and adaptive; absent = true), Nagle's rule for the batching window: an
+ * arriving request of a model none of whose dispatched requests is still waiting for its worker's
+ * first answer leaves at once, with whatever waits for its model; requests wait for the window only
+ * while one is, and leave as soon as the last of those is answered (or the window ends, whichever
+ * comes first). A retry, or a follower released to run alone, waits for the window as before.
+ * False: every request waits for the window (or a full batch).
+ */
 export type BatchingConfig =
   | { readonly type: 'none' }
-  | { readonly type: 'micro'; readonly windowMs: number; readonly maxBatchSize: number }
+  | { readonly type: 'micro'; readonly windowMs: number; readonly maxBatchSize: number; readonly dispatchWhenIdle?: boolean }
   | {
       readonly type: 'adaptive';
+      readonly dispatchWhenIdle?: boolean;
       readonly minBatchSize: number;
       readonly maxBatchSize: number;
       readonly latencyBudgetMs: number;

@@ -59,8 +59,8 @@ const ROUTING_RULES: Record<RoutingConfig['type'], Record<string, Rule>> = {
 
 const BATCHING_RULES: Record<BatchingConfig['type'], Record<string, Rule>> = {
   none: {},
-  micro: { windowMs: num(0, 1000), maxBatchSize: int(1, 1024) },
-  adaptive: { minBatchSize: int(1, 1024), maxBatchSize: int(1, 1024), latencyBudgetMs: num(1, 600_000), windowMsMax: num(0, 1000), perModel: (f, v) => checkPerModel(f, v) },
+  micro: { windowMs: num(0, 1000), maxBatchSize: int(1, 1024), dispatchWhenIdle: bool },
+  adaptive: { dispatchWhenIdle: bool, minBatchSize: int(1, 1024), maxBatchSize: int(1, 1024), latencyBudgetMs: num(1, 600_000), windowMsMax: num(0, 1000), perModel: (f, v) => checkPerModel(f, v) },
 };
 
 export function resolveGatewayConfig(input: unknown = {}): GatewayConfig {

@@ -17,7 +17,7 @@ const ofType = <T extends Command['type']>(cmds: Command[], type: T) => cmds.fil
 
 describe('gateway core: serving path', () => {
   it('dispatches after the micro-batch window and completes once', () => {
-    const c = core({ batching: { type: 'micro', windowMs: 5, maxBatchSize: 4 } });
+    const c = core({ batching: { type: 'micro', windowMs: 5, maxBatchSize: 4, dispatchWhenIdle: false } });
     const a = c.onRequestArrived(makeRequest('r1'), 0);
     expect(ofType(a, 'dispatch')).toHaveLength(0);
     expect(ofType(a, 'wakeAt')[0]?.atMs).toBe(5);
@@ -31,10 +31,47 @@ describe('gateway core: serving path', () => {
   });
 
   it('releases a full batch at once, as one dispatch per worker', () => {
-    const c = core({ batching: { type: 'micro', windowMs: 10, maxBatchSize: 2 }, routing: { type: 'least-loaded' } }, ['w1']);
+    const c = core({ batching: { type: 'micro', windowMs: 10, maxBatchSize: 2, dispatchWhenIdle: false }, routing: { type: 'least-loaded' } }, ['w1']);
     c.onRequestArrived(makeRequest('a', { text: 'a' }), 0);
     const cmds = c.onRequestArrived(makeRequest('b', { text: 'b' }), 1);
     expect(ofType(cmds, 'dispatch').map((d) => d.requests.length)).toEqual([2]);
+  });
+
+  describe('dispatchWhenIdle (Nagle\'s rule for the batching window)', () => {
+    const nagle = (type: 'micro' | 'adaptive') => core(type === 'micro'
+      ? { batching: { type: 'micro', windowMs: 5, maxBatchSize: 4 }, routing: { type: 'least-loaded' } }
+      : { batching: { type: 'adaptive', windowMsMax: 5, maxBatchSize: 4 }, routing: { type: 'least-loaded' } }, ['w1']);
+    const ids = (cmds: Command[]) => ofType(cmds, 'dispatch').map((d) => d.requests.map((r) => r.id));
+
+    for (const type of ['micro', 'adaptive'] as const) {
+      it(`${type}: a request of a model with no unanswered dispatch leaves at once; later ones wait for the answer`, () => {
+        const c = nagle(type);
+        expect(ids(c.onRequestArrived(makeRequest('a', { text: 'a' }), 0))).toEqual([['a']]);
+        // a is unanswered: b and c wait (for the window at most)
+        expect(ids(c.onRequestArrived(makeRequest('b', { text: 'b' }), 0.1))).toEqual([]);
+        expect(ids(c.onRequestArrived(makeRequest('c', { text: 'c' }), 0.2))).toEqual([]);
+        // a's first answer releases them together, before the window ends
+        expect(ids(c.onWorkerEvent({ kind: 'tokens', workerId: 'w1', requestId: 'a', tokens: 1, text: 'x' }, 0.3))).toEqual([['b', 'c']]);
+        // a answered, b and c not yet: d waits; their windows still bound the wait
+        expect(ids(c.onRequestArrived(makeRequest('d', { text: 'd' }), 0.4))).toEqual([]);
+        expect(ids(c.onTimer(5.4))).toEqual([['d']]);
+      });
+    }
+
+    it('a done event (no tokens before it) answers too, and so does an attempt that leaves its worker', () => {
+      const c = nagle('micro');
+      c.onRequestArrived(makeRequest('a', { text: 'a' }), 0);
+      expect(ids(c.onRequestArrived(makeRequest('b', { text: 'b' }), 1))).toEqual([]);
+      expect(ids(c.onWorkerEvent({ kind: 'done', workerId: 'w1', requestId: 'a', output }, 2))).toEqual([['b']]);
+      c.onRequestCancelled('b', 3); // leaves its worker unanswered
+      expect(ids(c.onRequestArrived(makeRequest('c', { text: 'c' }), 4))).toEqual([['c']]);
+    });
+
+    it('off: every request waits for the window from an idle core', () => {
+      const c = core({ batching: { type: 'micro', windowMs: 5, maxBatchSize: 4, dispatchWhenIdle: false } }, ['w1']);
+      expect(ids(c.onRequestArrived(makeRequest('a', { text: 'a' }), 0))).toEqual([]);
+      expect(ids(c.onTimer(5))).toEqual([['a']]);
+    });
   });
 
   it('serves an identical request from the dedupe cache within its TTL, then from the response cache', () => {
@@ -329,6 +366,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
 const configArb = fc.record({
   routing: fc.constantFrom('session-affinity', 'round-robin', 'least-loaded', 'power-of-two', 'latency-aware', 'prefix-aware'),
   batching: fc.constantFrom('none', 'micro', 'adaptive'),
+  dispatchWhenIdle: fc.boolean(),
   maxConcurrent: fc.integer({ min: 1, max: 3 }),
   queueMax: fc.integer({ min: 0, max: 6 }),
   followerTimeoutMs: fc.integer({ min: 1, max: 30_000 }),
@@ -342,7 +380,7 @@ describe('gateway core: model test', () => {
         const c = new GatewayCore(
           resolveGatewayConfig({
             routing: { type: cfg.routing },
-            batching: { type: cfg.batching },
+            batching: cfg.batching === 'none' ? { type: 'none' } : { type: cfg.batching, dispatchWhenIdle: cfg.dispatchWhenIdle },
             admission: { maxConcurrentPerWorker: cfg.maxConcurrent, queueMax: cfg.queueMax, queueTimeoutMs: 30_000 },
             caching: { coalescing: { followerTimeoutMs: cfg.followerTimeoutMs } },
             rateLimit: { enabled: cfg.rateLimited, requestsPerMinute: 30 },
@@ -472,7 +510,7 @@ class Harness {
 
 describe('gateway core: a model that leaves the cluster', () => {
   it('refuses requests still waiting for it with 404 instead of holding them until the queue timeout', () => {
-    const c = core({ batching: { type: 'micro', windowMs: 5, maxBatchSize: 4 } }, ['w1']);
+    const c = core({ batching: { type: 'micro', windowMs: 5, maxBatchSize: 4, dispatchWhenIdle: false } }, ['w1']);
     c.onRequestArrived(makeRequest('r'), 0);
     c.onWorkerStatus(makeStatus('w1', { models: ['other'] }), 1);
     const [r] = ofType(c.onTimer(5), 'reject');

@@ -65,6 +65,8 @@ interface Tracked {
   /** A retry runs here if this worker is routable (it said it has another healthy runtime: retryHere). */
   preferred: WorkerId | undefined;
   recipients: RequestId[] | undefined;
+  /** The model counted in `unanswered` while this attempt's worker has not answered it yet (dispatchWhenIdle). */
+  unansweredModel: string | undefined;
 }
 
 type WorkerState = TableWorker<Tracked>;
@@ -85,6 +87,13 @@ export class GatewayCore {
   private waitingCount = 0;
   private readonly timers = new Timers();
   private batchTimerAtMs: number | undefined;
+  /**
+   * Nagle's rule for the batching window (config.batching.dispatchWhenIdle): per model, requests
+   * dispatched whose worker has not answered yet (no event of their attempt). A request of a model
+   * absent here leaves the batcher at once; the last answer releases what waits.
+   */
+  private readonly dispatchWhenIdle: boolean;
+  private readonly unanswered = new Map<string, number>();
   private out: Command[] = [];
 
   readonly routing: RoutingPolicy;
@@ -109,6 +118,7 @@ export class GatewayCore {
     this.workers = new WorkerTable(config);
     this.routing = createRoutingPolicy(config.routing);
     this.batcher = createBatcher(config.batching);
+    this.dispatchWhenIdle = config.batching.type !== 'none' && config.batching.dispatchWhenIdle !== false;
     const c = config.caching;
     this.dedupe = new ResponseStore({ entriesMax: c.dedupe.entriesMax, ttlMs: c.dedupe.ttlMs });
     this.cache = new ResponseStore({ entriesMax: c.responseCache.entriesMax, ttlMs: c.responseCache.ttlMs });
@@ -184,6 +194,7 @@ export class GatewayCore {
     const t: Tracked = {
       req, arrivedAtMs: nowMs, fp, phase: following?.role === 'follower' ? 'following' : 'waiting', attempt: 0, workerId: undefined, dispatchedAtMs: 0, firstTokenAtMs: undefined, lastProgressMs: nowMs,
       phaseSinceMs: nowMs, tokensSent: 0, clientGone: false, leaderId: undefined, excluded: undefined, preferred: undefined, recipients: undefined,
+      unansweredModel: undefined,
     };
     if (following?.role === 'follower') {
       t.leaderId = following.leaderId;
@@ -199,6 +210,8 @@ export class GatewayCore {
     }
     this.requests.set(req.id, t);
     this.joinBatcher(t, nowMs);
+    // Nothing of this model awaits a worker's answer: no batch would grow by waiting, so it leaves now.
+    if (this.dispatchWhenIdle && !this.unanswered.has(req.model)) this.releaseBatches(this.batcher.takeModel(req.model), nowMs);
     this.releaseDueBatches(nowMs);
     return this.flush();
   }
@@ -232,6 +245,7 @@ export class GatewayCore {
     if (seen !== undefined) seen.lastSeenMs = nowMs;
     if (t === undefined || t.phase !== 'running' || t.workerId !== ev.workerId) return []; // stale attempt
     t.lastProgressMs = nowMs;
+    const nowIdle = this.answered(t);
     if (ev.kind === 'tokens') {
       if (t.firstTokenAtMs === undefined) this.canaryFirstToken(t, nowMs);
       t.firstTokenAtMs ??= nowMs;
@@ -240,6 +254,7 @@ export class GatewayCore {
       if (t.req.stream || this.coalescer.followers(t.req.id).size > 0) t.tokensSent += ev.tokens;
       const recipients = this.recipientsOf(t);
       if (recipients.length > 0) this.out.push({ type: 'deliver', jobId: t.req.id, recipients, event: ev });
+      if (nowIdle !== undefined) this.releaseBatches(this.batcher.takeModel(nowIdle), nowMs);
       return this.flush();
     }
     const w = seen; // the same lookup: nothing above changes the worker table
@@ -292,6 +307,7 @@ export class GatewayCore {
       this.failAttempt(t, 'worker', nowMs, ev.failure.retryHere === true);
     }
     this.drainQueues(nowMs);
+    if (nowIdle !== undefined) this.releaseBatches(this.batcher.takeModel(nowIdle), nowMs);
     return this.flush();
   }
 
@@ -440,25 +456,45 @@ export class GatewayCore {
   }
 
   private releaseDueBatches(nowMs: number): void {
-    const batches = this.batcher.takeDue(nowMs);
-    if (batches.length > 0) {
-      const groups = new Map<WorkerId, InferenceRequest[]>();
-      for (const batch of batches) {
-        for (const req of batch) {
-          this.waitingCount--;
-          const t = this.requests.get(req.id);
-          if (t === undefined || t.phase !== 'waiting') invariantFailed(`batched request ${req.id} is not waiting`);
-          transition(t, 'routing', nowMs);
-          this.placeOrQueue(t, nowMs, groups);
-        }
-      }
-      this.emitDispatches(groups);
-    }
+    this.releaseBatches(this.batcher.takeDue(nowMs), nowMs);
     const due = this.batcher.nextDueMs();
     if (due !== undefined && due !== this.batchTimerAtMs) {
       this.batchTimerAtMs = due;
       this.arm(Math.max(due, nowMs), 'batch', '');
     }
+  }
+
+  /** Routes each request of the batches taken from the batcher, and dispatches them per worker. */
+  private releaseBatches(batches: readonly InferenceRequest[][], nowMs: number): void {
+    if (batches.length === 0) return;
+    const groups = new Map<WorkerId, InferenceRequest[]>();
+    for (const batch of batches) {
+      for (const req of batch) {
+        this.waitingCount--;
+        const t = this.requests.get(req.id);
+        if (t === undefined || t.phase !== 'waiting') invariantFailed(`batched request ${req.id} is not waiting`);
+        transition(t, 'routing', nowMs);
+        this.placeOrQueue(t, nowMs, groups);
+      }
+    }
+    this.emitDispatches(groups);
+  }
+
+  /**
+   * The attempt's worker answered it (or it left the worker): it no longer counts as unanswered.
+   * Returns its model when that was the model's last unanswered request (what waits may leave now).
+   */
+  private answered(t: Tracked): string | undefined {
+    const model = t.unansweredModel;
+    if (model === undefined) return undefined;
+    t.unansweredModel = undefined;
+    const n = this.unanswered.get(model)!;
+    if (n > 1) {
+      this.unanswered.set(model, n - 1);
+      return undefined;
+    }
+    this.unanswered.delete(model);
+    return model;
   }
 
   /** Routes the request to a worker (added to `groups`) or queues it at the gateway. */
@@ -536,6 +572,12 @@ export class GatewayCore {
     t.firstTokenAtMs = undefined;
     t.lastProgressMs = nowMs;
     w.view.inFlight++;
+    if (this.dispatchWhenIdle) {
+      if (t.unansweredModel !== undefined) invariantFailed(`request ${t.req.id} dispatched while its previous attempt was unanswered`);
+      const model = t.req.model;
+      t.unansweredModel = model;
+      this.unanswered.set(model, (this.unanswered.get(model) ?? 0) + 1);
+    }
     w.breaker.onDispatch(nowMs);
     this.workers.touch(w, nowMs);
     this.routing.onDispatch?.(w.view.id, t.req, nowMs);
@@ -562,6 +604,7 @@ export class GatewayCore {
 
   /** The job no longer occupies its worker (t.workerId is kept: a retry excludes that worker). */
   private leaveWorker(t: Tracked, w: WorkerState | undefined, nowMs: number): void {
+    this.answered(t);
     if (w !== undefined) {
       w.view.inFlight--;
       w.running.delete(t);

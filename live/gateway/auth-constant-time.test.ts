@@ -41,3 +41,25 @@ describe('API key comparison in constant time', () => {
     for (const c of calls) expect(c).toEqual({ a: 32, b: 32 });
   });
 });
+
+describe('verified keys remembered (issue 16)', () => {
+  beforeEach(() => {
+    calls.length = 0;
+  });
+
+  it('a key that verified is checked once; later requests get the same answer without hashing it again', () => {
+    const auth = new Authenticator({ apiKeys: KEYS, adminKey: ADMIN });
+    const first = auth.checkKey(KEYS[1]!);
+    expect(calls).toHaveLength(KEYS.length + 1);
+    calls.length = 0;
+    expect(auth.checkKey(KEYS[1]!)).toBe(first);
+    expect(auth.checkKey(ADMIN)).toMatchObject({ ok: true, identity: { kind: 'admin-key' } });
+    expect(calls).toHaveLength(KEYS.length + 1); // the admin key's own first check only
+  });
+
+  it('an unknown key is never remembered: every attempt goes through the constant-time comparison', () => {
+    const auth = new Authenticator({ apiKeys: KEYS, adminKey: ADMIN });
+    for (let i = 0; i < 3; i++) expect(auth.checkKey('sk-first-key-000000002').ok).toBe(false);
+    expect(calls).toHaveLength(3 * (KEYS.length + 1));
+  });
+});

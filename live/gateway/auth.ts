@@ -5,6 +5,13 @@
 // no early exit. Keys never appear in logs or identities: an identity names a key by a short hash.
 // JWTs: jose verifies the signature with the algorithm pinned by configuration (never the token's
 // choice: `alg: none` and HS/RS confusion are refused), `exp` is required, `aud`/`iss` when configured.
+//
+// A key that verified is remembered (its answer, by the presented string, in a bounded map): the
+// hash and the comparisons run once per key, not once per request (issue 16). Only keys that matched
+// are remembered, so unknown keys cannot fill the map, and every miss still goes through the
+// constant-time path. The map's own lookup compares the presented string with remembered valid keys
+// only when their string hashes (V8's, seeded per process) are equal, so it reveals nothing of a key
+// an attacker does not already hold.
 import { hash, timingSafeEqual } from 'node:crypto';
 import { importSPKI, jwtVerify, type JWTHeaderParameters, type CryptoKey } from 'jose';
 import type { AuthConfig, JwtConfig } from '../shared/config.js';
@@ -29,6 +36,8 @@ function sha256(s: string): Buffer {
 }
 
 export class Authenticator {
+  /** Answers of keys that verified, by the presented string (see the header): at most one per configured key. */
+  private readonly verified = new Map<string, AuthResult>();
   private readonly keyHashes: Buffer[];
   /** keyHashes[i]'s tenant (undefined: auth.apiKeys, the default tenant). */
   private readonly keyTenants: (string | undefined)[];
@@ -73,6 +82,15 @@ export class Authenticator {
   }
 
   checkKey(credential: string): AuthResult {
+    const known = this.verified.get(credential);
+    if (known !== undefined) return known;
+    const r = this.verifyKey(credential);
+    if (r.ok) this.verified.set(credential, r);
+    return r;
+  }
+
+  /** Hashes the key and compares it with every configured key, in constant time. */
+  private verifyKey(credential: string): AuthResult {
     const h = sha256(credential);
     let matched = -1;
     for (let i = 0; i < this.keyHashes.length; i++) if (timingSafeEqual(h, this.keyHashes[i]!) && matched < 0) matched = i;

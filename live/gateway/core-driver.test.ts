@@ -48,7 +48,7 @@ function setup(core: Record<string, unknown> = {}) {
 
 describe('CoreDriver', () => {
   it('runs the batching window on its one real timer and dispatches when it is due', async () => {
-    const { sent, driver, clock } = setup({ batching: { type: 'micro', windowMs: 5, maxBatchSize: 8 } });
+    const { sent, driver, clock } = setup({ batching: { type: 'micro', windowMs: 5, maxBatchSize: 8, dispatchWhenIdle: false } });
     driver.arrive(makeRequest('a', { sampling: { temperature: 1 } }), new RecordingSink());
     driver.arrive(makeRequest('b', { sampling: { temperature: 1 } }), new RecordingSink());
     expect(sent).toEqual([]);
@@ -58,6 +58,18 @@ describe('CoreDriver', () => {
     clock.t += 3;
     await new Promise((r) => setTimeout(r, 5));
     expect(sent).toEqual([{ workerId: 'w1', ids: ['a', 'b'] }]);
+    driver.stop();
+  });
+
+  it('dispatches at once when nothing of the model awaits an answer (dispatchWhenIdle), and the answer releases what waits', () => {
+    const { sent, driver } = setup({ batching: { type: 'micro', windowMs: 5, maxBatchSize: 8 } });
+    driver.arrive(makeRequest('a', { sampling: { temperature: 1 } }), new RecordingSink());
+    expect(sent).toEqual([{ workerId: 'w1', ids: ['a'] }]);
+    driver.arrive(makeRequest('b', { sampling: { temperature: 1 } }), new RecordingSink());
+    driver.arrive(makeRequest('c', { sampling: { temperature: 1 } }), new RecordingSink());
+    expect(sent).toHaveLength(1); // a is unanswered: b and c wait
+    driver.workerEvent({ kind: 'done', workerId: 'w1', requestId: 'a', output: { finishReason: 'stop', promptTokens: 1, completionTokens: 1 } });
+    expect(sent).toEqual([{ workerId: 'w1', ids: ['a'] }, { workerId: 'w1', ids: ['b', 'c'] }]);
     driver.stop();
   });
 
@@ -140,7 +152,7 @@ describe('CoreDriver', () => {
     const clock: Clock = { nowMs: () => (reads++, performance.now() - t0), wallMs: () => Date.now() };
     const sent: string[][] = [];
     const transport: WorkerTransport = { dispatch: (_w, requests) => void sent.push(requests.map((r) => r.id)), cancel: () => undefined };
-    const driver = new CoreDriver(new GatewayCore(resolveGatewayConfig({ batching: { type: 'micro', windowMs: 0.9, maxBatchSize: 8 }, admission: { maxConcurrentPerWorker: 100 } }), testRng(1)), clock, transport);
+    const driver = new CoreDriver(new GatewayCore(resolveGatewayConfig({ batching: { type: 'micro', windowMs: 0.9, maxBatchSize: 8, dispatchWhenIdle: false }, admission: { maxConcurrentPerWorker: 100 } }), testRng(1)), clock, transport);
     driver.workerStatus(makeStatus('w1', { maxConcurrent: 100 }));
     for (let i = 0; i < 20; i++) {
       const before = performance.now();

@@ -57,7 +57,7 @@ const done = (requestId: string, workerId = 'w1') => ({ kind: 'done' as const, w
 
 describe('gateway request tracing', () => {
   it('continues the caller\'s trace: gateway.request → worker.generate, whose context goes to the worker; queued, cache_miss, route', async () => {
-    const { sent, driver, arrive, spans, eventsOf, clock } = setup({ batching: { type: 'micro', windowMs: 5, maxBatchSize: 8 } });
+    const { sent, driver, arrive, spans, eventsOf, clock } = setup({ batching: { type: 'micro', windowMs: 5, maxBatchSize: 8, dispatchWhenIdle: false } });
     const sink = arrive(makeRequest('a', { text: 'cacheable' }), { traceparent: TRACEPARENT });
     expect(sent).toEqual([]); // inside the batching window
     clock.t += 5;
