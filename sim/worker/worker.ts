@@ -43,7 +43,7 @@ import { PREFILL_BATCH_SIZE_DEFAULT, PREFILL_STEP_TOKENS_DEFAULT, chargePlannedC
 import { StepCostModel } from '../../core/scheduling/step-cost.js';
 import { planStep, validatePlannerConfig, type PrefillingSeq, type StepPlannerConfig, type WaitingSeq } from '../../core/scheduling/step-planner.js';
 import { admitGroupError, admitNow, type AdmitGroupConfig } from '../../core/scheduling/admit-group.js';
-import { contextBucketsError } from '../../core/scheduling/context-buckets.js';
+import { bucketOf, contextBucketsError } from '../../core/scheduling/context-buckets.js';
 import { paddedDecodeMs } from './padded-decode.js';
 import { kvReserveTokens } from '../../core/worker/kv-reservation.js';
 import { onRuntimeLost } from '../../core/worker/runtime-lost.js';
@@ -123,6 +123,8 @@ export class SimWorker {
   private readonly paddedBuckets: readonly number[] | undefined;
   private readonly bucketCount: number[] = [];
   private readonly bucketLongest: number[] = [];
+  /** admit's scratch: which context buckets (or the one batch) prompts joined this step. */
+  private readonly bucketJoined: boolean[];
   private decodeSteps = 0;
   private joinCount = 0;
   private readonly due = new DueHeap();
@@ -194,6 +196,7 @@ export class SimWorker {
     this.paddedBuckets = c.decodeLayout?.type === 'padded' ? [...(c.decodeLayout.contextBuckets ?? [])] : undefined;
     const bucketsError = this.paddedBuckets === undefined ? undefined : contextBucketsError(this.paddedBuckets);
     if (bucketsError !== undefined) throw new Error(`worker ${c.id}: decodeLayout.${bucketsError}`);
+    this.bucketJoined = new Array<boolean>((this.paddedBuckets?.length ?? 0) + 1).fill(false);
     const groupError = c.admitGroup === undefined ? undefined : admitGroupError(c.admitGroup);
     if (groupError !== undefined) throw new Error(`worker ${c.id}: admitGroup: ${groupError}`);
     this.admitGroup = c.admitGroup !== undefined && c.admitGroup.minGroup > 1 ? c.admitGroup : undefined;
@@ -426,6 +429,10 @@ export class SimWorker {
     const prefilling = this.prefilling;
     let overheadMs = 0;
     let admitted = 0;
+    let batchesJoined = 0; // the batches prompts joined: one per context bucket (the runtime's bucket is a BatchGenerator of its own)
+    const edges = this.paddedBuckets;
+    const joined = this.bucketJoined;
+    joined.fill(false);
     if (this.admitGroup !== undefined && this.holdAdmission(nowMs)) return 0;
     while (this.queue.size > 0 && prefilling.length < this.prefillBatchSize && this.decodingCount + prefilling.length < this.maxSequences) {
       const seq = this.queue.peek();
@@ -437,10 +444,18 @@ export class SimWorker {
       overheadMs += startPrefill(seq, lat);
       prefilling.push(seq);
       admitted++;
+      const b = edges === undefined || edges.length === 0 ? 0 : bucketOf(edges, seq.input.promptTokens);
+      if (!joined[b]) {
+        joined[b] = true;
+        batchesJoined++;
+      }
     }
     // A calibrated machine's measured cost of prompts joining a busy batch replaces the per-request overhead.
+    // Its fixed part is per batch that prompts join: with context buckets each bucket's BatchGenerator
+    // takes its joiners in its own pass (python/mlx_runtime/length_buckets.py), so prompts joining two
+    // buckets in one loop iteration pay it twice, as live does.
     const join = lat.joinCost;
-    return join === undefined || admitted === 0 ? overheadMs : join.perStepMs + join.perPromptMs * admitted;
+    return join === undefined || admitted === 0 ? overheadMs : join.perStepMs * batchesJoined + join.perPromptMs * admitted;
   }
 
   /** The admit group's decision (core's admitNow): true to admit nobody this step. */
@@ -755,3 +770,4 @@ export class SimWorker {
     if (prefilling.length !== w) prefilling.length = w;
   }
 }
+
