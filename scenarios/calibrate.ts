@@ -12,6 +12,11 @@
 //   join:    prompts joining a busy decode batch (scenarios/calibrate-join.ts): the extra step time
 //            beyond their prefill, fitted as perStepMs + perPromptMs·k (`joinCost`, charged by the
 //            simulated worker in place of the per-request overhead in the steps where prompts join).
+//   sampled: the decode at the short context again at temperature 0.7 (the live workload's; each request
+//            then has a sampler of its own, and mlx-lm's GenerationBatch samples row by row instead of
+//            one argmax call for the batch): sampledRowMs = the median over batch sizes of
+//            (sampled step − greedy step) ÷ batch, ≥ 0 (fitSampledRow). The greedy decode above is what
+//            the step fit describes; the simulator adds sampledRowMs per row while a sampled request decodes.
 //   requestOverheadMs: the prefill fit's intercept + the median queue time of a lone request.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname, totalmem, cpus } from 'node:os';
@@ -35,7 +40,7 @@ reports/out/calibration/local-<size>.json) for \`npm run scenario -- NAME --mode
 --python (or ${PYTHON_ENV_VAR}) runs the runtime with that interpreter instead of python/.venv; the
 profile's hardware is named after the MLX device the runtime reports (<host>-gpu or <host>-cpu).`;
 
-interface Sample {
+export interface Sample {
   readonly batch: number;
   readonly contextTokens: number;
   readonly stepMs: number;
@@ -70,8 +75,8 @@ export async function main(argv: string[]): Promise<number> {
     const onGpu = /gpu/i.test(device);
     const info = (await rt.client.call('list_models', {})).models[0]!;
     let seq = 0;
-    const gen = (promptTokens: number, maxTokens: number, key: string): Promise<GenerateResult> =>
-      rt.client.generate({ request_id: `cal-${seq++}`, prompt: textOfTokens(key, seq, promptTokens), max_tokens: maxTokens, temperature: 0, stream: false }, () => undefined, { timeoutMs: 600_000 }).result;
+    const gen = (promptTokens: number, maxTokens: number, key: string, temperature = 0): Promise<GenerateResult> =>
+      rt.client.generate({ request_id: `cal-${seq++}`, prompt: textOfTokens(key, seq, promptTokens), max_tokens: maxTokens, temperature, stream: false }, () => undefined, { timeoutMs: 600_000 }).result;
     log(`model ${size} on ${device}: ${(info.model_bytes / 1e6).toFixed(1)} MB, ${info.kv_bytes_per_token} KV bytes/token; warming up`);
     await gen(32, 4, 'warm');
     await Promise.all([gen(32, 4, 'warm2'), gen(32, 4, 'warm3')]);
@@ -115,6 +120,17 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
     const step = fitStep(samples);
+    // Sampled decode: the same short-context batches at the live workload's temperature.
+    const sampledSamples: Sample[] = [];
+    for (const b of batches.filter((x) => x >= (onGpu ? 4 : 2))) {
+      const rs = await Promise.all(Array.from({ length: b }, (_, i) => gen(32, decodeTokens, `sampled-${b}-${i}`, SAMPLED_TEMPERATURE)));
+      const ctx = rs.reduce((a, r) => a + r.usage.prompt_tokens + r.usage.completion_tokens / 2, 0) / rs.length;
+      const stepMs = median(rs.map((r) => r.timings.decode_ms / Math.max(1, r.usage.completion_tokens - 1)));
+      sampledSamples.push({ batch: b, contextTokens: ctx, stepMs });
+      log(`decode, sampled at temperature ${SAMPLED_TEMPERATURE}: batch ${b}, context ${ctx.toFixed(0)}: ${stepMs.toFixed(2)} ms/step`);
+    }
+    const sampledRowMs = fitSampledRow(samples.filter((s) => s.contextTokens < longPrompt / 2), sampledSamples);
+    log(`sampled decode: ${sampledRowMs.toFixed(3)} ms more per row than greedy`);
     const lone = pre.map((p) => p.queueMs);
     const joinContext = onGpu ? 1024 : 128;
     const join = { batch: Math.min(maxSeq - 4, onGpu ? 32 : 8), contextTokens: joinContext, promptTokens: onGpu ? 512 : 64, groups: [1, 4], reps: 3, maxTokens: Math.max(64, info.max_context - joinContext - 64), log };
@@ -131,10 +147,11 @@ export async function main(argv: string[]): Promise<number> {
       requestOverheadMs: round3(Math.max(0, pf.intercept) + median(lone)),
       loadMs: round3(info.load_ms),
       ...(joins.length > 0 && { joinCost: { perStepMs: round3(joinCost.perStepMs), perPromptMs: round3(joinCost.perPromptMs) } }),
+      ...(sampledSamples.length > 0 && { sampledRowMs: round3(sampledRowMs) }),
     };
     parseLocalProfile(profile, out);
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify({ ...profile, samples: { prefill: pre, decode: samples, join: joins } }, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify({ ...profile, samples: { prefill: pre, decode: samples, sampledDecode: sampledSamples, join: joins } }, null, 2)}\n`);
     log(`decode step = ${step.a.toFixed(2)} + ${step.b.toFixed(3)}·batch + ${step.c.toFixed(4)}·contextTokens/1000 ms`);
     console.log(out);
     return 0;
@@ -187,6 +204,22 @@ export function fitStep(s: readonly Sample[]): { a: number; b: number; c: number
   }
   if (a <= 0) a = Math.max(0.01, Math.min(...y) / 2);
   return { a, b, c };
+}
+
+/** The live workload's temperature (sim/workload: 0.7 unless a request repeats a hot prompt). */
+export const SAMPLED_TEMPERATURE = 0.7;
+
+/**
+ * The extra decode cost per row of sampling row by row: for each batch size measured both ways, (sampled
+ * step − greedy step) ÷ batch; the median of those, never negative (0 when nothing pairs up).
+ */
+export function fitSampledRow(greedy: readonly Sample[], sampled: readonly Sample[]): number {
+  const perRow: number[] = [];
+  for (const s of sampled) {
+    const g = greedy.find((x) => x.batch === s.batch);
+    if (g !== undefined && s.batch > 0) perRow.push((s.stepMs - g.stepMs) / s.batch);
+  }
+  return perRow.length === 0 ? 0 : Math.max(0, median(perRow));
 }
 
 function round3(x: number): number {

@@ -50,6 +50,13 @@ export interface LatencyModel {
    * batch costs perStepMs + perPromptMs·k beyond their prefill; it replaces requestOverheadMs in that step.
    */
   readonly joinCost?: { readonly perStepMs: number; readonly perPromptMs: number };
+  /**
+   * Measured on a calibrated machine (local profiles only): what a decode step costs more per row when
+   * its batch samples row by row. mlx-lm's BatchGenerator samples the whole batch in one call only when
+   * every row shares one sampler (all greedy); a batch holding a sampled request (temperature > 0, a
+   * sampler of its own in both the runtime and mlx_lm.server) calls each row's sampler on its own.
+   */
+  readonly sampledRowMs?: number;
   prefillMs(promptTokens: number, cachedTokens: number): number;
   prefillBreakdown(promptTokens: number, cachedTokens: number): PrefillBreakdown;
   decodeStepMs(batchSize: number, totalContextTokens: number): number;

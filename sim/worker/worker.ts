@@ -23,6 +23,8 @@
 //      its last token instead join the decode batch: one forward pass of their own (mlx-lm's
 //      GenerationBatch constructor) computes their first token;
 //   stepMs = (decodeStepMs(decoding, ctx) + decodeStepMs(joining, ctx) + Σ chunkMs + Σ requestOverheadMs(new)) × slowdown;
+//   (a calibrated profile adds sampledRowMs per decoding row while a sampled request decodes, and its
+//   joinCost replaces the request overheads: once per batch that prompts join, + per prompt);
 //   at the end of the step every decoding sequence (joiners included) gets one token (finished ones
 //   leave and release KV).
 // A long prompt thus shares its prefill with the decode steps of the running batch instead of stalling it.
@@ -116,6 +118,9 @@ export class SimWorker {
   private decodingCount = 0;
   /** Decoding sequences that ask for structured output (each costs constrainedRowMs a step). */
   private constrainedDecoding = 0;
+  /** Decoding sequences that sample (temperature > 0): while any decodes, the batch samples row by row (LatencyModel.sampledRowMs). */
+  private sampledDecoding = 0;
+  private readonly bucketSampled: number[] = [];
   private readonly constrainedRowMs: number;
   /** The admit group (undefined: at once). */
   private readonly admitGroup: AdmitGroupConfig | undefined;
@@ -559,8 +564,8 @@ export class SimWorker {
     const nDecoding = this.decodingCount;
     // Every decoding sequence has its first token by now (joiners get it at the end of their join step).
     const continuing = nDecoding;
-    let workMs = nDecoding === 0 ? 0 : this.paddedBuckets === undefined ? lat.decodeStepMs(nDecoding, this.totalContext)
-      : paddedDecodeMs(this.decodingHead, this.decodeSteps, this.paddedBuckets, lat, this.bucketCount, this.bucketLongest);
+    let workMs = nDecoding === 0 ? 0 : this.paddedBuckets === undefined ? lat.decodeStepMs(nDecoding, this.totalContext) + (this.sampledDecoding > 0 ? nDecoding * (lat.sampledRowMs ?? 0) : 0)
+      : paddedDecodeMs(this.decodingHead, this.decodeSteps, this.paddedBuckets, lat, this.bucketCount, this.bucketLongest, this.bucketSampled);
     if (this.constrainedDecoding > 0) workMs += this.constrainedDecoding * this.constrainedRowMs;
     if (this.planner !== undefined) return this.startPlannedStep(nowMs, workMs);
     workMs += this.admit(nowMs);
@@ -720,6 +725,7 @@ export class SimWorker {
     this.decodingTail = seq;
     this.decodingCount++;
     if (seq.input.constrained === true) this.constrainedDecoding++;
+    if (seq.input.sampled === true) this.sampledDecoding++;
   }
 
   private unlinkDecoding(seq: SimSequence): void {
@@ -733,6 +739,7 @@ export class SimWorker {
     seq.nextDecoding = undefined;
     this.decodingCount--;
     if (seq.input.constrained === true) this.constrainedDecoding--;
+    if (seq.input.sampled === true) this.sampledDecoding--;
   }
 
   private clearDecoding(): void {
@@ -746,6 +753,7 @@ export class SimWorker {
     this.decodingTail = undefined;
     this.decodingCount = 0;
     this.constrainedDecoding = 0;
+    this.sampledDecoding = 0;
     this.due.clear();
     this.joiners.length = 0;
   }
