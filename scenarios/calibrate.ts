@@ -14,10 +14,14 @@
 //            simulated worker in place of the per-request overhead in the steps where prompts join).
 //   sampled: the decode at the short context again at temperature 0.7 (the live workload's; each request
 //            then has a sampler of its own, and mlx-lm's GenerationBatch samples row by row instead of
-//            one argmax call for the batch): sampledRowMs = the median over batch sizes of
-//            (sampled step − greedy step) ÷ batch, ≥ 0 (fitSampledRow). The greedy decode above is what
+//            one argmax call for the batch): sampledRowMs = the slope of (sampled step − greedy step)
+//            against the batch size, through the origin, ≥ 0 (fitSampledRow). The greedy decode above is what
 //            the step fit describes; the simulator adds sampledRowMs per row while a sampled request decodes.
 //   requestOverheadMs: the prefill fit's intercept + the median queue time of a lone request.
+//   --cudnn-attention mlx: the runtime with MLX's cuDNN attention on (MLX_RUNTIME_CUDNN_ATTENTION=mlx),
+//            as mlx_lm.server ships; the profile for sim-vs-live's --baseline-profile (default out
+//            reports/out/calibration/local-<size>-cudnn.json). Prefill and join prompts take a new length
+//            each time, so a cuDNN graph build per new shape is measured, not hidden by the graph cache.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname, totalmem, cpus } from 'node:os';
 import { dirname } from 'node:path';
@@ -32,13 +36,15 @@ import { ensureModel } from './live/servers.js';
 import { isModelSize, MODEL_SIZES } from '../live/shared/model.js';
 import { PYTHON_ENV_VAR } from '../live/shared/python.js';
 
-const HELP = `usage: npm run calibrate -- [--size ${MODEL_SIZES.join('|')}] [--out FILE] [--max-sequences N] [--python PATH]
+const HELP = `usage: npm run calibrate -- [--size ${MODEL_SIZES.join('|')}] [--out FILE] [--max-sequences N] [--python PATH] [--cudnn-attention mlx|off]
 
 Measures prefill rate, decode step time (by batch size and context) and per-request overhead of
 the python MLX runtime on this machine, and writes a local profile (default
 reports/out/calibration/local-<size>.json) for \`npm run scenario -- NAME --mode both\`.
 --python (or ${PYTHON_ENV_VAR}) runs the runtime with that interpreter instead of python/.venv; the
-profile's hardware is named after the MLX device the runtime reports (<host>-gpu or <host>-cpu).`;
+profile's hardware is named after the MLX device the runtime reports (<host>-gpu or <host>-cpu).
+--cudnn-attention mlx runs the runtime with MLX's cuDNN attention on, as mlx_lm.server ships (a
+baseline profile for scenarios/sim-vs-live.ts --baseline-profile; default out local-<size>-cudnn.json).`;
 
 export interface Sample {
   readonly batch: number;
@@ -47,7 +53,7 @@ export interface Sample {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values: o } = parseArgs({ args: argv, options: { size: { type: 'string', default: 'small' }, out: { type: 'string' }, 'max-sequences': { type: 'string', default: '32' }, python: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values: o } = parseArgs({ args: argv, options: { size: { type: 'string', default: 'small' }, out: { type: 'string' }, 'max-sequences': { type: 'string', default: '32' }, python: { type: 'string' }, 'cudnn-attention': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (o.help === true) {
     console.log(HELP);
     return 0;
@@ -63,7 +69,14 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`--max-sequences must be an integer in [1, 256]`);
     return 2;
   }
-  const out = o.out ?? profilePathFor(size);
+  const cudnn = o['cudnn-attention'];
+  if (cudnn !== undefined && cudnn !== 'mlx' && cudnn !== 'off') {
+    console.error(`--cudnn-attention must be mlx (on, as mlx_lm.server ships) or off (the runtime's default), got ${cudnn}\n\n${HELP}`);
+    return 2;
+  }
+  if (cudnn === 'mlx') process.env.MLX_RUNTIME_CUDNN_ATTENTION = 'mlx';
+  else if (cudnn === 'off') delete process.env.MLX_RUNTIME_CUDNN_ATTENTION;
+  const out = o.out ?? (cudnn === 'mlx' ? profilePathFor(size).replace(/\.json$/, '-cudnn.json') : profilePathFor(size));
   const log = (m: string) => console.error(`[calibrate] ${m}`);
   const modelDir = ensureModel(size, log);
   const rt = new RuntimeProcess({ modelPath: modelDir, modelId: size, maxSequences: maxSeq, readyTimeoutMs: 180_000 });
@@ -89,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const n of prefillLengths) {
       const reps: { n: number; ms: number; queueMs: number }[] = [];
       for (let rep = 0; rep < 3; rep++) {
-        const r = await gen(n, 1, `prefill-${n}-${rep}`);
+        const r = await gen(n + 16 * rep, 1, `prefill-${n}-${rep}`); // a new length (shape) each time, as live prompts come
         reps.push({ n: r.usage.prefill_tokens, ms: r.timings.prefill_ms, queueMs: r.timings.queue_ms });
       }
       pre.push(reps.sort((a, b) => a.ms - b.ms)[1]!);
@@ -139,7 +152,7 @@ export async function main(argv: string[]): Promise<number> {
     if (joins.length > 0) log(`join: a step in which k prompts join costs ${joinCost.perStepMs.toFixed(1)} + ${joinCost.perPromptMs.toFixed(1)}·k ms beyond their prefill`);
     const profile: LocalProfile = {
       format: LOCAL_PROFILE_FORMAT,
-      source: `npm run calibrate on ${hostname()} (${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}; MLX ${device}), ${new Date().toISOString()}, python runtime of mlx-serving`,
+      source: `npm run calibrate on ${hostname()} (${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}; MLX ${device}), ${new Date().toISOString()}, python runtime of mlx-serving${process.env.MLX_RUNTIME_CUDNN_ATTENTION === 'mlx' ? ', cuDNN attention on (MLX_RUNTIME_CUDNN_ATTENTION=mlx)' : ''}`,
       hardware: { name: `${hostname()}-${onGpu ? 'gpu' : 'cpu'}`, memoryBytes: totalmem() },
       model: { id: `mlx-serving-${size}`, modelBytes: info.model_bytes, kvBytesPerToken: info.kv_bytes_per_token, contextTokensMax: info.max_context },
       prefillTokensPerSec: round3(prefillTokensPerSec),
@@ -210,16 +223,21 @@ export function fitStep(s: readonly Sample[]): { a: number; b: number; c: number
 export const SAMPLED_TEMPERATURE = 0.7;
 
 /**
- * The extra decode cost per row of sampling row by row: for each batch size measured both ways, (sampled
- * step − greedy step) ÷ batch; the median of those, never negative (0 when nothing pairs up).
+ * The extra decode cost per row of sampling row by row: the least-squares slope through the origin of
+ * (sampled step − greedy step) against the batch size, over the sizes measured both ways (the large
+ * batches weigh most: at small ones a shared CPU's noise is as large as the difference); never
+ * negative, 0 when nothing pairs up.
  */
 export function fitSampledRow(greedy: readonly Sample[], sampled: readonly Sample[]): number {
-  const perRow: number[] = [];
+  let sxy = 0;
+  let sxx = 0;
   for (const s of sampled) {
     const g = greedy.find((x) => x.batch === s.batch);
-    if (g !== undefined && s.batch > 0) perRow.push((s.stepMs - g.stepMs) / s.batch);
+    if (g === undefined || s.batch <= 0) continue;
+    sxy += s.batch * (s.stepMs - g.stepMs);
+    sxx += s.batch * s.batch;
   }
-  return perRow.length === 0 ? 0 : Math.max(0, median(perRow));
+  return sxx === 0 ? 0 : Math.max(0, sxy / sxx);
 }
 
 function round3(x: number): number {
