@@ -7,7 +7,9 @@ steady part is the windows between the first and the last whose decode batch is 
 maximum, less one window at each end, and with more than 3 steps. Printed per label: steps (bucket
 passes) per 2 s, the wall time per step (2000 / steps), the median over windows of the step p50 and
 p95, the decode batch per step, the share of steps that carried prompt tokens, prompt tokens per
-2 s, prompts waiting and padded/real KV (median over windows). scenarios/sim-steplog.ts prints the
+2 s, prompts waiting and padded/real KV (median over windows), and where the log has step_ms_sum (from
+the eighth session on) the mean time inside a step, the rest of the wall time being the serving loop's
+own. scenarios/sim-steplog.ts prints the
 simulator's figures for the same runs.
 """
 
@@ -37,7 +39,8 @@ def summary(label: str, paths: List[str]) -> str:
     return (f"{label}: windows {len(rows)}; steps/2s {steps / len(rows):.1f}; ms/step (wall) {2000 * len(rows) / steps:.1f}; "
             f"step p50 {med(2):.1f}, p95 {med(3):.1f}; batch/step {sum(r[1] * r[5] for r in rows) / steps:.1f}; "
             f"prompt-bearing share {sum(r[1] * r[6] for r in rows) / steps:.2f}; prompt tokens/2s {statistics.fmean(r[7] for r in rows):.0f}; "
-            f"waiting {statistics.fmean(r[8] for r in rows):.1f}; padded/real {med(9):.2f}")
+            f"waiting {statistics.fmean(r[8] for r in rows):.1f}; padded/real {med(9):.2f}"
+            + (f"; ms/step inside the step (mean) {sum(r[10] for r in rows) / steps:.1f}" if all(len(r) > 10 for r in rows) else ""))
 
 
 if __name__ == "__main__":
