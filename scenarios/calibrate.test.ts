@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitSampledRow, fitStep } from './calibrate.js';
+import { answerReuseOf, fitSampledRow, fitStep } from './calibrate.js';
 
 const s = (batch: number, stepMs: number, contextTokens = 45) => ({ batch, contextTokens, stepMs });
 
@@ -28,5 +28,16 @@ describe('fitStep', () => {
     expect(fit.a).toBeCloseTo(3, 6);
     expect(fit.b).toBeCloseTo(0.2, 6);
     expect(fit.c).toBeCloseTo(0.1, 6);
+  });
+});
+
+describe('answerReuseOf', () => {
+  it('is the mean share of the previous answer found cached, each clamped to [0, 1]', () => {
+    const r = (firstPromptTokens: number, answerTokens: number, cachedTokens: number) => ({ firstPromptTokens, answerTokens, cachedTokens });
+    // the tiny model at temperature 0.7 (the CPU calibration): mostly the first prompt alone, once 14 of 32
+    expect(answerReuseOf([r(42, 32, 42), r(41, 32, 41), r(41, 32, 55), r(41, 32, 40)])).toBeCloseTo(14 / 32 / 4, 9);
+    expect(answerReuseOf([r(40, 10, 60)])).toBe(1);
+    expect(answerReuseOf([r(40, 0, 40)])).toBe(1); // no answer: nothing measured
+    expect(answerReuseOf([])).toBe(1);
   });
 });

@@ -17,6 +17,10 @@
 //            one argmax call for the batch): sampledRowMs = the slope of (sampled step − greedy step)
 //            against the batch size, through the origin, ≥ 0 (fitSampledRow). The greedy decode above is what
 //            the step fit describes; the simulator adds sampledRowMs per row while a sampled request decodes.
+//   answerReuse: sessions of two turns through the chat template (messages, as the worker node sends
+//            them), at temperature 0.7: the share of the first turn's answer that the second turn finds
+//            in the prefix cache, (cached − first prompt) ÷ answer tokens in [0, 1], the mean over sessions
+//            (answerReuseOf). A random-weights model's sampled answer rarely re-tokenizes as generated.
 //   requestOverheadMs: the prefill fit's intercept + the median queue time of a lone request.
 //   --cudnn-attention mlx: the runtime with MLX's cuDNN attention on (MLX_RUNTIME_CUDNN_ATTENTION=mlx),
 //            as mlx_lm.server ships; the profile for sim-vs-live's --baseline-profile (default out
@@ -27,7 +31,7 @@ import { hostname, totalmem, cpus } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { textOfTokens } from '../live/load/text.js';
-import type { GenerateResult } from '../live/worker/runtime-client.js';
+import type { ChatMessageParam, GenerateResult } from '../live/worker/runtime-client.js';
 import { RuntimeProcess } from '../live/worker/runtime-process.js';
 import { LOCAL_PROFILE_FORMAT, parseLocalProfile, type LocalProfile } from '../sim/profiles/local.js';
 import { profilePathFor } from './live/compare.js';
@@ -144,6 +148,20 @@ export async function main(argv: string[]): Promise<number> {
     }
     const sampledRowMs = fitSampledRow(samples.filter((s) => s.contextTokens < longPrompt / 2), sampledSamples);
     log(`sampled decode: ${sampledRowMs.toFixed(3)} ms more per row than greedy`);
+    // Answer reuse: a follow-up turn of the same session, as the live workload's sessions send them.
+    const reuseSamples: ReuseSample[] = [];
+    const turnTokens = onGpu ? 256 : 48;
+    for (let i = 0; i < 6; i++) {
+      const session = `cal-reuse-${i}`;
+      const ask = (messages: ChatMessageParam[], maxTokens: number) =>
+        rt.client.generate({ request_id: `cal-${seq++}`, messages, max_tokens: maxTokens, temperature: SAMPLED_TEMPERATURE, session_id: session }, () => undefined, { timeoutMs: 600_000 }).result;
+      const first: ChatMessageParam[] = [{ role: 'user', content: textOfTokens('reuse', i, turnTokens) }];
+      const t1 = await ask(first, 32);
+      const t2 = await ask([...first, { role: 'assistant', content: t1.text }, { role: 'user', content: textOfTokens('reuse-next', i, 32) }], 1);
+      reuseSamples.push({ firstPromptTokens: t1.usage.prompt_tokens, answerTokens: t1.usage.completion_tokens, cachedTokens: t2.usage.cached_tokens });
+    }
+    const answerReuse = answerReuseOf(reuseSamples);
+    log(`answer reuse: a next turn finds ${(answerReuse * 100).toFixed(0)} % of the previous answer cached (${reuseSamples.map((r) => `${r.cachedTokens}/${r.firstPromptTokens}+${r.answerTokens}`).join(', ')})`);
     const lone = pre.map((p) => p.queueMs);
     const joinContext = onGpu ? 1024 : 128;
     const join = { batch: Math.min(maxSeq - 4, onGpu ? 32 : 8), contextTokens: joinContext, promptTokens: onGpu ? 512 : 64, groups: [1, 4], reps: 3, maxTokens: Math.max(64, info.max_context - joinContext - 64), log };
@@ -161,10 +179,11 @@ export async function main(argv: string[]): Promise<number> {
       loadMs: round3(info.load_ms),
       ...(joins.length > 0 && { joinCost: { perStepMs: round3(joinCost.perStepMs), perPromptMs: round3(joinCost.perPromptMs) } }),
       ...(sampledSamples.length > 0 && { sampledRowMs: round3(sampledRowMs) }),
+      ...(reuseSamples.length > 0 && { answerReuse: round3(answerReuse) }),
     };
     parseLocalProfile(profile, out);
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify({ ...profile, samples: { prefill: pre, decode: samples, sampledDecode: sampledSamples, join: joins } }, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify({ ...profile, samples: { prefill: pre, decode: samples, sampledDecode: sampledSamples, join: joins, answerReuse: reuseSamples } }, null, 2)}\n`);
     log(`decode step = ${step.a.toFixed(2)} + ${step.b.toFixed(3)}·batch + ${step.c.toFixed(4)}·contextTokens/1000 ms`);
     console.log(out);
     return 0;
@@ -238,6 +257,19 @@ export function fitSampledRow(greedy: readonly Sample[], sampled: readonly Sampl
     sxx += s.batch * s.batch;
   }
   return sxx === 0 ? 0 : Math.max(0, sxy / sxx);
+}
+
+export interface ReuseSample {
+  readonly firstPromptTokens: number;
+  readonly answerTokens: number;
+  /** The second turn's cached prompt tokens (the runtime's count). */
+  readonly cachedTokens: number;
+}
+
+/** The mean over sessions of (cached − first prompt) ÷ answer tokens, each clamped to [0, 1]; 1 when nothing was measured. */
+export function answerReuseOf(samples: readonly ReuseSample[]): number {
+  const shares = samples.filter((s) => s.answerTokens > 0).map((s) => Math.min(1, Math.max(0, (s.cachedTokens - s.firstPromptTokens) / s.answerTokens)));
+  return shares.length === 0 ? 1 : shares.reduce((a, x) => a + x, 0) / shares.length;
 }
 
 function round3(x: number): number {

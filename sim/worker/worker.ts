@@ -699,7 +699,8 @@ export class SimWorker {
     this.unlinkDecoding(seq);
     this.totalContext -= inp.promptTokens + seq.generated;
     this.memory.release(seq.kvBytes, nowMs, seq.requestId, inp.promptTokens + seq.generated);
-    this.prefixCache.store(inp.sessionId, inp.prefixBlocks, inp.promptTokens, inp.promptTokens + seq.generated);
+    // the next turn finds the prompt and the part of the answer that re-tokenizes as generated (LatencyModel.answerReuse)
+    this.prefixCache.store(inp.sessionId, inp.prefixBlocks, inp.promptTokens, inp.promptTokens + Math.round(seq.generated * (this.latency.answerReuse ?? 1)));
     this.stats.completed++;
     out.push(WorkerEventKind.done, seq);
   }
