@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitJoin } from './calibrate-join.js';
+import { fitJoin, joinPromptTokens } from './calibrate-join.js';
 
 const s = (joiners: number, extraMs: number) => ({ joiners, extraMs, quietStepMs: 15 });
 
@@ -17,5 +17,15 @@ describe('fitJoin', () => {
     expect(f.perPromptMs).toBeGreaterThan(0);
     expect(fitJoin([], 5)).toEqual({ perStepMs: 0, perPromptMs: 0 });
     expect(fitJoin([s(2, 3)], 5)).toEqual({ perStepMs: 0, perPromptMs: 0 });
+  });
+});
+
+describe('joinPromptTokens', () => {
+  it('gives each joining prompt a new length around the asked one (a new prefill shape, as live prompts come)', () => {
+    const lengths = Array.from({ length: 12 }, (_, seq) => joinPromptTokens(512, seq));
+    expect(new Set(lengths).size).toBe(12);
+    for (const n of lengths) expect(Math.abs(n - 512)).toBeLessThanOrEqual(32);
+    expect(Math.abs(lengths.reduce((a, n) => a + n, 0) / 12 - 512)).toBeLessThan(16);
+    expect(joinPromptTokens(8, 0)).toBeGreaterThanOrEqual(1);
   });
 });

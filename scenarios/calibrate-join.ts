@@ -40,6 +40,16 @@ export function median(xs: readonly number[]): number {
   return s.length === 0 ? 0 : s[Math.floor((s.length - 1) / 2)]!;
 }
 
+/**
+ * The length of the seq-th joining prompt: promptTokens ± 32, a new length each time, as live prompts
+ * come. With MLX's cuDNN attention on (mlx_lm.server as shipped) a prefill of a new shape builds a cuDNN
+ * graph (~65 ms on an H200, reports/reference/gpu/README.md, sixth session); one repeated length would
+ * hit the graph cache from the second join on and hide that cost. Without cuDNN the length makes no difference.
+ */
+export function joinPromptTokens(promptTokens: number, seq: number): number {
+  return Math.max(1, promptTokens + ((seq * 37) % 64) - 32);
+}
+
 export async function measureJoins(client: RuntimeClient, o: JoinOptions): Promise<JoinSample[]> {
   const stamps: number[] = [];
   const ids = Array.from({ length: o.batch }, (_, i) => `join-bg-${i}`);
@@ -78,7 +88,7 @@ export async function measureJoins(client: RuntimeClient, o: JoinOptions): Promi
         const from = stamps.length;
         const tInsert = performance.now();
         await Promise.all(Array.from({ length: joiners }, () =>
-          client.generate({ request_id: `join-${seq}`, prompt: textOfTokens('join', seq++, o.promptTokens), max_tokens: 1, temperature: 0, stream: false }, () => undefined, { timeoutMs: 600_000 }).result as Promise<GenerateResult>));
+          client.generate({ request_id: `join-${seq}`, prompt: textOfTokens('join', seq, joinPromptTokens(o.promptTokens, seq++)), max_tokens: 1, temperature: 0, stream: false }, () => undefined, { timeoutMs: 600_000 }).result as Promise<GenerateResult>));
         const tDone = performance.now();
         await waitSteps(2);
         check();

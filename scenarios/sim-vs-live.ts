@@ -3,7 +3,10 @@
 // live section (model, users, lengths, sequences per worker) and compared row by row, as `--mode both`
 // does, without running live again.
 //
-//   npx tsx scenarios/sim-vs-live.ts --profile PROFILE.json [--live-max-sequences N] [--out FILE.md] RUN_DIR_OR_RESULTS_JSON…
+//   npx tsx scenarios/sim-vs-live.ts --profile PROFILE.json [--baseline-profile PROFILE.json] [--live-max-sequences N] [--out FILE.md] RUN_DIR_OR_RESULTS_JSON…
+//
+// --baseline-profile: the baseline side's own profile (`npm run calibrate -- --cudnn-attention mlx`, the
+// runtime with cuDNN attention on as mlx_lm.server ships it); without it both sides use --profile.
 //
 // The runtime's loop settings come from the environment as in `--mode both` (MLX_RUNTIME_CONTEXT_BUCKETS,
 // MLX_RUNTIME_ADMIT_GROUP, MLX_RUNTIME_SCHEDULER): set them as the live run had them.
@@ -30,9 +33,9 @@ function liveResults(path: string): ScenarioResult[] {
 }
 
 function main(): number {
-  const { values, positionals } = parseArgs({ options: { profile: { type: 'string' }, out: { type: 'string' }, 'live-max-sequences': { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ options: { profile: { type: 'string' }, 'baseline-profile': { type: 'string' }, out: { type: 'string' }, 'live-max-sequences': { type: 'string' } }, allowPositionals: true });
   try {
-    if (values.profile === undefined || positionals.length === 0) fail('usage: tsx scenarios/sim-vs-live.ts --profile PROFILE.json [--live-max-sequences N] [--out FILE.md] RUN…');
+    if (values.profile === undefined || positionals.length === 0) fail('usage: tsx scenarios/sim-vs-live.ts --profile PROFILE.json [--baseline-profile PROFILE.json] [--live-max-sequences N] [--out FILE.md] RUN…');
     const maxSequences = values['live-max-sequences'] === undefined ? undefined : parseMaxSequencesOverride(values['live-max-sequences']);
     if (values['live-max-sequences'] !== undefined && maxSequences === undefined) fail(`--live-max-sequences must be an integer in [1, 1024], got ${values['live-max-sequences']}`);
     const tables: { scenario: string; source: string; rows: ErrorRow[] }[] = [];
@@ -44,7 +47,8 @@ function main(): number {
         const def = withLiveSection(given, live.live?.profile ?? 'cpu', {
           ...(live.live?.model !== undefined && { model: live.live.model as ModelSize }), ...(maxSequences !== undefined && { maxSequences }),
         });
-        const sim = runScenarioSimLocal(def, loadProfileFor(def, values.profile), live.seed);
+        const baselineProfile = values['baseline-profile'] === undefined ? undefined : loadProfileFor(def, values['baseline-profile']);
+        const sim = runScenarioSimLocal(def, loadProfileFor(def, values.profile), live.seed, baselineProfile);
         tables.push({ scenario: live.scenario, source, rows: simVsLive(sim, live) });
       }
     }
@@ -52,8 +56,8 @@ function main(): number {
     const md = [
       '# Sim (local profile) versus live results',
       '',
-      `Profile \`${values.profile}\`; runtime loop settings ${env}. error = (sim − live) ÷ live; the aim is within ±10 %.`,
-      `Command: \`npx tsx scenarios/sim-vs-live.ts --profile ${values.profile}${maxSequences !== undefined ? ` --live-max-sequences ${maxSequences}` : ''} ${positionals.join(' ')}\``,
+      `Profile \`${values.profile}\`${values['baseline-profile'] !== undefined ? `, baseline profile \`${values['baseline-profile']}\`` : ''}; runtime loop settings ${env}. error = (sim − live) ÷ live; the aim is within ±10 %.`,
+      `Command: \`npx tsx scenarios/sim-vs-live.ts --profile ${values.profile}${values['baseline-profile'] !== undefined ? ` --baseline-profile ${values['baseline-profile']}` : ''}${maxSequences !== undefined ? ` --live-max-sequences ${maxSequences}` : ''} ${positionals.join(' ')}\``,
       '',
       ...tables.flatMap((t) => [`Live: \`${t.source}\``, '', renderErrorTable(t.scenario, t.rows), '']),
     ].join('\n');

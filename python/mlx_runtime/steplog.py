@@ -7,10 +7,12 @@ along with decode, or padding (BatchKVCache pads every sequence to the longest o
 
 Each process appends to <dir>/<label>-steps-<pid>.log one line per 2 s window:
   seconds steps step_ms_p50 step_ms_p95 step_ms_max decode_batch_mean prefill_step_share
-  prefill_tokens waiting_mean padded_over_real
+  prefill_tokens waiting_mean padded_over_real step_ms_sum
 where idle calls are not counted, a prefill step is one that processed prompt tokens, `waiting` counts prompts not yet in the
 generation batch, and padded_over_real = sum(batch x padded KV length) / sum(real context tokens) over
-the window's steps (1.0 = no padding). Unset, nothing is patched.
+the window's steps (1.0 = no padding), and step_ms_sum is the time spent inside the steps (the window's
+2,000 ms less it is the serving loop's own time between steps: tokens sent, requests taken in, and the
+other buckets' passes). Unset, nothing is patched.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def _batch_shape(gen) -> Tuple[int, int, int]:
 def summarize(steps: List[Step]) -> str:
     """One window's line (the fields of the module docstring, seconds excluded)."""
     if not steps:
-        return "0 0 0 0 0 0 0 0 0"
+        return "0 0 0 0 0 0 0 0 0 0"
     ms = sorted(s[0] for s in steps)
     p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
     real = sum(s[5] for s in steps)
@@ -51,7 +53,7 @@ def summarize(steps: List[Step]) -> str:
     return (f"{len(steps)} {statistics.median(ms):.1f} {p95:.1f} {ms[-1]:.1f} "
             f"{statistics.fmean(s[1] for s in steps):.1f} {sum(1 for s in steps if s[2] > 0) / len(steps):.2f} "
             f"{sum(s[2] for s in steps)} {statistics.fmean(s[3] for s in steps):.1f} "
-            f"{(padded / real) if real > 0 else 0:.2f}")
+            f"{(padded / real) if real > 0 else 0:.2f} {sum(ms):.0f}")
 
 
 def start(label: str) -> bool:
@@ -87,7 +89,7 @@ def start(label: str) -> bool:
     def run() -> None:
         with open(path, "a", buffering=1) as f:
             f.write("seconds steps step_ms_p50 step_ms_p95 step_ms_max decode_batch_mean prefill_step_share "
-                    "prefill_tokens waiting_mean padded_over_real\n")
+                    "prefill_tokens waiting_mean padded_over_real step_ms_sum\n")
             while True:
                 time.sleep(INTERVAL_S)
                 with lock:

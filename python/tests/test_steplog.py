@@ -12,8 +12,8 @@ def test_summarize_a_window():
     # (step_ms, decode_batch, prefill_tokens, waiting, padded_tokens, real_tokens)
     steps = [(10.0, 4, 0, 0, 400, 200), (30.0, 4, 64, 2, 400, 200), (20.0, 2, 0, 0, 100, 100)]
     fields = steplog.summarize(steps).split()
-    assert fields == ["3", "20.0", "30.0", "30.0", "3.3", "0.33", "64", "0.7", "1.80"]
-    assert steplog.summarize([]) == "0 0 0 0 0 0 0 0 0"
+    assert fields == ["3", "20.0", "30.0", "30.0", "3.3", "0.33", "64", "0.7", "1.80", "60"]
+    assert steplog.summarize([]) == "0 0 0 0 0 0 0 0 0 0"
 
 
 def test_logs_the_steps_of_a_batch_generator(tiny_lm, tmp_path, monkeypatch):
@@ -38,7 +38,7 @@ def test_logs_the_steps_of_a_batch_generator(tiny_lm, tmp_path, monkeypatch):
     time.sleep(0.5)  # two more windows: the last steps are written
     bg.close()
     lines = next(tmp_path.glob("probe-steps-*.log")).read_text().splitlines()
-    assert lines[0].split()[0] == "seconds" and len(lines[0].split()) == 10
+    assert lines[0].split()[0] == "seconds" and len(lines[0].split()) == 11
     busy = [line.split() for line in lines[1:] if int(line.split()[1]) > 0]
     assert busy, lines
     assert all(float(b[2]) > 0 for b in busy)  # idle calls are not steps

@@ -45,8 +45,12 @@ export function admitGroupOf(text: string | undefined) {
   }
 }
 
-/** The scenario in sim with the local profile, on the live-scaled workload. */
-export function runScenarioSimLocal(def: ScenarioDef, latency: LocalLatencyModel, seed = def.seed): ScenarioResult {
+/**
+ * The scenario in sim with the local profile, on the live-scaled workload. `baselineLatency`, if given,
+ * is the baseline's own profile (e.g. `calibrate --cudnn-attention mlx`: the runtime with MLX's cuDNN
+ * attention on, as mlx_lm.server ships, where the candidate's runtime turns it off); else both sides use `latency`.
+ */
+export function runScenarioSimLocal(def: ScenarioDef, latency: LocalLatencyModel, seed = def.seed, baselineLatency?: LocalLatencyModel): ScenarioResult {
   const workload = liveWorkload(def);
   // The loops the live run uses: the baseline's flags (servers.ts) and the runtime's step loop (the
   // runtime reads MLX_RUNTIME_SCHEDULER; its default is batch-generator).
@@ -54,13 +58,13 @@ export function runScenarioSimLocal(def: ScenarioDef, latency: LocalLatencyModel
   const contextBuckets = contextBucketsOf(process.env.MLX_RUNTIME_CONTEXT_BUCKETS);
   const admitGroup = admitGroupOf(process.env.MLX_RUNTIME_ADMIT_GROUP);
   const over = { workload, latency, maxSequences: liveMaxSequences(def), liveLoops: { candidateScheduler: scheduler, contextBuckets, admitGroup } as const };
-  const baseline = runPolicySet(def, def.baseline, seed, over).summary;
+  const baseline = runPolicySet(def, def.baseline, seed, baselineLatency === undefined ? over : { ...over, latency: baselineLatency }).summary;
   const candidate = runPolicySet(def, def.candidate, seed, over).summary;
   const rows = buildRows(baseline, candidate, def.targets);
   return {
     scenario: def.name, title: `${def.title} (sim, local profile)`, description: def.description, mode: 'sim', seed,
     baseline, candidate, rows, curves: [], capacity: [], passed: rows.every((r) => r.pass !== false),
-    notes: [`Simulated with the local profile ${latency.id} (${latency.profile.source}) on the live-scaled workload.`],
+    notes: [`Simulated with the local profile ${latency.id} (${latency.profile.source})${baselineLatency === undefined ? '' : `, the baseline with ${baselineLatency.id} (${baselineLatency.profile.source})`} on the live-scaled workload.`],
   };
 }
 

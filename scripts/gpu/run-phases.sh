@@ -14,6 +14,8 @@
 #   bash scripts/gpu/run-phases.sh phases 2         # … phase 2 (~7 min)
 #   bash scripts/gpu/run-phases.sh phases 3         # … phase 3 (~7 min)
 #   bash scripts/gpu/run-phases.sh calibrate        # npm run calibrate on the GPU with gpu-1b (~1–2 min)
+#   bash scripts/gpu/run-phases.sh calibrate-cudnn  # … with cuDNN attention on, as mlx_lm.server ships (the baseline's profile, local-MODEL-cudnn.json)
+#   bash scripts/gpu/run-phases.sh calibrate-server # mlx_lm.server itself over HTTP (npm run calibrate:server; local-MODEL-mlx-lm-server.json)
 #   bash scripts/gpu/run-phases.sh both 1 2 3       # sim (calibrated profile) vs live, BOTH_REPEAT (1) repetition (~8 min)
 #   bash scripts/gpu/run-phases.sh scaleout         # issue 20, on nvidia-h200-x4: cluster-scale-out-gpu live, 1 worker node versus 4,
 #                                                   # node i pinned to GPU i (--live-gpus LIVE_GPUS), SCALEOUT_REPEAT (3) repetitions (~8–9 min)
@@ -128,6 +130,16 @@ stage_calibrate() {
   timed "calibrate-$MODEL" tsx scenarios/calibrate.ts --size "$MODEL" --max-sequences "$CALIBRATE_MAX_SEQUENCES" --out "$RESULTS/calibration/local-$MODEL.json"
 }
 
+stage_calibrate_cudnn() {
+  mkdir -p "$RESULTS/calibration"
+  timed "calibrate-cudnn-$MODEL" tsx scenarios/calibrate.ts --size "$MODEL" --max-sequences "$CALIBRATE_MAX_SEQUENCES" --cudnn-attention mlx --out "$RESULTS/calibration/local-$MODEL-cudnn.json"
+}
+
+stage_calibrate_server() {
+  mkdir -p "$RESULTS/calibration"
+  timed "calibrate-server-$MODEL" tsx scenarios/calibrate-server.ts --size "$MODEL" --out "$RESULTS/calibration/local-$MODEL-mlx-lm-server.json"
+}
+
 stage_both() {
   local names; names=$(scenario_names "$@") || exit 2
   local tag; tag="both-phase$(IFS=-; echo "$*")"
@@ -185,12 +197,14 @@ while [ $# -gt 0 ]; do
     build) stage_build "${args[@]+"${args[@]}"}" ;;
     phases) [ ${#args[@]} -gt 0 ] || args=(1 2 3); stage_phases "${args[@]}" ;;
     calibrate) stage_calibrate ;;
+    calibrate-cudnn) stage_calibrate_cudnn ;;
+    calibrate-server) stage_calibrate_server ;;
     both) [ ${#args[@]} -gt 0 ] || args=(1 2 3); stage_both "${args[@]}" ;;
     scaleout) stage_scaleout cluster-scale-out-gpu live-scaleout ;;
     scaleout-kill) stage_scaleout cluster-scale-out-gpu-kill live-scaleout-kill ;;
     scaleout-both) stage_scaleout_both ;;
     pack) ;;
-    *) echo "unknown stage $stage (env, smoke, build [SIZE], probe, buckets, insert, phases N…, calibrate, both N…, scaleout, scaleout-kill, scaleout-both, pack, all)" >&2; exit 2 ;;
+    *) echo "unknown stage $stage (env, smoke, build [SIZE], probe, buckets, insert, phases N…, calibrate, calibrate-cudnn, calibrate-server, both N…, scaleout, scaleout-kill, scaleout-both, pack, all)" >&2; exit 2 ;;
   esac
 done
 stage_pack

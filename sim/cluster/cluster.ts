@@ -516,6 +516,7 @@ export class SimCluster {
       const input: { -readonly [K in keyof SequenceInput]: SequenceInput[K] } = { requestId: req.id, promptTokens: Math.max(1, req.promptTokens), outputTokens: Math.max(1, Math.min(truth, req.sampling.maxTokens)), maxTokens: Math.max(1, req.sampling.maxTokens), prefixBlocks: req.prefixBlocks };
       if (req.sessionId !== undefined) input.sessionId = req.sessionId;
       if (req.sampling.responseFormat !== undefined) input.constrained = true;
+      if (req.sampling.temperature > 0) input.sampled = true;
       if (o?.deadlineMs !== undefined) input.deadlineMs = o.deadlineMs;
       const wake = w.submit(input, s.nowMs, this.out);
       this.scheduleWake(w, wake);

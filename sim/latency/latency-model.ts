@@ -50,6 +50,20 @@ export interface LatencyModel {
    * batch costs perStepMs + perPromptMs·k beyond their prefill; it replaces requestOverheadMs in that step.
    */
   readonly joinCost?: { readonly perStepMs: number; readonly perPromptMs: number };
+  /**
+   * Measured on a calibrated machine (local profiles only): what a decode step costs more per row when
+   * its batch samples row by row. mlx-lm's BatchGenerator samples the whole batch in one call only when
+   * every row shares one sampler (all greedy); a batch holding a sampled request (temperature > 0, a
+   * sampler of its own in both the runtime and mlx_lm.server) calls each row's sampler on its own.
+   */
+  readonly sampledRowMs?: number;
+  /**
+   * Measured on a calibrated machine (local profiles only): the share of a session's previous answer
+   * that its next turn finds in the prefix cache (0…1; absent: 1). The runtime reuses the longest common
+   * token prefix; the answer comes back as text inside the chat template, and where its text does not
+   * re-tokenize to the generated tokens the rest of the answer is prefilled again.
+   */
+  readonly answerReuse?: number;
   prefillMs(promptTokens: number, cachedTokens: number): number;
   prefillBreakdown(promptTokens: number, cachedTokens: number): PrefillBreakdown;
   decodeStepMs(batchSize: number, totalContextTokens: number): number;

@@ -3,6 +3,8 @@
 //   decodeStepMs = a + b·batch + c·totalContextTokens / 1000
 //   coldStartMs = loadMs (measured) or modelBytes / 4 GB/s
 //   joinCost (measured, optional): charged by the worker per step in which prompts join
+//   sampledRowMs (measured, optional): charged by the worker per row of a decode batch that samples row by row
+//   answerReuse (measured, optional): the share of a session's previous answer its next turn finds cached
 import { readFileSync } from 'node:fs';
 import { parseLocalProfile, type LocalProfile } from '../profiles/local.js';
 import type { DecodeStepBreakdown, LatencyModel, PrefillBreakdown } from './latency-model.js';
@@ -18,6 +20,8 @@ export class LocalLatencyModel implements LatencyModel {
   readonly requestOverheadMs: number;
   readonly contextTokensMax: number;
   readonly joinCost?: { readonly perStepMs: number; readonly perPromptMs: number };
+  readonly sampledRowMs?: number;
+  readonly answerReuse?: number;
   private readonly msPerPromptToken: number;
 
   constructor(readonly profile: LocalProfile) {
@@ -30,6 +34,8 @@ export class LocalLatencyModel implements LatencyModel {
     this.contextTokensMax = profile.model.contextTokensMax;
     this.msPerPromptToken = 1000 / profile.prefillTokensPerSec;
     if (profile.joinCost !== undefined) this.joinCost = profile.joinCost;
+    if (profile.sampledRowMs !== undefined) this.sampledRowMs = profile.sampledRowMs;
+    if (profile.answerReuse !== undefined) this.answerReuse = profile.answerReuse;
   }
 
   prefillMs(promptTokens: number, cachedTokens: number): number {

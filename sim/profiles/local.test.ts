@@ -36,5 +36,16 @@ describe('local profile', () => {
     expect(() => parseLocalProfile({ ...good, model: { ...good.model, modelBytes: 600e9 } })).toThrow(/model.modelBytes does not fit in memory/);
     expect(() => parseLocalProfile({ ...good, decodeStepMs: { a: 1, bPerSequence: 0, cPerKiloContextToken: 0 } })).toThrow(/decodeStepMs batch-1 step .* faster than the roofline/);
     expect(() => parseLocalProfile({ ...good, source: '' })).toThrow(/source must be a non-empty string/);
+    expect(() => parseLocalProfile({ ...good, sampledRowMs: -0.1 })).toThrow(/sampledRowMs must be >= 0/);
+    expect(() => parseLocalProfile({ ...good, answerReuse: 1.5 })).toThrow(/answerReuse must be <= 1/);
+    expect(parseLocalProfile({ ...good, answerReuse: 0.25 }).answerReuse).toBe(0.25);
+  });
+  it('carries the optional per-row sampling cost to the latency model (absent: none)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sim-local-'));
+    const path = join(dir, 'local.json');
+    writeFileSync(path, JSON.stringify({ ...good, sampledRowMs: 0.12 }));
+    expect(loadLocalLatencyModel(path).sampledRowMs).toBe(0.12);
+    expect(parseLocalProfile({ ...good, sampledRowMs: 0 }).sampledRowMs).toBe(0);
+    expect(parseLocalProfile(good).sampledRowMs).toBeUndefined();
   });
 });

@@ -15,6 +15,11 @@
 //   "loadMs": 1200 (optional: measured cold load; default modelBytes ÷ 4 GB/s)
 //   "joinCost": { "perStepMs": 80, "perPromptMs": 10 } (optional: a decode step in which k prompts join
 //        costs perStepMs + perPromptMs·k more, beyond their prefill; scenarios/calibrate-join.ts)
+//   "sampledRowMs": 0.1 (optional: a decode step costs this much more per row when its batch holds a
+//        request sampled at temperature > 0, which makes mlx-lm sample row by row; calibrate measures
+//        the decode step at temperature 0 and 0.7)
+//   "answerReuse": 0.5 (optional, 0…1, default 1: the share of a session's previous answer its next turn
+//        finds in the runtime's prefix cache; calibrate measures a follow-up turn at temperature 0.7)
 // }
 import { checkPositive, ProfileError } from './types.js';
 
@@ -30,6 +35,8 @@ export interface LocalProfile {
   readonly requestOverheadMs: number;
   readonly loadMs?: number;
   readonly joinCost?: { readonly perStepMs: number; readonly perPromptMs: number };
+  readonly sampledRowMs?: number;
+  readonly answerReuse?: number;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -75,7 +82,10 @@ export function parseLocalProfile(json: unknown, name = 'local'): LocalProfile {
     requestOverheadMs: num('requestOverheadMs', json.requestOverheadMs, true),
     ...(json.loadMs !== undefined ? { loadMs: num('loadMs', json.loadMs) } : {}),
     ...(json.joinCost !== undefined ? { joinCost: joinCostOf(name, json.joinCost) } : {}),
+    ...(json.sampledRowMs !== undefined ? { sampledRowMs: num('sampledRowMs', json.sampledRowMs, true) } : {}),
+    ...(json.answerReuse !== undefined ? { answerReuse: num('answerReuse', json.answerReuse, true) } : {}),
   };
+  if (p.answerReuse !== undefined && p.answerReuse > 1) throw new ProfileError(name, 'answerReuse', `must be <= 1, got ${p.answerReuse}`);
   const frac = p.hardware.usableMemoryFraction ?? 0.75;
   if (frac > 1) throw new ProfileError(name, 'hardware.usableMemoryFraction', `must be <= 1, got ${frac}`);
   if (p.model.modelBytes >= p.hardware.memoryBytes * frac) {

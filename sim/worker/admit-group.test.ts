@@ -48,4 +48,22 @@ describe('simulated worker: a calibrated join cost', () => {
     // 'a' arrives at an idle worker and is admitted alone in the first step ('b' waits for the next)
     expect(joined - plain).toBeCloseTo(50 + 7 - latency.requestOverheadMs, 6);
   });
+
+  it('with context buckets, charges the fixed part once per bucket that prompts join (each bucket is its own BatchGenerator)', () => {
+    const withJoin = (perStepMs: number, perPromptMs: number) => Object.create(latency, { joinCost: { value: { perStepMs, perPromptMs } } }) as typeof latency;
+    // a busy batch; then a short and a long prompt arrive together and join in the next step
+    const both = [{ atMs: 0, input: req('busy', 200, 400) }, { atMs: 1000, input: req('short', 300, 5) }, { atMs: 1000, input: req('long', 2000, 5) }];
+    const cost = (edges: readonly number[], j: typeof latency) => {
+      const r = run({ latency: j, maxSequences: 8, prefillStepTokens: 4096, decodeLayout: { type: 'padded', contextBuckets: edges } }, both);
+      const step = r.steps.find((s) => s.startMs >= 1000)!;
+      expect(step.prefillTokens).toBe(2298); // both prompts in this step (each keeps its last token for generation)
+      return step.durationMs;
+    };
+    const j = withJoin(50, 7);
+    // one batch (no buckets) or both prompts in one bucket: the fixed part once
+    expect(cost([], j) - cost([], withJoin(0, 7))).toBeCloseTo(50, 1);
+    expect(cost([4096], j) - cost([4096], withJoin(0, 7))).toBeCloseTo(50, 1);
+    // edges 1024: the prompts join two buckets, two BatchGenerators' joins
+    expect(cost([1024], j) - cost([1024], withJoin(0, 7))).toBeCloseTo(100, 1);
+  });
 });

@@ -16,6 +16,8 @@ export interface SequenceInput {
   readonly sessionId?: string;
   /** The request asks for structured output: each decode step pays the grammar mask for its row (worker.ts constrainedRowMs). */
   readonly constrained?: boolean;
+  /** The request samples (temperature > 0): a sampler of its own, so its decode batch samples row by row (LatencyModel.sampledRowMs). */
+  readonly sampled?: boolean;
   /** The driver's own reference (e.g. the InferenceRequest); carried untouched. */
   readonly tag?: unknown;
 }

@@ -84,6 +84,16 @@ describe('SimWorker', () => {
     expect(noCache.worker.stats.busyMs).toBeGreaterThan(worker.stats.busyMs);
   });
 
+  it('prompt cache: a calibrated answerReuse keeps only that share of the previous answer for the next turn', () => {
+    const first = req('t1', 640, 64, { sessionId: 's', prefixBlocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] });
+    const second = req('t2', 640 + 64 + 200, 10, { sessionId: 's', prefixBlocks: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] });
+    const withReuse = (r: number) => Object.create(latency, { answerReuse: { value: r } }) as typeof latency;
+    const saved = (r: number) => drive({ latency: withReuse(r) }, [{ atMs: 0, input: first }, { atMs: 5000, input: second }]).worker.prefixCache.tokensSaved;
+    expect(saved(0)).toBe(640); // the answer did not re-tokenize as generated: only the first prompt is reused
+    expect(saved(0.5)).toBe(640 + 32);
+    expect(saved(1)).toBe(640 + 64);
+  });
+
   it('memory admission: sequences wait while KV capacity is taken', () => {
     const kv = (100 + 10) * latency.kvBytesPerToken;
     const { log } = drive({ memory: new CapacityAdmission(kv * 1.5) }, [{ atMs: 0, input: req('a', 100, 10) }, { atMs: 0, input: req('b', 100, 10) }]);

@@ -23,6 +23,8 @@
 //      its last token instead join the decode batch: one forward pass of their own (mlx-lm's
 //      GenerationBatch constructor) computes their first token;
 //   stepMs = (decodeStepMs(decoding, ctx) + decodeStepMs(joining, ctx) + Σ chunkMs + Σ requestOverheadMs(new)) × slowdown;
+//   (a calibrated profile adds sampledRowMs per decoding row while a sampled request decodes, and its
+//   joinCost replaces the request overheads: once per batch that prompts join, + per prompt);
 //   at the end of the step every decoding sequence (joiners included) gets one token (finished ones
 //   leave and release KV).
 // A long prompt thus shares its prefill with the decode steps of the running batch instead of stalling it.
@@ -43,7 +45,7 @@ import { PREFILL_BATCH_SIZE_DEFAULT, PREFILL_STEP_TOKENS_DEFAULT, chargePlannedC
 import { StepCostModel } from '../../core/scheduling/step-cost.js';
 import { planStep, validatePlannerConfig, type PrefillingSeq, type StepPlannerConfig, type WaitingSeq } from '../../core/scheduling/step-planner.js';
 import { admitGroupError, admitNow, type AdmitGroupConfig } from '../../core/scheduling/admit-group.js';
-import { contextBucketsError } from '../../core/scheduling/context-buckets.js';
+import { bucketOf, contextBucketsError } from '../../core/scheduling/context-buckets.js';
 import { paddedDecodeMs } from './padded-decode.js';
 import { kvReserveTokens } from '../../core/worker/kv-reservation.js';
 import { onRuntimeLost } from '../../core/worker/runtime-lost.js';
@@ -116,6 +118,9 @@ export class SimWorker {
   private decodingCount = 0;
   /** Decoding sequences that ask for structured output (each costs constrainedRowMs a step). */
   private constrainedDecoding = 0;
+  /** Decoding sequences that sample (temperature > 0): while any decodes, the batch samples row by row (LatencyModel.sampledRowMs). */
+  private sampledDecoding = 0;
+  private readonly bucketSampled: number[] = [];
   private readonly constrainedRowMs: number;
   /** The admit group (undefined: at once). */
   private readonly admitGroup: AdmitGroupConfig | undefined;
@@ -123,6 +128,8 @@ export class SimWorker {
   private readonly paddedBuckets: readonly number[] | undefined;
   private readonly bucketCount: number[] = [];
   private readonly bucketLongest: number[] = [];
+  /** admit's scratch: which context buckets (or the one batch) prompts joined this step. */
+  private readonly bucketJoined: boolean[];
   private decodeSteps = 0;
   private joinCount = 0;
   private readonly due = new DueHeap();
@@ -194,6 +201,7 @@ export class SimWorker {
     this.paddedBuckets = c.decodeLayout?.type === 'padded' ? [...(c.decodeLayout.contextBuckets ?? [])] : undefined;
     const bucketsError = this.paddedBuckets === undefined ? undefined : contextBucketsError(this.paddedBuckets);
     if (bucketsError !== undefined) throw new Error(`worker ${c.id}: decodeLayout.${bucketsError}`);
+    this.bucketJoined = new Array<boolean>((this.paddedBuckets?.length ?? 0) + 1).fill(false);
     const groupError = c.admitGroup === undefined ? undefined : admitGroupError(c.admitGroup);
     if (groupError !== undefined) throw new Error(`worker ${c.id}: admitGroup: ${groupError}`);
     this.admitGroup = c.admitGroup !== undefined && c.admitGroup.minGroup > 1 ? c.admitGroup : undefined;
@@ -426,6 +434,10 @@ export class SimWorker {
     const prefilling = this.prefilling;
     let overheadMs = 0;
     let admitted = 0;
+    let batchesJoined = 0; // the batches prompts joined: one per context bucket (the runtime's bucket is a BatchGenerator of its own)
+    const edges = this.paddedBuckets;
+    const joined = this.bucketJoined;
+    joined.fill(false);
     if (this.admitGroup !== undefined && this.holdAdmission(nowMs)) return 0;
     while (this.queue.size > 0 && prefilling.length < this.prefillBatchSize && this.decodingCount + prefilling.length < this.maxSequences) {
       const seq = this.queue.peek();
@@ -437,10 +449,18 @@ export class SimWorker {
       overheadMs += startPrefill(seq, lat);
       prefilling.push(seq);
       admitted++;
+      const b = edges === undefined || edges.length === 0 ? 0 : bucketOf(edges, seq.input.promptTokens);
+      if (!joined[b]) {
+        joined[b] = true;
+        batchesJoined++;
+      }
     }
     // A calibrated machine's measured cost of prompts joining a busy batch replaces the per-request overhead.
+    // Its fixed part is per batch that prompts join: with context buckets each bucket's BatchGenerator
+    // takes its joiners in its own pass (python/mlx_runtime/length_buckets.py), so prompts joining two
+    // buckets in one loop iteration pay it twice, as live does.
     const join = lat.joinCost;
-    return join === undefined || admitted === 0 ? overheadMs : join.perStepMs + join.perPromptMs * admitted;
+    return join === undefined || admitted === 0 ? overheadMs : join.perStepMs * batchesJoined + join.perPromptMs * admitted;
   }
 
   /** The admit group's decision (core's admitNow): true to admit nobody this step. */
@@ -544,8 +564,8 @@ export class SimWorker {
     const nDecoding = this.decodingCount;
     // Every decoding sequence has its first token by now (joiners get it at the end of their join step).
     const continuing = nDecoding;
-    let workMs = nDecoding === 0 ? 0 : this.paddedBuckets === undefined ? lat.decodeStepMs(nDecoding, this.totalContext)
-      : paddedDecodeMs(this.decodingHead, this.decodeSteps, this.paddedBuckets, lat, this.bucketCount, this.bucketLongest);
+    let workMs = nDecoding === 0 ? 0 : this.paddedBuckets === undefined ? lat.decodeStepMs(nDecoding, this.totalContext) + (this.sampledDecoding > 0 ? nDecoding * (lat.sampledRowMs ?? 0) : 0)
+      : paddedDecodeMs(this.decodingHead, this.decodeSteps, this.paddedBuckets, lat, this.bucketCount, this.bucketLongest, this.bucketSampled);
     if (this.constrainedDecoding > 0) workMs += this.constrainedDecoding * this.constrainedRowMs;
     if (this.planner !== undefined) return this.startPlannedStep(nowMs, workMs);
     workMs += this.admit(nowMs);
@@ -679,7 +699,8 @@ export class SimWorker {
     this.unlinkDecoding(seq);
     this.totalContext -= inp.promptTokens + seq.generated;
     this.memory.release(seq.kvBytes, nowMs, seq.requestId, inp.promptTokens + seq.generated);
-    this.prefixCache.store(inp.sessionId, inp.prefixBlocks, inp.promptTokens, inp.promptTokens + seq.generated);
+    // the next turn finds the prompt and the part of the answer that re-tokenizes as generated (LatencyModel.answerReuse)
+    this.prefixCache.store(inp.sessionId, inp.prefixBlocks, inp.promptTokens, inp.promptTokens + Math.round(seq.generated * (this.latency.answerReuse ?? 1)));
     this.stats.completed++;
     out.push(WorkerEventKind.done, seq);
   }
@@ -705,6 +726,7 @@ export class SimWorker {
     this.decodingTail = seq;
     this.decodingCount++;
     if (seq.input.constrained === true) this.constrainedDecoding++;
+    if (seq.input.sampled === true) this.sampledDecoding++;
   }
 
   private unlinkDecoding(seq: SimSequence): void {
@@ -718,6 +740,7 @@ export class SimWorker {
     seq.nextDecoding = undefined;
     this.decodingCount--;
     if (seq.input.constrained === true) this.constrainedDecoding--;
+    if (seq.input.sampled === true) this.sampledDecoding--;
   }
 
   private clearDecoding(): void {
@@ -731,6 +754,7 @@ export class SimWorker {
     this.decodingTail = undefined;
     this.decodingCount = 0;
     this.constrainedDecoding = 0;
+    this.sampledDecoding = 0;
     this.due.clear();
     this.joiners.length = 0;
   }
@@ -755,3 +779,4 @@ export class SimWorker {
     if (prefilling.length !== w) prefilling.length = w;
   }
 }
+
