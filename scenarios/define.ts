@@ -3,6 +3,7 @@
 // the offending field when a definition is invalid.
 import type { DeepPartial, GatewayConfig } from '../core/config/types.js';
 import { resolveGatewayConfig } from '../core/config/validate.js';
+import { contextBucketsError } from '../core/scheduling/context-buckets.js';
 import type { NetworkConfig } from '../sim/worker/network.js';
 import type { ModelIdleConfig } from '../sim/worker/model-idle.js';
 import type { QuantizationId, KvPrecision } from '../sim/profiles/types.js';
@@ -93,6 +94,11 @@ export interface LiveSectionDef {
   readonly rampUpMs?: number;
   /** Sequences the candidate's runtime batches at once per worker (default cluster.maxSequences); the baseline, mlx_lm.server, keeps its --decode-concurrency 32. */
   readonly maxSequences?: number;
+  /**
+   * The candidate runtime's context buckets (upper edges in prompt tokens; MLX_RUNTIME_CONTEXT_BUCKETS),
+   * unless the environment sets that variable (scenarios/live/runtime-env.ts). Default: one batch.
+   */
+  readonly contextBuckets?: readonly number[];
   /**
    * SIGKILL worker node `w<workerIndex>` and its python runtime `atMs` after the load starts, on each
    * gateway side that has that node (scenarios/live/cluster-side.ts); it is not restarted.
@@ -204,6 +210,8 @@ function checkLive(l: LiveSectionDef, fail: (field: string, reason: string) => n
   if (l.tokenScale !== undefined && !(l.tokenScale > 0 && l.tokenScale <= 1)) fail(`${at}.tokenScale`, `must be in (0, 1], got ${l.tokenScale}`);
   if (l.rampUpMs !== undefined && !(l.rampUpMs >= 0)) fail(`${at}.rampUpMs`, `must be >= 0, got ${l.rampUpMs}`);
   if (l.drainMs !== undefined && !(l.drainMs >= 1000 && l.drainMs <= 600_000)) fail(`${at}.drainMs`, `must be in [1000, 600000], got ${l.drainMs}`);
+  const bucketsError = l.contextBuckets === undefined ? undefined : contextBucketsError(l.contextBuckets);
+  if (bucketsError !== undefined) fail(`${at}.contextBuckets`, bucketsError);
   const k = l.killWorker;
   if (k !== undefined) {
     if (!(Number.isInteger(k.workerIndex) && k.workerIndex >= 0)) fail(`${at}.killWorker.workerIndex`, `must be a non-negative integer, got ${k.workerIndex}`);

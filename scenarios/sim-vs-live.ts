@@ -8,8 +8,9 @@
 // --baseline-profile: the baseline side's own profile (`npm run calibrate -- --cudnn-attention mlx`, the
 // runtime with cuDNN attention on as mlx_lm.server ships it); without it both sides use --profile.
 //
-// The runtime's loop settings come from the environment as in `--mode both` (MLX_RUNTIME_CONTEXT_BUCKETS,
-// MLX_RUNTIME_ADMIT_GROUP, MLX_RUNTIME_SCHEDULER): set them as the live run had them.
+// The runtime's loop settings come from the environment as in `--mode both` (MLX_RUNTIME_ADMIT_GROUP,
+// MLX_RUNTIME_SCHEDULER; MLX_RUNTIME_CONTEXT_BUCKETS, else the live section's contextBuckets): set them
+// as the live run had them.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +18,7 @@ import type { ScenarioResult } from '../reports/result.js';
 import { findScenario } from './catalog/index.js';
 import { loadProfileFor, renderErrorTable, runScenarioSimLocal, simVsLive, type ErrorRow } from './live/compare.js';
 import { parseMaxSequencesOverride, withLiveSection } from './live/profile.js';
+import { runtimeBuckets } from './live/runtime-env.js';
 import { LiveRunError } from '../live/shared/processes.js';
 import type { ModelSize } from '../live/shared/model.js';
 
@@ -38,7 +40,7 @@ function main(): number {
     if (values.profile === undefined || positionals.length === 0) fail('usage: tsx scenarios/sim-vs-live.ts --profile PROFILE.json [--baseline-profile PROFILE.json] [--live-max-sequences N] [--out FILE.md] RUN…');
     const maxSequences = values['live-max-sequences'] === undefined ? undefined : parseMaxSequencesOverride(values['live-max-sequences']);
     if (values['live-max-sequences'] !== undefined && maxSequences === undefined) fail(`--live-max-sequences must be an integer in [1, 1024], got ${values['live-max-sequences']}`);
-    const tables: { scenario: string; source: string; rows: ErrorRow[] }[] = [];
+    const tables: { scenario: string; source: string; buckets: string; rows: ErrorRow[] }[] = [];
     for (const source of positionals) {
       const runs = liveResults(source);
       if (runs.length === 0) fail(`${source}: no live result`);
@@ -49,10 +51,10 @@ function main(): number {
         });
         const baselineProfile = values['baseline-profile'] === undefined ? undefined : loadProfileFor(def, values['baseline-profile']);
         const sim = runScenarioSimLocal(def, loadProfileFor(def, values.profile), live.seed, baselineProfile);
-        tables.push({ scenario: live.scenario, source, rows: simVsLive(sim, live) });
+        tables.push({ scenario: live.scenario, source, buckets: `MLX_RUNTIME_CONTEXT_BUCKETS=${runtimeBuckets(def).value} (${runtimeBuckets(def).source})`, rows: simVsLive(sim, live) });
       }
     }
-    const env = ['MLX_RUNTIME_CONTEXT_BUCKETS', 'MLX_RUNTIME_ADMIT_GROUP', 'MLX_RUNTIME_SCHEDULER'].map((k) => `${k}=${process.env[k] ?? ''}`).join(' ');
+    const env = [...new Set(tables.map((t) => t.buckets)), ...['MLX_RUNTIME_ADMIT_GROUP', 'MLX_RUNTIME_SCHEDULER'].map((k) => `${k}=${process.env[k] ?? ''}`)].join(' ');
     const md = [
       '# Sim (local profile) versus live results',
       '',

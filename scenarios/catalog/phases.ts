@@ -9,6 +9,9 @@ import { DIRECT, GATEWAY_ONE_WORKER, QWEN3_MOE_ON_M3_ULTRA } from './common.js';
 // bought throughput but cost ITL p95 (202 ms, phase 3); at 32 every phase target is met in 3
 // repetitions. `--live-max-sequences N` overrides it.
 const GPU_MAX_SEQUENCES = 32;
+// The runtime's context buckets in those runs (the fifth session's bucket probe chose them; a decode
+// step alone 1.8× faster at 64 sequences). MLX_RUNTIME_CONTEXT_BUCKETS in the environment overrides them.
+const GPU_CONTEXT_BUCKETS = [1024, 4096];
 
 export const phase1DuplicateHeavy = defineScenario({
   name: 'phase1-duplicate-heavy',
@@ -32,7 +35,7 @@ export const phase1DuplicateHeavy = defineScenario({
   // Live on this 2-core CPU: the small model, lengths ÷ 10, 16 users, 60 s. On a CUDA GPU (`gpu`):
   // the sim workload unscaled on gpu-1b — a Llama-shaped bf16 model that keeps a run of both sides to
   // ~2 min of H200 time per repetition (gpu-8b, `--live-model gpu-8b`, decodes ~3× slower).
-  live: { model: 'small', users: 16, durationMs: 60_000, tokenScale: 0.1, gpu: { model: 'gpu-1b', users: 32, durationMs: 45_000, tokenScale: 1, maxSequences: GPU_MAX_SEQUENCES } },
+  live: { model: 'small', users: 16, durationMs: 60_000, tokenScale: 0.1, gpu: { model: 'gpu-1b', users: 32, durationMs: 45_000, tokenScale: 1, maxSequences: GPU_MAX_SEQUENCES, contextBuckets: GPU_CONTEXT_BUCKETS } },
   inDefaultSuite: true,
 });
 
@@ -58,7 +61,7 @@ export const phase2Mixed = defineScenario({
   ],
   // GPU: the sim workload unscaled on gpu-1b (see phase 1), 30 s: its long answers (up to 2,048 tokens) drain after it
   // (up to 60 s), so that 3 repetitions of both sides fit one 10-minute device call.
-  live: { model: 'small', users: 16, durationMs: 60_000, tokenScale: 0.1, gpu: { model: 'gpu-1b', users: 48, durationMs: 30_000, tokenScale: 1, maxSequences: GPU_MAX_SEQUENCES } },
+  live: { model: 'small', users: 16, durationMs: 60_000, tokenScale: 0.1, gpu: { model: 'gpu-1b', users: 48, durationMs: 30_000, tokenScale: 1, maxSequences: GPU_MAX_SEQUENCES, contextBuckets: GPU_CONTEXT_BUCKETS } },
   inDefaultSuite: true,
 });
 
@@ -85,6 +88,6 @@ export const phase3HighConcurrency = defineScenario({
   sweep: { over: 'users', values: [16, 32, 64, 128, 192, 256] },
   // 128 users do not fit this CPU in minutes: 32 users (the batch limit), lengths ÷ 10, 90 s.
   // GPU: all 128 users, the sim workload unscaled, on gpu-1b (see phase 1).
-  live: { model: 'small', users: 32, durationMs: 90_000, tokenScale: 0.1, gpu: { model: 'gpu-1b', users: 128, durationMs: 45_000, tokenScale: 1, maxSequences: GPU_MAX_SEQUENCES } },
+  live: { model: 'small', users: 32, durationMs: 90_000, tokenScale: 0.1, gpu: { model: 'gpu-1b', users: 128, durationMs: 45_000, tokenScale: 1, maxSequences: GPU_MAX_SEQUENCES, contextBuckets: GPU_CONTEXT_BUCKETS } },
   inDefaultSuite: true,
 });

@@ -10,6 +10,7 @@ import { runPolicySet } from '../sim-run.js';
 import { buildRows } from '../targets.js';
 import { LiveRunError } from '../../live/shared/processes.js';
 import { liveMaxSequences, liveSection, liveWorkload } from './scale.js';
+import { runtimeBuckets } from './runtime-env.js';
 
 export const DEFAULT_PROFILE_DIR = 'reports/out/calibration';
 export const profilePathFor = (size: string) => `${DEFAULT_PROFILE_DIR}/local-${size}.json`;
@@ -55,7 +56,7 @@ export function runScenarioSimLocal(def: ScenarioDef, latency: LocalLatencyModel
   // The loops the live run uses: the baseline's flags (servers.ts) and the runtime's step loop (the
   // runtime reads MLX_RUNTIME_SCHEDULER; its default is batch-generator).
   const scheduler = process.env.MLX_RUNTIME_SCHEDULER === 'planner' ? 'planner' : 'batch-generator';
-  const contextBuckets = contextBucketsOf(process.env.MLX_RUNTIME_CONTEXT_BUCKETS);
+  const contextBuckets = contextBucketsOf(runtimeBuckets(def).value);
   const admitGroup = admitGroupOf(process.env.MLX_RUNTIME_ADMIT_GROUP);
   const over = { workload, latency, maxSequences: liveMaxSequences(def), liveLoops: { candidateScheduler: scheduler, contextBuckets, admitGroup } as const };
   const baseline = runPolicySet(def, def.baseline, seed, baselineLatency === undefined ? over : { ...over, latency: baselineLatency }).summary;

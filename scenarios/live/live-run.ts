@@ -21,6 +21,7 @@ import { aggregateRepetitions, orderOf, repetitionCurves, type RepetitionPair } 
 import { checkModelDir, ensureModel, LIVE_API_KEY, startBaseline, startCluster, type Server } from './servers.js';
 import { formatShares, scheduleKill, scrapeShares, shareExtremes, sharesSince, type ScheduledKill, type WorkerShares } from './cluster-side.js';
 import { pinningMap } from './gpu-pinning.js';
+import { runtimeBucketsNote, runtimeEnv } from './runtime-env.js';
 import { STEADY_KEY, steadyOutputTokPerS, steadyWindow } from '../steady.js';
 
 type LiveWorkload = OpenLoopConfig | ClosedLoopConfig;
@@ -99,6 +100,7 @@ export async function runScenarioLive(def: ScenarioDef, opts: LiveRunOptions = {
     ...(opts.profile !== undefined ? [`Live profile ${opts.profile.profile} (${opts.profile.reason}).`] : []),
     `MLX device: baseline ${device.baseline}, candidate ${device.candidate}.`,
     ...(repeat > 1 ? [`${repeat} repetitions of each side, alternating which side runs first; every figure is the median of the repetitions (the CDFs and timeline: the median-throughput repetition); per-repetition figures and min/median/max below.`] : []),
+    runtimeBucketsNote(def),
     ...(def.baseline.kind === 'direct' ? [BASELINE_FLAGS_NOTE] : []),
     ...pinningNotes(def, opts.gpus),
     'Latencies are measured by the client (TTFT to the first content chunk, ITL between content chunks, E2E to the last byte); queue wait is not observable from the client and shows 0.',
@@ -188,7 +190,7 @@ async function runSide(def: ScenarioDef, policy: PolicySetDef, c: SideContext): 
       policy.kind === 'direct'
         ? await startBaseline(ps, { modelDir: c.modelDir, port: c.port, ...(signal !== undefined && { signal }) })
         : await startCluster(ps, {
-          modelDir: c.modelDir, modelId: c.modelId, port: c.port, workers: policy.workers, maxSequences, core: policy.gateway, runDir,
+          modelDir: c.modelDir, modelId: c.modelId, port: c.port, workers: policy.workers, maxSequences, core: policy.gateway, runDir, runtimeEnv: runtimeEnv(def),
           ...(c.opts.gpus !== undefined && { gpus: c.opts.gpus }), ...(signal !== undefined && { signal }),
         });
     await warmUp(server, signal, policy.kind === 'gateway' ? policy.workers : 1);

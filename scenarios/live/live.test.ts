@@ -90,12 +90,15 @@ describe('live mode', () => {
     const dir = mkdtempSync(join(tmpdir(), 'live-python-'));
     const calls = join(dir, 'calls.log');
     const wrapper = join(dir, 'python');
-    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${VENV_PYTHON}' "$@"\n`);
+    writeFileSync(wrapper, `#!/bin/sh\necho "$* buckets=[$MLX_RUNTIME_CONTEXT_BUCKETS]" >> '${calls}'\nexec '${VENV_PYTHON}' "$@"\n`);
     chmodSync(wrapper, 0o755);
     const saved = process.env.MLX_SERVING_PYTHON;
+    const savedBuckets = process.env.MLX_RUNTIME_CONTEXT_BUCKETS;
     process.env.MLX_SERVING_PYTHON = wrapper;
+    delete process.env.MLX_RUNTIME_CONTEXT_BUCKETS;
     try {
-      const def = { ...liveSmoke, live: { model: 'tiny' as const, users: 2, durationMs: 3_000 } };
+      // The live section's context buckets reach the candidate's runtimes, not mlx_lm.server.
+      const def = { ...liveSmoke, live: { model: 'tiny' as const, users: 2, durationMs: 3_000, contextBuckets: [64] } };
       const r = await runScenarioLive(def, { modelDir, repeat: 2, profile: { profile: 'cpu', reason: 'test' } });
       expect(r.live?.repetitions.count).toBe(2);
       expect(r.live?.repetitions.runs.map((x) => x.order)).toEqual(['baseline-first', 'candidate-first']);
@@ -107,9 +110,13 @@ describe('live mode', () => {
       const lines = readFileSync(calls, 'utf8').split('\n');
       expect(lines.filter((l) => l.includes('mlx_lm.server')).length).toBe(2);
       expect(lines.filter((l) => l.includes('-m mlx_runtime.server')).length).toBe(2);
+      expect(lines.filter((l) => l.includes('-m mlx_runtime.server')).every((l) => l.endsWith('buckets=[64]'))).toBe(true);
+      expect(lines.filter((l) => l.includes('mlx_lm.server')).every((l) => l.endsWith('buckets=[]'))).toBe(true);
+      expect(r.notes).toContain('Candidate runtime: context buckets 64 (the scenario\'s live section).');
     } finally {
       if (saved === undefined) delete process.env.MLX_SERVING_PYTHON;
       else process.env.MLX_SERVING_PYTHON = saved;
+      if (savedBuckets !== undefined) process.env.MLX_RUNTIME_CONTEXT_BUCKETS = savedBuckets;
       rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);

@@ -89,7 +89,16 @@ export interface ClusterOptions {
   readonly runDir: string;
   /** Pin worker node i to GPU i mod gpus (CUDA_VISIBLE_DEVICES; gpu-pinning.ts). Default: not pinned. */
   readonly gpus?: number;
+  /** Variables the worker nodes (and their runtimes) get on top of this process's environment (runtime-env.ts). */
+  readonly runtimeEnv?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
+}
+
+function workerEnv(i: number, o: ClusterOptions): { env?: NodeJS.ProcessEnv } {
+  const extra = o.runtimeEnv ?? {};
+  if (o.gpus === undefined && Object.keys(extra).length === 0) return {};
+  const base = { ...process.env, ...extra };
+  return { env: o.gpus !== undefined ? pinnedEnv(i, o.gpus, base) : base };
 }
 
 export async function startCluster(ps: ProcessSet, o: ClusterOptions): Promise<Server> {
@@ -97,7 +106,7 @@ export async function startCluster(ps: ProcessSet, o: ClusterOptions): Promise<S
   mkdirSync(o.runDir, { recursive: true });
   const started = await Promise.all(Array.from({ length: o.workers }, (_, i) => startWorkerProcess(ps, {
     id: `w${i}`, address: `unix://${join(o.runDir, `w${i}.sock`)}`, model: { id: o.modelId, path: o.modelDir }, runtimes: 1, maxConcurrent: o.maxSequences,
-    ...(o.gpus !== undefined && { env: pinnedEnv(i, o.gpus) }), ...(o.signal !== undefined && { signal: o.signal }),
+    ...workerEnv(i, o), ...(o.signal !== undefined && { signal: o.signal }),
   })));
   const workers = started.map((w, i) => ({ id: `w${i}`, address: w.address }));
   const gw = await startGatewayProcess(ps, { listen: { host: '127.0.0.1', port: o.port }, auth: { apiKeys: [LIVE_API_KEY] }, workers, logLevel: 'warn', core: o.core }, o.runDir, o.signal);
