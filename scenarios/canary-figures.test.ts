@@ -22,15 +22,15 @@ describe('canary figures', () => {
     expect(figures(log, def, false)).not.toHaveProperty('dispatchShareAfterPromotion.v3');
   });
 
-  it('the scenario: the bad canary is rolled back, the good one kept and promoted, the same seed gives the same result byte for byte', () => {
-    const a = runScenarioSim(canaryRollout);
+  it('the scenario: the bad canary is rolled back, the good one kept and promoted, the same seed gives the same result byte for byte', async () => {
+    const a = await runScenarioSim(canaryRollout);
     expect(a.rows.filter((r) => r.pass === false).map((r) => r.metric)).toEqual([]);
     expect(a.rows.filter((r) => r.pass === true)).toHaveLength(6);
     expect(a.passed).toBe(true);
     expect(a.candidate.extra['canaryRollbacks.v2']).toBe(1);
     expect(a.candidate.extra['canaryRollbacks.v3']).toBe(0);
     expect(a.baseline?.extra['canaryRollbacks.v2']).toBe(0);
-    const b = runScenarioSim(canaryRollout);
+    const b = await runScenarioSim(canaryRollout);
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
   });
 });

@@ -9,18 +9,16 @@
 // decode speed or prompt length is 20 % off (the sensitivity). Those extra searches start from the
 // answer and stop within SENSITIVITY_TOLERANCE of theirs. The answer is also asked again under
 // SEEDS_PER_ANSWER − 1 other seeds (other arrivals and lengths): the seed spread, min–median–max.
+// Those extra searches are independent of one another: they run on worker threads, one per core
+// (scenarios/capacity-jobs.ts; MLX_SERVING_SIM_THREADS=1 runs them here, one after the other), and give
+// the same result byte for byte either way.
 import { workersByFormula } from '../core/capacity/formula.js';
-import { resolveGatewayConfig } from '../core/config/validate.js';
-import { chooseCalibration, mlxCalibrations } from '../sim/capacity/calibration-choice.js';
-import { planCapacity, type CapacityQuery } from '../sim/capacity/planner.js';
-import { seedSpread, spreadSeeds } from '../sim/capacity/seed-spread.js';
-import { createLatencyModel, type LatencyModel } from '../sim/latency/latency-model.js';
-import { scaledLatency } from '../sim/latency/scaled.js';
-import { getHardware, withMemoryGB } from '../sim/profiles/hardware.js';
-import { getModel } from '../sim/profiles/models.js';
-import type { OpenLoopConfig } from '../sim/workload/types.js';
+import { mlxCalibrations } from '../sim/capacity/calibration-choice.js';
+import { planCapacity } from '../sim/capacity/planner.js';
+import { spreadOf, spreadSeeds } from '../sim/capacity/seed-spread.js';
 import type { ScenarioDef } from './define.js';
 import type { CapacityRow, RunSummary } from '../reports/result.js';
+import { answerJobs, capacitySetup, questionQuery, type CapacityJob, type CapacityVariant } from './capacity-jobs.js';
 import { runPolicySet } from './sim-run.js';
 
 /** The band and sensitivity searches stop within 2 % of their answer. */
@@ -31,56 +29,50 @@ const SENSITIVITY = 0.2;
 const SEEDS_PER_ANSWER = 5;
 const SEED_TOLERANCE = 0.005;
 
-export function answerCapacity(def: ScenarioDef, seed: number, tick: () => void): { rows: CapacityRow[]; candidate: RunSummary; notes: string[] } {
-  if (def.workload.type !== 'open') throw new Error(`${def.name}: capacity questions need an open-loop workload`);
-  const base: OpenLoopConfig = def.workload;
-  const hw = def.cluster.memoryGB === undefined ? getHardware(def.cluster.hardware) : withMemoryGB(getHardware(def.cluster.hardware), def.cluster.memoryGB);
-  const model = getModel(def.cluster.model);
-  const c = def.cluster;
-  const latencyFor = (runtime: CalibrationRuntime): LatencyModel =>
-    createLatencyModel({ hardware: hw, model: c.model, quantization: c.quantization, runtime, ...(c.kvPrecision !== undefined && { kvPrecision: c.kvPrecision }) });
-  const chosen = chooseCalibration(hw, model.totalParams.value / 1e9);
-  const latency = latencyFor(chosen.runtime);
+const SENSITIVITIES: readonly { readonly assumption: string; readonly variant: CapacityVariant }[] = [
+  { assumption: `prefill ${pct(1 + SENSITIVITY)} faster`, variant: { kind: 'scale', prefillSpeed: 1 + SENSITIVITY } },
+  { assumption: `prefill ${pct(1 + SENSITIVITY)} slower`, variant: { kind: 'scale', prefillSpeed: 1 - SENSITIVITY } },
+  { assumption: `decode ${pct(1 + SENSITIVITY)} faster`, variant: { kind: 'scale', decodeSpeed: 1 + SENSITIVITY } },
+  { assumption: `decode ${pct(1 + SENSITIVITY)} slower`, variant: { kind: 'scale', decodeSpeed: 1 - SENSITIVITY } },
+  { assumption: `prompts ${pct(1 + SENSITIVITY)} shorter`, variant: { kind: 'prompts', factor: 1 - SENSITIVITY } },
+  { assumption: `prompts ${pct(1 + SENSITIVITY)} longer`, variant: { kind: 'prompts', factor: 1 + SENSITIVITY } },
+];
+
+/**
+ * Answers def.capacity. Each question's own search runs here; its extra searches (seeds, calibrations,
+ * sensitivity), independent of one another, run on worker threads (capacity-jobs.ts answerJobs;
+ * MLX_SERVING_SIM_THREADS=1: in-process), each the same deterministic search, so the result is the same.
+ */
+export async function answerCapacity(def: ScenarioDef, seed: number, tick: () => void): Promise<{ rows: CapacityRow[]; candidate: RunSummary; notes: string[] }> {
+  const setup = capacitySetup(def);
+  const { hw, model, chosen, latency } = setup;
   const rooflineTokPerS = hw.bandwidthBytesPerSec.value / latency.modelBytes;
-  const gateway = resolveGatewayConfig(def.candidate.gateway);
   const rows: CapacityRow[] = [];
   const notes: string[] = [];
-  let lastWorkload = base;
+  let lastWorkload = setup.base;
   let lastWorkers = 1;
-  for (const q of def.capacity ?? []) {
-    const workload: OpenLoopConfig = { ...base, rate: { type: 'constant', rps: q.targetRps } };
-    // What one stream costs on this hardware, before any queueing: a latency SLO below these floors
-    // cannot be met by adding Macs. Then the search uses the SLO the hardware allows (3× / 2× floor).
-    const meanPrompt = meanOf(base.promptTokens);
-    const ttftFloorMs = latency.prefillMs(meanPrompt, 0) + latency.requestOverheadMs;
-    const itlFloorMs = latency.decodeStepMs(1, meanPrompt);
-    const slo = { ttftP95Ms: Math.max(q.slo.ttftP95Ms, Math.ceil(3 * ttftFloorMs)), itlP95Ms: Math.max(q.slo.itlP95Ms, Math.ceil(2 * itlFloorMs)) };
-    const relaxed = slo.ttftP95Ms !== q.slo.ttftP95Ms || slo.itlP95Ms !== q.slo.itlP95Ms;
-    const query: CapacityQuery = {
-      latency, workload, gateway, maxSequences: def.cluster.maxSequences, slo, seed, workersMax: 2048,
-      meanOutputTokens: meanOf(base.outputTokens), meanPromptTokens: meanOf(base.promptTokens),
-    };
+  for (const [question, q] of (def.capacity ?? []).entries()) {
+    const { query, meanPrompt, ttftFloorMs, itlFloorMs, relaxed } = questionQuery(def, setup, q, seed);
+    const { slo, workload } = query;
     const answer = planCapacity(query);
     tick();
-    const seeds = seedSpread(query, answer, spreadSeeds(seed, SEEDS_PER_ANSWER), SEED_TOLERANCE);
-    const near = (over: Partial<CapacityQuery>): number | null =>
-      planCapacity({ ...query, ...over, ...(answer.workers !== null && { hint: answer.workers, relativeTolerance: SENSITIVITY_TOLERANCE }) }).workers;
+    const job = (variant: CapacityVariant, relativeTolerance: number): CapacityJob => ({ def, question, seed, variant, hint: answer.workers, relativeTolerance });
+    const seedList = spreadSeeds(seed, SEEDS_PER_ANSWER);
+    const otherCalibrations = mlxCalibrations(hw).filter((cal) => cal.runtime !== chosen.runtime);
+    const found = await answerJobs([
+      ...seedList.slice(1).map((s) => job({ kind: 'seed', seed: s }, SEED_TOLERANCE)),
+      ...otherCalibrations.map((cal) => job({ kind: 'calibration', runtime: cal.runtime }, SENSITIVITY_TOLERANCE)),
+      ...SENSITIVITIES.map((x) => job(x.variant, SENSITIVITY_TOLERANCE)),
+    ]);
+    const seedWorkers = found.slice(0, seedList.length - 1);
+    const calibrationWorkers = found.slice(seedWorkers.length, seedWorkers.length + otherCalibrations.length);
+    const sensitivityWorkers = found.slice(seedWorkers.length + otherCalibrations.length);
+    const seeds = spreadOf(seedList, [answer.workers, ...seedWorkers]);
     const bands = [
-      ...mlxCalibrations(hw).map((cal) => ({ calibration: cal.runtime, workers: cal.runtime === chosen.runtime ? answer.workers : near({ latency: latencyFor(cal.runtime) }) })),
+      ...mlxCalibrations(hw).map((cal) => ({ calibration: cal.runtime, workers: cal.runtime === chosen.runtime ? answer.workers : calibrationWorkers[otherCalibrations.indexOf(cal)] ?? null })),
       { calibration: 'physical lower bound', workers: answer.lowerBound },
     ];
-    const prompt = (f: number): Partial<CapacityQuery> => {
-      const w: OpenLoopConfig = { ...workload, promptTokens: scaleLengths(workload.promptTokens, f) };
-      return { workload: w, meanPromptTokens: meanOf(w.promptTokens) };
-    };
-    const sensitivity = [
-      { assumption: `prefill ${pct(1 + SENSITIVITY)} faster`, workers: near({ latency: scaledLatency(latency, { prefillSpeed: 1 + SENSITIVITY }) }) },
-      { assumption: `prefill ${pct(1 + SENSITIVITY)} slower`, workers: near({ latency: scaledLatency(latency, { prefillSpeed: 1 - SENSITIVITY }) }) },
-      { assumption: `decode ${pct(1 + SENSITIVITY)} faster`, workers: near({ latency: scaledLatency(latency, { decodeSpeed: 1 + SENSITIVITY }) }) },
-      { assumption: `decode ${pct(1 + SENSITIVITY)} slower`, workers: near({ latency: scaledLatency(latency, { decodeSpeed: 1 - SENSITIVITY }) }) },
-      { assumption: `prompts ${pct(1 + SENSITIVITY)} shorter`, workers: near(prompt(1 - SENSITIVITY)) },
-      { assumption: `prompts ${pct(1 + SENSITIVITY)} longer`, workers: near(prompt(1 + SENSITIVITY)) },
-    ];
+    const sensitivity = SENSITIVITIES.map((x, k) => ({ assumption: x.assumption, workers: sensitivityWorkers[k] ?? null }));
     const f = workersByFormula({ targetRps: q.targetRps, ...q.formula, headroomFraction: 0.25 });
     const best = answer.trials.find((t) => t.workers === answer.workers);
     rows.push({
@@ -116,32 +108,6 @@ export function answerCapacity(def: ScenarioDef, seed: number, tick: () => void)
   return { rows, candidate, notes };
 }
 
-type CalibrationRuntime = ReturnType<typeof chooseCalibration>['runtime'];
-
 function pct(f: number): string {
   return `${Math.round(Math.abs(f - 1) * 100)} %`;
-}
-
-/** The same length distribution with every length × f (bounds too), whole tokens, at least 1. */
-function scaleLengths(d: OpenLoopConfig['promptTokens'], f: number): OpenLoopConfig['promptTokens'] {
-  const t = (n: number) => Math.max(1, Math.round(n * f));
-  switch (d.type) {
-    case 'fixed':
-      return { ...d, tokens: t(d.tokens) };
-    case 'uniform':
-      return { ...d, minTokens: t(d.minTokens), maxTokens: t(d.maxTokens) };
-    case 'lognormal':
-      return { ...d, meanTokens: t(d.meanTokens), minTokens: t(d.minTokens), maxTokens: t(d.maxTokens) };
-  }
-}
-
-function meanOf(d: OpenLoopConfig['outputTokens']): number {
-  switch (d.type) {
-    case 'fixed':
-      return d.tokens;
-    case 'uniform':
-      return (d.minTokens + d.maxTokens) / 2;
-    case 'lognormal':
-      return d.meanTokens;
-  }
 }

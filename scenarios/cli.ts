@@ -162,7 +162,7 @@ async function main(argv: string[]): Promise<number> {
   const bar = new ProgressBar(chosen.reduce((n, d) => n + runCount(d), 0), process.stderr);
   for (const def of chosen) {
     bar.label(def.name);
-    results.push(runScenarioSim(def, { ...(seed !== undefined && { seed }), onProgress: () => bar.tick() }));
+    results.push(await runScenarioSim(def, { ...(seed !== undefined && { seed }), onProgress: () => bar.tick() }));
   }
   bar.done();
   return finish(results, argv, o);

@@ -10,8 +10,8 @@ const rolling = findScenario('rolling-restart')!;
 const runtimeCrash = findScenario('runtime-crash')!;
 const idleUnload = findScenario('idle-unload')!;
 
-describe('slow-worker scenario', () => {
-  const r = runScenarioSim(slow);
+describe('slow-worker scenario', async () => {
+  const r = await runScenarioSim(slow);
   it('meets its targets and is not in the default suite', () => {
     expect(slow.inDefaultSuite).toBe(false);
     expect(r.rows.filter((x) => x.pass === false)).toEqual([]);
@@ -30,8 +30,8 @@ describe('slow-worker scenario', () => {
   });
 });
 
-describe('runtime-crash scenario', () => {
-  const r = runScenarioSim(runtimeCrash);
+describe('runtime-crash scenario', async () => {
+  const r = await runScenarioSim(runtimeCrash);
   it('meets its target and is not in the default suite', () => {
     expect(runtimeCrash.inDefaultSuite).toBe(false);
     expect(r.rows.filter((x) => x.pass === false)).toEqual([]);
@@ -48,13 +48,13 @@ describe('runtime-crash scenario', () => {
     expect(r.candidate.extra.retryableSuccessRate).toBeGreaterThanOrEqual(0.99);
   });
 
-  it('is byte-identical for one seed', () => {
-    expect(JSON.stringify(runScenarioSim(runtimeCrash))).toBe(JSON.stringify(r));
+  it('is byte-identical for one seed', async () => {
+    expect(JSON.stringify(await runScenarioSim(runtimeCrash))).toBe(JSON.stringify(r));
   });
 });
 
-describe('rolling-restart scenario', () => {
-  const r = runScenarioSim(rolling);
+describe('rolling-restart scenario', async () => {
+  const r = await runScenarioSim(rolling);
   it('meets its targets and is not in the default suite', () => {
     expect(rolling.inDefaultSuite).toBe(false);
     expect(r.rows.filter((x) => x.pass === false)).toEqual([]);
@@ -75,8 +75,8 @@ describe('rolling-restart scenario', () => {
     expect(r.baseline!.extra.failedAfterTokens).toBeGreaterThan(0);
   });
 
-  it('is byte-identical for one seed', () => {
-    expect(JSON.stringify(runScenarioSim(rolling))).toBe(JSON.stringify(r));
+  it('is byte-identical for one seed', async () => {
+    expect(JSON.stringify(await runScenarioSim(rolling))).toBe(JSON.stringify(r));
   });
 
   it('refuses a rolling restart that could never take a worker out, naming the field', () => {
@@ -84,8 +84,8 @@ describe('rolling-restart scenario', () => {
   });
 });
 
-describe('idle-unload scenario (sim idle unload and prewarm, core/worker/model-lifecycle.ts)', () => {
-  const r = runScenarioSim(idleUnload);
+describe('idle-unload scenario (sim idle unload and prewarm, core/worker/model-lifecycle.ts)', async () => {
+  const r = await runScenarioSim(idleUnload);
   it('meets its targets and is not in the default suite', () => {
     expect(idleUnload.inDefaultSuite).toBe(false);
     expect(r.rows.filter((x) => x.pass === false)).toEqual([]);
@@ -99,8 +99,8 @@ describe('idle-unload scenario (sim idle unload and prewarm, core/worker/model-l
     expect(r.candidate.succeeded).toBe(r.baseline!.succeeded);
   });
 
-  it('is byte-identical for one seed', () => {
-    expect(JSON.stringify(runScenarioSim(idleUnload))).toBe(JSON.stringify(r));
+  it('is byte-identical for one seed', async () => {
+    expect(JSON.stringify(await runScenarioSim(idleUnload))).toBe(JSON.stringify(r));
   });
 });
 

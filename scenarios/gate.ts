@@ -55,13 +55,14 @@ function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(3);
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const update = argv.includes('--update');
   const suite = SCENARIOS.filter((s) => s.inDefaultSuite);
-  const results = suite.map((def) => {
+  const results: ScenarioResult[] = [];
+  for (const def of suite) {
     process.stderr.write(`gate: running ${def.name}\n`);
-    return runScenarioSim(def);
-  });
+    results.push(await runScenarioSim(def));
+  }
   if (update) {
     mkdirSync(dirname(REFERENCE), { recursive: true });
     writeFileSync(REFERENCE, `${JSON.stringify(results.map(stripCharts), null, 1)}\n`);
@@ -87,4 +88,4 @@ function stripCharts(r: ScenarioResult): ScenarioResult {
   return { ...r, baseline: r.baseline === null ? null : slim(r.baseline), candidate: slim(r.candidate), curves: [] };
 }
 
-if (process.argv[1]?.endsWith('gate.ts') === true) process.exit(main(process.argv.slice(2)));
+if (process.argv[1]?.endsWith('gate.ts') === true) process.exit(await main(process.argv.slice(2)));

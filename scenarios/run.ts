@@ -18,13 +18,14 @@ export function runCount(def: ScenarioDef): number {
   return (def.capacity !== undefined ? def.capacity.length : 2) + sweepRuns;
 }
 
-export function runScenarioSim(def: ScenarioDef, opts: RunOptions = {}): ScenarioResult {
+/** Async because capacity questions run their extra searches on worker threads (scenarios/capacity-jobs.ts). */
+export async function runScenarioSim(def: ScenarioDef, opts: RunOptions = {}): Promise<ScenarioResult> {
   const seed = opts.seed ?? def.seed;
   const total = runCount(def);
   let done = 0;
   const tick = () => opts.onProgress?.(++done, total);
   if (def.capacity !== undefined) {
-    const { rows, candidate, notes } = answerCapacity(def, seed, tick);
+    const { rows, candidate, notes } = await answerCapacity(def, seed, tick);
     return { scenario: def.name, title: def.title, description: def.description, mode: 'sim', seed, baseline: null, candidate, rows: [], curves: [], capacity: rows, passed: rows.every((r) => r.simulatedWorkers !== null), notes: [...(def.notes ?? []), ...notes] };
   }
   const baseline = runPolicySet(def, def.baseline, seed).summary;

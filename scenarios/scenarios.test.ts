@@ -27,14 +27,14 @@ describe('scenario definitions', () => {
 });
 
 describe('running a scenario in sim', () => {
-  it('is byte-identical for one seed and differs for another', () => {
-    const a = JSON.stringify(runScenarioSim(warm));
-    expect(JSON.stringify(runScenarioSim(warm))).toBe(a);
-    expect(JSON.stringify(runScenarioSim(warm, { seed: 1234 }))).not.toBe(a);
+  it('is byte-identical for one seed and differs for another', async () => {
+    const a = JSON.stringify(await runScenarioSim(warm));
+    expect(JSON.stringify(await runScenarioSim(warm))).toBe(a);
+    expect(JSON.stringify(await runScenarioSim(warm, { seed: 1234 }))).not.toBe(a);
   });
 
-  it('puts baseline, candidate, ratio, target and verdict in each row', () => {
-    const r = runScenarioSim(warm);
+  it('puts baseline, candidate, ratio, target and verdict in each row', async () => {
+    const r = await runScenarioSim(warm);
     const row = r.rows.find((x) => x.metric === 'firstRequestTtftMaxMs')!;
     expect(row.baseline).toBeGreaterThan(row.candidate);
     expect(row.ratio).toBeCloseTo(row.candidate / row.baseline!, 3);
@@ -43,8 +43,8 @@ describe('running a scenario in sim', () => {
     expect(r.passed).toBe(r.rows.every((x) => x.pass !== false));
   });
 
-  it('says by how much a target is missed', () => {
-    const r = runScenarioSim(warm);
+  it('says by how much a target is missed', async () => {
+    const r = await runScenarioSim(warm);
     const rows = buildRows(r.baseline, r.candidate, [{ metric: 'outputTokPerS', kind: 'ratio-min', value: 5 }]);
     const miss = rows.find((x) => x.target !== null)!;
     expect(miss.pass).toBe(false);
@@ -52,8 +52,8 @@ describe('running a scenario in sim', () => {
   });
 });
 
-describe('the gate', () => {
-  const base = runScenarioSim(warm);
+describe('the gate', async () => {
+  const base = await runScenarioSim(warm);
   const withCandidate = (value: number): ScenarioResult => ({
     ...base,
     rows: buildRows(base.baseline, { ...base.candidate, extra: { ...base.candidate.extra, firstRequestTtftMaxMs: value } }, warm.targets),

@@ -51,8 +51,8 @@ describe('the scale-out scenarios', () => {
 });
 
 describe('the scale-out figures in sim', () => {
-  it('the kill variant: steady tok/s, token shares (the killed node\'s below a quarter) and lost retryable requests consistent with the run', () => {
-    const r = runScenarioSim(clusterScaleOutGpuKill);
+  it('the kill variant: steady tok/s, token shares (the killed node\'s below a quarter) and lost retryable requests consistent with the run', async () => {
+    const r = await runScenarioSim(clusterScaleOutGpuKill);
     const c = r.candidate;
     expect(c.extra.steadyOutputTokPerS).toBeGreaterThan(0);
     expect(c.extra.tokenShareMax).toBeGreaterThan(0.25);

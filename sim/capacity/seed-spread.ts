@@ -29,6 +29,11 @@ export function spreadSeeds(seed: number, count: number): number[] {
   return Array.from({ length: count }, (_, k) => seed + k);
 }
 
+/** `q` searched from `hint` (a related answer) to within `relativeTolerance`; unchanged when there is no hint. */
+export function hinted(q: CapacityQuery, hint: number | null, relativeTolerance: number): CapacityQuery {
+  return { ...q, ...(hint !== null && { hint, relativeTolerance }) };
+}
+
 /**
  * Answers `q` under every seed of `seeds` (the first must be q.seed, answered already as `first`).
  * `relativeTolerance` as in CapacityQuery (0: exact).
@@ -37,8 +42,14 @@ export function seedSpread(q: CapacityQuery, first: CapacityAnswer, seeds: reado
   if (seeds[0] !== q.seed) throw new Error(`seed spread: the first seed must be the query's (${q.seed}), got ${seeds[0]}`);
   const workers = seeds.map((seed, k) => {
     if (k === 0) return first.workers;
-    return planCapacity({ ...q, seed, ...(first.workers !== null && { hint: first.workers, relativeTolerance }) }).workers;
+    return planCapacity(hinted({ ...q, seed }, first.workers, relativeTolerance)).workers;
   });
+  return spreadOf(seeds, workers);
+}
+
+/** The spread of answers already found: `workers[k]` under `seeds[k]` (also for searches run elsewhere, e.g. on worker threads). */
+export function spreadOf(seeds: readonly number[], workers: readonly (number | null)[]): SeedSpread {
+  if (seeds.length !== workers.length) throw new Error(`seed spread: ${seeds.length} seeds but ${workers.length} answers`);
   const found = workers.filter((w): w is number => w !== null).sort((a, b) => a - b);
   const median = found.length === 0 ? null : found.length % 2 === 1 ? found[(found.length - 1) / 2]! : Math.round((found[found.length / 2 - 1]! + found[found.length / 2]!) / 2);
   return { seeds, workers, min: found[0] ?? null, median, max: found[found.length - 1] ?? null };
