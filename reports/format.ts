@@ -98,3 +98,8 @@ export function uniqueSlugs(names: readonly string[]): string[] {
     return candidate;
   });
 }
+
+/** x rounded to 3 decimals: how every figure in results.json is written. */
+export function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

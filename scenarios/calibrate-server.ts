@@ -28,6 +28,7 @@ import { fitJoin, joinPromptTokens, median, type JoinSample } from './calibrate-
 import { fitSampledRow, fitStep, linearFit, SAMPLED_TEMPERATURE, type Sample } from './calibrate.js';
 import { profilePathFor } from './live/compare.js';
 import { ensureModel, startBaseline } from './live/servers.js';
+import { round3 } from '../reports/format.js';
 
 const HELP = `usage: npm run calibrate:server -- [--size ${MODEL_SIZES.join('|')}] [--out FILE]
 Measures mlx_lm.server as shipped (the baseline of the live runs) over HTTP, streamed, and writes a
@@ -200,9 +201,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}
 
 if (process.argv[1]?.endsWith('calibrate-server.ts') === true) {
   main(process.argv.slice(2)).then(

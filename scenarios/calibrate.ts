@@ -39,6 +39,7 @@ import { fitJoin, measureJoins, median } from './calibrate-join.js';
 import { ensureModel } from './live/servers.js';
 import { isModelSize, MODEL_SIZES } from '../live/shared/model.js';
 import { PYTHON_ENV_VAR } from '../live/shared/python.js';
+import { round3 } from '../reports/format.js';
 
 const HELP = `usage: npm run calibrate -- [--size ${MODEL_SIZES.join('|')}] [--out FILE] [--max-sequences N] [--python PATH] [--cudnn-attention mlx|off]
 
@@ -272,9 +273,6 @@ export function answerReuseOf(samples: readonly ReuseSample[]): number {
   return shares.length === 0 ? 1 : shares.reduce((a, x) => a + x, 0) / shares.length;
 }
 
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}
 
 if (process.argv[1]?.endsWith('calibrate.ts') === true) {
   main(process.argv.slice(2)).then(

@@ -3,6 +3,7 @@
 // its share of the dispatches over the run and, for a promoted version, after its promotion.
 import type { CanaryLog } from '../sim/cluster/cluster.js';
 import type { CanaryDef } from './define.js';
+import { round3 } from '../reports/format.js';
 
 export function figures(log: CanaryLog, def: CanaryDef, promoted: boolean): Record<string, number> {
   const versions = [...new Set(def.workerVersions)];
@@ -27,8 +28,4 @@ function share(log: CanaryLog, version: string, fromMs: number, total: number): 
   let n = 0;
   for (const d of log.dispatches) if (d.atMs >= fromMs && d.model.endsWith(`@${version}`)) n += d.count;
   return n / total;
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

@@ -4,6 +4,7 @@
 import type { SimCluster } from '../sim/cluster/cluster.js';
 import type { RollingReport } from '../sim/cluster/rolling.js';
 import type { SimWorker } from '../sim/worker/worker.js';
+import { round3 } from '../reports/format.js';
 
 /** Share of the requests dispatched during the slow window that went to the slowed worker (retries count). */
 export function slowWorker(cluster: SimCluster, workerIndex: number): Record<string, number> {
@@ -78,8 +79,4 @@ export function modelIdle(workers: readonly SimWorker[]): Record<string, number>
     prewarms: workers.reduce((a, w) => a + w.stats.prewarms, 0),
     coldStarts: workers.reduce((a, w) => a + w.stats.coldStarts, 0),
   };
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

@@ -18,6 +18,7 @@ import { DEFAULT_STEP_PLANNER } from '../core/scheduling/defaults.js';
 import { MLX_LM_SERVER } from '../sim/worker/mlx-lm-server.js';
 import { plannerPriorFrom } from '../sim/worker/planner-prior.js';
 import type { AdmitGroupConfig } from '../core/scheduling/admit-group.js';
+import { round3 } from '../reports/format.js';
 
 export interface SimRunOutput {
   readonly summary: RunSummary;
@@ -273,9 +274,6 @@ function withUsers(w: WorkloadDef, users: number): WorkloadDef {
   return { ...w, users };
 }
 
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}
 
 /** Whether a scenario targets or reports a metric starting with `prefix`. */
 function asksFor(def: ScenarioDef, prefix: string): boolean {

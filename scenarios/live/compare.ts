@@ -11,6 +11,7 @@ import { buildRows } from '../targets.js';
 import { LiveRunError } from '../../live/shared/processes.js';
 import { liveMaxSequences, liveSection, liveWorkload } from './scale.js';
 import { runtimeBuckets } from './runtime-env.js';
+import { round3 as r3 } from '../../reports/format.js';
 
 export const DEFAULT_PROFILE_DIR = 'reports/out/calibration';
 export const profilePathFor = (size: string) => `${DEFAULT_PROFILE_DIR}/local-${size}.json`;
@@ -105,8 +106,4 @@ export function renderErrorTable(scenario: string, rows: readonly ErrorRow[]): s
   const lines = [`sim (local profile) vs live — ${scenario}`, `| policy | metric | sim | live | error |`, `|---|---|---:|---:|---:|`];
   for (const r of rows) lines.push(`| ${r.policy} | ${r.metric} | ${r.sim} | ${r.live} | ${r.error === null ? 'n/a' : `${(r.error * 100).toFixed(1)} %${Math.abs(r.error) <= 0.1 ? '' : ' (> 10 %)'}`} |`);
   return lines.join('\n');
-}
-
-function r3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

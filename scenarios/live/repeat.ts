@@ -6,6 +6,7 @@
 // targets are medians. The per-repetition figures, the spread (min, median, max) of each figure and of
 // each paired ratio (candidate ÷ baseline within one repetition) are kept beside them.
 import type { Curve, Percentiles, RepetitionFigures, Repetitions, RunSummary, SideOrder, Spread } from '../../reports/result.js';
+import { round3 as r3 } from '../../reports/format.js';
 
 export type { RepetitionFigures, Repetitions, SideOrder, Spread };
 
@@ -106,8 +107,4 @@ export function repetitionCurves(r: Repetitions, names: { baseline: string; cand
     ]),
   });
   return [curve('outputTokPerS', 'output tok/s by repetition', 'output tok/s'), curve('itlP95', 'ITL p95 by repetition', 'ITL p95 (ms)')];
-}
-
-function r3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
