@@ -4,21 +4,11 @@
 //
 // Every input holds the same scenarios (results.json of `npm run scenario -- … --mode live --repeat 1`);
 // each scenario is merged across the inputs, in the order given.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeReport } from '../reports/index.js';
-import type { ScenarioResult } from '../reports/result.js';
+import { readResults, ResultsFileError } from '../reports/read-results.js';
 import { findScenario } from './catalog/index.js';
 import { MergeError, mergeLiveRuns } from './live/merge.js';
-
-function readResults(path: string): ScenarioResult[] {
-  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'results.json') : path;
-  if (!existsSync(file)) throw new MergeError(`${file}: no such file`);
-  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-  if (!Array.isArray(parsed)) throw new MergeError(`${file}: not a results.json (an array of scenario results)`);
-  return parsed as ScenarioResult[];
-}
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({ options: { out: { type: 'string' } }, allowPositionals: true });
@@ -46,7 +36,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } catch (e) {
-    if (e instanceof MergeError || e instanceof SyntaxError) {
+    if (e instanceof MergeError || e instanceof ResultsFileError) {
       console.error(`merge-live: ${e.message}`);
       return 2;
     }

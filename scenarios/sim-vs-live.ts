@@ -11,10 +11,10 @@
 // The runtime's loop settings come from the environment as in `--mode both` (MLX_RUNTIME_ADMIT_GROUP,
 // MLX_RUNTIME_SCHEDULER; MLX_RUNTIME_CONTEXT_BUCKETS, else the live section's contextBuckets): set them
 // as the live run had them.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ScenarioResult } from '../reports/result.js';
+import { readResults, ResultsFileError } from '../reports/read-results.js';
 import { findScenario } from './catalog/index.js';
 import { loadProfileFor, renderErrorTable, runScenarioSimLocal, simVsLive, type ErrorRow } from './live/compare.js';
 import { parseMaxSequencesOverride, withLiveSection } from './live/profile.js';
@@ -27,11 +27,7 @@ function fail(message: string): never {
 }
 
 function liveResults(path: string): ScenarioResult[] {
-  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'results.json') : path;
-  if (!existsSync(file)) fail(`${file}: no such file`);
-  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-  if (!Array.isArray(parsed)) fail(`${file}: not a results.json (an array of scenario results)`);
-  return (parsed as ScenarioResult[]).filter((r) => r.mode === 'live');
+  return readResults(path).filter((r) => r.mode === 'live');
 }
 
 function main(): number {
@@ -67,7 +63,7 @@ function main(): number {
     console.log(md);
     return 0;
   } catch (e) {
-    if (e instanceof LiveRunError || e instanceof SyntaxError) {
+    if (e instanceof LiveRunError || e instanceof ResultsFileError) {
       console.error(`sim-vs-live: ${e.message}`);
       return 2;
     }
