@@ -47,7 +47,8 @@ function main(): number {
         });
         const baselineProfile = values['baseline-profile'] === undefined ? undefined : loadProfileFor(def, values['baseline-profile']);
         const sim = runScenarioSimLocal(def, loadProfileFor(def, values.profile), live.seed, baselineProfile);
-        tables.push({ scenario: live.scenario, source, buckets: `MLX_RUNTIME_CONTEXT_BUCKETS=${runtimeBuckets(def).value} (${runtimeBuckets(def).source})`, rows: simVsLive(sim, live) });
+        const b = runtimeBuckets(def);
+        tables.push({ scenario: live.scenario, source, buckets: `MLX_RUNTIME_CONTEXT_BUCKETS=${b.value} (${b.source})`, rows: simVsLive(sim, live) });
       }
     }
     const env = [...new Set(tables.map((t) => t.buckets)), ...['MLX_RUNTIME_ADMIT_GROUP', 'MLX_RUNTIME_SCHEDULER'].map((k) => `${k}=${process.env[k] ?? ''}`)].join(' ');
